@@ -1,0 +1,232 @@
+//! The command line an admin types. Parses arguments with clap, runs the command, and turns any
+//! error into one clear line on stderr and a non-zero exit code (never a stack trace).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+
+/// doorstroom — the shared mailbox of accelerated allocation (versnelde doorstroom), as cases.
+///
+/// Partners keep mailing the shared mailbox; doorstroom turns referrals into cases, tracks every
+/// case's milestones, sends each partner its monthly agenda and escalates what is missed.
+#[derive(Debug, Parser)]
+#[command(name = "doorstroom", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// The config file (see config/doorstroom.example.toml).
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "DOORSTROOM_CONFIG",
+        default_value = "/etc/doorstroom/doorstroom.toml"
+    )]
+    pub config: PathBuf,
+
+    /// Log lines as plain text (default) or one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Plain)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Plain,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: watch the mailbox, send mail, run the monthly cycle, until stopped.
+    Run,
+    /// Check a config file and print a summary; --connect also tries the servers it names.
+    Check {
+        /// Also log in to IMAP, say EHLO to SMTP and open the database.
+        #[arg(long)]
+        connect: bool,
+    },
+    /// Process .eml files or Maildirs once, exactly as the daemon would (writes to the database).
+    Ingest {
+        /// Files (.eml) or Maildir folders, processed in the order given.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Show what doorstroom would decide about mails, without writing anything.
+    Triage {
+        /// Mail files (.eml), decided in the order given.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Import existing cases from a CSV or JSON file (all rows or none).
+    #[command(name = "import-cases")]
+    ImportCases {
+        /// CSV with header case_ref,partner,candidate,cir,social_assistant,lease_start,
+        /// counsellor_name,counsellor_email,counsellor_phone — or the same fields as JSON.
+        file: PathBuf,
+    },
+    /// List cases.
+    Cases {
+        /// Only this partner's cases (its id from the config).
+        #[arg(long)]
+        partner: Option<String>,
+        /// Only cases with this status.
+        #[arg(long)]
+        status: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Show one case with its whole timeline, or change it explicitly.
+    Case {
+        /// The case reference, e.g. VD-2026-0007.
+        reference: String,
+        /// An explicit change, e.g. `set lease-start 2026-12-01` or `done home_visit`.
+        action: Vec<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Processed and quarantined mails.
+    Mails {
+        /// Only the quarantined mails, with the reason.
+        #[arg(long)]
+        quarantined: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Mails doorstroom sent or is about to send.
+    Outbox {
+        /// Only mails whose delivery failed.
+        #[arg(long)]
+        failed: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// The coming agenda and meeting dates per partner.
+    Schedule {
+        /// How many months ahead.
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        /// Only this partner.
+        #[arg(long)]
+        partner: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Render the agenda mails of a month.
+    Agenda {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        #[arg(long)]
+        partner: Option<String>,
+        /// Render only, send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// The yearly registration per partner.
+    Report {
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        partner: Option<String>,
+        #[arg(long, default_value = "csv")]
+        format: String,
+    },
+    /// Health of a running installation: intake, outbox, jobs.
+    Status {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Print the hardened systemd unit for the daemon.
+    #[command(name = "print-service")]
+    PrintService,
+}
+
+#[derive(Debug, Args)]
+pub struct Output {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::daemon::init_logging(cli.log_format);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            // One line an admin can act on: the error with its causes, no backtrace.
+            eprintln!("doorstroom: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &Path) -> anyhow::Result<Config> {
+    Config::load(path).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn not_yet(what: &str) -> anyhow::Result<ExitCode> {
+    eprintln!("doorstroom: `{what}` is not available in this version yet; nothing was done");
+    Ok(ExitCode::from(2))
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check { connect } => check(&cli.config, connect),
+        Command::PrintService => {
+            print!("{}", crate::daemon::SYSTEMD_UNIT);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run => {
+            let config = load(&cli.config)?;
+            runtime()?.block_on(crate::daemon::run_until_signal(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest { .. } => not_yet("ingest"),
+        Command::Triage { .. } => not_yet("triage"),
+        Command::ImportCases { .. } => not_yet("import-cases"),
+        Command::Cases { .. } => not_yet("cases"),
+        Command::Case { .. } => not_yet("case"),
+        Command::Mails { .. } => not_yet("mails"),
+        Command::Outbox { .. } => not_yet("outbox"),
+        Command::Schedule { .. } => not_yet("schedule"),
+        Command::Agenda { .. } => not_yet("agenda"),
+        Command::Report { .. } => not_yet("report"),
+        Command::Status { .. } => not_yet("status"),
+    }
+}
+
+fn check(path: &Path, connect: bool) -> anyhow::Result<ExitCode> {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprint!("{errors}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    print!("{}", crate::config::summary(&config));
+    if connect {
+        let ok = runtime()?.block_on(crate::daemon::probe(&config));
+        if !ok {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

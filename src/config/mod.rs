@@ -1,0 +1,492 @@
+//! The validated configuration: what the admin wrote, checked once, in the types the rest of the
+//! program uses.
+//!
+//! Two layers, as in ripgrep and mox: [`raw`] mirrors the file (serde, unknown keys denied), and
+//! [`validate`] turns it into [`Config`], reporting every problem at once with its key path, line,
+//! column and a hint ([`diagnostics`]). Loading never touches the network or the database.
+
+pub mod diagnostics;
+pub mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveTime};
+use chrono_tz::Tz;
+
+use crate::calendar::NthLastWeekday;
+use crate::case::{DocumentKind, MilestoneKind, Role};
+use crate::understand::keywords::Keywords;
+
+pub use diagnostics::{ConfigErrors, Diagnostic};
+
+/// Everything `doorstroom` needs to know about one landlord's installation.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this came from, for messages.
+    pub source: PathBuf,
+    pub organisation: Organisation,
+    pub social_assistants: Vec<Person>,
+    pub mailbox: Mailbox,
+    pub smtp: Smtp,
+    pub database: Database,
+    pub partners: Vec<Partner>,
+    pub programmes: Vec<Programme>,
+    pub meeting: MeetingRule,
+    /// Steps taken when a milestone is overdue, in order of `after_days`.
+    pub escalation: Vec<EscalationStep>,
+    pub digest: Digest,
+    pub retention: Retention,
+    pub triage: Keywords,
+    pub templates: Templates,
+}
+
+/// The landlord (woonmaatschappij / SVK) that runs the shared mailbox.
+#[derive(Debug, Clone)]
+pub struct Organisation {
+    /// Short stable id; every database row is tagged with it, so several landlords can share one
+    /// PostgreSQL database.
+    pub id: String,
+    pub name: String,
+    /// The shared mailbox partners write to, e.g. `versneldedoorstroom@woonhaven.be`.
+    pub shared_mailbox: String,
+    pub time_zone: Tz,
+    /// contactpersonen versnelde doorstroom.
+    pub coordinators: Vec<Person>,
+    /// Who gets operational alerts (intake down, outbox stuck, secret expiring).
+    pub admins: Vec<String>,
+    /// Mail domains of the landlord's own staff (the shared mailbox's domain is always one).
+    pub staff_domains: Vec<String>,
+    /// `authserv-id` of the landlord's own receiving server: only the topmost
+    /// `Authentication-Results` header carrying it is trusted (RFC 8601 §5).
+    pub authserv_id: Option<String>,
+    pub case_reference: ReferenceFormat,
+    pub office_address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+/// How case references look: a prefix, the year and a zero-padded running number
+/// (`VD-{year}-{number:04}` → `VD-2026-0007`). Numbers are never reused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceFormat {
+    pub prefix: String,
+    pub width: usize,
+}
+
+impl ReferenceFormat {
+    pub fn format(&self, year: i32, number: u32) -> String {
+        format!(
+            "{}-{year}-{number:0width$}",
+            self.prefix,
+            width = self.width
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Implicit,
+    /// Plain connect, then STARTTLS before any credentials (143, 587).
+    StartTls,
+    /// No TLS at all: only allowed towards a loopback address.
+    Plain,
+}
+
+#[derive(Debug, Clone)]
+pub enum Secret {
+    Inline(String),
+    File(PathBuf),
+}
+
+impl Secret {
+    /// Read the secret; a file is read at use time so that a rotated password is picked up.
+    pub fn reveal(&self) -> std::io::Result<String> {
+        match self {
+            Secret::Inline(s) => Ok(s.clone()),
+            Secret::File(p) => Ok(std::fs::read_to_string(p)?.trim_end().to_string()),
+        }
+    }
+}
+
+/// OAuth2 client-credentials sign-in (Microsoft 365 / Exchange Online), for IMAP and SMTP.
+#[derive(Debug, Clone)]
+pub struct Oauth2 {
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub scope: String,
+    /// When the client secret expires: the admin is warned 14 days ahead.
+    pub secret_expires: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Auth {
+    Password { user: String, password: Secret },
+    Oauth2 { user: String, oauth2: Oauth2 },
+}
+
+#[derive(Debug, Clone)]
+pub enum Mailbox {
+    Imap(ImapMailbox),
+    Maildir(MaildirMailbox),
+}
+
+#[derive(Debug, Clone)]
+pub struct ImapMailbox {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub auth: Auth,
+    pub inbox: String,
+    pub processed: String,
+    pub quarantine: String,
+    /// A full resync poll runs this often even while IDLE reports nothing (IDLE is not trusted
+    /// alone).
+    pub resync_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct MaildirMailbox {
+    /// The Maildir with `new/`, `cur/`, `tmp/`; processed and quarantined mail go to the
+    /// `.Verwerkt` and `.Quarantaine` sub-folders beside them (Maildir++).
+    pub path: PathBuf,
+    /// Example mails copied into `new/` on the very first run (the embedded default).
+    pub seed_from: Option<PathBuf>,
+    pub processed: String,
+    pub quarantine: String,
+    pub resync_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum Smtp {
+    Server(SmtpServer),
+    /// Each outgoing mail written as an `.eml` file into this folder, byte for byte what SMTP
+    /// would have sent.
+    File {
+        path: PathBuf,
+        retry_for: Duration,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpServer {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub auth: Option<Auth>,
+    /// Transient failures are retried this long before a mail is marked failed.
+    pub retry_for: Duration,
+    pub rate_per_recipient_per_hour: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Database {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+/// A referring and guiding care organisation (verwijzende instantie).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partner {
+    /// Short id used on the command line and in the database (`caw-antwerpen`).
+    pub id: String,
+    pub name: String,
+    /// Mail domains whose verified senders speak for this partner.
+    pub domains: Vec<String>,
+    /// Individual addresses outside those domains that also speak for it.
+    pub addresses: Vec<String>,
+    /// Who receives the monthly agenda.
+    pub agenda_to: Vec<String>,
+    /// maandelijks contingent: referrals per calendar month before the coordinator is told.
+    pub monthly_quota: Option<u32>,
+    /// The programme new cases of this partner follow.
+    pub programme: String,
+    pub teams_link: Option<String>,
+    pub meeting_place: Option<String>,
+}
+
+impl Partner {
+    /// Does this address belong to the partner (by domain or by listed address)?
+    pub fn owns_address(&self, address: &str) -> bool {
+        let address = address.trim().to_ascii_lowercase();
+        if self.addresses.contains(&address) {
+            return true;
+        }
+        address
+            .rsplit_once('@')
+            .is_some_and(|(_, domain)| self.domains.iter().any(|d| *d == domain))
+    }
+}
+
+/// A guidance programme: which documents a referral needs and the milestone plan counted from
+/// the lease start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Programme {
+    pub id: String,
+    pub name: String,
+    pub required_documents: Vec<DocumentKind>,
+    pub guidance_months: u32,
+    /// verlenging: always a multiple of this (3 months in the seeds).
+    pub extension_step_months: u32,
+    /// After a stop without eindverslag, the report is expected within this many days.
+    pub final_report_within_days: u32,
+    pub milestones: Vec<MilestoneSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MilestoneSpec {
+    pub kind: MilestoneKind,
+    /// Dutch name shown in mails ("evaluatie na 4 maanden").
+    pub name: String,
+    pub after: Offset,
+    /// Repeats this often after the first (a yearly plan evaluation).
+    pub every_months: Option<u32>,
+    pub counsellor_attends: bool,
+    /// Discussed at the monthly meeting in which it falls.
+    pub discuss_at_meeting: bool,
+}
+
+/// A distance from the lease start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offset {
+    Months(u32),
+    Days(u32),
+}
+
+/// When a meeting date falls on a holiday or closing day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosedDayShift {
+    PreviousWorkingDay,
+    NextWorkingDay,
+}
+
+/// The monthly structured meeting (structureel overleg) and its agenda mail.
+#[derive(Debug, Clone)]
+pub struct MeetingRule {
+    pub meeting: NthLastWeekday,
+    pub agenda: NthLastWeekday,
+    pub agenda_time: NaiveTime,
+    pub meeting_time: NaiveTime,
+    pub duration_minutes: u32,
+    pub online: bool,
+    pub teams_link: Option<String>,
+    /// The landlord's own closing days, inclusive ranges.
+    pub closing_days: Vec<(NaiveDate, NaiveDate)>,
+    pub on_closing_day: ClosedDayShift,
+    pub conclusions_reminder_working_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationStep {
+    pub after_days: u32,
+    pub notify: Role,
+}
+
+#[derive(Debug, Clone)]
+pub struct Digest {
+    pub daily: Option<cron::Schedule>,
+    pub weekly: Option<cron::Schedule>,
+    pub send_when_empty: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Retention {
+    /// Case data is anonymised this long after guidance ends.
+    pub anonymise_after_months: u32,
+    /// Raw mail bytes are kept this long after processing (then only the decision remains).
+    pub keep_raw_mail_days: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Templates {
+    pub dir: PathBuf,
+    /// Closing lines under every mail.
+    pub signature: String,
+}
+
+impl Config {
+    /// Read and validate a config file. Every problem is reported at once.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
+            file: path.display().to_string(),
+            diagnostics: vec![Diagnostic {
+                path: String::new(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the config file: {e}"),
+                hint: Some(
+                    "pass an existing file with --config (an example is config/doorstroom.example.toml)"
+                        .into(),
+                ),
+            }],
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Validate config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+        let (raw, mut diagnostics) = diagnostics::parse_raw(text);
+        let config = raw.and_then(|raw| {
+            let map = diagnostics::SourceMap::new(text);
+            let reported: Vec<String> = diagnostics.iter().map(|d| d.path.clone()).collect();
+            match validate::validate(raw, path) {
+                Ok(config) => Some(config),
+                Err(found) => {
+                    diagnostics.extend(
+                        found
+                            .into_iter()
+                            // A key already reported by serde (wrong type) is not missing too.
+                            .filter(|d| !reported.iter().any(|r| !r.is_empty() && *r == d.path))
+                            .map(|mut d| {
+                                (d.line, d.column) = map.locate(&d.path);
+                                d
+                            }),
+                    );
+                    None
+                }
+            }
+        });
+        match config {
+            Some(config) if diagnostics.is_empty() => Ok(config),
+            _ => {
+                diagnostics.sort_by_key(|d| (d.line == 0, d.line, d.column));
+                Err(ConfigErrors {
+                    file: path.display().to_string(),
+                    diagnostics,
+                })
+            }
+        }
+    }
+
+    pub fn partner(&self, id: &str) -> Option<&Partner> {
+        self.partners.iter().find(|p| p.id == id)
+    }
+
+    pub fn programme(&self, id: &str) -> Option<&Programme> {
+        self.programmes.iter().find(|p| p.id == id)
+    }
+
+    /// The partner a sender address speaks for, if any.
+    pub fn partner_of_address(&self, address: &str) -> Option<&Partner> {
+        self.partners.iter().find(|p| p.owns_address(address))
+    }
+
+    /// Is this address one of the landlord's own people (staff domain, coordinator, social
+    /// assistant, admin or the shared mailbox itself)?
+    pub fn is_staff(&self, address: &str) -> bool {
+        let address = address.trim().to_ascii_lowercase();
+        let org = &self.organisation;
+        address == org.shared_mailbox
+            || org.coordinators.iter().any(|p| p.email == address)
+            || org.admins.contains(&address)
+            || self.social_assistants.iter().any(|p| p.email == address)
+            || address
+                .rsplit_once('@')
+                .is_some_and(|(_, d)| org.staff_domains.iter().any(|s| s == d))
+    }
+
+    /// The mail domain of the shared mailbox: outgoing Message-IDs are minted under it.
+    pub fn mail_domain(&self) -> &str {
+        self.organisation
+            .shared_mailbox
+            .rsplit_once('@')
+            .map_or("localhost", |(_, d)| d)
+    }
+}
+
+/// The one-screen summary `doorstroom check` prints for a valid config.
+pub fn summary(config: &Config) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let org = &config.organisation;
+    let _ = writeln!(s, "{}: the config is valid", config.source.display());
+    let _ = writeln!(
+        s,
+        "  organisation   {} ({}), shared mailbox {}, time zone {}",
+        org.name, org.id, org.shared_mailbox, org.time_zone
+    );
+    let _ = writeln!(
+        s,
+        "  people         {} coordinator(s), {} social assistant(s), {} admin(s)",
+        org.coordinators.len(),
+        config.social_assistants.len(),
+        org.admins.len()
+    );
+    let mailbox = match &config.mailbox {
+        Mailbox::Imap(m) => format!(
+            "IMAP {}:{} ({:?}), folders {} → {} / {}",
+            m.host, m.port, m.tls, m.inbox, m.processed, m.quarantine
+        ),
+        Mailbox::Maildir(m) => format!("Maildir {}", m.path.display()),
+    };
+    let _ = writeln!(s, "  mailbox        {mailbox}");
+    let smtp = match &config.smtp {
+        Smtp::Server(m) => format!("SMTP {}:{} ({:?})", m.host, m.port, m.tls),
+        Smtp::File { path, .. } => format!(".eml files in {}", path.display()),
+    };
+    let _ = writeln!(s, "  outgoing mail  {smtp}");
+    let _ = writeln!(s, "  database       {}", redact_url(&config.database.url));
+    for p in &config.partners {
+        let quota = p
+            .monthly_quota
+            .map_or("no quota".to_string(), |q| format!("quota {q}/month"));
+        let _ = writeln!(
+            s,
+            "  partner        {} ({}): {}, programme {}, {quota}",
+            p.name,
+            p.id,
+            p.domains.join(", "),
+            p.programme
+        );
+    }
+    for p in &config.programmes {
+        let _ = writeln!(
+            s,
+            "  programme      {} ({}): {} months, {} milestone(s)",
+            p.name,
+            p.id,
+            p.guidance_months,
+            p.milestones.len()
+        );
+    }
+    let m = &config.meeting;
+    let _ = writeln!(
+        s,
+        "  meeting        nth-to-last {} #{} at {}, agenda nth-to-last {} #{} at {}",
+        m.meeting.weekday,
+        m.meeting.n,
+        m.meeting_time.format("%H:%M"),
+        m.agenda.weekday,
+        m.agenda.n,
+        m.agenda_time.format("%H:%M")
+    );
+    let steps: Vec<String> = config
+        .escalation
+        .iter()
+        .map(|e| format!("{}d → {}", e.after_days, e.notify.as_str()))
+        .collect();
+    let _ = writeln!(s, "  escalation     {}", steps.join(", "));
+    s
+}
+
+/// A database URL without its password, for logs and summaries.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,997 @@
+//! Raw config → [`Config`]: every value checked, every problem collected with its key path.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveTime, Weekday};
+
+use super::raw::*;
+use super::*;
+
+/// Collects problems; positions are filled in by the caller from the source map.
+#[derive(Default)]
+struct Checker {
+    found: Vec<Diagnostic>,
+}
+
+impl Checker {
+    fn error(
+        &mut self,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        let hint = hint.into();
+        self.found.push(Diagnostic {
+            path: path.into(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+            hint: (!hint.is_empty()).then_some(hint),
+        });
+    }
+
+    fn required<T>(&mut self, path: &str, value: Option<T>, hint: &str) -> Option<T> {
+        if value.is_none() {
+            self.error(path, format!("missing required key `{}`", last(path)), hint);
+        }
+        value
+    }
+
+    fn email(&mut self, path: &str, value: &str) -> String {
+        let v = value.trim().to_ascii_lowercase();
+        let ok = v.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !v.contains(' ')
+        });
+        if !ok {
+            self.error(
+                path,
+                format!("`{value}` is not a mail address"),
+                "write it as name@domain.be",
+            );
+        }
+        v
+    }
+
+    fn domain(&mut self, path: &str, value: &str) -> String {
+        let v = value.trim().trim_start_matches('@').to_ascii_lowercase();
+        if !v.contains('.') || v.contains('@') || v.contains(' ') {
+            self.error(
+                path,
+                format!("`{value}` is not a mail domain"),
+                "write only the part after the @, e.g. cawantwerpen.be",
+            );
+        }
+        v
+    }
+
+    fn duration(&mut self, path: &str, value: Option<&str>, default: Duration) -> Duration {
+        match value {
+            None => default,
+            Some(v) => parse_duration(v).unwrap_or_else(|| {
+                self.error(
+                    path,
+                    format!("`{v}` is not a duration"),
+                    "use a number with s, m, h or d, e.g. \"30s\", \"5m\", \"3d\"",
+                );
+                default
+            }),
+        }
+    }
+
+    fn time(&mut self, path: &str, value: Option<&str>, default: NaiveTime) -> NaiveTime {
+        match value {
+            None => default,
+            Some(v) => NaiveTime::parse_from_str(v, "%H:%M").unwrap_or_else(|_| {
+                self.error(
+                    path,
+                    format!("`{v}` is not a time of day"),
+                    "use HH:MM, e.g. \"09:00\"",
+                );
+                default
+            }),
+        }
+    }
+
+    fn tls(&mut self, path: &str, value: Option<&str>, default: TlsMode) -> TlsMode {
+        match value {
+            None => default,
+            Some("implicit") => TlsMode::Implicit,
+            Some("starttls") => TlsMode::StartTls,
+            Some("plain") => TlsMode::Plain,
+            Some(other) => {
+                self.error(
+                    path,
+                    format!("unknown TLS mode `{other}`"),
+                    "use \"implicit\" (993/465), \"starttls\" (143/587) or \"plain\" (loopback only)",
+                );
+                default
+            }
+        }
+    }
+
+    fn secret(
+        &mut self,
+        path: &str,
+        inline: Option<String>,
+        file: Option<String>,
+    ) -> Option<Secret> {
+        match (inline, file) {
+            (Some(_), Some(_)) => {
+                self.error(
+                    path,
+                    "both a password and a password file are given",
+                    "keep one; a file (readable only by the doorstroom user) is safer",
+                );
+                None
+            }
+            (Some(s), None) => Some(Secret::Inline(s)),
+            (None, Some(f)) => Some(Secret::File(PathBuf::from(f))),
+            (None, None) => None,
+        }
+    }
+}
+
+fn last(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+/// `30s`, `5m`, `2h`, `3d`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "" | "s" => n,
+        "m" | "min" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(seconds))
+}
+
+fn weekday(c: &mut Checker, path: &str, value: Option<&str>, default: Weekday) -> Weekday {
+    match value {
+        None => default,
+        Some(v) => Weekday::from_str(v).unwrap_or_else(|_| {
+            c.error(
+                path,
+                format!("`{v}` is not a weekday"),
+                "use an English weekday, e.g. \"thursday\"",
+            );
+            default
+        }),
+    }
+}
+
+pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diagnostic>> {
+    let mut c = Checker::default();
+    let organisation = organisation(&mut c, raw.organisation);
+    let social_assistants = raw
+        .social_assistants
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, p)| person(&mut c, &format!("social_assistant[{}]", i + 1), p))
+        .collect();
+    let mailbox = mailbox(&mut c, raw.mailbox);
+    let smtp = smtp(&mut c, raw.smtp);
+    let database = database(&mut c, raw.database);
+    let programmes = programmes(&mut c, raw.programmes);
+    let partners = partners(&mut c, raw.partners, &programmes);
+    let meeting = meeting(&mut c, raw.meeting.unwrap_or_default());
+    let escalation = escalation(&mut c, raw.escalation);
+    let digest = digest(&mut c, raw.digest.unwrap_or_default());
+    let retention = raw.retention.unwrap_or_default();
+    let retention = Retention {
+        anonymise_after_months: retention.anonymise_after_months.unwrap_or(24),
+        keep_raw_mail_days: retention.keep_raw_mail_days.unwrap_or(365),
+    };
+    let triage = Keywords::from_raw(raw.triage.unwrap_or_default());
+    let templates = raw.templates.unwrap_or_default();
+    let templates = Templates {
+        dir: PathBuf::from(templates.dir.unwrap_or_else(|| "mail-templates".into())),
+        signature: templates.signature.unwrap_or_else(|| {
+            format!(
+                "Met vriendelijke groeten,\nDienst Bewonerscontacten – {}",
+                organisation.as_ref().map_or("", |o| o.name.as_str())
+            )
+        }),
+    };
+
+    match (organisation, mailbox, smtp, database) {
+        (Some(organisation), Some(mailbox), Some(smtp), Some(database)) if c.found.is_empty() => {
+            Ok(Config {
+                source: source.to_path_buf(),
+                organisation,
+                social_assistants,
+                mailbox,
+                smtp,
+                database,
+                partners,
+                programmes,
+                meeting,
+                escalation,
+                digest,
+                retention,
+                triage,
+                templates,
+            })
+        }
+        _ => Err(c.found),
+    }
+}
+
+fn person(c: &mut Checker, path: &str, raw: RawPerson) -> Option<Person> {
+    let name = c.required(&format!("{path}.name"), raw.name, "the person's full name");
+    let email = c.required(&format!("{path}.email"), raw.email, "their mail address");
+    let email = email.map(|e| c.email(&format!("{path}.email"), &e));
+    Some(Person {
+        name: name?,
+        email: email?,
+        phone: raw.phone,
+    })
+}
+
+fn organisation(c: &mut Checker, raw: Option<RawOrganisation>) -> Option<Organisation> {
+    let hint = "add an [organisation] table with at least name and shared_mailbox";
+    let raw = c.required("organisation", raw, hint)?;
+    let name = c.required(
+        "organisation.name",
+        raw.name,
+        "the landlord's name as partners know it",
+    );
+    let shared = c.required(
+        "organisation.shared_mailbox",
+        raw.shared_mailbox,
+        "the address partners mail, e.g. versneldedoorstroom@woonhaven.be",
+    );
+    let shared = shared.map(|s| c.email("organisation.shared_mailbox", &s));
+    let time_zone = match raw.time_zone.as_deref() {
+        None => chrono_tz::Europe::Brussels,
+        Some(tz) => tz.parse().unwrap_or_else(|_| {
+            c.error(
+                "organisation.time_zone",
+                format!("unknown time zone `{tz}`"),
+                "use an IANA name such as \"Europe/Brussels\" or \"Europe/Amsterdam\"",
+            );
+            chrono_tz::Europe::Brussels
+        }),
+    };
+    let id = raw.id.unwrap_or_else(|| "default".into());
+    if !is_slug(&id) {
+        c.error(
+            "organisation.id",
+            format!("`{id}` is not a short id"),
+            "use lowercase letters, digits and dashes",
+        );
+    }
+    if raw.coordinators.is_empty() {
+        c.error(
+            "organisation.coordinators",
+            "no coordinator is configured",
+            "add at least one coordinator (contactpersoon versnelde doorstroom) to receive digests",
+        );
+    }
+    let coordinators = raw
+        .coordinators
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, p)| person(c, &format!("organisation.coordinators[{}]", i + 1), p))
+        .collect();
+    let admins = raw
+        .admins
+        .iter()
+        .enumerate()
+        .map(|(i, a)| c.email(&format!("organisation.admins[{}]", i + 1), a))
+        .collect();
+    let mut staff_domains: Vec<String> = raw
+        .staff_domains
+        .iter()
+        .enumerate()
+        .map(|(i, d)| c.domain(&format!("organisation.staff_domains[{}]", i + 1), d))
+        .collect();
+    if let Some((_, d)) = shared.as_deref().and_then(|s| s.rsplit_once('@')) {
+        if !staff_domains.iter().any(|s| s == d) {
+            staff_domains.push(d.to_string());
+        }
+    }
+    let case_reference = reference_format(
+        c,
+        raw.case_reference
+            .as_deref()
+            .unwrap_or("VD-{year}-{number:04}"),
+    );
+    Some(Organisation {
+        id,
+        name: name?,
+        shared_mailbox: shared?,
+        time_zone,
+        coordinators,
+        admins,
+        staff_domains,
+        authserv_id: raw.authserv_id,
+        case_reference,
+        office_address: raw.office_address,
+    })
+}
+
+fn reference_format(c: &mut Checker, text: &str) -> ReferenceFormat {
+    let pattern = regex::Regex::new(r"^([A-Za-z][A-Za-z0-9]*)-\{year\}-\{number(?::0?(\d))?\}$")
+        .expect("static regex");
+    match pattern.captures(text) {
+        Some(caps) => ReferenceFormat {
+            prefix: caps[1].to_string(),
+            width: caps.get(2).map_or(4, |m| m.as_str().parse().unwrap_or(4)),
+        },
+        None => {
+            c.error(
+                "organisation.case_reference",
+                format!("`{text}` is not a reference format"),
+                "use PREFIX-{year}-{number:04}, e.g. \"VD-{year}-{number:04}\"",
+            );
+            ReferenceFormat {
+                prefix: "VD".into(),
+                width: 4,
+            }
+        }
+    }
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn auth(
+    c: &mut Checker,
+    path: &str,
+    user: Option<String>,
+    password: Option<String>,
+    password_file: Option<String>,
+    oauth2: Option<RawOauth2>,
+) -> Option<Auth> {
+    let secret = c.secret(&format!("{path}.password"), password, password_file);
+    match (user, secret, oauth2) {
+        (None, None, None) => None,
+        (Some(user), Some(password), None) => Some(Auth::Password { user, password }),
+        (Some(user), None, Some(o)) => {
+            let p = format!("{path}.oauth2");
+            let token_url = c.required(
+                &format!("{p}.token_url"),
+                o.token_url,
+                "e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/token",
+            );
+            let client_id = c.required(
+                &format!("{p}.client_id"),
+                o.client_id,
+                "the application (client) id",
+            );
+            let client_secret = c.secret(
+                &format!("{p}.client_secret"),
+                o.client_secret,
+                o.client_secret_file,
+            );
+            let client_secret = c.required(
+                &format!("{p}.client_secret_file"),
+                client_secret,
+                "a file holding the client secret",
+            );
+            let secret_expires = o.secret_expires.and_then(|d| {
+                NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .map_err(|_| {
+                        c.error(
+                            format!("{p}.secret_expires"),
+                            format!("`{d}` is not a date"),
+                            "use YYYY-MM-DD",
+                        )
+                    })
+                    .ok()
+            });
+            Some(Auth::Oauth2 {
+                user,
+                oauth2: Oauth2 {
+                    token_url: token_url?,
+                    client_id: client_id?,
+                    client_secret: client_secret?,
+                    scope: o
+                        .scope
+                        .unwrap_or_else(|| "https://outlook.office365.com/.default".into()),
+                    secret_expires,
+                },
+            })
+        }
+        (None, _, _) => {
+            c.error(
+                format!("{path}.user"),
+                "credentials are given but no `user`",
+                "add the login name",
+            );
+            None
+        }
+        (Some(_), None, None) => {
+            c.error(
+                format!("{path}.password"),
+                "a `user` is given but no password",
+                "add password_file (or password, or an [oauth2] table)",
+            );
+            None
+        }
+        (Some(_), Some(_), Some(_)) => {
+            c.error(
+                format!("{path}.oauth2"),
+                "both a password and oauth2 are given",
+                "keep one sign-in method",
+            );
+            None
+        }
+    }
+}
+
+fn mailbox(c: &mut Checker, raw: Option<RawMailbox>) -> Option<Mailbox> {
+    let raw = c.required(
+        "mailbox",
+        raw,
+        "add a [mailbox] table (kind = \"imap\" or \"maildir\")",
+    )?;
+    let resync = c.duration(
+        "mailbox.resync_interval",
+        raw.resync_interval.as_deref(),
+        Duration::from_secs(300),
+    );
+    let processed = raw.processed.unwrap_or_else(|| "Verwerkt".into());
+    let quarantine = raw.quarantine.unwrap_or_else(|| "Quarantaine".into());
+    match raw.kind.as_deref() {
+        Some("maildir") => {
+            let path = c.required(
+                "mailbox.path",
+                raw.path,
+                "the Maildir folder, e.g. \"var/mail\"",
+            );
+            Some(Mailbox::Maildir(MaildirMailbox {
+                path: PathBuf::from(path?),
+                seed_from: raw.seed_from.map(PathBuf::from),
+                processed,
+                quarantine,
+                resync_interval: resync,
+            }))
+        }
+        Some("imap") => {
+            let host = c.required(
+                "mailbox.host",
+                raw.host,
+                "the IMAP server, e.g. outlook.office365.com",
+            );
+            let tls = c.tls("mailbox.tls", raw.tls.as_deref(), TlsMode::Implicit);
+            let port = raw.port.unwrap_or(match tls {
+                TlsMode::Implicit => 993,
+                _ => 143,
+            });
+            if let (TlsMode::Plain, Some(h)) = (tls, host.as_deref()) {
+                if !is_loopback(h) {
+                    c.error(
+                        "mailbox.tls",
+                        format!("plain IMAP to `{h}` would send the password in clear"),
+                        "use \"implicit\" or \"starttls\"; plain is for loopback only",
+                    );
+                }
+            }
+            let auth = auth(
+                c,
+                "mailbox",
+                raw.user,
+                raw.password,
+                raw.password_file,
+                raw.oauth2,
+            );
+            let auth = c.required(
+                "mailbox.user",
+                auth,
+                "add user and password_file (or an [mailbox.oauth2] table)",
+            );
+            Some(Mailbox::Imap(ImapMailbox {
+                host: host?,
+                port,
+                tls,
+                auth: auth?,
+                inbox: raw.inbox.unwrap_or_else(|| "INBOX".into()),
+                processed,
+                quarantine,
+                resync_interval: resync,
+            }))
+        }
+        Some(other) => {
+            c.error(
+                "mailbox.kind",
+                format!("unknown mailbox kind `{other}`"),
+                "use \"imap\" or \"maildir\"",
+            );
+            None
+        }
+        None => {
+            c.required::<()>("mailbox.kind", None, "use \"imap\" or \"maildir\"");
+            None
+        }
+    }
+}
+
+pub fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn smtp(c: &mut Checker, raw: Option<RawSmtp>) -> Option<Smtp> {
+    let raw = c.required(
+        "smtp",
+        raw,
+        "add an [smtp] table (transport = \"smtp\" or \"file\")",
+    )?;
+    let retry_for = c.duration(
+        "smtp.retry_for",
+        raw.retry_for.as_deref(),
+        Duration::from_secs(3 * 86_400),
+    );
+    match raw.transport.as_deref() {
+        Some("file") => {
+            let path = c.required(
+                "smtp.path",
+                raw.path,
+                "the folder for outgoing .eml files, e.g. \"var/sent\"",
+            );
+            Some(Smtp::File {
+                path: PathBuf::from(path?),
+                retry_for,
+            })
+        }
+        Some("smtp") => {
+            let host = c.required(
+                "smtp.host",
+                raw.host,
+                "the SMTP server, e.g. smtp.office365.com",
+            );
+            let tls = c.tls("smtp.tls", raw.tls.as_deref(), TlsMode::StartTls);
+            let port = raw.port.unwrap_or(match tls {
+                TlsMode::Implicit => 465,
+                TlsMode::StartTls => 587,
+                TlsMode::Plain => 25,
+            });
+            if let (TlsMode::Plain, Some(h)) = (tls, host.as_deref()) {
+                if !is_loopback(h) {
+                    c.error(
+                        "smtp.tls",
+                        format!("plain SMTP to `{h}` is not allowed"),
+                        "use \"starttls\" or \"implicit\"; plain is for loopback only",
+                    );
+                }
+            }
+            let auth = auth(
+                c,
+                "smtp",
+                raw.user,
+                raw.password,
+                raw.password_file,
+                raw.oauth2,
+            );
+            Some(Smtp::Server(SmtpServer {
+                host: host?,
+                port,
+                tls,
+                auth,
+                retry_for,
+                rate_per_recipient_per_hour: raw.rate_per_recipient_per_hour.unwrap_or(30),
+            }))
+        }
+        Some(other) => {
+            c.error(
+                "smtp.transport",
+                format!("unknown transport `{other}`"),
+                "use \"smtp\" or \"file\"",
+            );
+            None
+        }
+        None => {
+            c.required::<()>("smtp.transport", None, "use \"smtp\" or \"file\"");
+            None
+        }
+    }
+}
+
+fn database(c: &mut Checker, raw: Option<RawDatabase>) -> Option<Database> {
+    let raw = raw.unwrap_or_default();
+    let url = raw
+        .url
+        .unwrap_or_else(|| "sqlite://var/doorstroom.db".into());
+    if !(url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
+    {
+        c.error(
+            "database.url",
+            format!("`{url}` is not a database URL"),
+            "use sqlite://var/doorstroom.db or postgres://user@host/db",
+        );
+        return None;
+    }
+    Some(Database {
+        url,
+        max_connections: raw.max_connections.unwrap_or(5),
+    })
+}
+
+fn programmes(c: &mut Checker, raw: Vec<RawProgramme>) -> Vec<Programme> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, p) in raw.into_iter().enumerate() {
+        let path = format!("programme[{}]", i + 1);
+        let id = c.required(
+            &format!("{path}.id"),
+            p.id,
+            "a short id such as \"vivendo\"",
+        );
+        if let Some(id) = &id {
+            if !seen.insert(id.clone()) {
+                c.error(
+                    format!("{path}.id"),
+                    format!("programme `{id}` is defined twice"),
+                    "give each programme its own id",
+                );
+            }
+        }
+        let required_documents = p
+            .required_documents
+            .iter()
+            .enumerate()
+            .filter_map(|(j, d)| {
+                DocumentKind::parse(d).or_else(|| {
+                    c.error(
+                        format!("{path}.required_documents[{}]", j + 1),
+                        format!("unknown document kind `{d}`"),
+                        "use addendum, social_report, guidance_agreement, final_report or other",
+                    );
+                    None
+                })
+            })
+            .collect();
+        let step = p.extension_step_months.unwrap_or(3);
+        if step == 0 {
+            c.error(
+                format!("{path}.extension_step_months"),
+                "an extension step of 0 months",
+                "the seeds use 3",
+            );
+        }
+        let milestones = p
+            .milestones
+            .into_iter()
+            .enumerate()
+            .filter_map(|(j, m)| milestone(c, &format!("{path}.milestone[{}]", j + 1), m))
+            .collect();
+        if let Some(id) = id {
+            out.push(Programme {
+                name: p.name.unwrap_or_else(|| id.clone()),
+                id,
+                required_documents,
+                guidance_months: p.guidance_months.unwrap_or(12),
+                extension_step_months: step.max(1),
+                final_report_within_days: p.final_report_within_days.unwrap_or(30),
+                milestones,
+            });
+        }
+    }
+    if out.is_empty() && c.found.is_empty() {
+        c.error(
+            "programme",
+            "no programme is configured",
+            "add at least one [[programme]] with its milestones",
+        );
+    }
+    out
+}
+
+fn milestone(c: &mut Checker, path: &str, m: RawMilestone) -> Option<MilestoneSpec> {
+    let kind = c.required(
+        &format!("{path}.kind"),
+        m.kind,
+        "e.g. \"evaluation\" or \"home_visit\"",
+    )?;
+    let Some(kind) = MilestoneKind::parse(&kind) else {
+        let known: Vec<String> = MilestoneKind::ALL
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect();
+        let hint = diagnostics::did_you_mean(&kind, &known)
+            .map(|s| format!("did you mean `{s}`?"))
+            .unwrap_or_else(|| format!("use one of {}", known.join(", ")));
+        c.error(
+            format!("{path}.kind"),
+            format!("unknown milestone kind `{kind}`"),
+            hint,
+        );
+        return None;
+    };
+    let after = match (m.after_months, m.after_days) {
+        (Some(months), None) => Offset::Months(months),
+        (None, Some(days)) => Offset::Days(days),
+        _ => {
+            c.error(
+                format!("{path}.after_months"),
+                "give exactly one of after_months or after_days",
+                "counted from the lease start",
+            );
+            return None;
+        }
+    };
+    Some(MilestoneSpec {
+        kind,
+        name: m.name.unwrap_or_else(|| kind.as_str().replace('_', " ")),
+        after,
+        every_months: m.every_months,
+        counsellor_attends: m.counsellor_attends.unwrap_or(false),
+        discuss_at_meeting: m
+            .discuss_at_meeting
+            .unwrap_or(kind == MilestoneKind::Evaluation),
+    })
+}
+
+fn partners(c: &mut Checker, raw: Vec<RawPartner>, programmes: &[Programme]) -> Vec<Partner> {
+    let mut seen_ids = HashSet::new();
+    let mut seen_domains: Vec<(String, String)> = Vec::new();
+    let mut out = Vec::new();
+    for (i, p) in raw.into_iter().enumerate() {
+        let path = format!("partner[{}]", i + 1);
+        let id = c.required(
+            &format!("{path}.id"),
+            p.id,
+            "a short id such as \"caw-antwerpen\"",
+        );
+        let name = c.required(&format!("{path}.name"), p.name, "the organisation's name");
+        if let Some(id) = &id {
+            if !is_slug(id) {
+                c.error(
+                    format!("{path}.id"),
+                    format!("`{id}` is not a short id"),
+                    "use lowercase letters, digits and dashes",
+                );
+            }
+            if !seen_ids.insert(id.clone()) {
+                c.error(
+                    format!("{path}.id"),
+                    format!("partner `{id}` is defined twice"),
+                    "give each partner its own id",
+                );
+            }
+        }
+        let domains: Vec<String> = p
+            .domains
+            .iter()
+            .enumerate()
+            .map(|(j, d)| c.domain(&format!("{path}.domains[{}]", j + 1), d))
+            .collect();
+        for (j, d) in domains.iter().enumerate() {
+            if let Some((other, _)) = seen_domains.iter().find(|(_, od)| od == d) {
+                c.error(
+                    format!("{path}.domains[{}]", j + 1),
+                    format!("domain `{d}` already belongs to partner `{other}`"),
+                    "a domain can speak for one partner only; list individual addresses instead",
+                );
+            }
+            seen_domains.push((id.clone().unwrap_or_default(), d.clone()));
+        }
+        let addresses: Vec<String> = p
+            .addresses
+            .iter()
+            .enumerate()
+            .map(|(j, a)| c.email(&format!("{path}.addresses[{}]", j + 1), a))
+            .collect();
+        if domains.is_empty() && addresses.is_empty() {
+            c.error(
+                format!("{path}.domains"),
+                "the partner has no domains and no addresses",
+                "list the mail domains its counsellors write from",
+            );
+        }
+        let agenda_to: Vec<String> = p
+            .agenda_to
+            .iter()
+            .enumerate()
+            .map(|(j, a)| c.email(&format!("{path}.agenda_to[{}]", j + 1), a))
+            .collect();
+        let programme = p
+            .programme
+            .or_else(|| programmes.first().map(|p| p.id.clone()))
+            .unwrap_or_default();
+        if !programmes.is_empty() && !programmes.iter().any(|p| p.id == programme) {
+            let known: Vec<String> = programmes.iter().map(|p| p.id.clone()).collect();
+            let hint = diagnostics::did_you_mean(&programme, &known)
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| format!("known programmes: {}", known.join(", ")));
+            c.error(
+                format!("{path}.programme"),
+                format!("unknown programme `{programme}`"),
+                hint,
+            );
+        }
+        if let (Some(id), Some(name)) = (id, name) {
+            out.push(Partner {
+                id,
+                name,
+                domains,
+                addresses,
+                agenda_to,
+                monthly_quota: p.monthly_quota,
+                programme,
+                teams_link: p.teams_link,
+                meeting_place: p.meeting_place,
+            });
+        }
+    }
+    out
+}
+
+fn meeting(c: &mut Checker, raw: RawMeeting) -> MeetingRule {
+    let meeting = NthLastWeekday {
+        n: raw.meeting_nth_last.unwrap_or(1),
+        weekday: weekday(
+            c,
+            "meeting.meeting_weekday",
+            raw.meeting_weekday.as_deref(),
+            Weekday::Thu,
+        ),
+    };
+    let agenda = NthLastWeekday {
+        n: raw.agenda_nth_last.unwrap_or(2),
+        weekday: weekday(
+            c,
+            "meeting.agenda_weekday",
+            raw.agenda_weekday.as_deref(),
+            Weekday::Thu,
+        ),
+    };
+    for (key, n) in [
+        ("meeting.meeting_nth_last", meeting.n),
+        ("meeting.agenda_nth_last", agenda.n),
+    ] {
+        if !(1..=4).contains(&n) {
+            c.error(
+                key,
+                format!("{n} is out of range"),
+                "1 is the last such weekday of the month, 2 the second-to-last, up to 4",
+            );
+        }
+    }
+    let closing_days = raw
+        .closing_days
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let parse = |d: &str| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok();
+            let range = match s.split_once("..") {
+                Some((a, b)) => parse(a).zip(parse(b)),
+                None => parse(s).map(|d| (d, d)),
+            };
+            match range {
+                Some((a, b)) if a <= b => Some((a, b)),
+                _ => {
+                    c.error(
+                        format!("meeting.closing_days[{}]", i + 1),
+                        format!("`{s}` is not a date or date range"),
+                        "use \"2026-12-24\" or \"2026-12-24..2027-01-01\"",
+                    );
+                    None
+                }
+            }
+        })
+        .collect();
+    let on_closing_day = match raw.on_closing_day.as_deref() {
+        None | Some("previous_working_day") => ClosedDayShift::PreviousWorkingDay,
+        Some("next_working_day") => ClosedDayShift::NextWorkingDay,
+        Some(other) => {
+            c.error(
+                "meeting.on_closing_day",
+                format!("unknown choice `{other}`"),
+                "use \"previous_working_day\" or \"next_working_day\"",
+            );
+            ClosedDayShift::PreviousWorkingDay
+        }
+    };
+    MeetingRule {
+        meeting,
+        agenda,
+        agenda_time: c.time(
+            "meeting.agenda_time",
+            raw.agenda_time.as_deref(),
+            NaiveTime::from_hms_opt(9, 0, 0).expect("valid"),
+        ),
+        meeting_time: c.time(
+            "meeting.meeting_time",
+            raw.meeting_time.as_deref(),
+            NaiveTime::from_hms_opt(10, 0, 0).expect("valid"),
+        ),
+        duration_minutes: raw.duration_minutes.unwrap_or(90),
+        online: raw.online.unwrap_or(true),
+        teams_link: raw.teams_link,
+        closing_days,
+        on_closing_day,
+        conclusions_reminder_working_days: raw.conclusions_reminder_working_days.unwrap_or(3),
+    }
+}
+
+fn escalation(c: &mut Checker, raw: Vec<RawEscalationStep>) -> Vec<EscalationStep> {
+    let mut steps: Vec<EscalationStep> = raw
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let path = format!("escalation[{}]", i + 1);
+            let after_days = c.required(
+                &format!("{path}.after_days"),
+                s.after_days,
+                "days after the milestone was due",
+            );
+            let notify = c.required(
+                &format!("{path}.notify"),
+                s.notify,
+                "counsellor, social_assistant or coordinator",
+            )?;
+            let Some(notify) = Role::parse(&notify) else {
+                c.error(
+                    format!("{path}.notify"),
+                    format!("unknown role `{notify}`"),
+                    "use counsellor, social_assistant, partner or coordinator",
+                );
+                return None;
+            };
+            Some(EscalationStep {
+                after_days: after_days?,
+                notify,
+            })
+        })
+        .collect();
+    if steps.is_empty() {
+        steps = vec![
+            EscalationStep {
+                after_days: 7,
+                notify: Role::Counsellor,
+            },
+            EscalationStep {
+                after_days: 14,
+                notify: Role::SocialAssistant,
+            },
+            EscalationStep {
+                after_days: 21,
+                notify: Role::Coordinator,
+            },
+        ];
+    }
+    steps.sort_by_key(|s| s.after_days);
+    steps
+}
+
+fn digest(c: &mut Checker, raw: RawDigest) -> Digest {
+    let mut schedule = |key: &str, value: Option<String>, default: Option<&str>| {
+        let text = value
+            .or(default.map(str::to_string))
+            .filter(|s| !s.trim().is_empty())?;
+        cron::Schedule::from_str(&text)
+            .map_err(|e| {
+                c.error(
+                    key,
+                    format!("`{text}` is not a cron expression: {e}"),
+                    "use six fields: sec min hour day month weekday, e.g. \"0 0 8 * * Mon-Fri\"",
+                )
+            })
+            .ok()
+    };
+    Digest {
+        daily: schedule("digest.daily", raw.daily, Some("0 0 8 * * Mon-Fri")),
+        weekly: schedule("digest.weekly", raw.weekly, None),
+        send_when_empty: raw.send_when_empty.unwrap_or(false),
+    }
+}

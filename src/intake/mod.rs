@@ -1,0 +1,1 @@
+//! Intake: reading the shared mailbox exactly once per mail.

@@ -1,0 +1,1 @@
+//! Periodic jobs: agenda, escalations, digests, retention.

@@ -1,0 +1,35 @@
+//! `doorstroom`: the shared mailbox of accelerated allocation (versnelde doorstroom), turned into cases.
+//!
+//! Partners (care organisations) keep mailing the landlord's shared mailbox as they do today.
+//! `doorstroom` reads that mailbox, understands each mail, keeps the case file (dossier) of every
+//! referred candidate, and sends the mails a careful coordinator would: acknowledgements, notices to
+//! the social assistant, the monthly agenda, reminders and escalations.
+//!
+//! # Layout
+//!
+//! | module | owns | never does |
+//! | --- | --- | --- |
+//! | [`config`] | the config file: raw serde types, validation, diagnostics with line:column | network or database I/O |
+//! | [`store`] | every SQL statement, migrations, the one `Store` type over SQLite or PostgreSQL | domain decisions |
+//! | [`understand`] | `triage(raw bytes, register, config) -> Decision`: parsing, classification, threading | I/O of any kind |
+//! | [`case`] | the case (dossier), its status transitions, milestones, and applying a `Decision` | I/O of any kind |
+//! | [`calendar`] | meeting dates (nth-to-last weekday), Belgian holidays, closing days | I/O of any kind |
+//! | [`intake`] | reading the mailbox (IMAP, Maildir, .eml files) exactly once per mail | deciding what a mail means |
+//! | [`outbox`] | composing mails from templates and delivering them exactly once | deciding who may receive what (that is [`outbox::guard`]) |
+//! | [`jobs`] | the periodic work: agenda, escalations, digests, retention | talking SMTP or IMAP directly |
+//! | [`daemon`] | start-up and shutdown of the long-running service | business logic |
+//! | [`cli`] | the command line an admin types | anything the daemon would do differently |
+//!
+//! Every long-running task takes its dependencies, its clock and a shutdown handle as arguments, so
+//! that the binary and the tests drive the very same code.
+
+pub mod calendar;
+pub mod case;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod intake;
+pub mod jobs;
+pub mod outbox;
+pub mod store;
+pub mod understand;

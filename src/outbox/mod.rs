@@ -1,0 +1,1 @@
+//! Outbox: composing and delivering every mail `doorstroom` sends.

@@ -1,0 +1,46 @@
+//! Content-addressed bytes (raw mails, attachments): stored once per organisation by SHA-256.
+
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{ts, Result, Store, Tx};
+
+/// Lowercase hex SHA-256 of some bytes: the address of a blob.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Tx {
+    /// Store bytes under their hash (a second copy of the same bytes is a no-op). Returns the hash.
+    pub async fn put_blob(&mut self, bytes: &[u8]) -> Result<String> {
+        let sha = sha256_hex(bytes);
+        let org = self.org.clone();
+        sqlx::query(
+            "INSERT INTO blobs (org, sha256, size, bytes, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (org, sha256) DO NOTHING",
+        )
+        .bind(org)
+        .bind(&sha)
+        .bind(bytes.len() as i64)
+        .bind(bytes.to_vec())
+        .bind(ts(chrono::Utc::now()))
+        .execute(self.conn())
+        .await?;
+        Ok(sha)
+    }
+}
+
+impl Store {
+    /// The bytes of a blob; `None` when unknown or purged by retention.
+    pub async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT bytes FROM blobs WHERE org = $1 AND sha256 = $2")
+            .bind(&self.org)
+            .bind(sha256)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<Option<Vec<u8>>, _>("bytes")?,
+            None => None,
+        })
+    }
+}

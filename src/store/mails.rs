@@ -1,0 +1,281 @@
+//! Incoming mails: the raw bytes first, then the decision, then the move out of the inbox.
+//!
+//! A mail row is written before triage runs (`stored`), gets its decision in the same
+//! transaction as the case effects (`processed` or `quarantined`), and is marked `moved` only
+//! after the mailbox confirmed the move. On restart, rows that are decided but not moved are only
+//! moved, never processed again.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{opt_text, parse_ts, ts, Result, Store, StoreError, Tx};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailState {
+    /// Bytes stored, not yet decided.
+    Stored,
+    /// Decided and its effects committed.
+    Processed,
+    /// Needs a person: malformed, spoofed, unknown sender, or a permanent error.
+    Quarantined,
+}
+
+impl MailState {
+    fn as_str(self) -> &'static str {
+        match self {
+            MailState::Stored => "stored",
+            MailState::Processed => "processed",
+            MailState::Quarantined => "quarantined",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        match s {
+            "stored" => Ok(MailState::Stored),
+            "processed" => Ok(MailState::Processed),
+            "quarantined" => Ok(MailState::Quarantined),
+            other => Err(StoreError::Corrupt(format!("unknown mail state `{other}`"))),
+        }
+    }
+}
+
+/// Where a mail was found, so that it is recognised when seen again.
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    /// `imap:INBOX`, `maildir:/var/lib/doorstroom/mail`, `file`.
+    pub source: String,
+    /// `UIDVALIDITY/UID` for IMAP, the unique part of the file name for Maildir, the path for files.
+    pub source_key: String,
+    pub message_id: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MailRecord {
+    pub id: i64,
+    pub sha256: String,
+    pub message_id: Option<String>,
+    pub body_hash: Option<String>,
+    pub source: String,
+    pub source_key: String,
+    pub received_at: DateTime<Utc>,
+    pub state: MailState,
+    pub moved: bool,
+    pub kind: Option<String>,
+    pub partner: Option<String>,
+    pub case_ref: Option<String>,
+    /// The triage decision, as JSON.
+    pub decision: Option<serde_json::Value>,
+    pub reason: Option<String>,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str =
+    "id, sha256, message_id, body_hash, source, source_key, received_at, state, moved, kind, \
+                       partner, case_ref, decision, reason, processed_at";
+
+fn record(row: &AnyRow) -> Result<MailRecord> {
+    let decision = opt_text(row, "decision")?
+        .map(|d| {
+            serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("mail decision: {e}")))
+        })
+        .transpose()?;
+    Ok(MailRecord {
+        id: row.try_get("id")?,
+        sha256: row.try_get("sha256")?,
+        message_id: opt_text(row, "message_id")?,
+        body_hash: opt_text(row, "body_hash")?,
+        source: row.try_get("source")?,
+        source_key: row.try_get("source_key")?,
+        received_at: parse_ts(&row.try_get::<String, _>("received_at")?)?,
+        state: MailState::parse(&row.try_get::<String, _>("state")?)?,
+        moved: row.try_get::<i64, _>("moved")? != 0,
+        kind: opt_text(row, "kind")?,
+        partner: opt_text(row, "partner")?,
+        case_ref: opt_text(row, "case_ref")?,
+        decision,
+        reason: opt_text(row, "reason")?,
+        processed_at: opt_text(row, "processed_at")?
+            .map(|t| parse_ts(&t))
+            .transpose()?,
+    })
+}
+
+/// How a mail was decided, written together with its effects.
+#[derive(Debug, Clone)]
+pub struct MailOutcome<'a> {
+    pub state: MailState,
+    pub kind: &'a str,
+    pub partner: Option<&'a str>,
+    pub case_ref: Option<&'a str>,
+    pub body_hash: Option<&'a str>,
+    pub decision: &'a serde_json::Value,
+    pub reason: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Store a mail's bytes and its row, before anything is decided. Seeing the same mail again
+    /// (same source and key) returns the existing row and `false`.
+    pub async fn record_mail(&self, mail: &NewMail, raw: &[u8]) -> Result<(MailRecord, bool)> {
+        let mut tx = self.begin().await?;
+        let sha = tx.put_blob(raw).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO mails (org, sha256, message_id, source, source_key, received_at, state)
+             VALUES ($1, $2, $3, $4, $5, $6, 'stored')
+             ON CONFLICT (org, source, source_key) DO NOTHING",
+        )
+        .bind(tx.org.clone())
+        .bind(&sha)
+        .bind(mail.message_id.clone())
+        .bind(&mail.source)
+        .bind(&mail.source_key)
+        .bind(ts(mail.received_at))
+        .execute(tx.conn())
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        let row = self
+            .mail_by_source(&mail.source, &mail.source_key)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("mail {}", mail.source_key)))?;
+        Ok((row, inserted))
+    }
+
+    pub async fn mail_by_source(
+        &self,
+        source: &str,
+        source_key: &str,
+    ) -> Result<Option<MailRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND source_key = $3"
+        ))
+        .bind(&self.org)
+        .bind(source)
+        .bind(source_key)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    pub async fn mail(&self, id: i64) -> Result<MailRecord> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM mails WHERE org = $1 AND id = $2"
+        ))
+        .bind(&self.org)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("mail {id}")))?;
+        record(&row)
+    }
+
+    /// Decided mails with the same Message-ID as a new one, other than `except`: (body hash,
+    /// Message-ID) pairs for duplicate detection.
+    pub async fn earlier_mails(
+        &self,
+        message_id: &str,
+        except: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT body_hash, message_id FROM mails
+             WHERE org = $1 AND message_id = $2 AND id <> $3 AND state <> 'stored' AND body_hash IS NOT NULL",
+        )
+        .bind(&self.org)
+        .bind(message_id)
+        .bind(except)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("body_hash")?, r.try_get("message_id")?)))
+            .collect()
+    }
+
+    /// Mails of a source that were decided but not yet moved out of the inbox (a crash came
+    /// between the commit and the move): they are only moved on restart.
+    pub async fn mails_awaiting_move(&self, source: &str) -> Result<Vec<MailRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND state <> 'stored' AND moved = 0 ORDER BY id"
+        ))
+        .bind(&self.org)
+        .bind(source)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(record).collect()
+    }
+
+    pub async fn mark_moved(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE mails SET moved = 1 WHERE org = $1 AND id = $2")
+            .bind(&self.org)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Mails for the admin view, newest first.
+    pub async fn list_mails(&self, quarantined_only: bool, limit: i64) -> Result<Vec<MailRecord>> {
+        let filter = if quarantined_only {
+            "AND state = 'quarantined'"
+        } else {
+            ""
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM mails WHERE org = $1 {filter} ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(&self.org)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(record).collect()
+    }
+
+    /// Put a quarantined mail back to `stored`, so that intake decides it again (after a config
+    /// fix). Returns false when the mail is not quarantined.
+    pub async fn requeue_mail(&self, id: i64) -> Result<bool> {
+        let n = sqlx::query("UPDATE mails SET state = 'stored', reason = NULL WHERE org = $1 AND id = $2 AND state = 'quarantined'")
+            .bind(&self.org)
+            .bind(id)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+}
+
+impl Tx {
+    /// Record the decision of a mail, in the transaction of its effects. Fails when the mail was
+    /// decided already (by a concurrent instance), so that nothing is applied twice.
+    pub async fn finish_mail(&mut self, id: i64, outcome: &MailOutcome<'_>) -> Result<()> {
+        let org = self.org.clone();
+        let n = sqlx::query(
+            "UPDATE mails SET state = $1, kind = $2, partner = $3, case_ref = $4, body_hash = $5, decision = $6,
+                    reason = $7, processed_at = $8
+             WHERE org = $9 AND id = $10 AND state = 'stored'",
+        )
+        .bind(outcome.state.as_str())
+        .bind(outcome.kind)
+        .bind(outcome.partner.map(str::to_string))
+        .bind(outcome.case_ref.map(str::to_string))
+        .bind(outcome.body_hash.map(str::to_string))
+        .bind(outcome.decision.to_string())
+        .bind(outcome.reason.map(str::to_string))
+        .bind(ts(outcome.at))
+        .bind(org)
+        .bind(id)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
+                "mail {id} was already decided"
+            )))
+        }
+    }
+}

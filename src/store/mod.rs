@@ -1,0 +1,252 @@
+//! All SQL of `doorstroom`: one [`Store`] over SQLite (the embedded default) or PostgreSQL (for
+//! many landlords and failover), chosen by the URL in the config.
+//!
+//! Domain code never names sqlx: it calls methods on [`Store`] and on [`Tx`] (one transaction).
+//! SQL is written once, in the common dialect of both databases (`$1` parameters, text dates,
+//! `RETURNING`), and runs through sqlx's `Any` driver; only the migrations differ per database
+//! (`migrations/sqlite`, `migrations/postgres`), and they are forward-only.
+//!
+//! Every row belongs to an organisation: a `Store` is bound to one `org` and never reads or
+//! writes another's rows.
+
+mod blobs;
+pub mod mails;
+pub use blobs::sha256_hex;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+pub use mails::{MailRecord, MailState, NewMail};
+
+/// A store error, sorted into what retrying can fix and what it cannot.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database could not be reached or was busy: retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A row that should be there is not.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request contradicts what is stored (e.g. a case reference that exists already).
+    #[error("{0}")]
+    Conflict(String),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// Stored data that this version cannot read.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Worth retrying with backoff (server or database trouble), as opposed to a permanent error.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound("row".into()),
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(db.message().to_string())
+            }
+            sqlx::Error::Database(db) => {
+                let message = db.message().to_string();
+                // SQLite's "database is locked" and PostgreSQL's serialization/deadlock errors are
+                // the database being busy, not a bad request.
+                let busy = message.contains("locked")
+                    || message.contains("busy")
+                    || matches!(db.code().as_deref(), Some("40001" | "40P01" | "55P03"));
+                if busy {
+                    StoreError::Unavailable(message)
+                } else {
+                    StoreError::Corrupt(message)
+                }
+            }
+            sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Decode(_)
+            | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(e.to_string()),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database of one organisation.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    /// Every query is scoped to this organisation.
+    org: String,
+    backend: Backend,
+}
+
+/// One database transaction: everything a mail or a job changes commits together or not at all.
+pub struct Tx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    org: String,
+}
+
+impl Store {
+    /// Open the database of `url` for organisation `org` and bring its schema up to date.
+    ///
+    /// For SQLite the file and its folder are created when missing; WAL and a busy timeout let
+    /// the daemon and an admin's command share it.
+    pub async fn open(url: &str, org: &str, max_connections: u32) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => url.to_string(),
+        };
+        let mut options = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30));
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA busy_timeout = 10000")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA foreign_keys = ON")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(&url).await.map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot open {}: {e}",
+                crate::config::redact_url(&url)
+            ))
+        })?;
+        let store = Store {
+            pool,
+            org: org.to_string(),
+            backend,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn org(&self) -> &str {
+        &self.org
+    }
+
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx {
+            tx: self.pool.begin().await?,
+            org: self.org.clone(),
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The raw pool, for the store's own submodules.
+    fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.tx.rollback().await?)
+    }
+
+    pub fn org(&self) -> &str {
+        &self.org
+    }
+
+    fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// `sqlite://var/doorstroom.db` → an URL sqlx accepts, creating the folder and the file.
+fn sqlite_url(url: &str) -> Result<String> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path == ":memory:" || path.is_empty() {
+        return Ok("sqlite::memory:".into());
+    }
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot create the database folder {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    let mut out = format!("sqlite://{path}?mode=rwc");
+    if !query.is_empty() {
+        out.push('&');
+        out.push_str(query);
+    }
+    Ok(out)
+}
+
+/// Timestamps are stored as RFC 3339 UTC text with microseconds: sortable as text in both
+/// databases.
+pub fn ts(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub fn parse_ts(text: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("bad timestamp `{text}`: {e}")))
+}
+
+/// Read an optional text column.
+fn opt_text(row: &AnyRow, column: &str) -> Result<Option<String>> {
+    Ok(row.try_get::<Option<String>, _>(column)?)
+}

@@ -1,0 +1,151 @@
+//! Keyword lists that steer classification, with Dutch (Flemish) defaults an admin can replace in
+//! the `[triage]` table of the config.
+
+use crate::config::raw::RawTriage;
+
+/// Lowercase phrases; a mail matches a list when its text contains one of them as words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keywords {
+    pub referral: Vec<String>,
+    pub urgent: Vec<String>,
+    pub concern: Vec<String>,
+    pub contact_change: Vec<String>,
+    pub final_report: Vec<String>,
+    pub discussion: Vec<String>,
+    pub lease_start: Vec<String>,
+    pub conclusion: Vec<String>,
+    pub bulk: Vec<String>,
+}
+
+fn list(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+impl Default for Keywords {
+    fn default() -> Self {
+        Keywords {
+            referral: list(&[
+                "aanmelding",
+                "aanmelden",
+                "versnelde doorstroom",
+                "kandidaat-huurder",
+                "kandidaat huurder",
+                "toewijzing",
+            ]),
+            urgent: list(&[
+                "agressie",
+                "agressief",
+                "wapen",
+                "mes",
+                "bedreigd",
+                "bedreiging",
+                "dreigt",
+                "geslagen",
+                "slaag",
+                "politie",
+                "brand",
+                "onveilig",
+                "veiligheid",
+                "zelfmoord",
+                "suïcide",
+                "suicide",
+                "geweld",
+                "onmiddellijk",
+            ]),
+            concern: list(&[
+                "zorgen",
+                "bezorgd",
+                "moeilijk",
+                "loopt niet",
+                "geen medewerking",
+                "weinig medewerking",
+                "medewerking",
+                "schade",
+                "overlast",
+                "klachten",
+                "leefbaarheid",
+                "huurachterstal",
+                "achterstal",
+                "vervuiling",
+                "verwaarlozing",
+                "niet bereikbaar",
+                "afspraken niet",
+                "problemen",
+            ]),
+            contact_change: list(&[
+                "nieuwe woonbegeleider",
+                "nieuw contact",
+                "contactgegevens",
+                "nieuwe contactpersoon",
+                "neemt over",
+                "overgenomen",
+                "vervangt",
+                "nieuw telefoonnummer",
+                "nieuw e-mailadres",
+                "gewijzigd",
+            ]),
+            final_report: list(&[
+                "eindverslag",
+                "stopzetting",
+                "stopgezet",
+                "stop begeleiding",
+                "einde begeleiding",
+                "beëindiging",
+                "afsluiting begeleiding",
+            ]),
+            discussion: list(&[
+                "bespreken",
+                "agenderen",
+                "op de agenda",
+                "graag bespreken",
+                "toevoegen aan de agenda",
+            ]),
+            lease_start: list(&[
+                "ingang huurovereenkomst",
+                "huurovereenkomst",
+                "start huur",
+                "ingangsdatum",
+                "contract getekend",
+                "sleutels",
+            ]),
+            conclusion: list(&[
+                "conclusies",
+                "besluiten",
+                "verslag overleg",
+                "structureel overleg",
+            ]),
+            bulk: list(&[
+                "nieuwsbrief",
+                "uitschrijven",
+                "unsubscribe",
+                "webinar",
+                "vorming",
+            ]),
+        }
+    }
+}
+
+impl Keywords {
+    /// Start from the defaults; every list the admin wrote replaces the default list.
+    pub fn from_raw(raw: RawTriage) -> Self {
+        let lower = |v: Vec<String>| v.into_iter().map(|s| s.to_lowercase()).collect();
+        let mut k = Keywords::default();
+        let pairs = [
+            (raw.referral_words, &mut k.referral),
+            (raw.urgent_words, &mut k.urgent),
+            (raw.concern_words, &mut k.concern),
+            (raw.contact_change_words, &mut k.contact_change),
+            (raw.final_report_words, &mut k.final_report),
+            (raw.discussion_words, &mut k.discussion),
+            (raw.lease_start_words, &mut k.lease_start),
+            (raw.conclusion_words, &mut k.conclusion),
+            (raw.bulk_words, &mut k.bulk),
+        ];
+        for (given, slot) in pairs {
+            if let Some(words) = given {
+                *slot = lower(words);
+            }
+        }
+        k
+    }
+}

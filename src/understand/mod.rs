@@ -1,0 +1,264 @@
+//! Understanding a mail: `triage(raw bytes, register, config) -> Decision`.
+//!
+//! The pure core of the product (no I/O, no clock, never panics on any bytes): it decides what a
+//! mail is, which partner and case it concerns, what it carries, and who must be told, the way a
+//! careful coordinator reading the shared mailbox would. The daemon, `doorstroom ingest` and
+//! `doorstroom triage` all call [`triage`]; the [`Register`] it reads is a plain value the store
+//! fills.
+
+pub mod keywords;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::case::{DocumentKind, Role};
+use crate::config::Config;
+
+/// What a mail is. The JSON names are part of the `triage --json` contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailKind {
+    /// aanmelding with every required document.
+    Referral,
+    /// aanmelding with a required document missing, empty or unreadable.
+    ReferralIncomplete,
+    /// New counsellor or new contact details.
+    ContactChange,
+    /// Cooperation, results, damage, liveability (`003` §5).
+    Concern,
+    /// Safety of anyone involved: told at once.
+    UrgentConcern,
+    /// Stop of guidance and/or eindverslag.
+    FinalReport,
+    /// A partner answers the agenda mail to have a case discussed.
+    DiscussionRequest,
+    /// Staff tells the start date of the lease.
+    LeaseStart,
+    /// After the monthly meeting: a decision per case.
+    MeetingConclusions,
+    /// Adds to a known case (e.g. completes a missing document).
+    ReplyToCase,
+    AutoReply,
+    Bounce,
+    Bulk,
+    CalendarResponse,
+    SpamOrSpoof,
+    /// An authenticated partner writes about another partner's case.
+    CrossPartner,
+    UnknownSender,
+    Malformed,
+    /// Same mail delivered twice.
+    Duplicate,
+}
+
+impl MailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::Referral => "referral",
+            MailKind::ReferralIncomplete => "referral_incomplete",
+            MailKind::ContactChange => "contact_change",
+            MailKind::Concern => "concern",
+            MailKind::UrgentConcern => "urgent_concern",
+            MailKind::FinalReport => "final_report",
+            MailKind::DiscussionRequest => "discussion_request",
+            MailKind::LeaseStart => "lease_start",
+            MailKind::MeetingConclusions => "meeting_conclusions",
+            MailKind::ReplyToCase => "reply_to_case",
+            MailKind::AutoReply => "auto_reply",
+            MailKind::Bounce => "bounce",
+            MailKind::Bulk => "bulk",
+            MailKind::CalendarResponse => "calendar_response",
+            MailKind::SpamOrSpoof => "spam_or_spoof",
+            MailKind::CrossPartner => "cross_partner",
+            MailKind::UnknownSender => "unknown_sender",
+            MailKind::Malformed => "malformed",
+            MailKind::Duplicate => "duplicate",
+        }
+    }
+
+    /// Mail that goes to the quarantine folder instead of the processed folder: nothing can be
+    /// done with it without a person looking.
+    pub fn is_quarantined(self) -> bool {
+        matches!(
+            self,
+            MailKind::Malformed | MailKind::SpamOrSpoof | MailKind::UnknownSender
+        )
+    }
+
+    /// Mail written by a machine: never answered (RFC 3834 §2).
+    pub fn is_automated(self) -> bool {
+        matches!(
+            self,
+            MailKind::AutoReply | MailKind::Bounce | MailKind::Bulk | MailKind::CalendarResponse
+        )
+    }
+}
+
+/// One decision per case in the conclusions of a meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "decision")]
+pub enum Conclusion {
+    /// Guidance ends well (positief afsluiten).
+    ClosePositive,
+    /// verlenging by this many months (a multiple of the programme's step).
+    Extend { months: u32 },
+    /// Discuss again at the next meeting.
+    DiscussAgain,
+    /// Closed otherwise (stopgezet, negatief).
+    Closed,
+}
+
+impl Conclusion {
+    /// The decision text of the `triage --json` contract: `close_positive`, `extend_6_months`,
+    /// `discuss_again`, `closed`.
+    pub fn as_text(self) -> String {
+        match self {
+            Conclusion::ClosePositive => "close_positive".into(),
+            Conclusion::Extend { months } => format!("extend_{months}_months"),
+            Conclusion::DiscussAgain => "discuss_again".into(),
+            Conclusion::Closed => "closed".into(),
+        }
+    }
+}
+
+/// New contact details of a counsellor (woonbegeleider).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// An attachment as triage saw it: enough to store it and to say what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub kind: DocumentKind,
+    pub size: usize,
+    /// Why this attachment was judged to be this kind, or why it is unusable.
+    pub note: Option<String>,
+    /// Empty, truncated or unreadable: present but not usable as the required document.
+    pub unusable: bool,
+    /// The decoded bytes, kept so that intake can store the document on the case.
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+/// What triage decided about one mail. Serialises to the `triage --json` object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The path given on the command line (`triage`, `ingest`); empty for the daemon.
+    pub file: String,
+    pub kind: MailKind,
+    /// The partner id, from the verified sender.
+    pub partner: Option<String>,
+    pub case_ref: Option<String>,
+    pub candidate: Option<String>,
+    pub cir: Option<String>,
+    /// Kinds of the usable documents present.
+    pub documents: Vec<DocumentKind>,
+    /// Required documents missing, empty or unreadable.
+    pub missing: Vec<DocumentKind>,
+    /// Does the sender get an acknowledgement? Never for automated mail, spam, spoofs or unknown
+    /// senders.
+    pub must_auto_reply: bool,
+    /// Who must be told, even if they were in Cc already (the outbox avoids sending twice).
+    pub notify: Vec<Role>,
+    pub lease_start: Option<NaiveDate>,
+    /// case reference → decision text (see [`Conclusion::as_text`]).
+    pub conclusions: BTreeMap<String, String>,
+    pub new_contact: Option<Contact>,
+    /// Message-ID of the earlier copy when this mail is a duplicate.
+    pub duplicate_of: Option<String>,
+    /// Human-readable: why this kind, which header, word or attachment decided.
+    pub reasons: Vec<String>,
+    /// Everything else the case code needs, not part of the printed contract.
+    #[serde(skip)]
+    pub facts: Facts,
+}
+
+/// Facts of a mail beyond the printed contract.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub subject: String,
+    /// The sender's address (lowercase), after unwrapping a forward when the forwarder is trusted.
+    pub sender: Option<String>,
+    /// Addresses in To and Cc, lowercase.
+    pub recipients: Vec<String>,
+    /// The sender is one of the landlord's own staff.
+    pub from_staff: bool,
+    /// The short problem statement for the agenda (concerns, discussion requests).
+    pub statement: Option<String>,
+    pub stop_date: Option<NaiveDate>,
+    /// Structured conclusions, same keys as [`Decision::conclusions`].
+    pub conclusions: BTreeMap<String, Conclusion>,
+    pub attachments: Vec<Attachment>,
+    /// The readable text of the mail body (for the case history and the digest).
+    pub body_text: String,
+    /// A SHA-256 of the normalised body, for duplicate detection across relays.
+    pub body_hash: String,
+}
+
+/// A case as triage needs to know it: enough to recognise it, nothing more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredCase {
+    pub case_ref: String,
+    pub partner: String,
+    pub candidate: String,
+    pub cir: Option<String>,
+    pub counsellor_email: Option<String>,
+    pub social_assistant: Option<String>,
+    pub open: bool,
+}
+
+/// The case register triage reads: a plain value filled by the store.
+#[derive(Debug, Clone, Default)]
+pub struct Register {
+    pub cases: Vec<RegisteredCase>,
+    /// Message-IDs of mails `doorstroom` sent or received → the case they belong to, so that a
+    /// reply (In-Reply-To / References) threads to its case.
+    pub threads: HashMap<String, String>,
+    /// Earlier mails with the same Message-ID as the one being triaged: (body hash, Message-ID).
+    /// The caller fills this for the mail at hand only.
+    pub earlier: Vec<(String, String)>,
+}
+
+impl Register {
+    pub fn case(&self, case_ref: &str) -> Option<&RegisteredCase> {
+        self.cases
+            .iter()
+            .find(|c| c.case_ref.eq_ignore_ascii_case(case_ref))
+    }
+}
+
+/// Decide what one mail is. Pure, total: any bytes give a decision, never a panic.
+pub fn triage(raw: &[u8], register: &Register, config: &Config) -> Decision {
+    let _ = (raw, register, config);
+    unimplemented_triage()
+}
+
+fn unimplemented_triage() -> Decision {
+    Decision {
+        file: String::new(),
+        kind: MailKind::Malformed,
+        partner: None,
+        case_ref: None,
+        candidate: None,
+        cir: None,
+        documents: Vec::new(),
+        missing: Vec::new(),
+        must_auto_reply: false,
+        notify: vec![Role::Coordinator],
+        lease_start: None,
+        conclusions: BTreeMap::new(),
+        new_contact: None,
+        duplicate_of: None,
+        reasons: vec!["triage is not implemented yet".into()],
+        facts: Facts::default(),
+    }
+}

@@ -1,0 +1,5 @@
+//! The one integration test binary: real databases (SQLite and PostgreSQL) and, from the harness,
+//! real Dovecot and Postfix on loopback ports.
+
+mod db;
+mod store;
