@@ -4,10 +4,34 @@
 //! case, for which roles, with which data). The outbox resolves roles to addresses through the
 //! privacy guard, renders the template, and queues the mail as a row in the same transaction as
 //! the change that caused it; a sender task delivers queued rows.
+//!
+//! | file | owns | never does |
+//! | --- | --- | --- |
+//! | [`templates`] | loading `mail-templates/`, the `datum` filters, rendering with sample data at start | I/O after start-up |
+//! | [`guard`] | roles → addresses for one case, the privacy rule, loop safety that needs no database | queueing, rendering |
+//! | [`compose`] | a rendered notice → the exact RFC 5322 bytes, headers and Message-ID | deciding recipients |
+//! | [`send`] | the sender task, the SMTP and file transports, retries, exactly-once | composing or guarding |
+//!
+//! The one entry point for domain code is [`Outbox::prepare`]: notice + case → an
+//! [`OutgoingMail`] (guarded, rendered, composed) that the caller queues with
+//! [`crate::store::Tx::queue`] in the transaction of its cause. Anything refused there is never
+//! queued; a privacy refusal is logged as a bug at error level with the case reference only.
 
+pub mod compose;
+pub mod guard;
+pub mod send;
+pub mod templates;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::case::Role;
+use crate::config::Config;
+use crate::understand::MailKind;
+
+pub use compose::{message_id_for, ComposeError};
+pub use guard::{CaseContacts, GuardError};
+pub use templates::{check_templates, Rendered, TemplateError, Templates};
 
 /// A mail to send, before it has addresses or text: the value domain code produces.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,4 +53,237 @@ pub struct Notice {
     /// Distinguishes notices of the same template about the same case and cause, so that one
     /// effect is queued once (e.g. the escalation step, the agenda month).
     pub dedupe: String,
+}
+
+impl Notice {
+    /// The outbox row's unique key: the same template about the same case for the same cause is
+    /// one effect. The `dedupe` of a notice alone is not unique: one mail (`mail:42`) causes
+    /// both an acknowledgement and a notice to the coordinator.
+    pub fn effect_key(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.template,
+            self.case_ref.as_deref().unwrap_or("-"),
+            self.dedupe
+        )
+    }
+}
+
+/// The case a notice is about, as the store knows it: what the guard checks recipients against
+/// and what templates may show (`case.*`). The caller fills it from the case row, never from the
+/// mail being answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseInfo {
+    pub case_ref: String,
+    /// The partner id that owns the case: the only partner whose addresses may receive it.
+    pub partner: String,
+    /// The candidate's full name (kandidaat-huurder).
+    pub candidate: String,
+    /// The programme id.
+    pub programme: String,
+    pub status: String,
+    pub lease_start: Option<NaiveDate>,
+    /// The social assistant's address.
+    pub social_assistant: Option<String>,
+    pub counsellor_name: Option<String>,
+    pub counsellor_email: Option<String>,
+    pub counsellor_phone: Option<String>,
+}
+
+/// The mail being answered, when a notice answers one (acknowledgements).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answering {
+    /// The verified sender (lowercase), as triage saw it.
+    pub sender: String,
+    /// Its Message-ID, for `In-Reply-To`.
+    pub message_id: Option<String>,
+    /// Its `References`, so that ours continue the thread (RFC 5322 §3.6.4).
+    pub references: Vec<String>,
+    /// What triage decided it is: automated mail is never answered (RFC 3834 §2).
+    pub kind: MailKind,
+}
+
+/// A mail ready to queue: guarded, rendered and composed, byte for byte what will be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutgoingMail {
+    /// Deterministic: the same effect always has the same Message-ID (see [`message_id_for`]).
+    pub message_id: String,
+    /// [`Notice::effect_key`]: queueing the same effect twice is a no-op.
+    pub dedupe_key: String,
+    /// Set for answers to a sender: at most one per sender per case per day (loop safety).
+    pub ack_key: Option<String>,
+    /// The template name.
+    pub kind: String,
+    pub case_ref: Option<String>,
+    /// Envelope and header recipients, lowercase, deduplicated, in order.
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub urgent: bool,
+    /// What caused it, for the audit trail: the part of `dedupe` before the first `:` (`mail`,
+    /// `escalation`, …) and the rest.
+    pub cause_kind: String,
+    pub cause_ref: String,
+    /// The complete RFC 5322 message.
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+/// Why a notice was not turned into a mail. None of these is queued.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// Privacy or loop safety said no (see [`GuardError`] for which are bugs).
+    #[error(transparent)]
+    Guard(#[from] GuardError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
+}
+
+/// The templates of one installation, loaded and checked once: what domain code asks to turn a
+/// [`Notice`] into an [`OutgoingMail`].
+#[derive(Debug)]
+pub struct Outbox {
+    templates: Templates,
+}
+
+impl Outbox {
+    /// Load and check every template (see [`Templates::load`]).
+    pub fn load(config: &Config) -> Result<Outbox, TemplateError> {
+        Ok(Outbox {
+            templates: Templates::load(config)?,
+        })
+    }
+
+    pub fn from_templates(templates: Templates) -> Outbox {
+        Outbox { templates }
+    }
+
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    /// Guard, render and compose one notice. `case` must be the stored case named by
+    /// `notice.case_ref` (the caller looked it up); `partner` names the partner of a mail that
+    /// is about no single case (the conclusions of a meeting), otherwise it is taken from the
+    /// case. Refusals are logged here, once, at the level they deserve.
+    pub fn prepare(
+        &self,
+        config: &Config,
+        notice: &Notice,
+        case: Option<&CaseInfo>,
+        partner: Option<&str>,
+        answering: Option<&Answering>,
+        now: DateTime<Utc>,
+    ) -> Result<OutgoingMail, PrepareError> {
+        let contacts = CaseContacts::new(case, partner, answering);
+        let recipients = match guard::resolve(config, notice, &contacts, answering) {
+            Ok(r) => r,
+            Err(e) => {
+                e.log(notice);
+                return Err(e.into());
+            }
+        };
+        let rendered =
+            self.templates
+                .render_notice(config, &notice.template, case, &notice.data)?;
+        let ack_key = (notice.to_sender && answering.is_some()).then(|| {
+            format!(
+                "ack:{}:{}:{}",
+                notice.case_ref.as_deref().unwrap_or("-"),
+                answering.map_or("", |a| a.sender.as_str()),
+                now.with_timezone(&config.organisation.time_zone)
+                    .date_naive()
+            )
+        });
+        let mail = compose::compose(
+            config,
+            &compose::Composition {
+                notice,
+                recipients: &recipients,
+                rendered: &rendered,
+                answering: answering.filter(|_| notice.to_sender),
+                now,
+            },
+        )?;
+        let (cause_kind, cause_ref) = notice
+            .dedupe
+            .split_once(':')
+            .map_or(("job", notice.dedupe.as_str()), |(k, r)| (k, r));
+        Ok(OutgoingMail {
+            message_id: mail.message_id,
+            dedupe_key: notice.effect_key(),
+            ack_key,
+            kind: notice.template.clone(),
+            case_ref: notice.case_ref.clone(),
+            recipients,
+            subject: mail.subject,
+            urgent: notice.urgent,
+            cause_kind: cause_kind.to_string(),
+            cause_ref: cause_ref.to_string(),
+            bytes: mail.bytes,
+        })
+    }
+}
+
+/// Shared test fixtures: the example config, its templates, a case, notices.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// The shipped example config, with the shipped templates.
+    pub fn config() -> Config {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let path = root.join("config/doorstroom.example.toml");
+        let text = std::fs::read_to_string(&path).expect("example config");
+        let mut config = Config::parse(&text, &path).expect("example config is valid");
+        config.templates.dir = root.join("mail-templates");
+        config
+    }
+
+    pub fn outbox(config: &Config) -> Outbox {
+        Outbox::load(config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn sample_case(partner: &str) -> CaseInfo {
+        CaseInfo {
+            case_ref: "VD-2026-0007".into(),
+            partner: partner.into(),
+            candidate: "Jan Peeters".into(),
+            programme: "vivendo".into(),
+            status: "guidance".into(),
+            lease_start: NaiveDate::from_ymd_opt(2026, 12, 1),
+            social_assistant: Some("bram.janssens@woonhaven.example".into()),
+            counsellor_name: Some("Lotte Wouters".into()),
+            counsellor_email: Some(format!("lotte.wouters@{partner}.example")),
+            counsellor_phone: None,
+        }
+    }
+
+    pub fn answering(sender: &str, kind: MailKind) -> Answering {
+        Answering {
+            sender: sender.to_ascii_lowercase(),
+            message_id: Some("<ref-1@caw-antwerpen.example>".into()),
+            references: vec!["<root@caw-antwerpen.example>".into()],
+            kind,
+        }
+    }
+
+    /// A notice with the sample data of its template.
+    pub fn notice(template: &str, case_ref: Option<&str>, to: &[Role], to_sender: bool) -> Notice {
+        let data = templates::samples()
+            .into_iter()
+            .find(|(name, _, _)| *name == template)
+            .map(|(_, _, data)| data)
+            .unwrap_or_default();
+        Notice {
+            template: template.into(),
+            case_ref: case_ref.map(str::to_string),
+            to: to.to_vec(),
+            to_sender,
+            urgent: false,
+            data,
+            dedupe: "mail:1".into(),
+        }
+    }
 }

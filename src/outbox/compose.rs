@@ -1,0 +1,204 @@
+//! Composing: a rendered notice and its resolved recipients → the exact RFC 5322 bytes that will
+//! be sent (and stored in the outbox row, so that a retry sends the very same message).
+//!
+//! Owns the headers: `From` the shared mailbox under the landlord's name, `Reply-To` the shared
+//! mailbox, the case tag in the subject, threading (`In-Reply-To`, `References`, RFC 5322
+//! §3.6.4), `Auto-Submitted` (RFC 3834 §5), `X-Auto-Response-Suppress` (Exchange), urgency, and a
+//! deterministic `Message-ID`. Never decides who may receive a mail: recipients arrive checked by
+//! [`super::guard`]. Pure apart from lettre's random MIME boundary.
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+use sha2::{Digest, Sha256};
+
+use super::{Answering, Notice, Rendered};
+use crate::config::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    /// An address that is not a valid mailbox (a bug upstream or a bad config value).
+    #[error("invalid address `{address}`: {message}")]
+    Address { address: String, message: String },
+    #[error("cannot build the message: {0}")]
+    Build(String),
+}
+
+/// Everything one message is made of.
+pub struct Composition<'a> {
+    pub notice: &'a Notice,
+    /// Checked by the guard; the `To` of the message.
+    pub recipients: &'a [String],
+    pub rendered: &'a Rendered,
+    /// The mail being answered, when this message answers its sender.
+    pub answering: Option<&'a Answering>,
+    /// The `Date` header.
+    pub now: DateTime<Utc>,
+}
+
+/// A composed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composed {
+    pub message_id: String,
+    /// The full subject, with the case tag.
+    pub subject: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The Message-ID of one effect: derived from (organisation, effect key) only, under the
+/// landlord's mail domain, so that the same effect always has the same Message-ID (queueing
+/// twice, retrying, and the exactly-once check after a crash all rely on it) and replies thread
+/// back (their `In-Reply-To` names it).
+pub fn message_id_for(config: &Config, effect_key: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(config.organisation.id.as_bytes());
+    hash.update([0]);
+    hash.update(effect_key.as_bytes());
+    let digest = hex::encode(hash.finalize());
+    format!("<{}.doorstroom@{}>", &digest[..32], config.mail_domain())
+}
+
+/// Was this Message-ID minted by `doorstroom` for this landlord? (Intake uses it to recognise
+/// the copies of our own mail that arrive in the shared mailbox.)
+pub fn is_own_message_id(config: &Config, message_id: &str) -> bool {
+    let id = message_id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>');
+    id.strip_suffix(config.mail_domain())
+        .and_then(|rest| rest.strip_suffix(".doorstroom@"))
+        .is_some_and(|hash| hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The subject with the case tag in front (`[VD-2026-0007] Aanmelding ontvangen`), exactly once
+/// even when the template wrote it already.
+pub fn tagged_subject(case_ref: Option<&str>, subject: &str) -> String {
+    match case_ref {
+        Some(r) if !subject.contains(&format!("[{r}]")) => format!("[{r}] {subject}"),
+        _ => subject.to_string(),
+    }
+}
+
+fn header(name: &'static str, value: &str) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value.to_string())
+}
+
+fn mailbox(address: &str, name: Option<&str>) -> Result<Mailbox, ComposeError> {
+    let parsed = address
+        .parse()
+        .map_err(|e: lettre::address::AddressError| ComposeError::Address {
+            address: address.to_string(),
+            message: e.to_string(),
+        })?;
+    Ok(Mailbox::new(name.map(str::to_string), parsed))
+}
+
+/// Build the message. The `Bcc` copy to the shared mailbox (the proof of delivery, see
+/// [`super::send`]) is added to the envelope at send time, never to the headers.
+pub fn compose(config: &Config, c: &Composition<'_>) -> Result<Composed, ComposeError> {
+    let org = &config.organisation;
+    let message_id = message_id_for(config, &c.notice.effect_key());
+    let subject = tagged_subject(c.notice.case_ref.as_deref(), &c.rendered.subject);
+    let from = mailbox(&org.shared_mailbox, Some(&org.name))?;
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .reply_to(from)
+        .subject(subject.clone())
+        .message_id(Some(message_id.clone()))
+        .date(std::time::SystemTime::from(c.now))
+        // RFC 3834 §5: an answer to a mail is `auto-replied`, anything else we start is
+        // `auto-generated`; either way, well-behaved responders do not answer it.
+        .raw_header(header(
+            "Auto-Submitted",
+            if c.answering.is_some() {
+                "auto-replied"
+            } else {
+                "auto-generated"
+            },
+        ))
+        // Exchange / Outlook: no out-of-office, read receipts or delivery reports back.
+        .raw_header(header("X-Auto-Response-Suppress", "All"));
+    if c.notice.urgent {
+        builder = builder
+            .raw_header(header("Importance", "high"))
+            .raw_header(header("X-Priority", "1"));
+    }
+    for r in c.recipients {
+        builder = builder.to(mailbox(r, None)?);
+    }
+    if let Some(a) = c.answering {
+        if let Some(id) = a.message_id.as_deref().filter(|id| is_message_id(id)) {
+            builder = builder.in_reply_to(id.to_string());
+            // RFC 5322 §3.6.4: the parent's References (or its In-Reply-To) followed by the
+            // parent's Message-ID. Capped so that a long thread cannot grow the header forever.
+            let mut refs: Vec<&str> = a
+                .references
+                .iter()
+                .map(String::as_str)
+                .filter(|r| is_message_id(r))
+                .collect();
+            refs.push(id);
+            let keep = refs.len().saturating_sub(20);
+            builder = builder.references(refs[keep..].join(" "));
+        }
+    }
+    let message = builder
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(c.rendered.text.clone()),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(c.rendered.html.clone()),
+                ),
+        )
+        .map_err(|e| ComposeError::Build(e.to_string()))?;
+    Ok(Composed {
+        message_id,
+        subject,
+        bytes: message.formatted(),
+    })
+}
+
+/// `<local@domain>` without spaces or line breaks: anything else from a partner's mail is not
+/// copied into our headers (header injection).
+fn is_message_id(id: &str) -> bool {
+    id.len() <= 250
+        && id.starts_with('<')
+        && id.ends_with('>')
+        && id.contains('@')
+        && !id
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_case_tag_is_added_once() {
+        assert_eq!(
+            tagged_subject(Some("VD-2026-0007"), "Aanmelding ontvangen"),
+            "[VD-2026-0007] Aanmelding ontvangen"
+        );
+        assert_eq!(
+            tagged_subject(Some("VD-2026-0007"), "[VD-2026-0007] x"),
+            "[VD-2026-0007] x"
+        );
+        assert_eq!(tagged_subject(None, "Dagoverzicht"), "Dagoverzicht");
+    }
+
+    #[test]
+    fn message_ids_from_partners_are_copied_only_when_well_formed() {
+        assert!(is_message_id("<abc@caw.example>"));
+        assert!(!is_message_id("<abc@caw.example>\r\nBcc: x@evil"));
+        assert!(!is_message_id("abc@caw.example"));
+        assert!(!is_message_id("<abc>"));
+    }
+}

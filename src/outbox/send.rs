@@ -1,0 +1,818 @@
+//! The sender: delivers queued outbox rows exactly once towards people.
+//!
+//! # Exactly once
+//!
+//! A mail is at-least-once by construction (it is a committed row until it is marked `sent`);
+//! what must not happen is a second copy when the process dies between "the server accepted the
+//! mail" and "the row is marked sent". The design:
+//!
+//! 1. **Deterministic Message-ID.** Every row's Message-ID is derived from (organisation, effect
+//!    key) ([`super::message_id_for`]), so a resend after a crash is the very same message and
+//!    the question "was it delivered?" has a precise key.
+//! 2. **Claim in its own commit.** Before the transport is called the row goes `queued` →
+//!    `sending` (with `sending_since`) and that is committed. A row found in `sending` that is
+//!    not in flight is *ambiguous*: delivered or not, we do not know from the database alone.
+//! 3. **Proof of acceptance travels with the mail.** Every SMTP delivery adds the shared mailbox
+//!    to the envelope (a Bcc: in no header, so recipients do not see it). The server accepts the
+//!    message for all envelope recipients in one transaction, so the copy in the shared mailbox
+//!    exists if and only if the mail was accepted. The file transport's proof is the file itself
+//!    (written to a temp name and renamed, so it exists completely or not at all).
+//! 4. **Ambiguous rows are resolved, not resent blindly.** At start-up every `sending` row, and
+//!    later any row `sending` for longer than [`Policy::stale_after`], is looked up through a
+//!    [`SentLedger`]: found → marked `sent` (no second copy); not found and older than
+//!    [`Policy::ledger_grace`] (the time a copy needs to arrive) → queued again with the same
+//!    Message-ID; not found yet → asked again on the next pass.
+//!
+//! The remaining window is a copy the mailbox has not received within the grace period after a
+//! crash; then the partner may get the same Message-ID twice, which mail clients show as one.
+//! The copies of our own mails that arrive in the shared mailbox carry `Auto-Submitted` and our
+//! own Message-ID ([`super::compose::is_own_message_id`]): intake files them, never answers them.
+//!
+//! # Order, retries and limits
+//!
+//! Rows leave oldest first, and a row waits while an earlier row to one of its recipients waits
+//! (in order per recipient). Transient failures (connection refused, timeouts, 4xx, and 53x
+//! authentication trouble, which an admin fixes) are retried with exponential backoff and jitter
+//! until `smtp.retry_for` has passed since the row was queued; permanent failures (5xx) mark the
+//! row `failed` and queue one `bounce_notice` to the coordinators in the same transaction. A
+//! recipient gets at most `smtp.rate_per_recipient_per_hour` mails an hour; more are postponed,
+//! not dropped.
+//!
+//! This module never composes or guards mails: it sends the bytes that were queued.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use lettre::address::{Address, Envelope};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::{Notice, Outbox};
+use crate::case::Role;
+use crate::config::{Auth, Config, Smtp, SmtpServer, TlsMode};
+use crate::store::outbox::{OutboxRow, QueueOutcome};
+use crate::store::{Store, StoreError};
+
+/// What a transport says about one delivery.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Worth another try later: connection refused, timeout, 4xx, TLS or authentication trouble.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Retrying cannot help: the server refused this mail or a recipient (5xx).
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// A way to hand a message to the world.
+pub trait Transport: Send + Sync {
+    /// Deliver `bytes` to the envelope's recipients. `Ok` means the receiving side took
+    /// responsibility for it (SMTP `250` after `DATA`, the file renamed into place).
+    fn deliver(
+        &self,
+        envelope: &Envelope,
+        message_id: &str,
+        bytes: &[u8],
+    ) -> impl std::future::Future<Output = Result<(), SendError>> + Send;
+}
+
+/// Where the proof of an earlier delivery can be found: the shared mailbox (intake implements it
+/// over IMAP or Maildir; [`StoreLedger`] reads what intake already recorded) or the folder of
+/// the file transport.
+pub trait SentLedger: Send + Sync {
+    /// Did a message with this Message-ID reach its destination?
+    fn was_delivered(
+        &self,
+        message_id: &str,
+    ) -> impl std::future::Future<Output = Result<bool, LedgerError>> + Send;
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot check whether {message_id} was delivered: {message}")]
+pub struct LedgerError {
+    pub message_id: String,
+    pub message: String,
+}
+
+/// An OAuth2 access token for XOAUTH2 (Microsoft 365). Fetching tokens (client-credentials flow,
+/// caching until expiry) is shared with intake, which implements this trait.
+pub trait TokenProvider: Send + Sync {
+    fn access_token(&self) -> BoxFuture<'_, Result<String, String>>;
+}
+
+/// A fixed token (tests, or a token minted outside).
+#[derive(Debug, Clone)]
+pub struct StaticToken(pub String);
+
+impl TokenProvider for StaticToken {
+    fn access_token(&self) -> BoxFuture<'_, Result<String, String>> {
+        let token = self.0.clone();
+        Box::pin(async move { Ok(token) })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file transport
+// ---------------------------------------------------------------------------------------------
+
+/// Writes each message as `<message-id>.eml` into a folder, byte for byte what SMTP would send;
+/// its own ledger (the file is the proof).
+#[derive(Debug, Clone)]
+pub struct FileTransport {
+    dir: PathBuf,
+}
+
+impl FileTransport {
+    pub fn new(dir: impl Into<PathBuf>) -> FileTransport {
+        FileTransport { dir: dir.into() }
+    }
+
+    /// The file a Message-ID is written to: its text without `<>`, anything but
+    /// `[A-Za-z0-9._@-]` replaced, so that no Message-ID can name another path.
+    pub fn path_for(&self, message_id: &str) -> PathBuf {
+        let name: String = message_id
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let name = name.trim_start_matches('.');
+        self.dir.join(format!("{name}.eml"))
+    }
+
+    fn write(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(
+            ".tmp-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        let result = (|| {
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, path)?;
+            // The rename is durable only once the folder is synced.
+            std::fs::File::open(dir)?.sync_all()
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+}
+
+impl Transport for FileTransport {
+    async fn deliver(
+        &self,
+        _envelope: &Envelope,
+        message_id: &str,
+        bytes: &[u8],
+    ) -> Result<(), SendError> {
+        let dir = self.dir.clone();
+        let path = self.path_for(message_id);
+        let bytes = bytes.to_vec();
+        tokio::task::spawn_blocking(move || Self::write(&dir, &path, &bytes))
+            .await
+            .map_err(|e| SendError::Transient(format!("file writer: {e}")))?
+            .map_err(|e| SendError::Transient(format!("cannot write the .eml file: {e}")))
+    }
+}
+
+impl SentLedger for FileTransport {
+    async fn was_delivered(&self, message_id: &str) -> Result<bool, LedgerError> {
+        let path = self.path_for(message_id);
+        tokio::fs::try_exists(&path).await.map_err(|e| LedgerError {
+            message_id: message_id.to_string(),
+            message: e.to_string(),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SMTP transport
+// ---------------------------------------------------------------------------------------------
+
+/// SMTP submission with lettre: implicit TLS, STARTTLS, or plain (loopback only); AUTH PLAIN /
+/// LOGIN with a password, or XOAUTH2 with a token from a [`TokenProvider`].
+#[derive(Clone)]
+pub struct SmtpTransport {
+    server: SmtpServer,
+    tokens: Option<Arc<dyn TokenProvider>>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for SmtpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpTransport")
+            .field("host", &self.server.host)
+            .field("port", &self.server.port)
+            .finish()
+    }
+}
+
+impl SmtpTransport {
+    pub fn new(server: SmtpServer, tokens: Option<Arc<dyn TokenProvider>>) -> SmtpTransport {
+        SmtpTransport {
+            server,
+            tokens,
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// One connection per delivery: a fresh password or token each time (rotated secrets and
+    /// expiring tokens just work), and the volume of a landlord's mailbox needs no pool.
+    async fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
+        let s = &self.server;
+        let builder = match s.tls {
+            TlsMode::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
+                .map_err(|e| SendError::Transient(format!("TLS setup for {}: {e}", s.host)))?,
+            TlsMode::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)
+                .map_err(|e| SendError::Transient(format!("TLS setup for {}: {e}", s.host)))?,
+            TlsMode::Plain => {
+                if !is_loopback(&s.host) {
+                    return Err(SendError::Transient(format!(
+                        "plain SMTP to {} refused: only loopback may go without TLS",
+                        s.host
+                    )));
+                }
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
+            }
+        };
+        let mut builder = builder.port(s.port).timeout(Some(self.timeout));
+        match &s.auth {
+            None => {}
+            Some(Auth::Password { user, password }) => {
+                let password = password.reveal().map_err(|e| {
+                    SendError::Transient(format!("cannot read the SMTP password: {e}"))
+                })?;
+                builder = builder
+                    .credentials(Credentials::new(user.clone(), password))
+                    .authentication(vec![Mechanism::Plain, Mechanism::Login]);
+            }
+            Some(Auth::Oauth2 { user, .. }) => {
+                let Some(tokens) = &self.tokens else {
+                    return Err(SendError::Transient(
+                        "XOAUTH2 is configured but no token provider was given (shared with intake)"
+                            .into(),
+                    ));
+                };
+                let token = tokens.access_token().await.map_err(|e| {
+                    SendError::Transient(format!("cannot get an OAuth2 token: {e}"))
+                })?;
+                builder = builder
+                    .credentials(Credentials::new(user.clone(), token))
+                    .authentication(vec![Mechanism::Xoauth2]);
+            }
+        }
+        Ok(builder.build())
+    }
+}
+
+/// The config validation allows plain SMTP only to these; checked again right before connecting.
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Sort a lettre error: 5xx is permanent, except 53x (authentication), which is ours to fix and
+/// retried; everything else (4xx, I/O, TLS, timeouts) is transient.
+pub fn classify(e: &lettre::transport::smtp::Error) -> SendError {
+    let code = e.status().map(u16::from);
+    let text = e.to_string();
+    match code {
+        Some(c) if (530..540).contains(&c) => SendError::Transient(text),
+        _ if e.is_permanent() => SendError::Permanent(text),
+        _ => SendError::Transient(text),
+    }
+}
+
+impl Transport for SmtpTransport {
+    async fn deliver(
+        &self,
+        envelope: &Envelope,
+        _message_id: &str,
+        bytes: &[u8],
+    ) -> Result<(), SendError> {
+        let transport = self.transport().await?;
+        transport
+            .send_raw(envelope, bytes)
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
+    }
+}
+
+/// The transport the config names.
+#[derive(Debug, Clone)]
+pub enum AnyTransport {
+    Smtp(SmtpTransport),
+    File(FileTransport),
+}
+
+impl AnyTransport {
+    pub fn from_config(config: &Config, tokens: Option<Arc<dyn TokenProvider>>) -> AnyTransport {
+        match &config.smtp {
+            Smtp::Server(server) => AnyTransport::Smtp(SmtpTransport::new(server.clone(), tokens)),
+            Smtp::File { path, .. } => AnyTransport::File(FileTransport::new(path.clone())),
+        }
+    }
+}
+
+impl Transport for AnyTransport {
+    async fn deliver(
+        &self,
+        envelope: &Envelope,
+        message_id: &str,
+        bytes: &[u8],
+    ) -> Result<(), SendError> {
+        match self {
+            AnyTransport::Smtp(t) => t.deliver(envelope, message_id, bytes).await,
+            AnyTransport::File(t) => t.deliver(envelope, message_id, bytes).await,
+        }
+    }
+}
+
+/// The ledger over what intake recorded: the Bcc copy of a mail we sent, once intake stored it,
+/// is a row in `mails` with our Message-ID.
+#[derive(Debug, Clone)]
+pub struct StoreLedger(pub Store);
+
+impl SentLedger for StoreLedger {
+    async fn was_delivered(&self, message_id: &str) -> Result<bool, LedgerError> {
+        self.0
+            .mailbox_has_message_id(message_id)
+            .await
+            .map_err(|e| LedgerError {
+                message_id: message_id.to_string(),
+                message: e.to_string(),
+            })
+    }
+}
+
+/// The ledger the config implies: the folder for the file transport, what intake recorded for
+/// SMTP.
+#[derive(Debug, Clone)]
+pub enum AnyLedger {
+    Store(StoreLedger),
+    File(FileTransport),
+}
+
+impl AnyLedger {
+    pub fn from_config(config: &Config, store: &Store) -> AnyLedger {
+        match &config.smtp {
+            Smtp::Server(_) => AnyLedger::Store(StoreLedger(store.clone())),
+            Smtp::File { path, .. } => AnyLedger::File(FileTransport::new(path.clone())),
+        }
+    }
+}
+
+impl SentLedger for AnyLedger {
+    async fn was_delivered(&self, message_id: &str) -> Result<bool, LedgerError> {
+        match self {
+            AnyLedger::Store(l) => l.was_delivered(message_id).await,
+            AnyLedger::File(l) => l.was_delivered(message_id).await,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policy and the pure parts
+// ---------------------------------------------------------------------------------------------
+
+/// The sender's knobs; [`Policy::from_config`] gives the production values.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Transient failures are retried this long after the row was queued (`smtp.retry_for`).
+    pub retry_for: Duration,
+    /// `smtp.rate_per_recipient_per_hour`; 0 = no limit.
+    pub rate_per_recipient_per_hour: u32,
+    /// First retry after this; doubled per attempt.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// A row `sending` for longer than this is not in flight any more (the SMTP timeout is 60 s).
+    pub stale_after: Duration,
+    /// How long the proof of a delivery may take to show up in the ledger (the Bcc copy to
+    /// arrive in the shared mailbox and be seen by intake).
+    pub ledger_grace: Duration,
+    /// Rows looked at per pass.
+    pub batch: i64,
+    /// Time between passes when nothing wakes the sender.
+    pub poll: Duration,
+    /// Whether to Bcc the shared mailbox (the proof of acceptance for SMTP).
+    pub bcc_shared_mailbox: bool,
+}
+
+impl Policy {
+    pub fn from_config(config: &Config) -> Policy {
+        let (retry_for, rate, file) = match &config.smtp {
+            Smtp::Server(s) => (s.retry_for, s.rate_per_recipient_per_hour, false),
+            Smtp::File { retry_for, .. } => (*retry_for, 0, true),
+        };
+        Policy {
+            retry_for,
+            rate_per_recipient_per_hour: rate,
+            base_backoff: Duration::from_secs(60),
+            max_backoff: Duration::from_secs(3600),
+            stale_after: Duration::from_secs(300),
+            // The file is its own proof: no waiting.
+            ledger_grace: if file {
+                Duration::ZERO
+            } else {
+                Duration::from_secs(900)
+            },
+            batch: 500,
+            poll: Duration::from_secs(10),
+            bcc_shared_mailbox: !file,
+        }
+    }
+}
+
+/// The wait before attempt `attempts + 1`: `base · 2^(attempts-1)`, capped, spread by ±20 %
+/// (`jitter` in [0, 1)) so that many mails failing together do not retry together.
+pub fn backoff(policy: &Policy, attempts: i64, jitter: f64) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let raw = policy
+        .base_backoff
+        .saturating_mul(2u32.saturating_pow(exp))
+        .min(policy.max_backoff);
+    raw.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
+}
+
+fn chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The envelope of a row: its recipients, plus the shared mailbox as the proof copy.
+fn envelope(config: &Config, row: &OutboxRow, bcc: bool) -> Result<Envelope, String> {
+    let from: Address = config
+        .organisation
+        .shared_mailbox
+        .parse()
+        .map_err(|e| format!("shared mailbox: {e}"))?;
+    let mut to: Vec<Address> = row
+        .recipients
+        .iter()
+        .map(|r| r.parse().map_err(|e| format!("recipient: {e}")))
+        .collect::<Result<_, String>>()?;
+    if bcc && !to.contains(&from) {
+        to.push(from.clone());
+    }
+    Envelope::new(Some(from), to).map_err(|e| e.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sender
+// ---------------------------------------------------------------------------------------------
+
+/// What one pass did, for logs and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassReport {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub postponed: usize,
+    /// Ambiguous rows found delivered (marked sent without a second copy).
+    pub resolved_delivered: usize,
+    /// Ambiguous rows found not delivered (queued again).
+    pub resolved_resend: usize,
+}
+
+/// The sender task's state: its dependencies, passed in (the daemon and the tests build it the
+/// same way).
+pub struct Sender<T, L> {
+    pub store: Store,
+    pub config: Arc<Config>,
+    /// For the coordinator's `bounce_notice` on a permanent failure.
+    pub outbox: Arc<Outbox>,
+    pub transport: T,
+    pub ledger: L,
+    pub policy: Policy,
+    /// Wakes the sender at once (after a commit that queued mail).
+    pub wake: Arc<Notify>,
+}
+
+impl Sender<AnyTransport, AnyLedger> {
+    /// The sender the config describes.
+    pub fn from_config(
+        store: Store,
+        config: Arc<Config>,
+        outbox: Arc<Outbox>,
+        tokens: Option<Arc<dyn TokenProvider>>,
+    ) -> Self {
+        Sender {
+            transport: AnyTransport::from_config(&config, tokens),
+            ledger: AnyLedger::from_config(&config, &store),
+            policy: Policy::from_config(&config),
+            store,
+            config,
+            outbox,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+}
+
+impl<T: Transport, L: SentLedger> Sender<T, L> {
+    /// Run until `shutdown`: first resolve every row a previous process left in `sending`, then
+    /// a pass whenever woken or every [`Policy::poll`]. A mail in flight is finished before
+    /// returning; no new one is started after `shutdown`.
+    pub async fn run(&self, shutdown: CancellationToken) -> Result<(), StoreError> {
+        self.resolve_ambiguous(Utc::now(), Duration::ZERO).await?;
+        loop {
+            if shutdown.is_cancelled() {
+                return Ok(());
+            }
+            match self.run_once_until(Utc::now(), &shutdown).await {
+                Ok(report) if report != PassReport::default() => {
+                    tracing::info!(?report, "outbox pass")
+                }
+                Ok(_) => {}
+                Err(e) if e.is_transient() => {
+                    tracing::warn!("outbox pass stopped, retrying: {e}")
+                }
+                Err(e) => return Err(e),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.policy.poll) => {}
+            }
+        }
+    }
+
+    /// One pass at `now`: resolve stale `sending` rows, then deliver what is due.
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<PassReport, StoreError> {
+        self.run_once_until(now, &CancellationToken::new()).await
+    }
+
+    async fn run_once_until(
+        &self,
+        now: DateTime<Utc>,
+        shutdown: &CancellationToken,
+    ) -> Result<PassReport, StoreError> {
+        let mut report = self.resolve_ambiguous(now, self.policy.stale_after).await?;
+        let mut sent_last_hour: HashMap<String, u32> = HashMap::new();
+        if self.policy.rate_per_recipient_per_hour > 0 {
+            for recipients in self
+                .store
+                .outbox_sent_since(now - chrono::Duration::hours(1))
+                .await?
+            {
+                for r in recipients {
+                    *sent_last_hour.entry(r).or_default() += 1;
+                }
+            }
+        }
+        // Recipients with an earlier mail still waiting: later mails to them wait too.
+        let mut blocked: HashSet<String> = HashSet::new();
+        for row in self.store.outbox_queued(self.policy.batch).await? {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let waits =
+                row.next_attempt_at > now || row.recipients.iter().any(|r| blocked.contains(r));
+            if waits {
+                blocked.extend(row.recipients.iter().cloned());
+                continue;
+            }
+            let limit = self.policy.rate_per_recipient_per_hour;
+            if limit > 0
+                && row
+                    .recipients
+                    .iter()
+                    .any(|r| sent_last_hour.get(r).copied().unwrap_or(0) >= limit)
+            {
+                let later = now + chrono::Duration::minutes(5);
+                if self.store.postpone_outbox(row.id, later).await? {
+                    tracing::warn!(
+                        id = row.id,
+                        "outbox: per-recipient rate limit reached, postponed"
+                    );
+                    report.postponed += 1;
+                }
+                blocked.extend(row.recipients.iter().cloned());
+                continue;
+            }
+            match self.deliver(&row, now).await? {
+                Delivery::Sent => {
+                    report.sent += 1;
+                    for r in &row.recipients {
+                        *sent_last_hour.entry(r.clone()).or_default() += 1;
+                    }
+                }
+                Delivery::Retry => {
+                    report.retried += 1;
+                    blocked.extend(row.recipients.iter().cloned());
+                }
+                Delivery::Failed => report.failed += 1,
+                Delivery::Taken => {}
+            }
+        }
+        Ok(report)
+    }
+
+    /// Claim, hand to the transport, record the outcome.
+    async fn deliver(&self, row: &OutboxRow, now: DateTime<Utc>) -> Result<Delivery, StoreError> {
+        if !self.store.claim_outbox(row.id, now).await? {
+            return Ok(Delivery::Taken);
+        }
+        let attempts = row.attempts + 1;
+        let bytes = self.store.outbox_message(row.id).await?;
+        let result = match envelope(&self.config, row, self.policy.bcc_shared_mailbox) {
+            Ok(env) => self.transport.deliver(&env, &row.message_id, &bytes).await,
+            Err(e) => Err(SendError::Permanent(format!("bad envelope: {e}"))),
+        };
+        match result {
+            Ok(()) => {
+                self.store.mark_outbox_sent(row.id, now).await?;
+                tracing::info!(id = row.id, kind = %row.kind, case = row.case_ref.as_deref().unwrap_or("-"), "mail sent");
+                Ok(Delivery::Sent)
+            }
+            Err(SendError::Transient(e)) => {
+                let deadline = row.retry_from + chrono(self.policy.retry_for);
+                if now >= deadline {
+                    self.fail(
+                        row,
+                        &format!("gave up after {:?}: {e}", self.policy.retry_for),
+                        now,
+                    )
+                    .await?;
+                    return Ok(Delivery::Failed);
+                }
+                let wait = backoff(&self.policy, attempts, rand::random::<f64>());
+                let next = (now + chrono(wait)).min(deadline);
+                self.store.mark_outbox_retry(row.id, next, &e).await?;
+                tracing::warn!(id = row.id, attempts, %next, "mail not sent, will retry: {e}");
+                Ok(Delivery::Retry)
+            }
+            Err(SendError::Permanent(e)) => {
+                self.fail(row, &e, now).await?;
+                Ok(Delivery::Failed)
+            }
+        }
+    }
+
+    /// Mark a row failed and tell the coordinators once, in one transaction.
+    async fn fail(
+        &self,
+        row: &OutboxRow,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        tracing::error!(id = row.id, kind = %row.kind, case = row.case_ref.as_deref().unwrap_or("-"), "mail failed permanently: {error}");
+        let mut tx = self.store.begin().await?;
+        tx.mark_outbox_failed(row.id, error, now).await?;
+        // A failed notice about a failure is not reported again (it would loop).
+        if row.kind != "bounce_notice" {
+            let notice = Notice {
+                template: "bounce_notice".into(),
+                case_ref: None,
+                to: vec![Role::Coordinator],
+                to_sender: false,
+                urgent: false,
+                data: serde_json::json!({
+                    "recipient": row.recipients.join(", "),
+                    "subject": row.subject,
+                    "error": error,
+                    "case_ref": row.case_ref,
+                }),
+                dedupe: format!("outbox:{}", row.id),
+            };
+            match self
+                .outbox
+                .prepare(&self.config, &notice, None, None, None, now)
+            {
+                Ok(mail) => {
+                    if let QueueOutcome::Queued(id) = tx.queue(&mail, now).await? {
+                        tracing::info!(
+                            id,
+                            failed = row.id,
+                            "coordinators told about a failed mail"
+                        );
+                    }
+                }
+                Err(e) => tracing::error!(
+                    failed = row.id,
+                    "cannot tell the coordinators about a failed mail: {e}"
+                ),
+            }
+        }
+        tx.commit().await
+    }
+
+    /// Rows `sending` for longer than `older_than`: look for the proof of delivery.
+    async fn resolve_ambiguous(
+        &self,
+        now: DateTime<Utc>,
+        older_than: Duration,
+    ) -> Result<PassReport, StoreError> {
+        let mut report = PassReport::default();
+        for row in self.store.outbox_sending().await? {
+            let since = row.sending_since.unwrap_or(row.created_at);
+            if now - since < chrono(older_than) {
+                continue;
+            }
+            match self.ledger.was_delivered(&row.message_id).await {
+                Ok(true) => {
+                    if self.store.mark_outbox_sent(row.id, now).await? {
+                        tracing::info!(id = row.id, "mail found delivered after an interruption: marked sent, not sent again");
+                        report.resolved_delivered += 1;
+                    }
+                }
+                Ok(false) if now - since >= chrono(self.policy.ledger_grace) => {
+                    if self
+                        .store
+                        .mark_outbox_retry(
+                            row.id,
+                            now,
+                            "interrupted while sending and no delivered copy found: sending again",
+                        )
+                        .await?
+                    {
+                        tracing::warn!(
+                            id = row.id,
+                            "mail interrupted while sending and not delivered: queued again"
+                        );
+                        report.resolved_resend += 1;
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(id = row.id, "{e}"),
+            }
+        }
+        Ok(report)
+    }
+}
+
+enum Delivery {
+    Sent,
+    Retry,
+    Failed,
+    /// Another sender claimed it first.
+    Taken,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy::from_config(&crate::outbox::testing::config())
+    }
+
+    #[test]
+    fn backoff_doubles_from_a_minute_up_to_an_hour() {
+        let p = policy();
+        let table = [
+            (1, 60),
+            (2, 120),
+            (3, 240),
+            (6, 1920),
+            (7, 3600),
+            (40, 3600),
+        ];
+        for (attempts, secs) in table {
+            assert_eq!(
+                backoff(&p, attempts, 0.5),
+                Duration::from_secs(secs),
+                "{attempts}"
+            );
+        }
+    }
+
+    #[test]
+    fn jitter_spreads_a_retry_by_twenty_percent() {
+        let p = policy();
+        assert_eq!(backoff(&p, 1, 0.0), Duration::from_secs(48));
+        assert_eq!(backoff(&p, 1, 1.0), Duration::from_secs(72));
+    }
+
+    #[test]
+    fn a_message_id_cannot_name_another_path() {
+        let t = FileTransport::new("/tmp/sent");
+        assert_eq!(
+            t.path_for("<abc.doorstroom@woonhaven.example>"),
+            PathBuf::from("/tmp/sent/abc.doorstroom@woonhaven.example.eml")
+        );
+        assert_eq!(
+            t.path_for("<../../etc/passwd>"),
+            PathBuf::from("/tmp/sent/_.._etc_passwd.eml")
+        );
+    }
+}

@@ -1,0 +1,728 @@
+//! The mail templates in `mail-templates/` (minijinja): loaded once, checked at start, rendered
+//! with the data a template is allowed to see.
+//!
+//! Every mail kind is two files, `<name>.txt.j2` and `<name>.html.j2`. The subject is the first
+//! line of the rendered text, written `Onderwerp: …` (followed by one empty line); the outbox puts
+//! the case tag `[VD-2026-0007]` in front, so no template can forget it. Files starting with `_`
+//! are shared parts (`_base.html.j2`, the common HTML frame).
+//!
+//! [`Templates::load`] renders **every** template with built-in sample data ([`samples`]) in
+//! strict mode (an unknown variable is an error), so a typo fails when the config is loaded or at
+//! `doorstroom check`, not at the monthly run. A template file the code does not know is an error
+//! too: nothing would ever send it.
+//!
+//! This module owns rendering only: it never reads the database, never decides recipients, and
+//! after [`Templates::load`] it does no I/O.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+use minijinja::{Environment, UndefinedBehavior, Value as JinjaValue};
+use serde_json::{json, Value};
+
+use super::CaseInfo;
+use crate::config::Config;
+
+/// Every template the code sends, with the roles of notices.md. Adding a mail kind is one entry
+/// here (plus its sample data in [`samples`]) and two files in `mail-templates/`.
+pub const TEMPLATE_NAMES: &[&str] = &[
+    "referral_ack",
+    "referral_notice",
+    "quota_exceeded",
+    "reply_ack",
+    "contact_change_notice",
+    "concern_notice",
+    "concern_ack",
+    "urgent_alert",
+    "final_report_notice",
+    "final_report_reminder",
+    "lease_start_notice",
+    "conclusions_confirmation",
+    "escalation",
+    "unknown_sender_notice",
+    "cross_partner_notice",
+    "bounce_notice",
+    "discussion_request_ack",
+    "digest",
+];
+
+/// Dutch month names, for "1 december 2026".
+const MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read the mail templates in {dir}: {message}")]
+    Io { dir: PathBuf, message: String },
+    /// One line per problem (file, what is wrong), all at once, like config diagnostics.
+    #[error("the mail templates in {dir} have {} problem(s):\n  {}", problems.len(), problems.join("\n  "))]
+    Invalid { dir: PathBuf, problems: Vec<String> },
+    /// Rendering failed for real data (the sample data rendered fine, so the data lacks a key
+    /// the contract in notices.md promises).
+    #[error("template {name}: {message}")]
+    Render { name: String, message: String },
+    #[error("unknown template `{0}` (see outbox::templates::TEMPLATE_NAMES)")]
+    Unknown(String),
+}
+
+/// A rendered template: what [`super::compose`] needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// From the `Onderwerp:` line, without the case tag.
+    pub subject: String,
+    /// The plain-text part, without the subject line.
+    pub text: String,
+    pub html: String,
+}
+
+/// The loaded templates of one installation.
+pub struct Templates {
+    env: Environment<'static>,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").field("dir", &self.dir).finish()
+    }
+}
+
+/// `doorstroom check` and config loading: every problem of the template folder, or nothing.
+pub fn check_templates(config: &Config) -> Result<(), Vec<String>> {
+    match Templates::load(config) {
+        Ok(_) => Ok(()),
+        Err(TemplateError::Invalid { problems, .. }) => Err(problems),
+        Err(e) => Err(vec![e.to_string()]),
+    }
+}
+
+impl Templates {
+    /// Load `config.templates.dir` and render every template with sample data.
+    pub fn load(config: &Config) -> Result<Templates, TemplateError> {
+        let dir = &config.templates.dir;
+        let mut files = BTreeMap::new();
+        let entries = std::fs::read_dir(dir).map_err(|e| TemplateError::Io {
+            dir: dir.clone(),
+            message: e.to_string(),
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|e| TemplateError::Io {
+                dir: dir.clone(),
+                message: e.to_string(),
+            })?;
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if let Some(name) = file.strip_suffix(".j2") {
+                let text =
+                    std::fs::read_to_string(entry.path()).map_err(|e| TemplateError::Io {
+                        dir: dir.clone(),
+                        message: format!("{file}: {e}"),
+                    })?;
+                files.insert(name.to_string(), text);
+            }
+        }
+        Self::from_sources(dir, files, config)
+    }
+
+    /// Build from file contents (`name.txt` → source, without `.j2`) and check them.
+    pub fn from_sources(
+        dir: &Path,
+        files: BTreeMap<String, String>,
+        config: &Config,
+    ) -> Result<Templates, TemplateError> {
+        let mut problems = Vec::new();
+        let mut env = environment();
+        for (name, source) in &files {
+            let stem = name
+                .strip_suffix(".txt")
+                .or_else(|| name.strip_suffix(".html"));
+            match stem {
+                Some(stem) if stem.starts_with('_') || TEMPLATE_NAMES.contains(&stem) => {}
+                _ => problems.push(format!(
+                    "{name}.j2: not a template doorstroom sends (known: {}; shared parts start with `_`)",
+                    TEMPLATE_NAMES.join(", ")
+                )),
+            }
+            if let Err(e) = env.add_template_owned(name.clone(), source.clone()) {
+                problems.push(format!("{name}.j2: {}", describe(&e)));
+            }
+        }
+        for name in TEMPLATE_NAMES {
+            for ext in ["txt", "html"] {
+                if !files.contains_key(&format!("{name}.{ext}")) {
+                    problems.push(format!("{name}.{ext}.j2: missing"));
+                }
+            }
+        }
+        let templates = Templates {
+            env,
+            dir: dir.to_path_buf(),
+        };
+        if problems.is_empty() {
+            for (name, variant, data) in samples() {
+                let case = sample_case(config);
+                if let Err(e) = templates.render_notice(config, name, Some(&case), &data) {
+                    problems.push(format!("{name} (sample `{variant}`): {e}"));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(templates)
+        } else {
+            Err(TemplateError::Invalid {
+                dir: dir.to_path_buf(),
+                problems,
+            })
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Render a notice's template with the common data (organisation, signature, case) added.
+    pub fn render_notice(
+        &self,
+        config: &Config,
+        name: &str,
+        case: Option<&CaseInfo>,
+        data: &Value,
+    ) -> Result<Rendered, TemplateError> {
+        self.render(name, &context(config, case, data))
+    }
+
+    /// Render one template with a complete context.
+    pub fn render(&self, name: &str, context: &Value) -> Result<Rendered, TemplateError> {
+        if !TEMPLATE_NAMES.contains(&name) {
+            return Err(TemplateError::Unknown(name.to_string()));
+        }
+        let render = |ext: &str| -> Result<String, TemplateError> {
+            let file = format!("{name}.{ext}");
+            let template = self
+                .env
+                .get_template(&file)
+                .map_err(|e| TemplateError::Render {
+                    name: file.clone(),
+                    message: describe(&e),
+                })?;
+            template
+                .render(JinjaValue::from_serialize(context))
+                .map_err(|e| TemplateError::Render {
+                    name: file,
+                    message: describe(&e),
+                })
+        };
+        let text = render("txt")?;
+        let html = render("html")?;
+        let (subject, body) = split_subject(&text).ok_or_else(|| TemplateError::Render {
+            name: format!("{name}.txt"),
+            message: "the first line must be `Onderwerp: …` followed by an empty line".into(),
+        })?;
+        Ok(Rendered {
+            subject,
+            text: tidy_text(body),
+            html,
+        })
+    }
+}
+
+/// The minijinja environment: strict about unknown variables, HTML-escaping `.html` templates,
+/// and the Dutch filters.
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    // `referral_ack.html` (the name without `.j2`) is HTML-escaped by the default callback.
+    env.add_filter("datum", datum_filter);
+    env.add_filter("maand", maand_filter);
+    env.add_filter("lidwoord", |s: String| lidwoord(&s));
+    env.add_filter("opsomming", |items: Vec<String>| opsomming(&items));
+    env.add_filter("nl2br", |s: String| {
+        JinjaValue::from_safe_string(html_escape(&s).replace('\n', "<br>\n"))
+    });
+    env
+}
+
+/// A minijinja error with its line, in one line.
+fn describe(e: &minijinja::Error) -> String {
+    let mut s = e.to_string();
+    if let (Some(name), Some(line)) = (e.name(), e.line()) {
+        if !s.contains(&format!("line {line}")) {
+            s = format!("{s} ({name}.j2 line {line})");
+        }
+    }
+    s
+}
+
+/// `2026-12-01` → `1 december 2026`. Anything else is an error, so that a wrong key shows at
+/// the sample render.
+pub fn datum(iso: &str) -> Option<String> {
+    let date = NaiveDate::parse_from_str(iso.trim(), "%Y-%m-%d").ok()?;
+    Some(format!(
+        "{} {} {}",
+        date.day(),
+        MONTHS[date.month0() as usize],
+        date.year()
+    ))
+}
+
+/// `2026-12` → `december 2026`.
+pub fn maand(ym: &str) -> Option<String> {
+    let date = NaiveDate::parse_from_str(&format!("{}-01", ym.trim()), "%Y-%m-%d").ok()?;
+    Some(format!(
+        "{} {}",
+        MONTHS[date.month0() as usize],
+        date.year()
+    ))
+}
+
+fn datum_filter(value: String) -> Result<String, minijinja::Error> {
+    datum(&value).ok_or_else(|| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("datum: `{value}` is not a date YYYY-MM-DD"),
+        )
+    })
+}
+
+fn maand_filter(value: String) -> Result<String, minijinja::Error> {
+    maand(&value).ok_or_else(|| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("maand: `{value}` is not a month YYYY-MM"),
+        )
+    })
+}
+
+/// The definite article with a document name: "het ondertekend addendum", "de
+/// begeleidingsovereenkomst". De-words are the ones ending in a de-word compound; every other
+/// document name partners use is a het-word.
+pub fn lidwoord(name: &str) -> String {
+    let de_words = [
+        "overeenkomst",
+        "verklaring",
+        "aanvraag",
+        "brief",
+        "beslissing",
+    ];
+    if de_words.iter().any(|w| name.ends_with(w)) {
+        format!("de {name}")
+    } else {
+        format!("het {name}")
+    }
+}
+
+/// `[a, b, c]` → "a, b en c".
+pub fn opsomming(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} en {last}", init.join(", ")),
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}
+
+/// `Onderwerp: X\n\nbody` → (X, body).
+fn split_subject(text: &str) -> Option<(String, &str)> {
+    let text = text.trim_start_matches(['\n', '\r']);
+    let (first, rest) = text.split_once('\n')?;
+    let subject = first
+        .trim_end_matches('\r')
+        .strip_prefix("Onderwerp:")?
+        .trim();
+    if subject.is_empty() {
+        return None;
+    }
+    Some((subject.to_string(), rest))
+}
+
+/// Leading blank lines off, runs of blank lines collapsed to one, one final newline: templates
+/// stay readable without fighting whitespace control.
+fn tidy_text(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut blank = 0;
+    for line in body.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            continue;
+        }
+        if !out.is_empty() && blank > 0 {
+            out.push('\n');
+        }
+        blank = 0;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// "Jan Peeters" → "J.P.": the candidate in subjects and mails that need no name.
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .filter(|c| c.is_alphabetic())
+        .flat_map(|c| c.to_uppercase().chain(std::iter::once('.')))
+        .collect()
+}
+
+/// The context of one render: the notice's data, plus `organisation`, `signature` and `case`
+/// (`none` when the notice is about no case). Data keys win over nothing: the common keys are
+/// the outbox's, a notice cannot override them.
+pub fn context(config: &Config, case: Option<&CaseInfo>, data: &Value) -> Value {
+    let mut map = match data {
+        Value::Object(m) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
+    let org = &config.organisation;
+    map.insert(
+        "organisation".into(),
+        json!({"name": org.name, "shared_mailbox": org.shared_mailbox}),
+    );
+    map.insert("signature".into(), json!(config.templates.signature));
+    map.insert(
+        "case".into(),
+        case.map_or(Value::Null, |c| case_value(config, c)),
+    );
+    Value::Object(map)
+}
+
+fn case_value(config: &Config, c: &CaseInfo) -> Value {
+    let sa = c.social_assistant.as_deref().map(|email| {
+        config
+            .social_assistants
+            .iter()
+            .find(|p| p.email.eq_ignore_ascii_case(email))
+            .map_or(email.to_string(), |p| p.name.clone())
+    });
+    json!({
+        "ref": c.case_ref,
+        "candidate": c.candidate,
+        "candidate_initials": initials(&c.candidate),
+        "partner": c.partner,
+        "partner_name": config.partner(&c.partner).map_or(c.partner.as_str(), |p| p.name.as_str()),
+        "programme": config.programme(&c.programme).map_or(c.programme.as_str(), |p| p.name.as_str()),
+        "status": c.status,
+        "lease_start": c.lease_start.map(|d| d.to_string()),
+        "social_assistant": sa,
+        "social_assistant_email": c.social_assistant,
+        "counsellor_name": c.counsellor_name,
+        "counsellor_email": c.counsellor_email,
+        "counsellor_phone": c.counsellor_phone,
+    })
+}
+
+/// The case used for sample renders: the config's first partner and social assistant.
+pub fn sample_case(config: &Config) -> CaseInfo {
+    let partner = config.partners.first();
+    CaseInfo {
+        case_ref: config.organisation.case_reference.format(2026, 7),
+        partner: partner.map_or("partner".into(), |p| p.id.clone()),
+        candidate: "Jan Peeters".into(),
+        programme: partner.map_or("programma".into(), |p| p.programme.clone()),
+        status: "guidance".into(),
+        lease_start: NaiveDate::from_ymd_opt(2026, 12, 1),
+        social_assistant: config.social_assistants.first().map(|p| p.email.clone()),
+        counsellor_name: Some("Lotte Wouters".into()),
+        counsellor_email: partner
+            .and_then(|p| p.domains.first())
+            .map(|d| format!("lotte.wouters@{d}")),
+        counsellor_phone: Some("0470 12 34 56".into()),
+    }
+}
+
+/// Sample data for every template, in every shape the contract allows (empty lists, nulls,
+/// both sides of each flag): (template, variant, data). Rendered at start and snapshotted by the
+/// golden tests.
+pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
+    let addendum = "ondertekend addendum";
+    let report = "uitgebreid sociaal verslag";
+    vec![
+        (
+            "referral_ack",
+            "incomplete",
+            json!({"received": [report], "missing": [addendum]}),
+        ),
+        (
+            "referral_ack",
+            "complete",
+            json!({"received": [addendum, report], "missing": []}),
+        ),
+        (
+            "referral_ack",
+            "nothing_attached",
+            json!({"received": [], "missing": [addendum, report]}),
+        ),
+        (
+            "referral_notice",
+            "over_quota",
+            json!({"received": [report], "missing": [addendum], "over_quota": true, "quota": 2, "count_this_month": 3}),
+        ),
+        (
+            "referral_notice",
+            "no_quota",
+            json!({"received": [addendum, report], "missing": [], "over_quota": false, "quota": null, "count_this_month": 1}),
+        ),
+        (
+            "quota_exceeded",
+            "default",
+            json!({"partner_name": "CAW Antwerpen", "month": "2026-12", "count": 3, "quota": 2}),
+        ),
+        (
+            "reply_ack",
+            "now_complete",
+            json!({"received": [addendum], "missing": [], "complete": true}),
+        ),
+        (
+            "reply_ack",
+            "still_missing",
+            json!({"received": [report], "missing": [addendum], "complete": false}),
+        ),
+        (
+            "reply_ack",
+            "no_documents",
+            json!({"received": [], "missing": [], "complete": false}),
+        ),
+        (
+            "contact_change_notice",
+            "default",
+            json!({
+                "old": {"name": "Lotte Wouters", "email": "lotte.wouters@caw-antwerpen.example", "phone": "0470 12 34 56"},
+                "new": {"name": "Pieter Claes", "email": "pieter.claes@caw-antwerpen.example", "phone": null}
+            }),
+        ),
+        (
+            "contact_change_notice",
+            "old_unknown",
+            json!({
+                "old": {"name": null, "email": null, "phone": null},
+                "new": {"name": "Pieter Claes", "email": "pieter.claes@caw-antwerpen.example", "phone": "03 222 33 44"}
+            }),
+        ),
+        (
+            "concern_notice",
+            "default",
+            json!({"statement": "Mevrouw laat de woonbegeleider al drie weken niet meer binnen en er is klacht over geluidsoverlast."}),
+        ),
+        (
+            "concern_ack",
+            "default",
+            json!({"statement": "Mevrouw laat de woonbegeleider al drie weken niet meer binnen."}),
+        ),
+        (
+            "urgent_alert",
+            "default",
+            json!({"statement": "De huurder dreigde gisteren de buurvrouw iets aan te doen; de politie is langs geweest."}),
+        ),
+        (
+            "final_report_notice",
+            "report_received",
+            json!({"stop_date": "2027-03-31", "report_received": true, "report_due": null}),
+        ),
+        (
+            "final_report_notice",
+            "report_awaited",
+            json!({"stop_date": null, "report_received": false, "report_due": "2027-04-30"}),
+        ),
+        (
+            "final_report_reminder",
+            "default",
+            json!({"report_due": "2027-04-30", "days_late": 5}),
+        ),
+        (
+            "final_report_reminder",
+            "one_day",
+            json!({"report_due": "2027-04-30", "days_late": 1}),
+        ),
+        (
+            "lease_start_notice",
+            "default",
+            json!({"lease_start": "2026-12-01", "milestones": [
+                {"name": "evaluatie na 1 maand", "due": "2027-01-01", "meeting_month": "2027-01"},
+                {"name": "huisbezoek na 3 maanden", "due": "2027-03-01", "meeting_month": null}
+            ]}),
+        ),
+        (
+            "lease_start_notice",
+            "no_milestones",
+            json!({"lease_start": "2026-12-01", "milestones": []}),
+        ),
+        (
+            "conclusions_confirmation",
+            "default",
+            json!({"meeting_date": "2026-12-17", "conclusions": [
+                {"case_ref": "VD-2026-0007", "decision": "begeleiding verlengen met 3 maanden"},
+                {"case_ref": "VD-2026-0011", "decision": "opnieuw bespreken op het volgende overleg"}
+            ]}),
+        ),
+        (
+            "conclusions_confirmation",
+            "no_date",
+            json!({"meeting_date": null, "conclusions": []}),
+        ),
+        (
+            "escalation",
+            "first_step",
+            json!({"milestone": "huisbezoek na 3 maanden", "due": "2027-03-01", "days_overdue": 7, "step": 1}),
+        ),
+        (
+            "escalation",
+            "later_step",
+            json!({"milestone": "huisbezoek na 3 maanden", "due": "2027-03-01", "days_overdue": 21, "step": 3}),
+        ),
+        (
+            "unknown_sender_notice",
+            "default",
+            json!({"sender": "iemand@voorbeeld.example", "subject": "Aanmelding mevrouw X", "reason": "het adres hoort bij geen enkele partner"}),
+        ),
+        (
+            "cross_partner_notice",
+            "default",
+            json!({"sender": "k.jacobs@ocmw-antwerpen.example", "sender_partner": "OCMW Antwerpen", "subject": "Vraag over VD-2026-0007"}),
+        ),
+        (
+            "bounce_notice",
+            "default",
+            json!({"recipient": "lotte.wouters@caw-antwerpen.example", "subject": "[VD-2026-0007] Herinnering: eindverslag", "error": "550 5.1.1 mailbox unavailable", "case_ref": "VD-2026-0007"}),
+        ),
+        (
+            "bounce_notice",
+            "no_case",
+            json!({"recipient": "an.peeters@woonhaven.example", "subject": "Dagoverzicht versnelde doorstroom", "error": "552 mailbox full", "case_ref": null}),
+        ),
+        (
+            "discussion_request_ack",
+            "in_time",
+            json!({"meeting_date": "2026-12-17", "too_late": false, "next_meeting_date": null}),
+        ),
+        (
+            "discussion_request_ack",
+            "too_late",
+            json!({"meeting_date": "2026-12-17", "too_late": true, "next_meeting_date": "2027-01-28"}),
+        ),
+        ("digest", "full", sample_digest()),
+        (
+            "digest",
+            "empty",
+            json!({"date": "2026-12-07", "period": "daily", "new_referrals": [], "quota_exceeded": [],
+                   "concerns": [], "milestones_due": [], "milestones_missed": [],
+                   "awaiting_final_report": [], "quarantined": [], "outbox_failures": []}),
+        ),
+    ]
+}
+
+/// The digest's data (documented in `mail-templates/README.md`, filled by the digest job).
+fn sample_digest() -> Value {
+    json!({
+        "date": "2026-12-07",
+        "period": "daily",
+        "new_referrals": [
+            {"case_ref": "VD-2026-0012", "partner_name": "CAW Antwerpen", "candidate_initials": "M.D.", "missing": []},
+            {"case_ref": "VD-2026-0013", "partner_name": "OCMW Antwerpen", "candidate_initials": "S.B.", "missing": ["ondertekend addendum"]}
+        ],
+        "quota_exceeded": [
+            {"partner_name": "CAW Antwerpen", "month": "2026-12", "count": 3, "quota": 2}
+        ],
+        "concerns": [
+            {"case_ref": "VD-2026-0007", "partner_name": "CAW Antwerpen", "statement": "Geen medewerking meer sinds drie weken.", "urgent": false},
+            {"case_ref": "VD-2026-0009", "partner_name": "OCMW Antwerpen", "statement": "Dreiging tegenover een buur.", "urgent": true}
+        ],
+        "milestones_due": [
+            {"case_ref": "VD-2026-0003", "name": "huisbezoek na 3 maanden", "due": "2026-12-09"}
+        ],
+        "milestones_missed": [
+            {"case_ref": "VD-2026-0002", "name": "evaluatie na 4 maanden", "due": "2026-11-20", "days_overdue": 17, "step": 2}
+        ],
+        "awaiting_final_report": [
+            {"case_ref": "VD-2025-0031", "partner_name": "CAW Antwerpen", "stop_date": "2026-11-01", "report_due": "2026-12-01"}
+        ],
+        "quarantined": [
+            {"id": 118, "sender": "iemand@voorbeeld.example", "subject": "Aanmelding", "reason": "unknown sender"}
+        ],
+        "outbox_failures": [
+            {"id": 42, "recipient": "oud.adres@caw-antwerpen.example", "subject": "[VD-2026-0007] Herinnering", "error": "550 5.1.1 mailbox unavailable"}
+        ]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datum_writes_dutch_dates() {
+        let table = [
+            ("2026-12-01", Some("1 december 2026")),
+            ("2027-03-31", Some("31 maart 2027")),
+            ("2026-02-30", None),
+            ("1 december", None),
+            ("", None),
+        ];
+        for (iso, want) in table {
+            assert_eq!(datum(iso).as_deref(), want, "{iso}");
+        }
+        assert_eq!(maand("2026-12").as_deref(), Some("december 2026"));
+        assert_eq!(maand("2026-13"), None);
+    }
+
+    #[test]
+    fn document_names_take_their_article() {
+        assert_eq!(lidwoord("ondertekend addendum"), "het ondertekend addendum");
+        assert_eq!(
+            lidwoord("begeleidingsovereenkomst"),
+            "de begeleidingsovereenkomst"
+        );
+        assert_eq!(lidwoord("eindverslag"), "het eindverslag");
+    }
+
+    #[test]
+    fn lists_read_as_dutch_sentences() {
+        let s = |v: &[&str]| opsomming(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(s(&[]), "");
+        assert_eq!(s(&["a"]), "a");
+        assert_eq!(s(&["a", "b"]), "a en b");
+        assert_eq!(s(&["a", "b", "c"]), "a, b en c");
+    }
+
+    #[test]
+    fn initials_of_a_candidate() {
+        assert_eq!(initials("Jan Peeters"), "J.P.");
+        assert_eq!(initials("  marie-louise de smet "), "M.D.S.");
+        assert_eq!(initials(""), "");
+    }
+
+    #[test]
+    fn the_subject_is_the_onderwerp_line() {
+        assert_eq!(
+            split_subject("Onderwerp: Aanmelding ontvangen\n\nBeste,\n"),
+            Some(("Aanmelding ontvangen".into(), "\nBeste,\n"))
+        );
+        assert_eq!(split_subject("Beste,\n"), None);
+        assert_eq!(split_subject("Onderwerp:   \n\nx"), None);
+    }
+
+    #[test]
+    fn blank_lines_collapse_to_one() {
+        assert_eq!(tidy_text("\n\na\n\n\n\nb  \n\n"), "a\n\nb\n");
+    }
+}
