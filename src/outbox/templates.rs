@@ -47,6 +47,16 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "digest",
 ];
 
+/// Templates of mails about no single case: rendered with `case` = none (their samples too), so
+/// a template that reaches for `case.…` fails at start.
+pub const CASELESS: &[&str] = &[
+    "quota_exceeded",
+    "conclusions_confirmation",
+    "unknown_sender_notice",
+    "bounce_notice",
+    "digest",
+];
+
 /// Dutch month names, for "1 december 2026".
 const MONTHS: [&str; 12] = [
     "januari",
@@ -172,8 +182,8 @@ impl Templates {
         };
         if problems.is_empty() {
             for (name, variant, data) in samples() {
-                let case = sample_case(config);
-                if let Err(e) = templates.render_notice(config, name, Some(&case), &data) {
+                let case = sample_case_for(config, name);
+                if let Err(e) = templates.render_notice(config, name, case.as_ref(), &data) {
                     problems.push(format!("{name} (sample `{variant}`): {e}"));
                 }
             }
@@ -430,6 +440,11 @@ fn case_value(config: &Config, c: &CaseInfo) -> Value {
         "counsellor_email": c.counsellor_email,
         "counsellor_phone": c.counsellor_phone,
     })
+}
+
+/// The case a sample of this template is rendered with: none for [`CASELESS`] templates.
+pub fn sample_case_for(config: &Config, template: &str) -> Option<CaseInfo> {
+    (!CASELESS.contains(&template)).then(|| sample_case(config))
 }
 
 /// The case used for sample renders: the config's first partner and social assistant.

@@ -1,0 +1,700 @@
+//! The outbox: golden renders of every template, queueing and delivery on SQLite and PostgreSQL,
+//! the file transport end to end, and exactly-once across interrupted sending.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use doorstroom::case::Role;
+use doorstroom::config::Config;
+use doorstroom::outbox::templates::{sample_case_for, samples};
+use doorstroom::outbox::{Answering, CaseInfo, Notice, Outbox, OutgoingMail};
+use doorstroom::understand::MailKind;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shipped example config with the shipped templates.
+pub fn config() -> Config {
+    let path = root().join("config/doorstroom.example.toml");
+    let text = std::fs::read_to_string(&path).expect("example config");
+    let mut config = Config::parse(&text, &path).expect("valid example config");
+    config.templates.dir = root().join("mail-templates");
+    config
+}
+
+fn golden_dir() -> PathBuf {
+    root().join("tests/golden/templates")
+}
+
+/// Every template in every sample shape, text and HTML, against `tests/golden/templates/`.
+/// `UPDATE_GOLDEN=1 cargo test --test integration golden` rewrites the snapshots.
+#[test]
+fn golden_every_template_renders_as_snapshotted() {
+    let config = config();
+    let outbox = Outbox::load(&config).unwrap_or_else(|e| panic!("{e}"));
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let dir = golden_dir();
+    let mut expected_files = BTreeSet::new();
+    let mut mismatches = Vec::new();
+    for (name, variant, data) in samples() {
+        let rendered = outbox
+            .templates()
+            .render_notice(
+                &config,
+                name,
+                sample_case_for(&config, name).as_ref(),
+                &data,
+            )
+            .unwrap_or_else(|e| panic!("{name}/{variant}: {e}"));
+        let text = format!("Onderwerp: {}\n\n{}", rendered.subject, rendered.text);
+        for (ext, got) in [("txt", text), ("html", rendered.html)] {
+            let file = format!("{name}.{variant}.{ext}");
+            let path = dir.join(&file);
+            expected_files.insert(file.clone());
+            if update {
+                std::fs::write(&path, &got).unwrap();
+                continue;
+            }
+            let want = std::fs::read_to_string(&path).unwrap_or_default();
+            if want != got {
+                mismatches.push(file);
+            }
+        }
+    }
+    // The fixtures ran: every template has at least one snapshot in both forms.
+    for name in doorstroom::outbox::templates::TEMPLATE_NAMES {
+        for ext in ["txt", "html"] {
+            assert!(
+                expected_files
+                    .iter()
+                    .any(|f| f.starts_with(&format!("{name}.")) && f.ends_with(ext)),
+                "{name}.{ext} has no golden snapshot"
+            );
+        }
+    }
+    let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let stale: Vec<_> = on_disk.difference(&expected_files).collect();
+    assert!(stale.is_empty(), "stale golden files: {stale:?}");
+    assert!(
+        mismatches.is_empty(),
+        "rendered templates differ from the snapshots (UPDATE_GOLDEN=1 to accept): {mismatches:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+use doorstroom::outbox::send::{
+    LedgerError, PassReport, Policy, SendError, Sender, SentLedger, StoreLedger, Transport,
+};
+use doorstroom::store::outbox::{OutboxState, QueueOutcome};
+use doorstroom::store::Store;
+use lettre::address::Envelope;
+use std::sync::Mutex;
+
+use crate::db::{self, BOTH};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap()
+}
+
+fn case() -> CaseInfo {
+    CaseInfo {
+        case_ref: "VD-2026-0007".into(),
+        partner: "caw-antwerpen".into(),
+        candidate: "Jan Peeters".into(),
+        programme: "vivendo".into(),
+        status: "referred".into(),
+        lease_start: None,
+        social_assistant: Some("bram.janssens@woonhaven.example".into()),
+        counsellor_name: Some("Lotte Wouters".into()),
+        counsellor_email: Some("lotte.wouters@caw-antwerpen.example".into()),
+        counsellor_phone: None,
+    }
+}
+
+fn sample_data(template: &str) -> serde_json::Value {
+    samples()
+        .into_iter()
+        .find(|(n, _, _)| *n == template)
+        .map(|(_, _, d)| d)
+        .unwrap()
+}
+
+fn answering(sender: &str) -> Answering {
+    Answering {
+        sender: sender.into(),
+        message_id: Some("<referral-1@caw-antwerpen.example>".into()),
+        references: vec!["<root@caw-antwerpen.example>".into()],
+        kind: MailKind::Referral,
+    }
+}
+
+/// An acknowledgement to `sender` about the sample case, caused by mail `mail`.
+fn ack(
+    outbox: &Outbox,
+    config: &Config,
+    sender: &str,
+    mail: u32,
+    now: DateTime<Utc>,
+) -> OutgoingMail {
+    let notice = Notice {
+        template: "referral_ack".into(),
+        case_ref: Some("VD-2026-0007".into()),
+        to: vec![],
+        to_sender: true,
+        urgent: false,
+        data: sample_data("referral_ack"),
+        dedupe: format!("mail:{mail}"),
+    };
+    outbox
+        .prepare(
+            config,
+            &notice,
+            Some(&case()),
+            None,
+            Some(&answering(sender)),
+            now,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A notice to the case's people by role, with its own dedupe key.
+fn notice_to(
+    outbox: &Outbox,
+    config: &Config,
+    template: &str,
+    roles: &[Role],
+    dedupe: &str,
+    urgent: bool,
+    now: DateTime<Utc>,
+) -> OutgoingMail {
+    let notice = Notice {
+        template: template.into(),
+        case_ref: Some("VD-2026-0007".into()),
+        to: roles.to_vec(),
+        to_sender: false,
+        urgent,
+        data: sample_data(template),
+        dedupe: dedupe.into(),
+    };
+    outbox
+        .prepare(config, &notice, Some(&case()), None, None, now)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn test_policy() -> Policy {
+    Policy {
+        retry_for: std::time::Duration::from_secs(600),
+        rate_per_recipient_per_hour: 0,
+        base_backoff: std::time::Duration::from_secs(60),
+        max_backoff: std::time::Duration::from_secs(3600),
+        stale_after: std::time::Duration::from_secs(300),
+        ledger_grace: std::time::Duration::from_secs(900),
+        batch: 500,
+        poll: std::time::Duration::from_millis(5),
+        bcc_shared_mailbox: true,
+    }
+}
+
+/// A transport that behaves per recipient: `down…` → transient failure, `dead…` → permanent,
+/// anything else accepted and recorded (message-id, envelope recipients).
+#[derive(Default, Clone)]
+struct Fake {
+    delivered: Arc<Mutex<Vec<(String, Vec<String>)>>>,
+}
+
+impl Transport for Fake {
+    async fn deliver(
+        &self,
+        envelope: &Envelope,
+        message_id: &str,
+        _bytes: &[u8],
+    ) -> Result<(), SendError> {
+        let to: Vec<String> = envelope.to().iter().map(|a| a.to_string()).collect();
+        if to.iter().any(|a| a.starts_with("dead")) {
+            return Err(SendError::Permanent("550 5.1.1 mailbox unavailable".into()));
+        }
+        if to.iter().any(|a| a.starts_with("down")) {
+            return Err(SendError::Transient("421 4.4.2 try later".into()));
+        }
+        self.delivered
+            .lock()
+            .unwrap()
+            .push((message_id.to_string(), to));
+        Ok(())
+    }
+}
+
+impl Fake {
+    fn ids(&self) -> Vec<String> {
+        self.delivered
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+/// The example config with coordinators and partners whose addresses can be told to fail.
+fn config_with(coordinator: &str, counsellor_domain_ok: bool) -> Config {
+    let mut config = config();
+    config.organisation.coordinators[0].email = coordinator.into();
+    if counsellor_domain_ok {
+        config.partners[0].addresses.extend([
+            "down@elders.example".to_string(),
+            "dead@elders.example".to_string(),
+        ]);
+    }
+    config
+}
+
+fn sender<T: Transport, L: SentLedger>(
+    store: &Store,
+    config: &Config,
+    transport: T,
+    ledger: L,
+) -> Sender<T, L> {
+    Sender {
+        store: store.clone(),
+        config: Arc::new(config.clone()),
+        outbox: Arc::new(Outbox::load(config).unwrap()),
+        transport,
+        ledger,
+        policy: test_policy(),
+        wake: Arc::new(tokio::sync::Notify::new()),
+    }
+}
+
+/// A ledger that never finds anything.
+struct Nothing;
+impl SentLedger for Nothing {
+    async fn was_delivered(&self, _: &str) -> Result<bool, LedgerError> {
+        Ok(false)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queueing
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_same_effect_queued_twice_is_one_row() {
+    let config = config();
+    let outbox = Outbox::load(&config).unwrap();
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "outbox-dedupe").await;
+        let mail = ack(
+            &outbox,
+            &config,
+            "lotte.wouters@caw-antwerpen.example",
+            1,
+            t0(),
+        );
+        let mut tx = store.begin().await.unwrap();
+        let first = tx.queue(&mail, t0()).await.unwrap();
+        assert!(matches!(first, QueueOutcome::Queued(_)), "{backend:?}");
+        assert_eq!(
+            tx.queue(&mail, t0()).await.unwrap(),
+            QueueOutcome::Duplicate,
+            "{backend:?}"
+        );
+        tx.commit().await.unwrap();
+        // Composed again later (another Date header): still the same effect, same Message-ID.
+        let again = ack(
+            &outbox,
+            &config,
+            "lotte.wouters@caw-antwerpen.example",
+            1,
+            t0() + Duration::minutes(3),
+        );
+        assert_eq!(again.message_id, mail.message_id);
+        assert_eq!(
+            store.queue(&again, t0()).await.unwrap(),
+            QueueOutcome::Duplicate
+        );
+
+        let rows = store.list_outbox(false, 10).await.unwrap();
+        assert_eq!(rows.len(), 1, "{backend:?}");
+        let row = &rows[0];
+        assert_eq!(row.state, OutboxState::Queued);
+        assert_eq!(
+            row.recipients,
+            vec!["lotte.wouters@caw-antwerpen.example".to_string()]
+        );
+        assert_eq!(row.case_ref.as_deref(), Some("VD-2026-0007"));
+        assert!(
+            row.subject.starts_with("[VD-2026-0007] "),
+            "{}",
+            row.subject
+        );
+        assert_eq!(
+            store.outbox_message(row.id).await.unwrap(),
+            mail.bytes,
+            "{backend:?}"
+        );
+        assert_eq!(
+            store.outbox_threads().await.unwrap(),
+            vec![(mail.message_id.clone(), "VD-2026-0007".to_string())]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_sender_gets_one_acknowledgement_per_case_per_day() {
+    let config = config();
+    let outbox = Outbox::load(&config).unwrap();
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "outbox-ack-day").await;
+        let lotte = "lotte.wouters@caw-antwerpen.example";
+        let first = ack(&outbox, &config, lotte, 1, t0());
+        assert!(matches!(
+            store.queue(&first, t0()).await.unwrap(),
+            QueueOutcome::Queued(_)
+        ));
+        // A second mail from the same sender about the same case, the same day: no second ack.
+        let second = ack(&outbox, &config, lotte, 2, t0() + Duration::hours(3));
+        assert_eq!(
+            store.queue(&second, t0()).await.unwrap(),
+            QueueOutcome::AckLimit,
+            "{backend:?}"
+        );
+        // Another sender of the same partner still gets theirs.
+        let other = ack(&outbox, &config, "teamwonen@caw-antwerpen.example", 3, t0());
+        assert!(matches!(
+            store.queue(&other, t0()).await.unwrap(),
+            QueueOutcome::Queued(_)
+        ));
+        // The next day, the same sender is answered again.
+        let tomorrow = ack(&outbox, &config, lotte, 4, t0() + Duration::days(1));
+        assert!(
+            matches!(
+                store.queue(&tomorrow, t0()).await.unwrap(),
+                QueueOutcome::Queued(_)
+            ),
+            "{backend:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rolled_back_cause_queues_nothing() {
+    let config = config();
+    let outbox = Outbox::load(&config).unwrap();
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "outbox-rollback").await;
+        let mut tx = store.begin().await.unwrap();
+        tx.queue(
+            &ack(
+                &outbox,
+                &config,
+                "lotte.wouters@caw-antwerpen.example",
+                1,
+                t0(),
+            ),
+            t0(),
+        )
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        assert!(
+            store.list_outbox(false, 10).await.unwrap().is_empty(),
+            "{backend:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn transient_failures_back_off_in_order_per_recipient_then_fail_after_retry_for() {
+    let config = config_with("an.peeters@woonhaven.example", true);
+    let outbox = Outbox::load(&config).unwrap();
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "outbox-backoff").await;
+        let mut c = case();
+        c.counsellor_email = Some("down@elders.example".into());
+        let to_down = |dedupe: &str| {
+            let n = Notice {
+                template: "escalation".into(),
+                case_ref: Some(c.case_ref.clone()),
+                to: vec![Role::Counsellor],
+                to_sender: false,
+                urgent: false,
+                data: sample_data("escalation"),
+                dedupe: dedupe.into(),
+            };
+            outbox
+                .prepare(&config, &n, Some(&c), None, None, t0())
+                .unwrap()
+        };
+        let first = to_down("escalation:1:1");
+        let second = to_down("escalation:1:2");
+        let other = notice_to(
+            &outbox,
+            &config,
+            "concern_notice",
+            &[Role::Coordinator],
+            "mail:9",
+            false,
+            t0(),
+        );
+        for m in [&first, &second, &other] {
+            store.queue(m, t0()).await.unwrap();
+        }
+        let fake = Fake::default();
+        let s = sender(&store, &config, fake.clone(), Nothing);
+        let report = s.run_once(t0()).await.unwrap();
+        assert_eq!(
+            report,
+            PassReport {
+                sent: 1,
+                retried: 1,
+                ..Default::default()
+            },
+            "{backend:?}"
+        );
+        assert_eq!(fake.ids(), vec![other.message_id.clone()]);
+
+        let rows = store.list_outbox(false, 10).await.unwrap();
+        let row = |id: &str| rows.iter().find(|r| r.message_id == id).unwrap().clone();
+        let r1 = row(&first.message_id);
+        assert_eq!((r1.state, r1.attempts), (OutboxState::Queued, 1));
+        let wait = r1.next_attempt_at - t0();
+        assert!(
+            wait >= Duration::seconds(48) && wait <= Duration::seconds(72),
+            "{wait}"
+        );
+        assert_eq!(r1.last_error.as_deref(), Some("421 4.4.2 try later"));
+        // The second mail to the same recipient was not tried before the first: order kept.
+        let r2 = row(&second.message_id);
+        assert_eq!(
+            (r2.state, r2.attempts),
+            (OutboxState::Queued, 0),
+            "{backend:?}"
+        );
+
+        // Not due yet: nothing happens.
+        assert_eq!(
+            s.run_once(t0() + Duration::seconds(30)).await.unwrap(),
+            PassReport::default()
+        );
+        // The retry window (10 minutes in this policy, counted from queueing) runs out for both
+        // mails to that recipient: failed, and the coordinators told once per mail.
+        let late = t0() + Duration::minutes(11);
+        let report = s.run_once(late).await.unwrap();
+        assert_eq!(report.failed, 2, "{backend:?}: {report:?}");
+        let failed = store.list_outbox(true, 10).await.unwrap();
+        assert_eq!(failed.len(), 2);
+        assert!(
+            failed
+                .iter()
+                .all(|f| f.last_error.as_deref().unwrap().contains("gave up")),
+            "{failed:?}"
+        );
+        let report = s.run_once(late + Duration::minutes(1)).await.unwrap();
+        assert_eq!(
+            (report.sent, report.failed),
+            (2, 0),
+            "{backend:?}: the two notices go out"
+        );
+        let bounces: Vec<_> = store
+            .list_outbox(false, 20)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == "bounce_notice")
+            .collect();
+        assert_eq!(bounces.len(), 2, "{backend:?}");
+        assert!(bounces.iter().all(|b| b.state == OutboxState::Sent));
+        assert_eq!(
+            bounces[0].recipients,
+            vec!["an.peeters@woonhaven.example".to_string()]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_permanent_failure_is_failed_at_once_and_the_coordinator_is_told_once() {
+    // The coordinator's own address is dead too: its bounce notice fails without a new notice.
+    let config = config_with("dead.coordinator@woonhaven.example", true);
+    let outbox = Outbox::load(&config).unwrap();
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "outbox-permanent").await;
+        let mut c = case();
+        c.counsellor_email = Some("dead@elders.example".into());
+        let n = Notice {
+            template: "final_report_reminder".into(),
+            case_ref: Some(c.case_ref.clone()),
+            to: vec![Role::Counsellor],
+            to_sender: false,
+            urgent: false,
+            data: sample_data("final_report_reminder"),
+            dedupe: "final_report:7:1".into(),
+        };
+        store
+            .queue(
+                &outbox
+                    .prepare(&config, &n, Some(&c), None, None, t0())
+                    .unwrap(),
+                t0(),
+            )
+            .await
+            .unwrap();
+        let s = sender(&store, &config, Fake::default(), Nothing);
+        let report = s.run_once(t0()).await.unwrap();
+        assert_eq!(report.failed, 1, "{backend:?}: {report:?}");
+        // The next pass tries the bounce notice, which fails too (the coordinator is dead).
+        let report = s.run_once(t0() + Duration::seconds(1)).await.unwrap();
+        assert_eq!(report.failed, 1, "{backend:?}: {report:?}");
+        let rows = store.list_outbox(false, 10).await.unwrap();
+        assert_eq!(
+            rows.len(),
+            2,
+            "{backend:?}: exactly one notice, no notice about the notice"
+        );
+        assert!(rows.iter().all(|r| r.state == OutboxState::Failed));
+        assert_eq!(
+            s.run_once(t0() + Duration::hours(1)).await.unwrap(),
+            PassReport::default()
+        );
+        // An admin retries the reminder: queued again, with a fresh window.
+        let reminder = rows
+            .iter()
+            .find(|r| r.kind == "final_report_reminder")
+            .unwrap();
+        assert!(store
+            .retry_outbox(reminder.id, t0() + Duration::hours(2))
+            .await
+            .unwrap());
+        assert!(
+            !store.retry_outbox(reminder.id, t0()).await.unwrap(),
+            "only failed rows are retried"
+        );
+        assert_eq!(
+            store.outbox_row(reminder.id).await.unwrap().state,
+            OutboxState::Queued
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_recipient_gets_at_most_the_hourly_rate_and_the_rest_later() {
+    let config = config();
+    let outbox = Outbox::load(&config).unwrap();
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "outbox-rate").await;
+        for i in 0..5 {
+            let m = notice_to(
+                &outbox,
+                &config,
+                "concern_notice",
+                &[Role::Coordinator],
+                &format!("mail:{i}"),
+                false,
+                t0(),
+            );
+            store.queue(&m, t0()).await.unwrap();
+        }
+        let fake = Fake::default();
+        let mut s = sender(&store, &config, fake.clone(), Nothing);
+        s.policy.rate_per_recipient_per_hour = 3;
+        let report = s.run_once(t0()).await.unwrap();
+        assert_eq!(
+            (report.sent, report.postponed),
+            (3, 1),
+            "{backend:?}: {report:?}"
+        );
+        assert_eq!(
+            s.run_once(t0() + Duration::minutes(6)).await.unwrap().sent,
+            0
+        );
+        let report = s.run_once(t0() + Duration::minutes(61)).await.unwrap();
+        assert_eq!(report.sent, 2, "{backend:?}: {report:?}");
+        assert_eq!(fake.ids().len(), 5);
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_mail_found_in_the_shared_mailbox_is_not_sent_again() {
+    let config = config();
+    let outbox = Outbox::load(&config).unwrap();
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "outbox-ambiguous").await;
+        let delivered = notice_to(
+            &outbox,
+            &config,
+            "concern_notice",
+            &[Role::Coordinator],
+            "mail:1",
+            false,
+            t0(),
+        );
+        let lost = notice_to(
+            &outbox,
+            &config,
+            "urgent_alert",
+            &[Role::Coordinator],
+            "mail:1",
+            true,
+            t0(),
+        );
+        for m in [&delivered, &lost] {
+            let QueueOutcome::Queued(id) = store.queue(m, t0()).await.unwrap() else {
+                panic!()
+            };
+            // The process died after claiming both rows.
+            assert!(store.claim_outbox(id, t0()).await.unwrap());
+        }
+        // The Bcc copy of the first one reached the shared mailbox and intake recorded it.
+        store
+            .record_mail(
+                &doorstroom::store::NewMail {
+                    source: "maildir:test".into(),
+                    source_key: "copy-1".into(),
+                    message_id: Some(delivered.message_id.clone()),
+                    received_at: t0(),
+                },
+                &delivered.bytes,
+            )
+            .await
+            .unwrap();
+        let fake = Fake::default();
+        let s = sender(&store, &config, fake.clone(), StoreLedger(store.clone()));
+        // Still in flight as far as anyone can tell: left alone.
+        assert_eq!(
+            s.run_once(t0() + Duration::minutes(1)).await.unwrap(),
+            PassReport::default()
+        );
+        let report = s.run_once(t0() + Duration::minutes(6)).await.unwrap();
+        assert_eq!(report.resolved_delivered, 1, "{backend:?}: {report:?}");
+        assert_eq!(
+            report.resolved_resend, 0,
+            "the copy of the second may still be on its way"
+        );
+        // After the grace period, the one without a copy is sent again, the other never.
+        let report = s.run_once(t0() + Duration::minutes(16)).await.unwrap();
+        assert_eq!(
+            (report.resolved_resend, report.sent),
+            (1, 1),
+            "{backend:?}: {report:?}"
+        );
+        assert_eq!(fake.ids(), vec![lost.message_id.clone()]);
+        // The proof copy went to the shared mailbox in the envelope.
+        let envelope = fake.delivered.lock().unwrap()[0].1.clone();
+        assert!(
+            envelope.contains(&config.organisation.shared_mailbox),
+            "{envelope:?}"
+        );
+    }
+}
