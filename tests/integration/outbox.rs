@@ -208,8 +208,11 @@ fn test_policy() -> Policy {
 /// anything else accepted and recorded (message-id, envelope recipients).
 #[derive(Default, Clone)]
 struct Fake {
-    delivered: Arc<Mutex<Vec<(String, Vec<String>)>>>,
+    delivered: Arc<Mutex<Vec<Delivered>>>,
 }
+
+/// (Message-ID, envelope recipients) of one accepted mail.
+type Delivered = (String, Vec<String>);
 
 impl Transport for Fake {
     async fn deliver(
