@@ -41,7 +41,7 @@
 //! This module never composes or guards mails: it sends the bytes that were queued.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -153,8 +153,13 @@ impl FileTransport {
         self.dir.join(format!("{name}.eml"))
     }
 
-    fn write(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    /// Write one message atomically (temp file, fsync, rename, fsync of the folder): after a
+    /// crash the file is complete or absent, which is what makes it a proof of delivery.
+    /// Blocking; [`Transport::deliver`] runs it on the blocking pool.
+    pub fn write_message(&self, message_id: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
         use std::io::Write;
+        let dir = &self.dir;
+        let path = self.path_for(message_id);
         std::fs::create_dir_all(dir)?;
         let tmp = dir.join(format!(
             ".tmp-{}-{}",
@@ -165,14 +170,14 @@ impl FileTransport {
             let mut file = std::fs::File::create(&tmp)?;
             file.write_all(bytes)?;
             file.sync_all()?;
-            std::fs::rename(&tmp, path)?;
+            std::fs::rename(&tmp, &path)?;
             // The rename is durable only once the folder is synced.
             std::fs::File::open(dir)?.sync_all()
         })();
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
-        result
+        result.map(|()| path)
     }
 }
 
@@ -183,12 +188,13 @@ impl Transport for FileTransport {
         message_id: &str,
         bytes: &[u8],
     ) -> Result<(), SendError> {
-        let dir = self.dir.clone();
-        let path = self.path_for(message_id);
+        let this = self.clone();
+        let message_id = message_id.to_string();
         let bytes = bytes.to_vec();
-        tokio::task::spawn_blocking(move || Self::write(&dir, &path, &bytes))
+        tokio::task::spawn_blocking(move || this.write_message(&message_id, &bytes))
             .await
             .map_err(|e| SendError::Transient(format!("file writer: {e}")))?
+            .map(|_| ())
             .map_err(|e| SendError::Transient(format!("cannot write the .eml file: {e}")))
     }
 }
