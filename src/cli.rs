@@ -101,8 +101,10 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// Mails doorstroom sent or is about to send.
+    /// Mails doorstroom sent or is about to send; `retry ID`, `show ID`.
     Outbox {
+        #[command(subcommand)]
+        action: Option<OutboxAction>,
         /// Only mails whose delivery failed.
         #[arg(long)]
         failed: bool,
@@ -148,6 +150,15 @@ pub enum Command {
     /// Print the hardened systemd unit for the daemon.
     #[command(name = "print-service")]
     PrintService,
+}
+
+/// `doorstroom outbox retry ID` / `show ID`.
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Queue a failed mail again (with a fresh retry window).
+    Retry { id: i64 },
+    /// Print one mail exactly as it is (or was) sent.
+    Show { id: i64 },
 }
 
 #[derive(Debug, Args)]
@@ -205,7 +216,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cases { .. } => not_yet("cases"),
         Command::Case { .. } => not_yet("case"),
         Command::Mails { .. } => not_yet("mails"),
-        Command::Outbox { .. } => not_yet("outbox"),
+        Command::Outbox {
+            action,
+            failed,
+            output,
+        } => {
+            let config = load(&cli.config)?;
+            runtime()?.block_on(crate::commands::outbox::run(
+                &config,
+                action,
+                failed,
+                output.json,
+            ))
+        }
         Command::Schedule { .. } => not_yet("schedule"),
         Command::Agenda { .. } => not_yet("agenda"),
         Command::Report { .. } => not_yet("report"),

@@ -1004,3 +1004,113 @@ async fn interrupted_sending_20_times_loses_nothing_and_duplicates_nothing() {
         eprintln!("{backend:?}: {ambiguous_delivered} interruptions between delivery and `sent`, all resolved without a second copy");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The admin's command line
+// ---------------------------------------------------------------------------------------------
+
+/// The example config pointed at a temp dir: its database, sent folder and the shipped templates.
+fn write_config(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("config/doorstroom.example.toml")).unwrap();
+    let text = text
+        .replace(
+            "url = \"sqlite://var/doorstroom.db\"",
+            &format!("url = \"sqlite://{}\"", dir.join("d.db").display()),
+        )
+        .replace(
+            "path = \"var/sent\"",
+            &format!("path = \"{}\"", dir.join("sent").display()),
+        )
+        .replace(
+            "dir = \"mail-templates\"",
+            &format!("dir = \"{}\"", root().join("mail-templates").display()),
+        );
+    let path = dir.join("doorstroom.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn doorstroom(config: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_doorstroom"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_admin_lists_shows_and_retries_outbox_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path());
+    let config = Config::load(&path).unwrap();
+    let store = Store::open(&config.database.url, &config.organisation.id, 2)
+        .await
+        .unwrap();
+    let outbox = Outbox::load(&config).unwrap();
+    let mail = ack(
+        &outbox,
+        &config,
+        "lotte.wouters@caw-antwerpen.example",
+        1,
+        t0(),
+    );
+    let QueueOutcome::Queued(id) = store.queue(&mail, t0()).await.unwrap() else {
+        panic!()
+    };
+    let other = notice_to(
+        &outbox,
+        &config,
+        "concern_notice",
+        &[Role::Coordinator],
+        "mail:1",
+        false,
+        t0(),
+    );
+    store.queue(&other, t0()).await.unwrap();
+    assert!(store.claim_outbox(id, t0()).await.unwrap());
+    let mut tx = store.begin().await.unwrap();
+    tx.mark_outbox_failed(id, "550 5.1.1 mailbox unavailable", t0())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+
+    let (code, out, err) = doorstroom(&path, &["outbox"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("referral_ack") && out.contains("concern_notice"),
+        "{out}"
+    );
+    assert!(out.contains("550 5.1.1 mailbox unavailable"), "{out}");
+
+    let (code, out, _) = doorstroom(&path, &["outbox", "--failed", "--json"]);
+    assert_eq!(code, 0);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{out}");
+    assert_eq!(rows[0]["id"], id);
+    assert_eq!(rows[0]["state"], "failed");
+
+    let (code, out, _) = doorstroom(&path, &["outbox", "show", &id.to_string()]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(&format!("Message-ID: {}", mail.message_id)),
+        "{out}"
+    );
+    assert!(out.contains("Auto-Submitted: auto-replied"), "{out}");
+
+    let (code, out, err) = doorstroom(&path, &["outbox", "retry", &id.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("queued again"), "{out}");
+    let (code, _, err) = doorstroom(&path, &["outbox", "retry", &id.to_string()]);
+    assert_eq!(code, 1, "a queued mail is not retried");
+    assert!(err.contains("is queued, not failed"), "{err}");
+    let (code, _, err) = doorstroom(&path, &["outbox", "show", "999"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no outbox mail 999"), "{err}");
+}
