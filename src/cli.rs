@@ -93,8 +93,10 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// Processed and quarantined mails.
+    /// Processed and quarantined mails; `mails retry ID` decides a quarantined mail again.
     Mails {
+        #[command(subcommand)]
+        action: Option<MailsAction>,
         /// Only the quarantined mails, with the reason.
         #[arg(long)]
         quarantined: bool,
@@ -150,6 +152,15 @@ pub enum Command {
     PrintService,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum MailsAction {
+    /// Run triage again on a quarantined mail (after fixing the config, e.g. adding a partner).
+    Retry {
+        /// The mail id from `doorstroom mails --quarantined`.
+        id: i64,
+    },
+}
+
 #[derive(Debug, Args)]
 pub struct Output {
     /// Print JSON instead of a table.
@@ -199,12 +210,39 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(crate::daemon::run_until_signal(config))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ingest { .. } => not_yet("ingest"),
+        Command::Ingest { paths, output } => {
+            let config = load(&cli.config)?;
+            let ok =
+                runtime()?.block_on(crate::commands::ingest::run(config, &paths, output.json))?;
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Triage { .. } => not_yet("triage"),
         Command::ImportCases { .. } => not_yet("import-cases"),
         Command::Cases { .. } => not_yet("cases"),
         Command::Case { .. } => not_yet("case"),
-        Command::Mails { .. } => not_yet("mails"),
+        Command::Mails {
+            action,
+            quarantined,
+            output,
+        } => {
+            let config = load(&cli.config)?;
+            let rt = runtime()?;
+            match action {
+                Some(MailsAction::Retry { id }) => {
+                    rt.block_on(crate::commands::mails::retry(config, id))?
+                }
+                None => rt.block_on(crate::commands::mails::list(
+                    config,
+                    quarantined,
+                    output.json,
+                ))?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Outbox { .. } => not_yet("outbox"),
         Command::Schedule { .. } => not_yet("schedule"),
         Command::Agenda { .. } => not_yet("agenda"),

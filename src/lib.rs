@@ -26,7 +26,9 @@
 pub mod calendar;
 pub mod case;
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod context;
 pub mod daemon;
 pub mod intake;
 pub mod jobs;

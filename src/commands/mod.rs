@@ -1,0 +1,4 @@
+//! One module per admin command: parse nothing (clap did), call the library, print.
+
+pub mod ingest;
+pub mod mails;
