@@ -7,7 +7,6 @@
 //! call the same [`run`], with their own shutdown token.
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,7 +88,7 @@ async fn watch_signals(shutdown: CancellationToken, config_tx: watch::Sender<Arc
     }
 }
 
-fn reload(path: &PathBuf, config_tx: &watch::Sender<Arc<Config>>) {
+fn reload(path: &std::path::Path, config_tx: &watch::Sender<Arc<Config>>) {
     match Config::load(path) {
         Ok(config) => {
             tracing::info!(file = %path.display(), "SIGHUP: configuration reloaded");
