@@ -10,6 +10,7 @@
 //! writes another's rows.
 
 mod blobs;
+pub mod jobs;
 pub mod mails;
 pub use blobs::sha256_hex;
 
