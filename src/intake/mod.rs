@@ -32,6 +32,22 @@ pub async fn run(ctx: Context, stop: CancellationToken) -> anyhow::Result<()> {
     }
 }
 
+/// The name of a mailbox as a source of mails (and as the resource its lease is on).
+pub fn source_name(mailbox: &Mailbox) -> String {
+    match mailbox {
+        Mailbox::Maildir(m) => maildir_source(m),
+        Mailbox::Imap(m) => format!("imap:{}@{}:{}/{}", imap_user(m), m.host, m.port, m.inbox),
+    }
+}
+
+fn imap_user(m: &crate::config::ImapMailbox) -> &str {
+    match &m.auth {
+        crate::config::Auth::Password { user, .. } | crate::config::Auth::Oauth2 { user, .. } => {
+            user
+        }
+    }
+}
+
 /// The source name of a Maildir in the `mails` table.
 pub fn maildir_source(m: &MaildirMailbox) -> String {
     format!("maildir:{}", m.path.display())

@@ -7,6 +7,9 @@ use sqlx::Row;
 
 use super::{opt_text, parse_ts, ts, Result, Store};
 
+/// A run not finished after this long is taken to have died with its instance.
+pub const STALE: chrono::Duration = chrono::Duration::minutes(15);
+
 #[derive(Debug, Clone, Serialize)]
 pub struct JobRun {
     pub id: i64,
@@ -19,16 +22,30 @@ pub struct JobRun {
 }
 
 impl Store {
-    /// Claim a slot of a job. `None` when the slot was claimed before (ran, or is running).
-    pub async fn claim_job_run(&self, job: &str, slot: &str, now: DateTime<Utc>) -> Result<Option<i64>> {
+    /// Claim a slot of a job. `None` when the slot ran already or is running now.
+    ///
+    /// A slot whose run failed, or whose runner died (started more than [`STALE`] ago and never
+    /// finished), can be claimed again: job passes are idempotent (their mails carry dedupe
+    /// keys), so running one again finishes what the first attempt left.
+    pub async fn claim_job_run(
+        &self,
+        job: &str,
+        slot: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
         let row = sqlx::query(
             "INSERT INTO job_runs (org, job, slot, started_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (org, job, slot) DO NOTHING RETURNING id",
+             ON CONFLICT (org, job, slot) DO UPDATE
+                 SET started_at = excluded.started_at, finished_at = NULL, result = NULL
+                 WHERE job_runs.result LIKE 'error:%'
+                    OR (job_runs.finished_at IS NULL AND job_runs.started_at < $5)
+             RETURNING id",
         )
         .bind(&self.org)
         .bind(job)
         .bind(slot)
         .bind(ts(now))
+        .bind(ts(now - STALE))
         .fetch_optional(self.pool())
         .await?;
         Ok(match row {
@@ -64,7 +81,9 @@ impl Store {
                     job: r.try_get("job")?,
                     slot: r.try_get("slot")?,
                     started_at: parse_ts(&r.try_get::<String, _>("started_at")?)?,
-                    finished_at: opt_text(r, "finished_at")?.map(|t| parse_ts(&t)).transpose()?,
+                    finished_at: opt_text(r, "finished_at")?
+                        .map(|t| parse_ts(&t))
+                        .transpose()?,
                     result: opt_text(r, "result")?,
                 })
             })

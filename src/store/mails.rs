@@ -119,8 +119,24 @@ pub struct MailOutcome<'a> {
 
 impl Store {
     /// Store a mail's bytes and its row, before anything is decided. Seeing the same mail again
-    /// (same source and key) returns the existing row and `false`.
+    /// returns the existing row and `false`: the same source and key, or the very same bytes
+    /// from the same source under a new key (an IMAP mailbox recreated with a new UIDVALIDITY).
     pub async fn record_mail(&self, mail: &NewMail, raw: &[u8]) -> Result<(MailRecord, bool)> {
+        if let Some(known) = self.mail_by_source(&mail.source, &mail.source_key).await? {
+            return Ok((known, false));
+        }
+        let sha = super::sha256_hex(raw);
+        let same_bytes = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND sha256 = $3 ORDER BY id LIMIT 1"
+        ))
+        .bind(&self.org)
+        .bind(&mail.source)
+        .bind(&sha)
+        .fetch_optional(self.pool())
+        .await?;
+        if let Some(row) = same_bytes {
+            return Ok((record(&row)?, false));
+        }
         let mut tx = self.begin().await?;
         let sha = tx.put_blob(raw).await?;
         let inserted = sqlx::query(

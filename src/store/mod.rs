@@ -11,6 +11,7 @@
 
 mod blobs;
 pub mod jobs;
+mod leases;
 pub mod mails;
 pub use blobs::sha256_hex;
 
