@@ -295,3 +295,23 @@ impl Tx {
         }
     }
 }
+
+impl Store {
+    /// Drop the raw bytes of mails decided before `before`, unless the same bytes belong to a
+    /// newer or undecided mail, or to a document. Returns how many blobs were emptied.
+    pub async fn purge_raw_mail(&self, before: DateTime<Utc>) -> Result<u64> {
+        let n = sqlx::query(
+            "UPDATE blobs SET bytes = NULL
+             WHERE org = $1 AND bytes IS NOT NULL
+               AND sha256 IN (SELECT sha256 FROM mails WHERE org = $1 AND state <> 'stored' AND processed_at < $2)
+               AND sha256 NOT IN (SELECT sha256 FROM mails WHERE org = $1 AND (state = 'stored' OR processed_at >= $2))
+               AND sha256 NOT IN (SELECT sha256 FROM documents WHERE org = $1 AND sha256 IS NOT NULL)",
+        )
+        .bind(&self.org)
+        .bind(ts(before))
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(n)
+    }
+}

@@ -224,3 +224,49 @@ async fn the_same_bytes_under_a_new_uid_are_the_same_mail() {
         assert_eq!(again.id, first.id);
     }
 }
+
+#[tokio::test]
+async fn raw_mail_is_dropped_after_the_retention_period_but_its_decision_stays() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "purge").await;
+        let old = Utc::now() - chrono::Duration::days(400);
+        let (mail, _) = store
+            .record_mail(&new_mail("old"), b"old mail")
+            .await
+            .unwrap();
+        let (fresh, _) = store
+            .record_mail(&new_mail("new"), b"new mail")
+            .await
+            .unwrap();
+        let decision = serde_json::json!({"kind": "bulk"});
+        for (id, at) in [(mail.id, old), (fresh.id, Utc::now())] {
+            let mut tx = store.begin().await.unwrap();
+            let outcome = MailOutcome {
+                state: MailState::Processed,
+                kind: "bulk",
+                partner: None,
+                case_ref: None,
+                body_hash: None,
+                decision: &decision,
+                reason: None,
+                at,
+            };
+            tx.finish_mail(id, &outcome).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        let purged = store
+            .purge_raw_mail(Utc::now() - chrono::Duration::days(365))
+            .await
+            .unwrap();
+        assert_eq!(purged, 1, "{backend:?}");
+        assert_eq!(store.blob(&mail.sha256).await.unwrap(), None, "{backend:?}");
+        assert!(
+            store.blob(&fresh.sha256).await.unwrap().is_some(),
+            "{backend:?}"
+        );
+        assert_eq!(
+            store.mail(mail.id).await.unwrap().kind.as_deref(),
+            Some("bulk")
+        );
+    }
+}
