@@ -247,7 +247,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schedule { .. } => not_yet("schedule"),
         Command::Agenda { .. } => not_yet("agenda"),
         Command::Report { .. } => not_yet("report"),
-        Command::Status { .. } => not_yet("status"),
+        Command::Status { output } => {
+            let config = load(&cli.config)?;
+            let healthy = runtime()?.block_on(crate::commands::status::run(config, output.json))?;
+            Ok(if healthy {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
     }
 }
 

@@ -75,6 +75,10 @@ async fn run_maildir(
         }
     }
     tracing::info!(maildir = %m.path.display(), "watching the Maildir");
+    let since = chrono::Utc::now();
+    ctx.store
+        .set_health("intake.connected_since", &since.to_rfc3339(), since)
+        .await?;
     let mut backoff = Duration::from_secs(1);
     loop {
         match pipeline::maildir_pass(&ctx, &maildir, &m, &stop).await {

@@ -10,6 +10,7 @@
 //! writes another's rows.
 
 mod blobs;
+mod health;
 pub mod jobs;
 mod leases;
 pub mod mails;
@@ -22,6 +23,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+pub use health::Counts;
 pub use mails::{MailRecord, MailState, NewMail};
 
 /// A store error, sorted into what retrying can fix and what it cannot.
