@@ -206,7 +206,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Case { .. } => not_yet("case"),
         Command::Mails { .. } => not_yet("mails"),
         Command::Outbox { .. } => not_yet("outbox"),
-        Command::Schedule { .. } => not_yet("schedule"),
+        Command::Schedule {
+            months,
+            partner,
+            output,
+        } => crate::commands::schedule::main(
+            &load(&cli.config)?,
+            months,
+            partner.as_deref(),
+            output.json,
+        ),
         Command::Agenda { .. } => not_yet("agenda"),
         Command::Report { .. } => not_yet("report"),
         Command::Status { .. } => not_yet("status"),
