@@ -725,6 +725,10 @@ mod tests {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
+        // Local times around the EU changes of 2026 and 2027, with their UTC offsets in hours.
+        let brussels = r#"[[[2026, 7, 1, 12], 2], [[2026, 12, 1, 12], 1],
+                           [[2027, 3, 28, 1, 59], 1], [[2027, 3, 28, 3, 0], 2],
+                           [[2027, 10, 31, 3, 30], 1]]"#;
         let cases = [
             (
                 "request.ics",
@@ -732,6 +736,8 @@ mod tests {
                 "REQUEST",
                 1,
                 "2026-12-23T09:00:00+00:00",
+                "Europe/Brussels",
+                brussels,
             ),
             (
                 "cancel.ics",
@@ -739,6 +745,8 @@ mod tests {
                 "CANCEL",
                 2,
                 "2026-12-23T09:00:00+00:00",
+                "Europe/Brussels",
+                brussels,
             ),
         ];
         // Summer time too: June 2027's meeting (Thursday 24 June 10:00 CEST = 08:00 UTC).
@@ -752,11 +760,32 @@ mod tests {
             "REQUEST",
             0,
             "2027-06-24T08:00:00+00:00",
+            "Europe/Brussels",
+            brussels,
+        );
+        // A zone outside the EU rule gets dated observances: New York, 10:00 EST on Wednesday
+        // 23 December 2026 (moved off the closing like Brussels) = 15:00 UTC; DST there from
+        // 8 March to 1 November 2026.
+        let mut new_york = invitation(0);
+        let december = schedule(chrono_tz::America::New_York, 2026, 12);
+        new_york.start = december.meeting_start;
+        new_york.end = december.meeting_end;
+        let new_york = (
+            "new_york.ics",
+            request(&new_york),
+            "REQUEST",
+            0,
+            "2026-12-23T15:00:00+00:00",
+            "America/New_York",
+            r#"[[[2026, 3, 8, 1, 59], -5], [[2026, 3, 8, 3, 0], -4], [[2026, 7, 1, 12], -4],
+                [[2026, 11, 1, 2, 30], -5], [[2027, 1, 15, 12], -5]]"#,
         );
         let script = r#"
 import sys, datetime
 import icalendar
+import json
 path, method, seq, start_utc = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+tzid, probes = sys.argv[5], json.loads(sys.argv[6])
 cal = icalendar.Calendar.from_ical(open(path, 'rb').read())
 assert str(cal['METHOD']) == method, cal['METHOD']
 events = cal.walk('VEVENT')
@@ -764,8 +793,9 @@ assert len(events) == 1
 ev = events[0]
 assert str(ev['UID']) == 'meeting-2026-12-caw-antwerpen@woonhaven.example', ev['UID']
 assert int(ev['SEQUENCE']) == seq, ev['SEQUENCE']
-assert ev['DTSTART'].params['TZID'] == 'Europe/Brussels', ev['DTSTART'].params
-assert ev['DTEND'].params['TZID'] == 'Europe/Brussels'
+assert ev['DTSTART'].params['TZID'] == tzid, ev['DTSTART'].params
+assert ev['DTEND'].params['TZID'] == tzid
+assert str(cal.walk('VTIMEZONE')[0]['TZID']) == tzid
 if method == 'CANCEL':
     assert str(ev['STATUS']) == 'CANCELLED'
 # Our VTIMEZONE, read by icalendar itself (not its own zoneinfo for the same name), must give
@@ -774,14 +804,14 @@ tz = cal.walk('VTIMEZONE')[0].to_tz(lookup_tzid=False)
 local = ev['DTSTART'].dt.replace(tzinfo=None)
 got = local.replace(tzinfo=tz).astimezone(datetime.timezone.utc).isoformat()
 assert got == start_utc, (got, start_utc)
-for probe, offset in [((2026, 7, 1, 12), 2), ((2026, 12, 1, 12), 1),
-                      ((2027, 3, 28, 1, 59), 1), ((2027, 3, 28, 3, 0), 2),
-                      ((2027, 10, 31, 3, 30), 1)]:
+for probe, offset in probes:
     o = datetime.datetime(*probe, tzinfo=tz).utcoffset()
     assert o == datetime.timedelta(hours=offset), (probe, o)
 print('ok')
 "#;
-        for (name, ics, method, seq, start) in cases.into_iter().chain([summer]) {
+        for (name, ics, method, seq, start, tzid, probes) in
+            cases.into_iter().chain([summer, new_york])
+        {
             let path = dir.path().join(name);
             std::fs::write(&path, &ics).unwrap();
             let out = std::process::Command::new("python3")
@@ -791,6 +821,8 @@ print('ok')
                 .arg(method)
                 .arg(seq.to_string())
                 .arg(start)
+                .arg(tzid)
+                .arg(probes)
                 .output()
                 .unwrap();
             assert!(

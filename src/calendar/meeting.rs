@@ -666,6 +666,24 @@ mod tests {
     }
 
     #[test]
+    fn ascension_on_the_agenda_thursday_2031_sends_the_agenda_a_day_earlier() {
+        // May 2031: Thursdays 1, 8, 15, 22, 29; Ascension is the 22nd (Easter 13 April + 39).
+        let s = brussels(&example_rule()).month(month(2031, 5)).unwrap();
+        assert_eq!(s.agenda_day.rule_date, d(2031, 5, 22));
+        assert_eq!(s.agenda_day.date, d(2031, 5, 21));
+        assert_eq!(
+            s.agenda_day.moved,
+            Some(Move::DayOff {
+                reason: DayOff::Holiday {
+                    holiday: Holiday::Ascension
+                }
+            })
+        );
+        assert_eq!(s.meeting_day.date, d(2031, 5, 29));
+        assert_eq!(s.meeting_day.moved, None);
+    }
+
+    #[test]
     fn armistice_on_a_thursday_in_2027_leaves_the_november_cycle_alone() {
         let s = brussels(&example_rule()).month(month(2027, 11)).unwrap();
         assert_eq!(s.agenda_day.date, d(2027, 11, 18));
