@@ -62,7 +62,7 @@ impl Holiday {
 
 /// Easter Sunday of a Gregorian year (the "anonymous Gregorian algorithm", Meeus/Jones/Butcher).
 ///
-/// `None` only for years chrono cannot represent.
+/// `None` before the Gregorian calendar (1583) or past what chrono can represent.
 pub fn easter_sunday(year: i32) -> Option<NaiveDate> {
     // The algorithm is defined for positive years; negative years are not ours to plan.
     if year < 1583 {
