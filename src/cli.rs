@@ -244,7 +244,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Outbox { .. } => not_yet("outbox"),
-        Command::Schedule { .. } => not_yet("schedule"),
+        Command::Schedule {
+            months,
+            partner,
+            output,
+        } => crate::commands::schedule::main(
+            &load(&cli.config)?,
+            months,
+            partner.as_deref(),
+            output.json,
+        ),
         Command::Agenda { .. } => not_yet("agenda"),
         Command::Report { .. } => not_yet("report"),
         Command::Status { output } => {

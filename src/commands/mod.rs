@@ -2,4 +2,5 @@
 
 pub mod ingest;
 pub mod mails;
+pub mod schedule;
 pub mod status;
