@@ -93,8 +93,10 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// Processed and quarantined mails.
+    /// Processed and quarantined mails; `mails retry ID` decides a quarantined mail again.
     Mails {
+        #[command(subcommand)]
+        action: Option<MailsAction>,
         /// Only the quarantined mails, with the reason.
         #[arg(long)]
         quarantined: bool,
@@ -152,13 +154,28 @@ pub enum Command {
     PrintService,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum MailsAction {
+    /// Run triage again on a quarantined mail (after fixing the config, e.g. adding a partner).
+    Retry {
+        /// The mail id from `doorstroom mails --quarantined`.
+        id: i64,
+    },
+}
+
 /// `doorstroom outbox retry ID` / `show ID`.
 #[derive(Debug, Subcommand)]
 pub enum OutboxAction {
     /// Queue a failed mail again (with a fresh retry window).
-    Retry { id: i64 },
+    Retry {
+        /// The mail id from `doorstroom outbox --failed`.
+        id: i64,
+    },
     /// Print one mail exactly as it is (or was) sent.
-    Show { id: i64 },
+    Show {
+        /// The mail id from `doorstroom outbox`.
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -210,12 +227,39 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(crate::daemon::run_until_signal(config))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ingest { .. } => not_yet("ingest"),
+        Command::Ingest { paths, output } => {
+            let config = load(&cli.config)?;
+            let ok =
+                runtime()?.block_on(crate::commands::ingest::run(config, &paths, output.json))?;
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Triage { .. } => not_yet("triage"),
         Command::ImportCases { .. } => not_yet("import-cases"),
         Command::Cases { .. } => not_yet("cases"),
         Command::Case { .. } => not_yet("case"),
-        Command::Mails { .. } => not_yet("mails"),
+        Command::Mails {
+            action,
+            quarantined,
+            output,
+        } => {
+            let config = load(&cli.config)?;
+            let rt = runtime()?;
+            match action {
+                Some(MailsAction::Retry { id }) => {
+                    rt.block_on(crate::commands::mails::retry(config, id))?
+                }
+                None => rt.block_on(crate::commands::mails::list(
+                    config,
+                    quarantined,
+                    output.json,
+                ))?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Outbox {
             action,
             failed,
@@ -229,10 +273,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 output.json,
             ))
         }
-        Command::Schedule { .. } => not_yet("schedule"),
+        Command::Schedule {
+            months,
+            partner,
+            output,
+        } => crate::commands::schedule::main(
+            &load(&cli.config)?,
+            months,
+            partner.as_deref(),
+            output.json,
+        ),
         Command::Agenda { .. } => not_yet("agenda"),
         Command::Report { .. } => not_yet("report"),
-        Command::Status { .. } => not_yet("status"),
+        Command::Status { output } => {
+            let config = load(&cli.config)?;
+            let healthy = runtime()?.block_on(crate::commands::status::run(config, output.json))?;
+            Ok(if healthy {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
     }
 }
 

@@ -1,13 +1,30 @@
 //! The long-running service: start-up, the tasks, shutdown.
 //!
-//! Reads like a start-up script: load config → open and migrate the database → start intake,
-//! outbox sender and scheduler → wait for a signal → stop taking work, let work in flight finish.
+//! [`run`] reads like a start-up script: open and migrate the database → start intake, outbox
+//! sender and scheduler → tell systemd we are ready → wait for the shutdown signal → stop taking
+//! new work, give work in flight a grace period, then abandon what is left (every effect is
+//! transactional, so abandoning loses nothing). The binary ([`run_until_signal`]) and the tests
+//! call the same [`run`], with their own shutdown token.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::LogFormat;
 use crate::config::Config;
+use crate::context::Context;
+use crate::store::Store;
 
 /// The hardened systemd unit, shipped inside the binary (`doorstroom print-service`).
 pub const SYSTEMD_UNIT: &str = include_str!("../systemd/doorstroom.service");
+
+/// How long work in flight may take to finish after shutdown was asked.
+pub const GRACE: Duration = Duration::from_secs(20);
 
 /// Logs go to stderr, journald-friendly: plain lines without colours by default, or JSON.
 pub fn init_logging(format: LogFormat) {
@@ -23,15 +40,343 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// Run the daemon until SIGINT or SIGTERM.
+/// Open the configured database, migrated.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let db = &config.database;
+    Store::open(&db.url, &config.organisation.id, db.max_connections)
+        .await
+        .with_context(|| {
+            format!(
+                "database {} (check [database].url in {})",
+                crate::config::redact_url(&db.url),
+                config.source.display()
+            )
+        })
+}
+
+/// Run the daemon until SIGINT or SIGTERM; SIGHUP reloads the config file.
 pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
-    let _ = config;
-    anyhow::bail!("the daemon is not available in this version yet")
+    let shutdown = CancellationToken::new();
+    let (config_tx, config_rx) = watch::channel(Arc::new(config));
+    let signals = tokio::spawn(watch_signals(shutdown.clone(), config_tx));
+    let result = run(config_rx, shutdown.clone()).await;
+    signals.abort();
+    result
+}
+
+/// SIGINT/SIGTERM → shutdown; SIGHUP → validate the config file again and publish it, or keep
+/// the old one and say why.
+async fn watch_signals(shutdown: CancellationToken, config_tx: watch::Sender<Arc<Config>>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); shutdown.cancel(); return; }
+            _ = int.recv() => { tracing::info!("interrupted: shutting down"); shutdown.cancel(); return; }
+            _ = hup.recv() => {
+                let path = config_tx.borrow().source.clone();
+                reload(&path, &config_tx);
+            }
+        }
+    }
+}
+
+fn reload(path: &std::path::Path, config_tx: &watch::Sender<Arc<Config>>) {
+    match Config::load(path) {
+        Ok(config) => {
+            tracing::info!(file = %path.display(), "SIGHUP: configuration reloaded");
+            config_tx.send_replace(Arc::new(config));
+        }
+        Err(errors) => {
+            tracing::error!(
+                file = %path.display(),
+                "SIGHUP: the new configuration is invalid, keeping the old one:\n{}",
+                errors.to_string().trim_end()
+            );
+        }
+    }
+}
+
+/// Start every task and run until `shutdown` is cancelled.
+pub async fn run(
+    config: watch::Receiver<Arc<Config>>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let snapshot = config.borrow().clone();
+    tracing::info!(
+        organisation = %snapshot.organisation.id,
+        config = %snapshot.source.display(),
+        "doorstroom {} starting",
+        env!("CARGO_PKG_VERSION")
+    );
+    let store = open_store(&snapshot).await?;
+    let ctx = Context::following(store.clone(), config);
+
+    // Work stops being taken when `stop_taking` is cancelled; tasks still running after the grace
+    // period are aborted.
+    let stop_taking = shutdown.child_token();
+    let mut tasks = JoinSet::new();
+    spawn(
+        &mut tasks,
+        "intake",
+        crate::intake::run(ctx.clone(), stop_taking.clone()),
+    );
+    spawn(
+        &mut tasks,
+        "watchdog",
+        systemd::watchdog(stop_taking.clone()),
+    );
+
+    systemd::notify("READY=1\nSTATUS=watching the shared mailbox");
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
+
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        Some(done) = tasks.join_next() => {
+            // A task ending on its own is a fault: stop the others and report it.
+            shutdown.cancel();
+            if let Ok(Err(e)) = done {
+                systemd::notify("STOPPING=1");
+                drain(&mut tasks).await;
+                store.close().await;
+                return Err(e);
+            }
+        }
+    }
+    systemd::notify("STOPPING=1\nSTATUS=finishing work in flight");
+    tracing::info!(
+        grace_s = GRACE.as_secs(),
+        "no new work is taken; finishing work in flight"
+    );
+    drain(&mut tasks).await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn spawn<F>(tasks: &mut JoinSet<anyhow::Result<()>>, name: &'static str, task: F)
+where
+    F: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    tasks.spawn(async move { task.await.with_context(|| format!("{name} task")) });
+}
+
+async fn drain(tasks: &mut JoinSet<anyhow::Result<()>>) {
+    let waited = tokio::time::timeout(GRACE, async {
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok(Err(e)) => tracing::error!("{e:#}"),
+                Err(e) if e.is_panic() => tracing::error!("a task panicked: {e}"),
+                _ => {}
+            }
+        }
+    })
+    .await;
+    if waited.is_err() {
+        tracing::warn!(
+            "work still in flight after {} s is abandoned; it is redone on the next start",
+            GRACE.as_secs()
+        );
+        tasks.abort_all();
+    }
 }
 
 /// `check --connect`: try each server the config names; print one line each. True when all work.
 pub async fn probe(config: &Config) -> bool {
-    let _ = config;
-    eprintln!("check --connect is not available in this version yet");
-    false
+    let mut ok = true;
+    match open_store(config).await {
+        Ok(store) => {
+            println!(
+                "  database       ok: opened and migrated {}",
+                crate::config::redact_url(&config.database.url)
+            );
+            store.close().await;
+        }
+        Err(e) => {
+            ok = false;
+            println!("  database       FAILED: {e:#}");
+        }
+    }
+    for (what, result) in crate::intake::probe(config).await {
+        ok &= result.is_ok();
+        match result {
+            Ok(detail) => println!("  {what:<14} ok: {detail}"),
+            Err(e) => println!("  {what:<14} FAILED: {e}"),
+        }
+    }
+    ok
+}
+
+/// systemd's notify protocol (sd_notify), without a library: one datagram to `$NOTIFY_SOCKET`.
+pub mod systemd {
+    use std::time::Duration;
+
+    use tokio_util::sync::CancellationToken;
+
+    /// Send a state line ("READY=1", "STATUS=…"); a no-op when not started by systemd.
+    pub fn notify(state: &str) {
+        let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+            return;
+        };
+        let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() else {
+            return;
+        };
+        let bytes = path.as_encoded_bytes();
+        let result = if let Some(name) = bytes.strip_prefix(b"@") {
+            use std::os::linux::net::SocketAddrExt;
+            std::os::unix::net::SocketAddr::from_abstract_name(name)
+                .and_then(|addr| socket.send_to_addr(state.as_bytes(), &addr))
+        } else {
+            socket.send_to(state.as_bytes(), &path)
+        };
+        if let Err(e) = result {
+            tracing::warn!("cannot notify systemd: {e}");
+        }
+    }
+
+    /// Ping systemd's watchdog at half its interval while the daemon runs (`WatchdogSec=`).
+    pub async fn watchdog(stop: CancellationToken) -> anyhow::Result<()> {
+        let usec = std::env::var("WATCHDOG_USEC")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok());
+        let Some(usec) = usec else {
+            stop.cancelled().await;
+            return Ok(());
+        };
+        let period = Duration::from_micros(usec / 2);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(period) => notify("WATCHDOG=1"),
+            }
+        }
+    }
+}
+
+/// Run a task only while this instance holds the lease on a resource (a mailbox, the jobs of an
+/// organisation), so that two instances sharing a database never both work on it.
+pub mod lease {
+    use std::future::Future;
+    use std::time::Duration;
+
+    use chrono::Utc;
+    use tokio_util::sync::CancellationToken;
+
+    use crate::store::Store;
+
+    /// A lease lasts this long unless renewed; renewal runs at a third of it, so a killed
+    /// instance's work is taken over within a minute.
+    pub const TTL: Duration = Duration::from_secs(30);
+
+    /// This process's name as a lease holder.
+    pub fn holder() -> String {
+        let host =
+            std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "host".into());
+        format!(
+            "{}:{}:{:08x}",
+            host.trim(),
+            std::process::id(),
+            rand::random::<u32>()
+        )
+    }
+
+    /// Wait for the lease, run `task` with a token that is cancelled when the lease is lost or
+    /// `stop` is cancelled, and start waiting again if the lease was lost.
+    pub async fn run_leased<F, Fut>(
+        store: Store,
+        resource: String,
+        stop: CancellationToken,
+        task: F,
+    ) -> anyhow::Result<()>
+    where
+        F: Fn(CancellationToken) -> Fut,
+        Fut: Future<Output = anyhow::Result<()>>,
+    {
+        let holder = holder();
+        let ttl = chrono::Duration::from_std(TTL).unwrap_or(chrono::Duration::seconds(30));
+        let mut waiting_logged = false;
+        loop {
+            let now = Utc::now();
+            let held = match store
+                .acquire_lease(&resource, &holder, now, now + ttl)
+                .await
+            {
+                Ok(held) => held,
+                Err(e) => {
+                    tracing::warn!(resource = %resource, "cannot take the lease: {e}");
+                    false
+                }
+            };
+            if !held {
+                if !waiting_logged {
+                    tracing::info!(resource = %resource, "another instance holds the lease; standing by");
+                    waiting_logged = true;
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(TTL / 3) => continue,
+                }
+            }
+            waiting_logged = false;
+            tracing::info!(resource = %resource, "lease taken");
+            let work = stop.child_token();
+            let renew = renew(
+                store.clone(),
+                resource.clone(),
+                holder.clone(),
+                work.clone(),
+            );
+            let (result, lost) = tokio::join!(
+                async {
+                    let r = task(work.clone()).await;
+                    work.cancel();
+                    r
+                },
+                renew
+            );
+            if !lost || stop.is_cancelled() {
+                let _ = store.release_lease(&resource, &holder).await;
+                return result;
+            }
+            tracing::warn!(resource = %resource, "lease lost; work stopped, standing by");
+            result?;
+        }
+    }
+
+    /// Renew until `work` is cancelled; cancel `work` and return true if the lease is lost.
+    async fn renew(
+        store: Store,
+        resource: String,
+        holder: String,
+        work: CancellationToken,
+    ) -> bool {
+        let ttl = chrono::Duration::from_std(TTL).unwrap_or(chrono::Duration::seconds(30));
+        loop {
+            tokio::select! {
+                _ = work.cancelled() => return false,
+                _ = tokio::time::sleep(TTL / 3) => {}
+            }
+            let now = Utc::now();
+            match store
+                .acquire_lease(&resource, &holder, now, now + ttl)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    work.cancel();
+                    return true;
+                }
+                // A database hiccup is not a lost lease; the expiry gives us TTL to retry.
+                Err(e) => tracing::warn!(resource = %resource, "cannot renew the lease: {e}"),
+            }
+        }
+    }
 }

@@ -17,9 +17,10 @@
 //! | [`intake`] | reading the mailbox (IMAP, Maildir, .eml files) exactly once per mail | deciding what a mail means |
 //! | [`outbox`] | composing mails from templates and delivering them exactly once | deciding who may receive what (that is [`outbox::guard`]) |
 //! | [`jobs`] | the periodic work: agenda, escalations, digests, retention | talking SMTP or IMAP directly |
-//! | [`daemon`] | start-up and shutdown of the long-running service | business logic |
-//! | [`cli`] | the command line an admin types | anything the daemon would do differently |
-//! | [`commands`] | one module per admin command: call the library, print | decisions of their own |
+//! | [`oauth`] | OAuth2 client-credentials tokens for XOAUTH2 (IMAP and SMTP), cached | logging tokens or secrets |
+//! | [`daemon`] | start-up and shutdown of the long-running service, leases, systemd | business logic |
+//! | [`context`] | what tasks share: the store and the current config | anything else |
+//! | [`cli`], [`commands`] | the command line an admin types; one module per command | anything the daemon would do differently |
 //!
 //! Every long-running task takes its dependencies, its clock and a shutdown handle as arguments, so
 //! that the binary and the tests drive the very same code.
@@ -29,9 +30,17 @@ pub mod case;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod context;
 pub mod daemon;
 pub mod intake;
 pub mod jobs;
+pub mod oauth;
 pub mod outbox;
 pub mod store;
 pub mod understand;
+
+/// Make rustls use the ring crypto provider process-wide (reqwest is built without one); calling
+/// it again is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

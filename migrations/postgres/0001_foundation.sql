@@ -34,6 +34,7 @@ CREATE TABLE mails (
 );
 CREATE INDEX mails_message_id ON mails (org, message_id);
 CREATE INDEX mails_state ON mails (org, state, moved);
+CREATE INDEX mails_sha256 ON mails (org, source, sha256);
 
 -- Case numbers are never reused: the last number per year.
 CREATE TABLE case_counters (

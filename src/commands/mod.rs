@@ -1,3 +1,7 @@
-//! One module per admin command: parse nothing, call the library, print.
+//! One module per admin command: parse nothing (clap did), call the library, print.
 
+pub mod ingest;
+pub mod mails;
 pub mod outbox;
+pub mod schedule;
+pub mod status;

@@ -282,6 +282,8 @@ pub struct MeetingRule {
     pub closing_days: Vec<(NaiveDate, NaiveDate)>,
     pub on_closing_day: ClosedDayShift,
     pub conclusions_reminder_working_days: u32,
+    /// How the agenda names a candidate: initials (default, least personal data) or full name.
+    pub candidate_display: crate::calendar::agenda::CandidateDisplay,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -166,6 +166,7 @@ pub struct RawMeeting {
     pub closing_days: Vec<String>,
     pub on_closing_day: Option<String>,
     pub conclusions_reminder_working_days: Option<u32>,
+    pub candidate_display: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

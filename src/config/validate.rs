@@ -9,6 +9,7 @@ use chrono::{NaiveDate, NaiveTime, Weekday};
 
 use super::raw::*;
 use super::*;
+use crate::calendar::agenda::CandidateDisplay;
 
 /// Collects problems; positions are filled in by the caller from the source map.
 #[derive(Default)]
@@ -902,6 +903,18 @@ fn meeting(c: &mut Checker, raw: RawMeeting) -> MeetingRule {
             ClosedDayShift::PreviousWorkingDay
         }
     };
+    let candidate_display = match raw.candidate_display.as_deref() {
+        None | Some("initials") => CandidateDisplay::Initials,
+        Some("name") => CandidateDisplay::Name,
+        Some(other) => {
+            c.error(
+                "meeting.candidate_display",
+                format!("unknown choice `{other}`"),
+                "use \"initials\" or \"name\"",
+            );
+            CandidateDisplay::Initials
+        }
+    };
     MeetingRule {
         meeting,
         agenda,
@@ -921,6 +934,7 @@ fn meeting(c: &mut Checker, raw: RawMeeting) -> MeetingRule {
         closing_days,
         on_closing_day,
         conclusions_reminder_working_days: raw.conclusions_reminder_working_days.unwrap_or(3),
+        candidate_display,
     }
 }
 

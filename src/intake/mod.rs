@@ -1,1 +1,120 @@
 //! Intake: reading the shared mailbox exactly once per mail.
+//!
+//! Every source (IMAP, Maildir, .eml files given to `doorstroom ingest`) goes through the same
+//! [`pipeline`]: store the raw bytes first, triage, commit the decision together with its case
+//! effects and outgoing mails in one transaction, and only then move the mail out of the inbox.
+//! A crash anywhere leaves either an untouched inbox mail (redone) or a committed mail that is
+//! only moved on restart. Intake never decides what a mail means (that is
+//! [`crate::understand`]) and never sends mail itself (that is [`crate::outbox`]).
+
+pub mod maildir;
+pub mod pipeline;
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, Mailbox, MaildirMailbox};
+use crate::context::Context;
+use maildir::Maildir;
+pub use pipeline::{Handled, IntakeError};
+
+/// Run the configured mailbox's intake until `stop` is cancelled.
+pub async fn run(ctx: Context, stop: CancellationToken) -> anyhow::Result<()> {
+    let config = ctx.config();
+    match &config.mailbox {
+        Mailbox::Maildir(m) => run_maildir(ctx.clone(), m.clone(), stop).await,
+        Mailbox::Imap(m) => anyhow::bail!(
+            "IMAP intake ({}:{}) is not available in this version yet; use kind = \"maildir\"",
+            m.host,
+            m.port
+        ),
+    }
+}
+
+/// The name of a mailbox as a source of mails (and as the resource its lease is on).
+pub fn source_name(mailbox: &Mailbox) -> String {
+    match mailbox {
+        Mailbox::Maildir(m) => maildir_source(m),
+        Mailbox::Imap(m) => format!("imap:{}@{}:{}/{}", imap_user(m), m.host, m.port, m.inbox),
+    }
+}
+
+fn imap_user(m: &crate::config::ImapMailbox) -> &str {
+    match &m.auth {
+        crate::config::Auth::Password { user, .. } | crate::config::Auth::Oauth2 { user, .. } => {
+            user
+        }
+    }
+}
+
+/// The source name of a Maildir in the `mails` table.
+pub fn maildir_source(m: &MaildirMailbox) -> String {
+    format!("maildir:{}", m.path.display())
+}
+
+/// Watch a local Maildir: a pass over `new/` and `cur/` every second (cheap: one directory
+/// listing), plus the full pass at start.
+async fn run_maildir(
+    ctx: Context,
+    m: MaildirMailbox,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let maildir = Maildir::new(&m.path);
+    let created = maildir
+        .ensure(&[&m.processed, &m.quarantine])
+        .map_err(|e| anyhow::anyhow!("cannot create the Maildir {}: {e}", m.path.display()))?;
+    if created {
+        if let Some(seed) = &m.seed_from {
+            match maildir.seed(seed) {
+                Ok(n) => {
+                    tracing::info!(count = n, from = %seed.display(), "seeded the new Maildir with example mails")
+                }
+                Err(e) => tracing::warn!(from = %seed.display(), "cannot seed the Maildir: {e}"),
+            }
+        }
+    }
+    tracing::info!(maildir = %m.path.display(), "watching the Maildir");
+    let since = chrono::Utc::now();
+    ctx.store
+        .set_health("intake.connected_since", &since.to_rfc3339(), since)
+        .await?;
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        match pipeline::maildir_pass(&ctx, &maildir, &m, &stop).await {
+            Ok(_) => backoff = Duration::from_secs(1),
+            Err(e) => {
+                tracing::warn!(
+                    "Maildir pass failed, retrying in {} s: {e}",
+                    backoff.as_secs()
+                );
+                backoff = (backoff * 2).min(Duration::from_secs(60));
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(backoff) => {}
+        }
+    }
+}
+
+/// `check --connect` for the mailbox side: what was tried and how it went.
+pub async fn probe(config: &Config) -> Vec<(&'static str, Result<String, String>)> {
+    let mailbox = match &config.mailbox {
+        Mailbox::Maildir(m) => {
+            if Maildir::is_maildir(&m.path) {
+                Ok(format!("Maildir {} exists", m.path.display()))
+            } else {
+                Ok(format!(
+                    "Maildir {} will be created at start",
+                    m.path.display()
+                ))
+            }
+        }
+        Mailbox::Imap(m) => Err(format!(
+            "IMAP login to {}:{} cannot be tried by this version yet",
+            m.host, m.port
+        )),
+    };
+    vec![("mailbox", mailbox)]
+}

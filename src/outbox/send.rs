@@ -100,17 +100,32 @@ pub struct LedgerError {
     pub message: String,
 }
 
-/// An OAuth2 access token for XOAUTH2 (Microsoft 365). Fetching tokens (client-credentials flow,
-/// caching until expiry) is shared with intake, which implements this trait.
-pub trait TokenProvider: Send + Sync {
+/// Where XOAUTH2 access tokens come from (Microsoft 365). The real one is
+/// [`crate::oauth::TokenProvider`] (client-credentials flow, cached until shortly before expiry),
+/// shared with intake; a trait so that tests and other sign-ins can stand in.
+pub trait TokenSource: Send + Sync {
     fn access_token(&self) -> BoxFuture<'_, Result<String, String>>;
+    /// The server refused the token: fetch a new one next time.
+    fn invalidate(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+impl TokenSource for crate::oauth::TokenProvider {
+    fn access_token(&self) -> BoxFuture<'_, Result<String, String>> {
+        Box::pin(async move { self.token(Utc::now()).await.map_err(|e| e.to_string()) })
+    }
+
+    fn invalidate(&self) -> BoxFuture<'_, ()> {
+        Box::pin(crate::oauth::TokenProvider::invalidate(self))
+    }
 }
 
 /// A fixed token (tests, or a token minted outside).
 #[derive(Debug, Clone)]
 pub struct StaticToken(pub String);
 
-impl TokenProvider for StaticToken {
+impl TokenSource for StaticToken {
     fn access_token(&self) -> BoxFuture<'_, Result<String, String>> {
         let token = self.0.clone();
         Box::pin(async move { Ok(token) })
@@ -214,11 +229,11 @@ impl SentLedger for FileTransport {
 // ---------------------------------------------------------------------------------------------
 
 /// SMTP submission with lettre: implicit TLS, STARTTLS, or plain (loopback only); AUTH PLAIN /
-/// LOGIN with a password, or XOAUTH2 with a token from a [`TokenProvider`].
+/// LOGIN with a password, or XOAUTH2 with a token from a [`TokenSource`].
 #[derive(Clone)]
 pub struct SmtpTransport {
     server: SmtpServer,
-    tokens: Option<Arc<dyn TokenProvider>>,
+    tokens: Option<Arc<dyn TokenSource>>,
     timeout: Duration,
 }
 
@@ -232,7 +247,16 @@ impl std::fmt::Debug for SmtpTransport {
 }
 
 impl SmtpTransport {
-    pub fn new(server: SmtpServer, tokens: Option<Arc<dyn TokenProvider>>) -> SmtpTransport {
+    /// `tokens` defaults, for XOAUTH2, to a [`crate::oauth::TokenProvider`] of the configured
+    /// client; pass intake's to share one token cache.
+    pub fn new(server: SmtpServer, tokens: Option<Arc<dyn TokenSource>>) -> SmtpTransport {
+        let tokens = tokens.or_else(|| match &server.auth {
+            Some(Auth::Oauth2 { oauth2, .. }) => {
+                Some(Arc::new(crate::oauth::TokenProvider::new(oauth2.clone()))
+                    as Arc<dyn TokenSource>)
+            }
+            _ => None,
+        });
         SmtpTransport {
             server,
             tokens,
@@ -273,8 +297,7 @@ impl SmtpTransport {
             Some(Auth::Oauth2 { user, .. }) => {
                 let Some(tokens) = &self.tokens else {
                     return Err(SendError::Transient(
-                        "XOAUTH2 is configured but no token provider was given (shared with intake)"
-                            .into(),
+                        "XOAUTH2 is configured but there is no token source".into(),
                     ));
                 };
                 let token = tokens.access_token().await.map_err(|e| {
@@ -317,11 +340,24 @@ impl Transport for SmtpTransport {
         bytes: &[u8],
     ) -> Result<(), SendError> {
         let transport = self.transport().await?;
-        transport
-            .send_raw(envelope, bytes)
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(&e))
+        let result = transport.send_raw(envelope, bytes).await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let refused_login = e
+                    .status()
+                    .map(u16::from)
+                    .is_some_and(|c| (530..540).contains(&c));
+                if refused_login {
+                    if let (Some(Auth::Oauth2 { .. }), Some(tokens)) =
+                        (&self.server.auth, &self.tokens)
+                    {
+                        tokens.invalidate().await;
+                    }
+                }
+                Err(classify(&e))
+            }
+        }
     }
 }
 
@@ -333,7 +369,7 @@ pub enum AnyTransport {
 }
 
 impl AnyTransport {
-    pub fn from_config(config: &Config, tokens: Option<Arc<dyn TokenProvider>>) -> AnyTransport {
+    pub fn from_config(config: &Config, tokens: Option<Arc<dyn TokenSource>>) -> AnyTransport {
         match &config.smtp {
             Smtp::Server(server) => AnyTransport::Smtp(SmtpTransport::new(server.clone(), tokens)),
             Smtp::File { path, .. } => AnyTransport::File(FileTransport::new(path.clone())),
@@ -520,7 +556,7 @@ impl Sender<AnyTransport, AnyLedger> {
         store: Store,
         config: Arc<Config>,
         outbox: Arc<Outbox>,
-        tokens: Option<Arc<dyn TokenProvider>>,
+        tokens: Option<Arc<dyn TokenSource>>,
     ) -> Self {
         Sender {
             transport: AnyTransport::from_config(&config, tokens),
@@ -539,26 +575,45 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
     /// a pass whenever woken or every [`Policy::poll`]. A mail in flight is finished before
     /// returning; no new one is started after `shutdown`.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<(), StoreError> {
-        self.resolve_ambiguous(Utc::now(), Duration::ZERO).await?;
+        self.recover(Utc::now()).await?;
         loop {
             if shutdown.is_cancelled() {
                 return Ok(());
             }
-            match self.run_once_until(Utc::now(), &shutdown).await {
-                Ok(report) if report != PassReport::default() => {
-                    tracing::info!(?report, "outbox pass")
-                }
-                Ok(_) => {}
-                Err(e) if e.is_transient() => {
-                    tracing::warn!("outbox pass stopped, retrying: {e}")
-                }
-                Err(e) => return Err(e),
+            self.pass(&shutdown).await?;
+            if !self.sleep(&shutdown).await {
+                return Ok(());
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(self.policy.poll) => {}
+        }
+    }
+
+    /// At start-up: whatever is `sending` was left by a process that is gone.
+    pub async fn recover(&self, now: DateTime<Utc>) -> Result<PassReport, StoreError> {
+        self.resolve_ambiguous(now, Duration::ZERO).await
+    }
+
+    /// One logged pass; database trouble is logged and retried on the next pass.
+    async fn pass(&self, shutdown: &CancellationToken) -> Result<(), StoreError> {
+        match self.run_once_until(Utc::now(), shutdown).await {
+            Ok(report) if report != PassReport::default() => {
+                tracing::info!(?report, "outbox pass");
+                Ok(())
             }
+            Ok(_) => Ok(()),
+            Err(e) if e.is_transient() => {
+                tracing::warn!("outbox pass stopped, retrying: {e}");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Wait for a wake-up or the poll interval; false on shutdown.
+    async fn sleep(&self, shutdown: &CancellationToken) -> bool {
+        tokio::select! {
+            _ = shutdown.cancelled() => false,
+            _ = self.wake.notified() => true,
+            _ = tokio::time::sleep(self.policy.poll) => true,
         }
     }
 
@@ -763,6 +818,51 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
             }
         }
         Ok(report)
+    }
+}
+
+/// Why the daemon's sender task stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Templates(#[from] super::TemplateError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The daemon's sender task: the sender the config describes, rebuilt when the config is
+/// reloaded (SIGHUP; a reload whose templates fail keeps the previous sender). `wake` lets the
+/// code that queues mail start a pass at once.
+pub async fn run(
+    ctx: crate::context::Context,
+    shutdown: CancellationToken,
+    wake: Arc<Notify>,
+) -> Result<(), RunError> {
+    let build = |config: Arc<Config>| -> Result<Sender<AnyTransport, AnyLedger>, RunError> {
+        let outbox = Arc::new(Outbox::load(&config)?);
+        let mut sender = Sender::from_config(ctx.store.clone(), config, outbox, None);
+        sender.wake = wake.clone();
+        Ok(sender)
+    };
+    let mut config = ctx.config();
+    let mut sender = build(config.clone())?;
+    sender.recover(Utc::now()).await?;
+    loop {
+        if shutdown.is_cancelled() {
+            return Ok(());
+        }
+        let latest = ctx.config();
+        if !Arc::ptr_eq(&latest, &config) {
+            match build(latest.clone()) {
+                Ok(fresh) => sender = fresh,
+                Err(e) => tracing::error!("reloaded config not used by the outbox: {e}"),
+            }
+            config = latest;
+        }
+        sender.pass(&shutdown).await?;
+        if !sender.sleep(&shutdown).await {
+            return Ok(());
+        }
     }
 }
 

@@ -119,8 +119,24 @@ pub struct MailOutcome<'a> {
 
 impl Store {
     /// Store a mail's bytes and its row, before anything is decided. Seeing the same mail again
-    /// (same source and key) returns the existing row and `false`.
+    /// returns the existing row and `false`: the same source and key, or the very same bytes
+    /// from the same source under a new key (an IMAP mailbox recreated with a new UIDVALIDITY).
     pub async fn record_mail(&self, mail: &NewMail, raw: &[u8]) -> Result<(MailRecord, bool)> {
+        if let Some(known) = self.mail_by_source(&mail.source, &mail.source_key).await? {
+            return Ok((known, false));
+        }
+        let sha = super::sha256_hex(raw);
+        let same_bytes = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND sha256 = $3 ORDER BY id LIMIT 1"
+        ))
+        .bind(&self.org)
+        .bind(&mail.source)
+        .bind(&sha)
+        .fetch_optional(self.pool())
+        .await?;
+        if let Some(row) = same_bytes {
+            return Ok((record(&row)?, false));
+        }
         let mut tx = self.begin().await?;
         let sha = tx.put_blob(raw).await?;
         let inserted = sqlx::query(
@@ -277,5 +293,25 @@ impl Tx {
                 "mail {id} was already decided"
             )))
         }
+    }
+}
+
+impl Store {
+    /// Drop the raw bytes of mails decided before `before`, unless the same bytes belong to a
+    /// newer or undecided mail, or to a document. Returns how many blobs were emptied.
+    pub async fn purge_raw_mail(&self, before: DateTime<Utc>) -> Result<u64> {
+        let n = sqlx::query(
+            "UPDATE blobs SET bytes = NULL
+             WHERE org = $1 AND bytes IS NOT NULL
+               AND sha256 IN (SELECT sha256 FROM mails WHERE org = $1 AND state <> 'stored' AND processed_at < $2)
+               AND sha256 NOT IN (SELECT sha256 FROM mails WHERE org = $1 AND (state = 'stored' OR processed_at >= $2))
+               AND sha256 NOT IN (SELECT sha256 FROM documents WHERE org = $1 AND sha256 IS NOT NULL)",
+        )
+        .bind(&self.org)
+        .bind(ts(before))
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(n)
     }
 }

@@ -10,6 +10,9 @@
 //! writes another's rows.
 
 mod blobs;
+mod health;
+pub mod jobs;
+mod leases;
 pub mod mails;
 pub mod outbox;
 pub use blobs::sha256_hex;
@@ -21,6 +24,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+pub use health::Counts;
 pub use mails::{MailRecord, MailState, NewMail};
 
 /// A store error, sorted into what retrying can fix and what it cannot.

@@ -49,14 +49,38 @@ pub fn url(db: Db, dir: &tempfile::TempDir) -> String {
     }
 }
 
-/// `TEST_DATABASE_URL`, or a private cluster started for this test binary.
+/// A fresh database, created for this test binary on the server of `TEST_DATABASE_URL` or of a
+/// private cluster started for it. A fresh database per run keeps runs of different versions
+/// (and their migrations) apart on a shared server; databases of runs that are gone are dropped.
 pub fn postgres_url() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
-            return url;
+        let server = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| private_cluster());
+        let name = format!("doorstroom_t_{}", std::process::id());
+        let psql = |sql: &str| {
+            Command::new("psql")
+                .args([server.as_str(), "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql])
+                .output()
+                .expect("run psql")
+        };
+        let listed = psql("SELECT datname FROM pg_database WHERE datname LIKE 'doorstroom_t_%'");
+        for stale in String::from_utf8_lossy(&listed.stdout).lines() {
+            let pid = stale.trim_start_matches("doorstroom_t_");
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                psql(&format!("DROP DATABASE IF EXISTS {stale}"));
+            }
         }
-        private_cluster()
+        psql(&format!("DROP DATABASE IF EXISTS {name}"));
+        let created = psql(&format!("CREATE DATABASE {name}"));
+        assert!(
+            created.status.success(),
+            "cannot create the test database: {}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        let (base, _) = server
+            .rsplit_once('/')
+            .expect("a database URL ends with /dbname");
+        format!("{base}/{name}")
     })
 }
 

@@ -62,7 +62,10 @@ async fn a_mail_seen_twice_is_stored_once_and_keeps_its_decision() {
             store.blob(&first.sha256).await.unwrap().as_deref(),
             Some(&raw[..])
         );
-        let (second, _) = store.record_mail(&new_mail("2"), raw).await.unwrap();
+        // The same mail again through another relay: other bytes, the same Message-ID.
+        let relayed = [&b"Received: from relay2.example\r\n"[..], &raw[..]].concat();
+        let (second, inserted) = store.record_mail(&new_mail("2"), &relayed).await.unwrap();
+        assert!(inserted, "{backend:?}");
         let earlier = store
             .earlier_mails("<abc@caw.example>", second.id)
             .await
@@ -94,6 +97,176 @@ async fn organisations_sharing_a_database_do_not_see_each_others_mail() {
         assert!(
             b.list_mails(false, 10).await.unwrap().is_empty(),
             "{backend:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_lease_is_held_by_one_instance_until_it_expires_or_is_released() {
+    use chrono::Duration;
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "lease").await;
+        let t0 = Utc::now();
+        let ttl = Duration::seconds(30);
+        assert!(
+            store
+                .acquire_lease("mailbox", "a", t0, t0 + ttl)
+                .await
+                .unwrap(),
+            "{backend:?}"
+        );
+        assert!(
+            !store
+                .acquire_lease("mailbox", "b", t0, t0 + ttl)
+                .await
+                .unwrap(),
+            "{backend:?}: taken"
+        );
+        assert!(
+            store
+                .acquire_lease("mailbox", "a", t0, t0 + ttl)
+                .await
+                .unwrap(),
+            "{backend:?}: renewed"
+        );
+        let later = t0 + Duration::seconds(31);
+        assert!(
+            store
+                .acquire_lease("mailbox", "b", later, later + ttl)
+                .await
+                .unwrap(),
+            "{backend:?}: expired → taken over"
+        );
+        assert!(
+            !store
+                .acquire_lease("mailbox", "a", later, later + ttl)
+                .await
+                .unwrap(),
+            "{backend:?}: a lost it"
+        );
+        store.release_lease("mailbox", "b").await.unwrap();
+        assert!(
+            store
+                .acquire_lease("mailbox", "a", later, later + ttl)
+                .await
+                .unwrap(),
+            "{backend:?}: released → free"
+        );
+        assert!(
+            store
+                .acquire_lease("jobs", "b", later, later + ttl)
+                .await
+                .unwrap(),
+            "{backend:?}: another resource"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_job_slot_runs_once_even_when_claimed_twice() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "jobs").await;
+        let now = Utc::now();
+        let first = store.claim_job_run("agenda", "2026-12", now).await.unwrap();
+        assert!(first.is_some(), "{backend:?}");
+        assert_eq!(
+            store.claim_job_run("agenda", "2026-12", now).await.unwrap(),
+            None,
+            "{backend:?}"
+        );
+        let stale = now + chrono::Duration::minutes(16);
+        let retried = store
+            .claim_job_run("agenda", "2026-12", stale)
+            .await
+            .unwrap();
+        assert!(
+            retried.is_some(),
+            "{backend:?}: a runner that died is replaced"
+        );
+        store
+            .finish_job_run(retried.unwrap(), "error: database busy", now)
+            .await
+            .unwrap();
+        let again = store.claim_job_run("agenda", "2026-12", now).await.unwrap();
+        assert!(again.is_some(), "{backend:?}: a failed run is retried");
+        store
+            .finish_job_run(again.unwrap(), "ok: 3 mails", now)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .claim_job_run("agenda", "2026-12", stale)
+                .await
+                .unwrap(),
+            None,
+            "{backend:?}: done is done"
+        );
+        let runs = store.job_runs(10).await.unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].result.as_deref(), Some("ok: 3 mails"));
+    }
+}
+
+#[tokio::test]
+async fn the_same_bytes_under_a_new_uid_are_the_same_mail() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "uidvalidity").await;
+        let raw = b"Message-ID: <x@y>\r\n\r\nbody";
+        let mut mail = new_mail("100/1");
+        let (first, inserted) = store.record_mail(&mail, raw).await.unwrap();
+        assert!(inserted);
+        mail.source_key = "200/1".into();
+        let (again, inserted) = store.record_mail(&mail, raw).await.unwrap();
+        assert!(
+            !inserted,
+            "{backend:?}: a recreated mailbox does not make mail new"
+        );
+        assert_eq!(again.id, first.id);
+    }
+}
+
+#[tokio::test]
+async fn raw_mail_is_dropped_after_the_retention_period_but_its_decision_stays() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "purge").await;
+        let old = Utc::now() - chrono::Duration::days(400);
+        let (mail, _) = store
+            .record_mail(&new_mail("old"), b"old mail")
+            .await
+            .unwrap();
+        let (fresh, _) = store
+            .record_mail(&new_mail("new"), b"new mail")
+            .await
+            .unwrap();
+        let decision = serde_json::json!({"kind": "bulk"});
+        for (id, at) in [(mail.id, old), (fresh.id, Utc::now())] {
+            let mut tx = store.begin().await.unwrap();
+            let outcome = MailOutcome {
+                state: MailState::Processed,
+                kind: "bulk",
+                partner: None,
+                case_ref: None,
+                body_hash: None,
+                decision: &decision,
+                reason: None,
+                at,
+            };
+            tx.finish_mail(id, &outcome).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        let purged = store
+            .purge_raw_mail(Utc::now() - chrono::Duration::days(365))
+            .await
+            .unwrap();
+        assert_eq!(purged, 1, "{backend:?}");
+        assert_eq!(store.blob(&mail.sha256).await.unwrap(), None, "{backend:?}");
+        assert!(
+            store.blob(&fresh.sha256).await.unwrap().is_some(),
+            "{backend:?}"
+        );
+        assert_eq!(
+            store.mail(mail.id).await.unwrap().kind.as_deref(),
+            Some("bulk")
         );
     }
 }

@@ -1,0 +1,125 @@
+//! `doorstroom status`: the health of an installation, read from its database (so it works
+//! beside a running daemon, or after one stopped).
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Auth, Config, Mailbox, Smtp};
+
+/// OAuth secrets expiring within this many days are flagged.
+pub const SECRET_WARNING_DAYS: i64 = 14;
+
+pub async fn run(config: Config, json: bool) -> anyhow::Result<bool> {
+    let store = crate::daemon::open_store(&config).await?;
+    let health = store.health().await?;
+    let counts = store.counts().await?;
+    store.close().await;
+    let now = Utc::now();
+    let secrets = secret_expiries(&config);
+    if json {
+        let health: serde_json::Map<String, serde_json::Value> = health
+            .iter()
+            .map(|(k, (v, at))| {
+                (
+                    k.clone(),
+                    serde_json::json!({ "value": v, "updated_at": at }),
+                )
+            })
+            .collect();
+        let secrets: Vec<_> = secrets
+            .iter()
+            .map(|(what, date)| serde_json::json!({ "what": what, "expires": date }))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "health": health, "counts": counts, "secrets": secrets })
+            )?
+        );
+        return Ok(true);
+    }
+    let age = |t: DateTime<Utc>| {
+        let d = now - t;
+        if d.num_days() > 0 {
+            format!("{} d ago", d.num_days())
+        } else if d.num_hours() > 0 {
+            format!("{} h ago", d.num_hours())
+        } else {
+            format!("{} min ago", d.num_minutes())
+        }
+    };
+    let mut healthy = true;
+    match health.get("intake.connected_since") {
+        Some((v, _)) => println!("intake          connected since {v}"),
+        None => println!("intake          never connected (is the daemon running?)"),
+    }
+    if let Some((error, at)) = health.get("intake.error") {
+        healthy = false;
+        println!("intake error    {error} ({})", age(*at));
+    }
+    match counts.last_mail_at {
+        Some(t) => println!(
+            "last mail       {} ({})",
+            t.format("%Y-%m-%d %H:%M"),
+            age(t)
+        ),
+        None => println!("last mail       none yet"),
+    }
+    println!(
+        "mails           {} decided, {} quarantined",
+        counts.mails_total, counts.mails_quarantined
+    );
+    match counts.outbox_oldest_waiting {
+        Some(t) => println!(
+            "outbox          {} waiting, oldest {}; {} failed",
+            counts.outbox_waiting,
+            age(t),
+            counts.outbox_failed
+        ),
+        None => println!(
+            "outbox          nothing waiting; {} failed",
+            counts.outbox_failed
+        ),
+    }
+    if counts.failed_jobs.is_empty() {
+        println!("jobs            no failed runs");
+    } else {
+        healthy = false;
+        for (job, slot, result) in &counts.failed_jobs {
+            println!("job failed      {job} {slot}: {result}");
+        }
+    }
+    for (what, date) in &secrets {
+        let days = (*date - now.date_naive()).num_days();
+        let flag = if days <= SECRET_WARNING_DAYS {
+            "  <-- renew it now"
+        } else {
+            ""
+        };
+        println!("secret          {what} expires {date} ({days} days){flag}");
+    }
+    Ok(healthy)
+}
+
+/// The OAuth client secrets of the config with their expiry dates.
+pub fn secret_expiries(config: &Config) -> Vec<(&'static str, chrono::NaiveDate)> {
+    let mut out = Vec::new();
+    if let Mailbox::Imap(m) = &config.mailbox {
+        if let Auth::Oauth2 { oauth2, .. } = &m.auth {
+            out.extend(
+                oauth2
+                    .secret_expires
+                    .map(|d| ("IMAP OAuth2 client secret", d)),
+            );
+        }
+    }
+    if let Smtp::Server(s) = &config.smtp {
+        if let Some(Auth::Oauth2 { oauth2, .. }) = &s.auth {
+            out.extend(
+                oauth2
+                    .secret_expires
+                    .map(|d| ("SMTP OAuth2 client secret", d)),
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,202 @@
+//! One mail through intake: stored → decided with its effects (one transaction) → moved.
+//!
+//! The same code serves the daemon's sources and `doorstroom ingest`, so that replaying an
+//! exported mailbox decides exactly what the daemon would have.
+
+use chrono::Utc;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, MaildirMailbox};
+use crate::context::Context;
+use crate::store::mails::MailOutcome;
+use crate::store::{MailRecord, MailState, NewMail, StoreError};
+use crate::understand::{self, Decision, Register};
+
+use super::maildir::{Maildir, MaildirEntry};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IntakeError {
+    /// The database failed; the mail stays in the inbox untouched and is tried again.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading or moving the mail failed.
+    #[error("{0}")]
+    Io(String),
+}
+
+impl IntakeError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            IntakeError::Store(e) => e.is_transient(),
+            IntakeError::Io(_) => true,
+        }
+    }
+}
+
+/// What intake did with one mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct Handled {
+    pub mail_id: i64,
+    /// False when the mail had been decided before (a restart after a crash): it was only moved.
+    pub new: bool,
+    pub state: MailState,
+    pub decision: Option<Decision>,
+    /// What was done: "case VD-2026-0001 created", "2 mails queued", …
+    pub done: Vec<String>,
+    pub reason: Option<String>,
+}
+
+/// The Message-ID of a raw mail, read from its headers only.
+pub fn message_id(raw: &[u8]) -> Option<String> {
+    let parsed = mail_parser::MessageParser::default().parse_headers(raw)?;
+    parsed
+        .message_id()
+        .map(|id| format!("<{}>", id.trim_matches(['<', '>'])))
+}
+
+/// The case register triage reads, with the earlier copies of this mail's Message-ID.
+async fn register_for(ctx: &Context, mail: &MailRecord) -> Result<Register, IntakeError> {
+    let mut register = Register::default();
+    if let Some(id) = &mail.message_id {
+        register.earlier = ctx.store.earlier_mails(id, mail.id).await?;
+    }
+    Ok(register)
+}
+
+/// Decide one stored mail and commit the decision with its effects. A mail decided before is
+/// returned as it is.
+pub async fn handle(
+    ctx: &Context,
+    config: &Config,
+    source: &NewMail,
+    raw: &[u8],
+    file: &str,
+) -> Result<Handled, IntakeError> {
+    let (mail, _) = ctx.store.record_mail(source, raw).await?;
+    if mail.state != MailState::Stored {
+        return Ok(Handled {
+            mail_id: mail.id,
+            new: false,
+            state: mail.state,
+            decision: None,
+            done: vec!["decided before; only moved".into()],
+            reason: mail.reason,
+        });
+    }
+    let register = register_for(ctx, &mail).await?;
+    let mut decision = understand::triage(raw, &register, config);
+    decision.file = file.to_string();
+    let quarantined = decision.kind.is_quarantined();
+    let state = if quarantined {
+        MailState::Quarantined
+    } else {
+        MailState::Processed
+    };
+    let reason = quarantined.then(|| decision.reasons.join("; "));
+    let json = serde_json::to_value(&decision)
+        .map_err(|e| IntakeError::Io(format!("decision to JSON: {e}")))?;
+    let mut tx = ctx.store.begin().await?;
+    tx.finish_mail(
+        mail.id,
+        &MailOutcome {
+            state,
+            kind: decision.kind.as_str(),
+            partner: decision.partner.as_deref(),
+            case_ref: decision.case_ref.as_deref(),
+            body_hash: Some(decision.facts.body_hash.as_str()).filter(|h| !h.is_empty()),
+            decision: &json,
+            reason: reason.as_deref(),
+            at: Utc::now(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        mail = mail.id,
+        kind = decision.kind.as_str(),
+        case = decision.case_ref.as_deref().unwrap_or("-"),
+        "mail decided"
+    );
+    Ok(Handled {
+        mail_id: mail.id,
+        new: true,
+        state,
+        decision: Some(decision),
+        done: Vec::new(),
+        reason,
+    })
+}
+
+/// One pass over a Maildir inbox: finish moves a crash interrupted, then handle every waiting
+/// mail in delivery order. One bad mail never blocks the ones behind it.
+pub async fn maildir_pass(
+    ctx: &Context,
+    maildir: &Maildir,
+    m: &MaildirMailbox,
+    stop: &CancellationToken,
+) -> Result<usize, IntakeError> {
+    let source = super::maildir_source(m);
+    let config = ctx.config();
+    let mut handled = 0;
+    for entry in maildir
+        .pending()
+        .map_err(|e| IntakeError::Io(format!("cannot list {}: {e}", m.path.display())))?
+    {
+        if stop.is_cancelled() {
+            break;
+        }
+        match handle_entry(ctx, &config, maildir, m, &source, &entry).await {
+            Ok(_) => handled += 1,
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => tracing::error!(file = %entry.path.display(), "mail left in the inbox: {e}"),
+        }
+    }
+    Ok(handled)
+}
+
+async fn handle_entry(
+    ctx: &Context,
+    config: &Config,
+    maildir: &Maildir,
+    m: &MaildirMailbox,
+    source: &str,
+    entry: &MaildirEntry,
+) -> Result<Handled, IntakeError> {
+    let raw = match std::fs::read(&entry.path) {
+        Ok(raw) => raw,
+        // Moved or removed by someone else between the listing and now: not ours to handle.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(IntakeError::Io(format!(
+                "{} vanished",
+                entry.path.display()
+            )))
+        }
+        Err(e) => {
+            return Err(IntakeError::Io(format!(
+                "cannot read {}: {e}",
+                entry.path.display()
+            )))
+        }
+    };
+    let new = NewMail {
+        source: source.to_string(),
+        source_key: entry.key.clone(),
+        message_id: message_id(&raw),
+        received_at: Utc::now(),
+    };
+    let handled = handle(ctx, config, &new, &raw, &entry.path.display().to_string()).await?;
+    let folder = match handled.state {
+        MailState::Quarantined => &m.quarantine,
+        _ => &m.processed,
+    };
+    maildir.move_to(entry, folder).map_err(|e| {
+        IntakeError::Io(format!(
+            "cannot move {} to {folder}: {e}",
+            entry.path.display()
+        ))
+    })?;
+    ctx.store.mark_moved(handled.mail_id).await?;
+    Ok(handled)
+}

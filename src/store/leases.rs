@@ -1,0 +1,47 @@
+//! Leases: only one instance at a time reads a given mailbox or runs an organisation's jobs.
+//!
+//! A lease is a row with a holder and an expiry, taken or renewed by one atomic upsert that only
+//! succeeds when the row is free, expired, or already ours. Works the same on SQLite (several
+//! processes on one file) and PostgreSQL (several hosts on one database); a killed holder's lease
+//! is taken over once it expires.
+
+use chrono::{DateTime, Utc};
+
+use super::{ts, Result, Store};
+
+impl Store {
+    /// Take or renew `resource` for `holder` until `until`. True when `holder` has it now.
+    pub async fn acquire_lease(
+        &self,
+        resource: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let row = sqlx::query(
+            "INSERT INTO leases (org, resource, holder, expires_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (org, resource) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE leases.holder = excluded.holder OR leases.expires_at < $5
+             RETURNING holder",
+        )
+        .bind(&self.org)
+        .bind(resource)
+        .bind(holder)
+        .bind(ts(until))
+        .bind(ts(now))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Give a lease back (on orderly shutdown), so that another instance takes over at once.
+    pub async fn release_lease(&self, resource: &str, holder: &str) -> Result<()> {
+        sqlx::query("DELETE FROM leases WHERE org = $1 AND resource = $2 AND holder = $3")
+            .bind(&self.org)
+            .bind(resource)
+            .bind(holder)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
