@@ -1114,3 +1114,281 @@ async fn the_admin_lists_shows_and_retries_outbox_mail() {
     assert_eq!(code, 1);
     assert!(err.contains("no outbox mail 999"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// SMTP through lettre against a scripted server on loopback. (The real Dovecot + Postfix
+// harness is another engineer's; SMTP end-to-end tests against it come when it lands.)
+// ---------------------------------------------------------------------------------------------
+
+use doorstroom::config::{Auth, Secret, SmtpServer, TlsMode};
+use doorstroom::outbox::send::StaticToken;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// What the scripted server saw in one SMTP session.
+#[derive(Debug, Default, Clone)]
+struct Session {
+    auth: Option<String>,
+    rcpt: Vec<String>,
+    data: Option<Vec<u8>>,
+}
+
+/// An SMTP server that accepts everything except recipients starting with `dead` (550) or
+/// `down` (450), and records each session.
+async fn scripted_smtp() -> (u16, Arc<Mutex<Vec<Session>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sessions = Arc::new(Mutex::new(Vec::new()));
+    let record = sessions.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read);
+                let mut s = Session::default();
+                write.write_all(b"220 scripted ESMTP\r\n").await.unwrap();
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let cmd = line.trim_end().to_string();
+                    let upper = cmd.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") {
+                        b"250-scripted\r\n250-AUTH PLAIN LOGIN XOAUTH2\r\n250 8BITMIME\r\n"
+                    } else if upper.starts_with("AUTH ") {
+                        s.auth = Some(cmd.clone());
+                        b"235 2.7.0 ok\r\n"
+                    } else if upper.starts_with("MAIL FROM") {
+                        b"250 2.1.0 ok\r\n"
+                    } else if upper.starts_with("RCPT TO") {
+                        let to = cmd[8..].trim().trim_matches(['<', '>']).to_string();
+                        if to.starts_with("dead") {
+                            b"550 5.1.1 no such user\r\n"
+                        } else if to.starts_with("down") {
+                            b"450 4.2.1 mailbox busy, try later\r\n"
+                        } else {
+                            s.rcpt.push(to);
+                            b"250 2.1.5 ok\r\n"
+                        }
+                    } else if upper == "DATA" {
+                        write.write_all(b"354 go ahead\r\n").await.unwrap();
+                        let mut data = Vec::new();
+                        loop {
+                            let mut l = Vec::new();
+                            if lines.read_until(b'\n', &mut l).await.unwrap_or(0) == 0 {
+                                break;
+                            }
+                            if l == b".\r\n" {
+                                break;
+                            }
+                            // Undo dot-stuffing (RFC 5321 §4.5.2).
+                            let l = if l.starts_with(b"..") {
+                                l[1..].to_vec()
+                            } else {
+                                l
+                            };
+                            data.extend_from_slice(&l);
+                        }
+                        s.data = Some(data);
+                        b"250 2.0.0 queued as 1\r\n"
+                    } else if upper == "QUIT" {
+                        write.write_all(b"221 bye\r\n").await.unwrap();
+                        break;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+                record.lock().unwrap().push(s);
+            });
+        }
+    });
+    (port, sessions)
+}
+
+fn smtp_config(port: u16, auth: Option<Auth>) -> Config {
+    let mut config = config_with("an.peeters@woonhaven.example", true);
+    config.smtp = doorstroom::config::Smtp::Server(SmtpServer {
+        host: "127.0.0.1".into(),
+        port,
+        tls: TlsMode::Plain,
+        auth,
+        retry_for: std::time::Duration::from_secs(600),
+        rate_per_recipient_per_hour: 30,
+    });
+    config
+}
+
+fn to_counsellor(outbox: &Outbox, config: &Config, address: &str, dedupe: &str) -> OutgoingMail {
+    let mut c = case();
+    c.counsellor_email = Some(address.into());
+    let n = Notice {
+        template: "escalation".into(),
+        case_ref: Some(c.case_ref.clone()),
+        to: vec![Role::Counsellor],
+        to_sender: false,
+        urgent: false,
+        data: sample_data("escalation"),
+        dedupe: dedupe.into(),
+    };
+    outbox
+        .prepare(config, &n, Some(&c), None, None, t0())
+        .unwrap()
+}
+
+fn b64_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == c).unwrap() as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn smtp_delivers_with_auth_plain_a_proof_copy_and_sorted_errors() {
+    let (port, sessions) = scripted_smtp().await;
+    let auth = Auth::Password {
+        user: "versneldedoorstroom@woonhaven.example".into(),
+        password: Secret::Inline("geheim".into()),
+    };
+    let config = smtp_config(port, Some(auth));
+    let outbox = Arc::new(Outbox::load(&config).unwrap());
+    let (store, _dir) = db::open(db::Db::Sqlite, "outbox-smtp").await;
+    let ok = notice_to(
+        &outbox,
+        &config,
+        "concern_notice",
+        &[Role::Coordinator],
+        "mail:1",
+        false,
+        t0(),
+    );
+    let busy = to_counsellor(&outbox, &config, "down@elders.example", "escalation:1:1");
+    let gone = to_counsellor(&outbox, &config, "dead@elders.example", "escalation:2:1");
+    for m in [&ok, &busy, &gone] {
+        store.queue(m, t0()).await.unwrap();
+    }
+    let s = Sender::from_config(
+        store.clone(),
+        Arc::new(config.clone()),
+        outbox.clone(),
+        None,
+    );
+    let report = s.run_once(t0()).await.unwrap();
+    assert_eq!(
+        (report.sent, report.retried, report.failed),
+        (1, 1, 1),
+        "{report:?}"
+    );
+
+    let row = |id: &str| {
+        let store = store.clone();
+        let id = id.to_string();
+        async move { store.outbox_by_message_id(&id).await.unwrap().unwrap() }
+    };
+    let busy_row = row(&busy.message_id).await;
+    assert_eq!(busy_row.state, OutboxState::Queued);
+    assert!(busy_row.last_error.unwrap().contains("450"));
+    let gone_row = row(&gone.message_id).await;
+    assert_eq!(gone_row.state, OutboxState::Failed);
+    assert!(gone_row.last_error.unwrap().contains("550"));
+
+    let sessions = sessions.lock().unwrap().clone();
+    let accepted: Vec<_> = sessions.iter().filter(|s| s.data.is_some()).collect();
+    assert_eq!(accepted.len(), 1, "{sessions:?}");
+    let session = accepted[0];
+    assert_eq!(
+        session.rcpt,
+        [
+            "an.peeters@woonhaven.example",
+            "versneldedoorstroom@woonhaven.example"
+        ],
+        "the recipients, then the shared mailbox as proof copy"
+    );
+    // The queued bytes, unchanged (lettre ends DATA with one CRLF of its own before the dot).
+    let data = session.data.clone().unwrap();
+    let data = data.strip_suffix(b"\r\n").unwrap_or(&data);
+    assert!(
+        data == &ok.bytes[..],
+        "the server got other bytes than were queued"
+    );
+    let auth = session.auth.as_deref().unwrap();
+    let (mech, payload) = auth["AUTH ".len()..].split_once(' ').unwrap();
+    assert_eq!(mech, "PLAIN");
+    assert_eq!(
+        b64_decode(payload),
+        b"\0versneldedoorstroom@woonhaven.example\0geheim"
+    );
+}
+
+#[tokio::test]
+async fn smtp_signs_in_with_xoauth2_and_a_refused_connection_is_transient() {
+    let (port, sessions) = scripted_smtp().await;
+    let config = smtp_config(
+        port,
+        Some(Auth::Oauth2 {
+            user: "versneldedoorstroom@woonhaven.example".into(),
+            oauth2: doorstroom::config::Oauth2 {
+                token_url: "http://127.0.0.1:9/token".into(),
+                client_id: "client".into(),
+                client_secret: Secret::Inline("secret".into()),
+                scope: "https://outlook.office365.com/.default".into(),
+                secret_expires: None,
+            },
+        }),
+    );
+    let outbox = Arc::new(Outbox::load(&config).unwrap());
+    let (store, _dir) = db::open(db::Db::Sqlite, "outbox-xoauth2").await;
+    let m = notice_to(
+        &outbox,
+        &config,
+        "concern_notice",
+        &[Role::Coordinator],
+        "mail:1",
+        false,
+        t0(),
+    );
+    store.queue(&m, t0()).await.unwrap();
+    let tokens: Arc<dyn doorstroom::outbox::send::TokenSource> =
+        Arc::new(StaticToken("tok-123".into()));
+    let s = Sender::from_config(
+        store.clone(),
+        Arc::new(config.clone()),
+        outbox.clone(),
+        Some(tokens),
+    );
+    assert_eq!(s.run_once(t0()).await.unwrap().sent, 1);
+    let auth = sessions.lock().unwrap()[0].auth.clone().unwrap();
+    let payload = auth.strip_prefix("AUTH XOAUTH2 ").unwrap();
+    assert_eq!(
+        b64_decode(payload),
+        b"user=versneldedoorstroom@woonhaven.example\x01auth=Bearer tok-123\x01\x01"
+    );
+
+    // Nobody listens on this port: connection refused is worth retrying.
+    let closed = db::free_port();
+    let config = smtp_config(closed, None);
+    let m = notice_to(
+        &outbox,
+        &config,
+        "concern_notice",
+        &[Role::Coordinator],
+        "mail:2",
+        false,
+        t0(),
+    );
+    store.queue(&m, t0()).await.unwrap();
+    let s = Sender::from_config(store.clone(), Arc::new(config), outbox, None);
+    let report = s.run_once(t0()).await.unwrap();
+    assert_eq!((report.retried, report.failed), (1, 0), "{report:?}");
+}
