@@ -176,6 +176,18 @@ impl Outbox {
         answering: Option<&Answering>,
         now: DateTime<Utc>,
     ) -> Result<OutgoingMail, PrepareError> {
+        if let (Some(c), Some(p)) = (case, partner) {
+            if c.partner != p {
+                // The caller believes the case belongs to another partner: a bug, never a mail.
+                let e = GuardError::Privacy {
+                    template: notice.template.clone(),
+                    case_ref: notice.case_ref.clone(),
+                    refused: 1,
+                };
+                e.log(notice);
+                return Err(e.into());
+            }
+        }
         let contacts = CaseContacts::new(case, partner, answering);
         let recipients = match guard::resolve(config, notice, &contacts, answering) {
             Ok(r) => r,
@@ -285,5 +297,63 @@ pub(crate) mod testing {
             data,
             dedupe: "mail:1".into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn a_case_prepared_for_another_partner_is_a_refused_bug() {
+        let config = config();
+        let outbox = outbox(&config);
+        let case = sample_case("caw-antwerpen");
+        let n = notice(
+            "conclusions_confirmation",
+            Some(&case.case_ref),
+            &[Role::Partner],
+            false,
+        );
+        let err = outbox
+            .prepare(
+                &config,
+                &n,
+                Some(&case),
+                Some("ocmw-antwerpen"),
+                None,
+                Utc::now(),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(err, PrepareError::Guard(GuardError::Privacy { .. })),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_effect_key_tells_templates_and_cases_apart() {
+        let a = notice("referral_ack", Some("VD-2026-0007"), &[], true);
+        let b = notice(
+            "referral_notice",
+            Some("VD-2026-0007"),
+            &[Role::Coordinator],
+            false,
+        );
+        assert_ne!(a.effect_key(), b.effect_key(), "one mail, two effects");
+        let config = config();
+        assert_eq!(
+            message_id_for(&config, &a.effect_key()),
+            message_id_for(&config, &a.clone().effect_key())
+        );
+        assert!(compose::is_own_message_id(
+            &config,
+            &message_id_for(&config, &a.effect_key())
+        ));
+        assert!(!compose::is_own_message_id(
+            &config,
+            "<abc@caw-antwerpen.example>"
+        ));
     }
 }

@@ -739,41 +739,7 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
         tracing::error!(id = row.id, kind = %row.kind, case = row.case_ref.as_deref().unwrap_or("-"), "mail failed permanently: {error}");
         let mut tx = self.store.begin().await?;
         tx.mark_outbox_failed(row.id, error, now).await?;
-        // A failed notice about a failure is not reported again (it would loop).
-        if row.kind != "bounce_notice" {
-            let notice = Notice {
-                template: "bounce_notice".into(),
-                case_ref: None,
-                to: vec![Role::Coordinator],
-                to_sender: false,
-                urgent: false,
-                data: serde_json::json!({
-                    "recipient": row.recipients.join(", "),
-                    "subject": row.subject,
-                    "error": error,
-                    "case_ref": row.case_ref,
-                }),
-                dedupe: format!("outbox:{}", row.id),
-            };
-            match self
-                .outbox
-                .prepare(&self.config, &notice, None, None, None, now)
-            {
-                Ok(mail) => {
-                    if let QueueOutcome::Queued(id) = tx.queue(&mail, now).await? {
-                        tracing::info!(
-                            id,
-                            failed = row.id,
-                            "coordinators told about a failed mail"
-                        );
-                    }
-                }
-                Err(e) => tracing::error!(
-                    failed = row.id,
-                    "cannot tell the coordinators about a failed mail: {e}"
-                ),
-            }
-        }
+        tell_coordinators(&mut tx, &self.config, &self.outbox, row, error, now).await?;
         tx.commit().await
     }
 
@@ -819,6 +785,74 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
         }
         Ok(report)
     }
+}
+
+/// Queue the one `bounce_notice` about a failed row (dedupe `outbox:<id>`), unless the failed
+/// mail is itself such a notice (that would loop).
+async fn tell_coordinators(
+    tx: &mut crate::store::Tx,
+    config: &Config,
+    outbox: &Outbox,
+    row: &OutboxRow,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if row.kind == "bounce_notice" {
+        return Ok(());
+    }
+    let notice = Notice {
+        template: "bounce_notice".into(),
+        case_ref: None,
+        to: vec![Role::Coordinator],
+        to_sender: false,
+        urgent: false,
+        data: serde_json::json!({
+            "recipient": row.recipients.join(", "),
+            "subject": row.subject,
+            "error": error,
+            "case_ref": row.case_ref,
+        }),
+        dedupe: format!("outbox:{}", row.id),
+    };
+    match outbox.prepare(config, &notice, None, None, None, now) {
+        Ok(mail) => {
+            if let QueueOutcome::Queued(id) = tx.queue(&mail, now).await? {
+                tracing::info!(id, failed = row.id, "coordinators told about a failed mail");
+            }
+        }
+        Err(e) => {
+            tracing::error!(
+                failed = row.id,
+                "cannot tell the coordinators about a failed mail: {e}"
+            )
+        }
+    }
+    Ok(())
+}
+
+/// A bounce (DSN) came back into the shared mailbox for one of our mails: intake calls this with
+/// the Message-ID the bounce names. The row becomes `failed` and the coordinators are told once,
+/// in one transaction. Returns false when the Message-ID is not one of our sent mails.
+pub async fn record_bounce(
+    store: &Store,
+    config: &Config,
+    outbox: &Outbox,
+    message_id: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(row) = store.outbox_by_message_id(message_id).await? else {
+        return Ok(false);
+    };
+    let mut tx = store.begin().await?;
+    if !tx.mark_outbox_bounced(row.id, error).await? {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    tracing::warn!(id = row.id, kind = %row.kind, case = row.case_ref.as_deref().unwrap_or("-"), "mail bounced: {error}");
+    tell_coordinators(&mut tx, config, outbox, &row, error, now).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Why the daemon's sender task stopped.

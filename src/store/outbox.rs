@@ -184,6 +184,25 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// A bounce came back for a mail the server had accepted: `sent` → `failed`, in the
+    /// transaction that tells the coordinator. False when the row is not `sent` (already failed,
+    /// or a bounce for a mail we never marked sent).
+    pub async fn mark_outbox_bounced(&mut self, id: i64, error: &str) -> Result<bool> {
+        let org = self.org.clone();
+        let n = sqlx::query(
+            "UPDATE outbox SET state = 'failed', last_error = $1 WHERE org = $2 AND id = $3 AND state = 'sent'",
+        )
+        .bind(error)
+        .bind(org)
+        .bind(id)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+}
+
 impl Store {
     /// Queue one mail in a transaction of its own (for causes without other changes).
     pub async fn queue(&self, mail: &OutgoingMail, now: DateTime<Utc>) -> Result<QueueOutcome> {

@@ -1392,3 +1392,71 @@ async fn smtp_signs_in_with_xoauth2_and_a_refused_connection_is_transient() {
     let report = s.run_once(t0()).await.unwrap();
     assert_eq!((report.retried, report.failed), (1, 0), "{report:?}");
 }
+
+#[tokio::test]
+async fn a_bounce_for_a_sent_mail_fails_it_and_tells_the_coordinator_once() {
+    let config = config();
+    let outbox = Outbox::load(&config).unwrap();
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "outbox-bounce").await;
+        let m = notice_to(
+            &outbox,
+            &config,
+            "escalation",
+            &[Role::Counsellor],
+            "escalation:3:1",
+            false,
+            t0(),
+        );
+        store.queue(&m, t0()).await.unwrap();
+        let s = sender(&store, &config, Fake::default(), Nothing);
+        assert_eq!(s.run_once(t0()).await.unwrap().sent, 1);
+        let bounce = |at| {
+            doorstroom::outbox::send::record_bounce(
+                &store,
+                &config,
+                &outbox,
+                &m.message_id,
+                "550 5.1.1 user unknown",
+                at,
+            )
+        };
+        assert!(
+            bounce(t0() + Duration::hours(1)).await.unwrap(),
+            "{backend:?}"
+        );
+        assert!(
+            !bounce(t0() + Duration::hours(2)).await.unwrap(),
+            "a second bounce changes nothing"
+        );
+        let row = store
+            .outbox_by_message_id(&m.message_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.state, OutboxState::Failed);
+        let notices: Vec<_> = store
+            .list_outbox(false, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == "bounce_notice")
+            .collect();
+        assert_eq!(notices.len(), 1, "{backend:?}");
+        let text = String::from_utf8(store.outbox_message(notices[0].id).await.unwrap()).unwrap();
+        assert!(
+            text.contains("lotte.wouters@caw-antwerpen.example"),
+            "{text}"
+        );
+        assert!(!doorstroom::outbox::send::record_bounce(
+            &store,
+            &config,
+            &outbox,
+            "<unknown@x>",
+            "550",
+            t0()
+        )
+        .await
+        .unwrap());
+    }
+}
