@@ -1,1 +1,2 @@
 //! Intake: reading the shared mailbox exactly once per mail.
+pub mod imap;
