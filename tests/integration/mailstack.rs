@@ -107,8 +107,11 @@ impl MailStack {
             started_in: Duration::ZERO,
         };
         stack.write_postfix_config();
-        stack.postfix_check();
+        // `postfix check` is the slow part of starting (a shell script): run it while Dovecot
+        // starts.
+        let check = stack.spawn_postfix_check();
         stack.start_imap();
+        stack.finish_postfix_check(check);
         stack.start_smtp();
         stack.started_in = began.elapsed();
         stack
@@ -421,13 +424,19 @@ append_dot_mydomain = no
     }
 
     /// `postfix -c DIR check` validates the config and creates the queue directories.
-    fn postfix_check(&self) {
-        let output = Command::new("postfix")
+    fn spawn_postfix_check(&self) -> Child {
+        Command::new("postfix")
             .arg("-c")
             .arg(self.dir.join("postfix"))
             .arg("check")
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run postfix (apt-get install postfix): {e}"));
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run postfix (apt-get install postfix): {e}"))
+    }
+
+    fn finish_postfix_check(&self, check: Child) {
+        let output = check.wait_with_output().expect("wait for postfix check");
         assert!(
             output.status.success(),
             "postfix check failed: {}{}\n{}",
@@ -518,11 +527,14 @@ async fn read_folder(session: &mut ImapSession, folder: &str) -> Result<Vec<RawM
     Ok(mails)
 }
 
-/// SIGTERM by PID, then SIGKILL if the daemon has not exited in [`STOP_TIMEOUT`].
+/// SIGTERM to the daemon's process group (its PID: it was started as a group leader), so its
+/// workers let go of the listening sockets at once; SIGKILL if it has not exited in
+/// [`STOP_TIMEOUT`].
 fn stop(mut child: Child, name: &str) {
     let _ = Command::new("kill")
         .arg("-TERM")
-        .arg(child.id().to_string())
+        .arg("--")
+        .arg(format!("-{}", child.id()))
         .status();
     let deadline = Instant::now() + STOP_TIMEOUT;
     while Instant::now() < deadline {
