@@ -65,7 +65,8 @@ pub struct StackOptions {
 }
 
 /// Dovecot and Postfix running for one test. Dropping it stops both (also when the test panics,
-/// in which case the temp dir is kept and the log paths and tails are printed).
+/// in which case the temp dir is kept and the log paths and tails are printed; set
+/// `MAILSTACK_KEEP=1` to keep it always).
 pub struct MailStack {
     dir: PathBuf,
     imap_port: u16,
@@ -358,6 +359,13 @@ service imap-login {{
     port = 0
   }}
 }}
+# No auth penalty: without anvil's penalty socket the auth process skips it, so a test of a
+# wrong password does not delay every later sign-in from 127.0.0.1 by seconds.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 service lmtp {{
   unix_listener {dir}/lmtp {{
     mode = 0666
@@ -482,7 +490,7 @@ impl Drop for MailStack {
         if let Some(child) = self.dovecot.take() {
             stop(child, "Dovecot");
         }
-        if std::thread::panicking() {
+        if std::thread::panicking() || std::env::var_os("MAILSTACK_KEEP").is_some() {
             eprintln!(
                 "mail stack kept for inspection in {}\n{}",
                 self.dir.display(),
