@@ -56,6 +56,16 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 const POSTFIX_MASTER: &str = "/usr/lib/postfix/sbin/master";
 
+/// `/usr/sbin/NAME` where Debian puts it (a CI shell's PATH may lack `/usr/sbin`), else `NAME`.
+fn sbin(name: &str) -> PathBuf {
+    let path = PathBuf::from("/usr/sbin").join(name);
+    if path.exists() {
+        path
+    } else {
+        PathBuf::from(name)
+    }
+}
+
 /// Choices a test can make about the stack; [`MailStack::start`] uses the defaults.
 #[derive(Debug, Clone, Default)]
 pub struct StackOptions {
@@ -252,7 +262,7 @@ impl MailStack {
         let conf = self.dir.join("dovecot.conf");
         std::fs::write(&conf, self.dovecot_config()).expect("write dovecot.conf");
         let out = std::fs::File::create(self.dir.join("dovecot.out")).expect("dovecot.out");
-        let child = Command::new("dovecot")
+        let child = Command::new(sbin("dovecot"))
             .arg("-F")
             .arg("-c")
             .arg(&conf)
@@ -433,7 +443,7 @@ append_dot_mydomain = no
 
     /// `postfix -c DIR check` validates the config and creates the queue directories.
     fn spawn_postfix_check(&self) -> Child {
-        Command::new("postfix")
+        Command::new(sbin("postfix"))
             .arg("-c")
             .arg(self.dir.join("postfix"))
             .arg("check")
@@ -539,11 +549,12 @@ async fn read_folder(session: &mut ImapSession, folder: &str) -> Result<Vec<RawM
 /// workers let go of the listening sockets at once; SIGKILL if it has not exited in
 /// [`STOP_TIMEOUT`].
 fn stop(mut child: Child, name: &str) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg("--")
-        .arg(format!("-{}", child.id()))
-        .status();
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) only sends a signal; the negative PID names the group the daemon leads.
+        unsafe {
+            libc::kill(-pid, libc::SIGTERM);
+        }
+    }
     let deadline = Instant::now() + STOP_TIMEOUT;
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
@@ -846,7 +857,7 @@ async fn a_wrong_password_is_permanent_and_a_stopped_server_is_transient() {
     stack.stop_smtp();
     stack.start_smtp();
     // Postfix retries deferred mail after its queue run; flush it now instead of waiting.
-    let _ = Command::new("postqueue")
+    let _ = Command::new(sbin("postqueue"))
         .arg("-c")
         .arg(stack.dir.join("postfix"))
         .arg("-f")
