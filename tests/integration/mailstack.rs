@@ -117,6 +117,7 @@ impl MailStack {
             dovecot_runs: 0,
             started_in: Duration::ZERO,
         };
+        stack.write_oauth2_config();
         stack.write_postfix_config();
         // `postfix check` is the slow part of starting (a shell script): run it while Dovecot
         // starts.
@@ -342,8 +343,9 @@ protocols = imap lmtp
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 auth_failure_delay = 0
+auth_verbose = yes
 log_path = {dir}/dovecot.log
 info_log_path = {dir}/dovecot.log
 first_valid_uid = {uid}
@@ -354,7 +356,14 @@ postmaster_address = postmaster@mailstack.test
 {capability}
 passdb {{
   driver = static
+  mechanisms = plain login
   args = password={PASSWORD}
+}}
+# XOAUTH2: HS256 JWTs signed with the stack's key, validated offline (introspection_mode local).
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {dir}/dovecot-oauth2.conf.ext
 }}
 userdb {{
   driver = static
@@ -384,6 +393,39 @@ service lmtp {{
 "#,
             imap = self.imap_port,
         )
+    }
+
+    /// A bearer token for `user` that Dovecot accepts for XOAUTH2 until `expires_in` from now
+    /// (a negative value gives a token that expired that long ago): an HS256 JWT signed with
+    /// the stack's key, as an identity provider such as Microsoft Entra would hand out.
+    pub fn oauth2_token(&self, user: &str, expires_in: chrono::Duration) -> String {
+        let now = chrono::Utc::now();
+        let issued = (now - chrono::Duration::minutes(5)).min(now + expires_in);
+        jwt_hs256(
+            OAUTH2_KEY,
+            &serde_json::json!({
+                "sub": user,
+                "email": user,
+                "iat": issued.timestamp(),
+                "exp": (now + expires_in).timestamp(),
+            }),
+        )
+    }
+
+    fn write_oauth2_config(&self) {
+        use base64::Engine;
+        let dir = self.dir.display();
+        let conf = format!(
+            "introspection_mode = local\n\
+             local_validation_key_dict = fs:posix:prefix={dir}/oauth2-keys/\n\
+             username_attribute = email\n"
+        );
+        std::fs::write(self.dir.join("dovecot-oauth2.conf.ext"), conf).expect("oauth2 conf");
+        // Looked up as shared/<azp>/<alg>/<kid>, "default" where the token names none.
+        let keys = self.dir.join("oauth2-keys/default/HS256");
+        std::fs::create_dir_all(&keys).expect("oauth2 key dir");
+        let key = base64::engine::general_purpose::STANDARD.encode(OAUTH2_KEY);
+        std::fs::write(keys.join("default"), key).expect("oauth2 key");
     }
 
     fn write_postfix_config(&self) {
@@ -510,6 +552,23 @@ impl Drop for MailStack {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// The HS256 key Dovecot validates XOAUTH2 tokens with (see [`MailStack::oauth2_token`]).
+const OAUTH2_KEY: &[u8] = b"doorstroom-test-oauth2-signing-key-0123456789";
+
+/// A compact JWS (RFC 7515) over `claims` with HMAC-SHA256.
+fn jwt_hs256(key: &[u8], claims: &serde_json::Value) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine;
+    use hmac::{Mac, SimpleHmac};
+    let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let body = B64.encode(claims.to_string());
+    let signing_input = format!("{header}.{body}");
+    let mut mac = SimpleHmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(signing_input.as_bytes());
+    let signature = B64.encode(mac.finalize().into_bytes());
+    format!("{signing_input}.{signature}")
 }
 
 /// The services Postfix needs, all unchrooted (the queue lives in the temp dir).
@@ -900,4 +959,47 @@ async fn two_stacks_run_side_by_side() {
     )
     .await;
     assert!(b.read_all(COORDINATOR, "INBOX").await.is_empty());
+}
+
+#[tokio::test]
+async fn xoauth2_signs_in_with_a_valid_token_and_an_expired_token_is_refused() {
+    let stack = MailStack::start();
+    let token = stack.oauth2_token(SHARED_MAILBOX, chrono::Duration::minutes(30));
+    let mut session = ImapSession::connect(
+        &stack.imap_server(),
+        Credentials::XOauth2 {
+            user: SHARED_MAILBOX,
+            access_token: &token,
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("XOAUTH2 with a valid token: {e}\n{}", stack.diagnostics()));
+    session.select("INBOX").await.expect("select after XOAUTH2");
+    session.logout().await;
+
+    let expired = stack.oauth2_token(SHARED_MAILBOX, chrono::Duration::minutes(-1));
+    let err = ImapSession::connect(
+        &stack.imap_server(),
+        Credentials::XOauth2 {
+            user: SHARED_MAILBOX,
+            access_token: &expired,
+        },
+    )
+    .await
+    .expect_err("an expired token");
+    assert!(matches!(err, ImapError::AuthFailed { .. }), "{err}");
+    assert!(err.is_permanent());
+
+    // A token for someone else does not open the shared mailbox.
+    let other = stack.oauth2_token(COORDINATOR, chrono::Duration::minutes(30));
+    let err = ImapSession::connect(
+        &stack.imap_server(),
+        Credentials::XOauth2 {
+            user: SHARED_MAILBOX,
+            access_token: &other,
+        },
+    )
+    .await
+    .expect_err("someone else's token");
+    assert!(matches!(err, ImapError::AuthFailed { .. }), "{err}");
 }
