@@ -53,6 +53,8 @@ pub const PASSWORD: &str = "doorstroom-test";
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a stopped daemon may take to release its port before it is killed outright.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many free ports a daemon may try at first start.
+const START_ATTEMPTS: u32 = 3;
 
 const POSTFIX_MASTER: &str = "/usr/lib/postfix/sbin/master";
 
@@ -122,9 +124,28 @@ impl MailStack {
         // `postfix check` is the slow part of starting (a shell script): run it while Dovecot
         // starts.
         let check = stack.spawn_postfix_check();
-        stack.start_imap();
+        // A port picked by `free_port` can be taken by another test before the daemon binds it;
+        // the daemon then exits, and the stack tries again on a fresh port.
+        for attempt in 1..=START_ATTEMPTS {
+            match stack.launch_imap() {
+                Ok(()) => break,
+                Err(Launch::Exited(_)) if attempt < START_ATTEMPTS => {
+                    stack.imap_port = free_port();
+                }
+                Err(e) => panic!("Dovecot: {e}\n{}", stack.diagnostics()),
+            }
+        }
         stack.finish_postfix_check(check);
-        stack.start_smtp();
+        for attempt in 1..=START_ATTEMPTS {
+            match stack.launch_smtp() {
+                Ok(()) => break,
+                Err(Launch::Exited(_)) if attempt < START_ATTEMPTS => {
+                    stack.smtp_port = free_port();
+                    stack.write_postfix_config();
+                }
+                Err(e) => panic!("Postfix: {e}\n{}", stack.diagnostics()),
+            }
+        }
         stack.started_in = began.elapsed();
         stack
     }
@@ -258,6 +279,12 @@ impl MailStack {
 
     /// Start (or restart) Dovecot with a fresh `base_dir`; returns once it greets on IMAP.
     pub fn start_imap(&mut self) {
+        if let Err(e) = self.launch_imap() {
+            panic!("Dovecot: {e}\n{}", self.diagnostics());
+        }
+    }
+
+    fn launch_imap(&mut self) -> Result<(), Launch> {
         assert!(self.dovecot.is_none(), "Dovecot is already running");
         self.dovecot_runs += 1;
         let conf = self.dir.join("dovecot.conf");
@@ -277,8 +304,7 @@ impl MailStack {
                 panic!("cannot run dovecot (apt-get install dovecot-imapd dovecot-lmtpd): {e}")
             });
         self.dovecot = Some(child);
-        let port = self.imap_port;
-        self.await_greeting("Dovecot", port, "* OK");
+        self.await_greeting(Daemon::Dovecot, "* OK ")
     }
 
     /// Stop Dovecot by PID; returns once its IMAP port refuses connections.
@@ -291,6 +317,12 @@ impl MailStack {
 
     /// Start (or restart) Postfix's master in the foreground; returns once it greets on SMTP.
     pub fn start_smtp(&mut self) {
+        if let Err(e) = self.launch_smtp() {
+            panic!("Postfix: {e}\n{}", self.diagnostics());
+        }
+    }
+
+    fn launch_smtp(&mut self) -> Result<(), Launch> {
         assert!(self.postfix.is_none(), "Postfix is already running");
         let out = std::fs::File::create(self.dir.join("postfix.out")).expect("postfix.out");
         let child = Command::new(POSTFIX_MASTER)
@@ -307,8 +339,16 @@ impl MailStack {
                 panic!("cannot run Postfix's master (apt-get install postfix): {e}")
             });
         self.postfix = Some(child);
-        let port = self.smtp_port;
-        self.await_greeting("Postfix", port, "220 ");
+        self.await_greeting(Daemon::Postfix, "220 mailstack.test ESMTP ")
+    }
+
+    /// The temp dir's name: unique per stack, and put in both greetings so that a stack never
+    /// mistakes another stack's daemon on a recycled port for its own.
+    fn instance(&self) -> &str {
+        self.dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("mailstack")
     }
 
     /// Stop Postfix by PID; returns once its SMTP port refuses connections.
@@ -323,11 +363,7 @@ impl MailStack {
         let dir = self.dir.display();
         let run = self.dovecot_runs;
         let (uid, gid) = mail_user();
-        let instance = self
-            .dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("mailstack");
+        let instance = self.instance();
         let capability = self
             .options
             .imap_capability
@@ -339,6 +375,7 @@ impl MailStack {
 base_dir = {dir}/dovecot-{run}
 state_dir = {dir}/dovecot-state
 instance_name = {instance}
+login_greeting = mailstack {instance} ready.
 protocols = imap lmtp
 listen = 127.0.0.1
 ssl = no
@@ -430,6 +467,7 @@ service lmtp {{
 
     fn write_postfix_config(&self) {
         let dir = self.dir.display();
+        let instance = self.instance();
         let etc = self.dir.join("postfix");
         std::fs::create_dir_all(&etc).expect("postfix config dir");
         std::fs::create_dir_all(self.dir.join("postfix-queue")).expect("postfix queue dir");
@@ -464,6 +502,7 @@ maillog_file_prefixes = {dir}
 smtputf8_enable = no
 biff = no
 append_dot_mydomain = no
+smtpd_banner = $myhostname ESMTP {instance}
 "#
         );
         let master = format!(
@@ -506,29 +545,56 @@ append_dot_mydomain = no
         );
     }
 
-    fn await_greeting(&mut self, name: &str, port: u16, greeting: &str) {
+    /// Wait for `daemon`'s greeting on its port: a line starting with `prefix` and naming this
+    /// stack's instance.
+    fn await_greeting(&mut self, daemon: Daemon, prefix: &str) -> Result<(), Launch> {
         let deadline = Instant::now() + START_TIMEOUT;
+        let instance = self.instance().to_string();
+        let (port, child) = match daemon {
+            Daemon::Dovecot => (self.imap_port, &mut self.dovecot),
+            Daemon::Postfix => (self.smtp_port, &mut self.postfix),
+        };
         loop {
             if let Some(line) = read_greeting(port) {
-                if line.starts_with(greeting) {
-                    return;
+                if line.starts_with(prefix) && line.contains(&instance) {
+                    return Ok(());
                 }
             }
-            let child = if name == "Dovecot" {
-                self.dovecot.as_mut()
-            } else {
-                self.postfix.as_mut()
-            };
-            if let Some(Ok(Some(status))) = child.map(|c| c.try_wait()) {
-                panic!("{name} exited at start ({status})\n{}", self.diagnostics());
+            if let Some(Ok(Some(status))) = child.as_mut().map(|c| c.try_wait()) {
+                *child = None;
+                return Err(Launch::Exited(format!(
+                    "exited at start on port {port} ({status})"
+                )));
             }
             if Instant::now() >= deadline {
-                panic!(
-                    "{name} did not greet on 127.0.0.1:{port} within {START_TIMEOUT:?}\n{}",
-                    self.diagnostics()
-                );
+                return Err(Launch::Silent(format!(
+                    "no greeting naming {instance} on 127.0.0.1:{port} within {START_TIMEOUT:?}"
+                )));
             }
             std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Daemon {
+    Dovecot,
+    Postfix,
+}
+
+/// Why a daemon did not come up.
+#[derive(Debug)]
+enum Launch {
+    /// It exited, most likely because its port was taken meanwhile: worth another port.
+    Exited(String),
+    /// It runs but does not greet: something is wrong that another port will not fix.
+    Silent(String),
+}
+
+impl std::fmt::Display for Launch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Launch::Exited(m) | Launch::Silent(m) => f.write_str(m),
         }
     }
 }
