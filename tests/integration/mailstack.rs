@@ -707,7 +707,7 @@ fn wait_port_closed(port: u16) {
 fn read_greeting(port: u16) -> Option<String> {
     let stream =
         TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.set_read_timeout(Some(Duration::from_millis(500))).ok()?;
     let mut line = String::new();
     BufReader::new(&stream).read_line(&mut line).ok()?;
     let bye = if line.starts_with("220") {
