@@ -427,8 +427,8 @@ impl ImapSession {
         Ok(mails)
     }
 
-    /// The flags of one message (`\Seen`, `\Deleted`, …), `None` if the UID is gone. For
-    /// tests and for the admin's view; intake never needs them.
+    /// The flags of one message as IMAP writes them (`\Seen`, `\Deleted`, `$Forwarded`),
+    /// `None` if the UID is gone. For tests and for the admin's view; intake never needs them.
     pub async fn flags(&mut self, uid: u32) -> Result<Option<Vec<String>>> {
         let timeout = self.timeout;
         let session = self.session()?;
@@ -445,7 +445,7 @@ impl ImapSession {
         Ok(fetches
             .iter()
             .find(|f| f.uid == Some(uid))
-            .map(|f| f.flags().map(|fl| format!("{fl:?}")).collect()))
+            .map(|f| f.flags().map(|fl| flag_name(&fl)).collect()))
     }
 
     /// Move one message from the selected folder to `to`: `UID MOVE` (RFC 6851), or where the
@@ -605,8 +605,12 @@ impl ImapSession {
                 Ok(r) => r.map_err(|e| ImapError::from_imap("IDLE", e))?,
             };
             match response {
-                IdleResponse::Timeout | IdleResponse::ManualInterrupt => {
-                    break IdleOutcome::TimedOut
+                IdleResponse::Timeout => break IdleOutcome::TimedOut,
+                // We never interrupt: async-imap reports the stream ending this way.
+                IdleResponse::ManualInterrupt => {
+                    return Err(ImapError::ConnectionLost {
+                        detail: Some("server closed the connection during IDLE".into()),
+                    });
                 }
                 IdleResponse::NewData(data) => match data.parsed() {
                     Response::MailboxData(MailboxDatum::Exists(n)) if *n > known => {
@@ -935,6 +939,21 @@ impl Authenticator for SaslOnce {
     type Response = String;
     fn process(&mut self, _challenge: &[u8]) -> String {
         self.message.take().unwrap_or_default()
+    }
+}
+
+/// A flag as IMAP writes it (`\Seen`, `$Forwarded`).
+fn flag_name(flag: &async_imap::types::Flag<'_>) -> String {
+    use async_imap::types::Flag;
+    match flag {
+        Flag::Seen => "\\Seen".into(),
+        Flag::Answered => "\\Answered".into(),
+        Flag::Flagged => "\\Flagged".into(),
+        Flag::Deleted => "\\Deleted".into(),
+        Flag::Draft => "\\Draft".into(),
+        Flag::Recent => "\\Recent".into(),
+        Flag::MayCreate => "\\*".into(),
+        Flag::Custom(name) => name.to_string(),
     }
 }
 

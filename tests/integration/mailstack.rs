@@ -707,7 +707,9 @@ fn wait_port_closed(port: u16) {
 fn read_greeting(port: u16) -> Option<String> {
     let stream =
         TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_millis(500))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .ok()?;
     let mut line = String::new();
     BufReader::new(&stream).read_line(&mut line).ok()?;
     let bye = if line.starts_with("220") {
@@ -873,12 +875,21 @@ async fn move_leaves_inbox_without_it_and_never_sets_seen(stack: &MailStack) {
             .await
             .expect("append");
     }
+    // Someone else marked this one deleted without expunging: the daemon must never remove it.
+    session
+        .append(
+            "INBOX",
+            &["\\Deleted"],
+            &mail_from(PARTNER, SHARED_MAILBOX, "Weg", "deleted-by-other@caw"),
+        )
+        .await
+        .expect("append");
     assert!(session.ensure_folder("Verwerkt").await.expect("create"));
     assert!(!session.ensure_folder("Verwerkt").await.expect("exists"));
 
     session.select("INBOX").await.expect("select");
     let uids = session.uid_search_all().await.expect("search");
-    assert_eq!(uids.len(), 2);
+    assert_eq!(uids.len(), 3);
     let mails = session.fetch_raw(&uids).await.expect("fetch");
     let first = mails
         .iter()
@@ -886,14 +897,33 @@ async fn move_leaves_inbox_without_it_and_never_sets_seen(stack: &MailStack) {
         .expect("first mail");
     let flags = session.flags(first.uid).await.expect("flags").expect("uid");
     assert!(
-        !flags.iter().any(|f| f.contains("Seen")),
+        !flags.iter().any(|f| f == "\\Seen"),
         "BODY.PEEK[] must not set \\Seen: {flags:?}"
+    );
+
+    let other = mails
+        .iter()
+        .find(|m| has_message_id(m, "deleted-by-other@caw"))
+        .expect("deleted mail");
+    let flags = session.flags(other.uid).await.expect("flags").expect("uid");
+    assert!(
+        flags.iter().any(|f| f == "\\Deleted"),
+        "flags are read: {flags:?}"
     );
 
     session.move_uid(first.uid, "Verwerkt").await.expect("move");
     let left = stack.read_all(SHARED_MAILBOX, "INBOX").await;
-    assert_eq!(left.len(), 1, "only the moved mail left the inbox");
-    assert!(has_message_id(&left[0], "move-2@caw"));
+    assert_eq!(left.len(), 2, "only the moved mail left the inbox");
+    assert!(left.iter().any(|m| has_message_id(m, "move-2@caw")));
+    assert!(
+        left.iter()
+            .any(|m| has_message_id(m, "deleted-by-other@caw")),
+        "a mail someone else flagged \\Deleted is not expunged by the move"
+    );
+    let untouched = left
+        .iter()
+        .find(|m| has_message_id(m, "move-2@caw"))
+        .expect("second mail");
 
     let mut check = stack.session(SHARED_MAILBOX).await;
     check.select("Verwerkt").await.expect("select Verwerkt");
@@ -901,9 +931,7 @@ async fn move_leaves_inbox_without_it_and_never_sets_seen(stack: &MailStack) {
     assert_eq!(moved.len(), 1);
     let flags = check.flags(moved[0]).await.expect("flags").expect("uid");
     assert!(
-        !flags
-            .iter()
-            .any(|f| f.contains("Seen") || f.contains("Deleted")),
+        !flags.iter().any(|f| f == "\\Seen" || f == "\\Deleted"),
         "the moved mail is unread and not deleted: {flags:?}"
     );
     let body = check.fetch_raw(&moved).await.expect("fetch");
@@ -911,11 +939,11 @@ async fn move_leaves_inbox_without_it_and_never_sets_seen(stack: &MailStack) {
 
     // A move to a folder that does not exist is a permanent error, and the mail stays put.
     let err = session
-        .move_uid(left[0].uid, "Bestaat-niet")
+        .move_uid(untouched.uid, "Bestaat-niet")
         .await
         .expect_err("missing folder");
     assert!(err.is_permanent(), "{err}");
-    assert_eq!(stack.read_all(SHARED_MAILBOX, "INBOX").await.len(), 1);
+    assert_eq!(stack.read_all(SHARED_MAILBOX, "INBOX").await.len(), 2);
 }
 
 #[tokio::test]
