@@ -338,12 +338,13 @@ impl ImapSession {
     /// Select `folder` read-write; a missing folder is a permanent error.
     pub async fn select(&mut self, folder: &str) -> Result<FolderState> {
         check_folder_name(folder)?;
+        // A SELECT, even a failing one, deselects the current folder (RFC 3501 §6.3.1).
+        self.selected = None;
         let timeout = self.timeout;
         let session = self.session()?;
         let mailbox = match within(timeout, "SELECT", session.select(folder)).await? {
             Ok(m) => m,
             Err(async_imap::error::Error::No(text)) if !says_try_later(&text) => {
-                self.selected = None;
                 return Err(ImapError::FolderMissing {
                     folder: folder.to_string(),
                     reason: text,
