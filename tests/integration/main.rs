@@ -2,4 +2,5 @@
 //! real Dovecot and Postfix on loopback ports.
 
 mod db;
+mod mailstack;
 mod store;
