@@ -2,5 +2,7 @@
 //! real Dovecot and Postfix on loopback ports.
 
 mod db;
+mod intake;
 mod mailstack;
+mod setup;
 mod store;
