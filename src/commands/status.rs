@@ -52,7 +52,7 @@ pub async fn run(config: Config, json: bool) -> anyhow::Result<bool> {
         Some((v, _)) => println!("intake          connected since {v}"),
         None => println!("intake          never connected (is the daemon running?)"),
     }
-    if let Some((error, at)) = health.get("intake.error") {
+    if let Some((error, at)) = health.get("intake.error").filter(|(e, _)| !e.is_empty()) {
         healthy = false;
         println!("intake error    {error} ({})", age(*at));
     }

@@ -9,6 +9,8 @@ pub mod diagnostics;
 pub mod raw;
 mod validate;
 
+pub use validate::is_loopback;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -7,8 +7,10 @@
 //! only moved on restart. Intake never decides what a mail means (that is
 //! [`crate::understand`]) and never sends mail itself (that is [`crate::outbox`]).
 
+pub mod imap;
 pub mod maildir;
 pub mod pipeline;
+pub mod watch;
 
 use std::time::Duration;
 
@@ -24,11 +26,7 @@ pub async fn run(ctx: Context, stop: CancellationToken) -> anyhow::Result<()> {
     let config = ctx.config();
     match &config.mailbox {
         Mailbox::Maildir(m) => run_maildir(ctx.clone(), m.clone(), stop).await,
-        Mailbox::Imap(m) => anyhow::bail!(
-            "IMAP intake ({}:{}) is not available in this version yet; use kind = \"maildir\"",
-            m.host,
-            m.port
-        ),
+        Mailbox::Imap(m) => watch::run(ctx.clone(), m.clone(), stop).await,
     }
 }
 

@@ -2,5 +2,8 @@
 //! real Dovecot and Postfix on loopback ports.
 
 mod db;
+mod intake;
+mod mailstack;
 mod outbox;
+mod setup;
 mod store;

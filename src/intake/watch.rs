@@ -1,0 +1,300 @@
+//! Watching the shared mailbox over IMAP: new mail is seen within a second through IDLE (RFC
+//! 2177), IDLE is not trusted alone (a full pass runs at least every `resync_interval`), and a
+//! lost connection is routine: reconnect with exponential backoff and jitter, and catch up.
+//!
+//! Every pass handles *all* mail in the inbox, oldest UID first: handled mail leaves the inbox,
+//! so whatever is there still needs handling. Mail a crash left committed but not moved is
+//! recognised by its `UIDVALIDITY/UID` (or, after the mailbox was recreated, by its bytes) and
+//! only moved. No flag is ever set, `\Seen` included: fetching uses `BODY.PEEK[]`.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use super::imap::{Credentials, ImapError, ImapServer, ImapSession, FETCH_BATCH, MAX_IDLE};
+use super::pipeline::{self, IntakeError};
+use crate::config::{Auth, ImapMailbox};
+use crate::context::Context;
+use crate::oauth::{OauthError, TokenProvider};
+use crate::store::{MailState, NewMail};
+
+/// Why a session ended.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+    #[error(transparent)]
+    Oauth(#[from] OauthError),
+    #[error("cannot read the IMAP password: {0}")]
+    Secret(std::io::Error),
+}
+
+impl WatchError {
+    /// Permanent errors need an admin (wrong password, missing folder); the watcher keeps
+    /// retrying slowly so that a fixed password file is picked up without a restart.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            WatchError::Imap(e) => e.is_transient(),
+            WatchError::Intake(e) => e.is_transient(),
+            WatchError::Oauth(e) => e.is_transient(),
+            WatchError::Secret(_) => false,
+        }
+    }
+}
+
+/// Exponential backoff with jitter: 1 s, 2 s, 4 s … up to `max`, each ±25 %.
+#[derive(Debug)]
+pub struct Backoff {
+    next: Duration,
+    min: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub fn new(min: Duration, max: Duration) -> Self {
+        Backoff {
+            next: min,
+            min,
+            max,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.next = self.min;
+    }
+
+    pub fn next_delay(&mut self) -> Duration {
+        let base = self.next;
+        self.next = (self.next * 2).min(self.max);
+        let jitter = rand::random::<f64>() * 0.5 + 0.75;
+        base.mul_f64(jitter)
+    }
+}
+
+/// Watch the IMAP inbox until `stop`.
+pub async fn run(ctx: Context, m: ImapMailbox, stop: CancellationToken) -> anyhow::Result<()> {
+    let tokens = match &m.auth {
+        Auth::Oauth2 { oauth2, .. } => Some(TokenProvider::new(oauth2.clone())),
+        Auth::Password { .. } => None,
+    };
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
+    loop {
+        match session(&ctx, &m, tokens.as_ref(), &stop, &mut backoff).await {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                let delay = backoff.next_delay();
+                if e.is_transient() {
+                    tracing::warn!(host = %m.host, "IMAP session ended, reconnecting in {} s: {e}", delay.as_secs());
+                } else {
+                    tracing::error!(host = %m.host, "IMAP needs an admin, retrying in {} s: {e}", delay.as_secs());
+                    if let (Some(tokens), WatchError::Imap(ImapError::AuthFailed { .. })) =
+                        (&tokens, &e)
+                    {
+                        tokens.invalidate().await;
+                    }
+                }
+                let _ = ctx
+                    .store
+                    .set_health("intake.error", &e.to_string(), Utc::now())
+                    .await;
+                tokio::select! {
+                    _ = stop.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}
+
+pub(super) async fn sign_in(
+    m: &ImapMailbox,
+    tokens: Option<&TokenProvider>,
+) -> Result<ImapSession, WatchError> {
+    let server = ImapServer::new(&m.host, m.port, m.tls);
+    match &m.auth {
+        Auth::Password { user, password } => {
+            let password = password.reveal().map_err(WatchError::Secret)?;
+            Ok(ImapSession::connect(
+                &server,
+                Credentials::Login {
+                    user,
+                    password: &password,
+                },
+            )
+            .await?)
+        }
+        Auth::Oauth2 { user, .. } => {
+            let tokens = tokens.expect("a token provider exists for OAuth2 mailboxes");
+            let token = tokens.token(Utc::now()).await?;
+            Ok(ImapSession::connect(
+                &server,
+                Credentials::XOauth2 {
+                    user,
+                    access_token: &token,
+                },
+            )
+            .await?)
+        }
+    }
+}
+
+/// One connected session: passes and IDLE until `stop` or an error.
+async fn session(
+    ctx: &Context,
+    m: &ImapMailbox,
+    tokens: Option<&TokenProvider>,
+    stop: &CancellationToken,
+    backoff: &mut Backoff,
+) -> Result<(), WatchError> {
+    let mut imap = sign_in(m, tokens).await?;
+    imap.ensure_folder(&m.processed).await?;
+    imap.ensure_folder(&m.quarantine).await?;
+    let mut folder = imap.select(&m.inbox).await?;
+    backoff.reset();
+    let now = Utc::now();
+    ctx.store
+        .set_health("intake.connected_since", &now.to_rfc3339(), now)
+        .await
+        .map_err(IntakeError::from)?;
+    ctx.store
+        .set_health("intake.error", "", now)
+        .await
+        .map_err(IntakeError::from)?;
+    tracing::info!(host = %m.host, folder = %m.inbox, uidvalidity = folder.uid_validity, "watching the IMAP inbox");
+    let source = super::source_name(&crate::config::Mailbox::Imap(m.clone()));
+    // Mails that failed permanently in this session are not retried every pass (they stay in
+    // the inbox, untouched, for a person; a new session tries them again).
+    let mut skip = HashSet::new();
+    let mut last_full = Instant::now();
+    loop {
+        pass(
+            ctx,
+            &mut imap,
+            m,
+            &source,
+            folder.uid_validity,
+            &mut skip,
+            stop,
+        )
+        .await?;
+        if stop.is_cancelled() {
+            imap.logout().await;
+            return Ok(());
+        }
+        let wait = m
+            .resync_interval
+            .min(MAX_IDLE)
+            .saturating_sub(last_full.elapsed())
+            .max(Duration::from_secs(1));
+        tokio::select! {
+            outcome = imap.idle(wait) => { outcome?; }
+            _ = stop.cancelled() => return Ok(()),
+        }
+        if last_full.elapsed() >= m.resync_interval {
+            // The safety net: select again (a recreated mailbox shows a new UIDVALIDITY here).
+            let again = imap.select(&m.inbox).await?;
+            if again.uid_validity != folder.uid_validity {
+                tracing::warn!(
+                    old = folder.uid_validity,
+                    new = again.uid_validity,
+                    "the inbox's UIDVALIDITY changed: resyncing by content, nothing is processed twice"
+                );
+                skip.clear();
+            }
+            folder = again;
+            last_full = Instant::now();
+        }
+    }
+}
+
+/// Handle every mail in the inbox, oldest first, in batches (bounded memory on a backfill).
+async fn pass(
+    ctx: &Context,
+    imap: &mut ImapSession,
+    m: &ImapMailbox,
+    source: &str,
+    uid_validity: u32,
+    skip: &mut HashSet<u32>,
+    stop: &CancellationToken,
+) -> Result<usize, WatchError> {
+    let config = ctx.config();
+    let uids: Vec<u32> = imap
+        .uid_search_all()
+        .await?
+        .into_iter()
+        .filter(|u| !skip.contains(u))
+        .collect();
+    let total = uids.len();
+    let backfill = total > 100;
+    if backfill {
+        tracing::info!(
+            mails = total,
+            "backfill: handling the mails waiting in the inbox"
+        );
+    }
+    let started = Instant::now();
+    let mut done = 0;
+    for batch in uids.chunks(FETCH_BATCH) {
+        if stop.is_cancelled() {
+            break;
+        }
+        for mail in imap.fetch_raw(batch).await? {
+            let key = format!("{uid_validity}/{}", mail.uid);
+            let new = NewMail {
+                source: source.to_string(),
+                source_key: key.clone(),
+                message_id: pipeline::message_id(&mail.bytes),
+                received_at: Utc::now(),
+            };
+            let handled = match pipeline::handle(ctx, &config, &new, &mail.bytes, "").await {
+                Ok(handled) => handled,
+                Err(e) if e.is_transient() => return Err(e.into()),
+                Err(e) => {
+                    tracing::error!(uid = mail.uid, "mail left in the inbox for a person: {e}");
+                    skip.insert(mail.uid);
+                    continue;
+                }
+            };
+            let folder = if handled.state == MailState::Quarantined {
+                &m.quarantine
+            } else {
+                &m.processed
+            };
+            imap.move_uid(mail.uid, folder).await?;
+            ctx.store
+                .mark_moved(handled.mail_id)
+                .await
+                .map_err(IntakeError::from)?;
+            done += 1;
+        }
+        if backfill {
+            tracing::info!(
+                done,
+                total,
+                per_s = (done as f64 / started.elapsed().as_secs_f64().max(0.001)).round(),
+                "backfill progress"
+            );
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_maximum_and_resets() {
+        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(8));
+        let delays: Vec<f64> = (0..6).map(|_| b.next_delay().as_secs_f64()).collect();
+        for (d, base) in delays.iter().zip([1.0, 2.0, 4.0, 8.0, 8.0, 8.0]) {
+            assert!(*d >= base * 0.75 && *d <= base * 1.25, "{delays:?}");
+        }
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(1250));
+    }
+}

@@ -1,0 +1,91 @@
+//! Intake end to end: mail submitted over SMTP, delivered by Postfix into Dovecot, seen by the
+//! daemon through IDLE, decided, committed and moved out of the inbox.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use doorstroom::store::MailState;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{self, Db};
+use crate::mailstack::{MailStack, SHARED_MAILBOX};
+use crate::setup;
+
+fn referral(n: u32) -> Vec<u8> {
+    format!(
+        "From: Els Wouters <els.wouters@caw-antwerpen.example>\r\nTo: {SHARED_MAILBOX}\r\n\
+         Subject: Aanmelding versnelde doorstroom {n}\r\nMessage-ID: <intake-{n}@caw-antwerpen.example>\r\n\
+         Date: Mon, 23 Nov 2026 10:00:00 +0100\r\n\r\nBeste, hierbij een aanmelding.\r\n"
+    )
+    .into_bytes()
+}
+
+/// The daemon on its own task; cancelled and awaited by `stop`.
+struct Daemon {
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Daemon {
+    fn start(config: doorstroom::config::Config) -> Daemon {
+        let shutdown = CancellationToken::new();
+        let (_tx, rx) = watch::channel(Arc::new(config));
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            let _keep = _tx;
+            doorstroom::daemon::run(rx, token).await
+        });
+        Daemon { shutdown, task }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task
+            .await
+            .expect("daemon task")
+            .expect("daemon ends cleanly");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_submitted_over_smtp_is_decided_and_moved_out_of_the_inbox() {
+    let stack = MailStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup::imap_config(&stack, Db::Sqlite, &dir);
+    let daemon = Daemon::start(config.clone());
+    stack
+        .submit(
+            "els.wouters@caw-antwerpen.example",
+            &[SHARED_MAILBOX],
+            &referral(1),
+        )
+        .await;
+    let moved = stack
+        .wait_for_mail(
+            SHARED_MAILBOX,
+            "Verwerkt",
+            |m| String::from_utf8_lossy(&m.bytes).contains("intake-1@"),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(!moved.bytes.is_empty());
+    assert!(
+        stack.read_all(SHARED_MAILBOX, "INBOX").await.is_empty(),
+        "the inbox is empty once handled"
+    );
+    daemon.stop().await;
+
+    let store =
+        doorstroom::store::Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
+            .await
+            .unwrap();
+    let mails = store.list_mails(false, 10).await.unwrap();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].state, MailState::Processed);
+    assert!(mails[0].moved);
+    assert_eq!(
+        mails[0].message_id.as_deref(),
+        Some("<intake-1@caw-antwerpen.example>")
+    );
+}

@@ -1,0 +1,54 @@
+//! Configs for tests: the example config's organisation, partners and programmes, pointed at a
+//! test's own mail stack, database and folders.
+
+use std::path::Path;
+
+use doorstroom::config::Config;
+
+use crate::db::{self, Db};
+use crate::mailstack::{MailStack, PASSWORD, SHARED_MAILBOX};
+
+/// The example config with its `[mailbox]`, `[smtp]` and `[database]` tables replaced.
+pub fn config_with(mailbox: &str, smtp: &str, database_url: &str, org: &str) -> Config {
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/doorstroom.example.toml"
+    ))
+    .unwrap();
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in example.lines() {
+        if line.starts_with('[') {
+            skipping = matches!(line.trim(), "[mailbox]" | "[smtp]" | "[database]");
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let out = out.replacen("id = \"woonhaven\"", &format!("id = \"{org}\""), 1);
+    let out = out.replace(
+        "dir = \"mail-templates\"",
+        &format!("dir = \"{}/mail-templates\"", env!("CARGO_MANIFEST_DIR")),
+    );
+    let text = format!("{out}\n{mailbox}\n{smtp}\n[database]\nurl = \"{database_url}\"\n");
+    Config::parse(&text, Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A config watching `stack`'s shared mailbox over IMAP and sending through its Postfix.
+pub fn imap_config(stack: &MailStack, backend: Db, dir: &tempfile::TempDir) -> Config {
+    let mailbox = format!(
+        "[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"{SHARED_MAILBOX}\"\npassword = \"{PASSWORD}\"\nresync_interval = \"30s\"\n",
+        stack.imap_port()
+    );
+    let smtp = format!(
+        "[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nretry_for = \"1h\"\n",
+        stack.smtp_port()
+    );
+    config_with(
+        &mailbox,
+        &smtp,
+        &db::url(backend, dir),
+        &db::unique_org("imap"),
+    )
+}
