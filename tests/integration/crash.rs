@@ -28,7 +28,7 @@ fn sizes() -> (u32, u32) {
 }
 
 fn mail(n: u32) -> Vec<u8> {
-    let partner = if n % 2 == 0 {
+    let partner = if n.is_multiple_of(2) {
         "caw-antwerpen"
     } else {
         "ocmw-antwerpen"
@@ -82,7 +82,7 @@ async fn killing_the_daemon_at_random_moments_loses_and_doubles_nothing() {
         tokio::time::sleep(Duration::from_millis(wait)).await;
         child.kill().expect("SIGKILL");
         child.wait().unwrap();
-        if round % 5 == 0 {
+        if round.is_multiple_of(5) {
             eprintln!("round {round}: killed after {wait} ms");
         }
     }
