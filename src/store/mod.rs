@@ -10,6 +10,7 @@
 //! writes another's rows.
 
 mod blobs;
+pub mod cases;
 pub mod mails;
 pub use blobs::sha256_hex;
 
@@ -20,6 +21,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+pub use cases::{ApplyError, CaseFilter, CounsellorPeriod};
 pub use mails::{MailRecord, MailState, NewMail};
 
 /// A store error, sorted into what retrying can fix and what it cannot.

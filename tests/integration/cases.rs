@@ -1,0 +1,305 @@
+//! Cases in the store, on SQLite and PostgreSQL: references never reused, a mail's effects
+//! committed together, plans and counsellor history kept.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use doorstroom::case::{DocumentKind, MilestoneKind, Role, Status};
+use doorstroom::config::Config;
+use doorstroom::store::{CaseFilter, NewMail, Store};
+use doorstroom::understand::{Attachment, Contact, Decision, Facts, MailKind};
+
+use crate::db::{self, BOTH};
+
+fn config() -> Config {
+    Config::load(Path::new("config/doorstroom.example.toml")).expect("example config")
+}
+
+fn decision(kind: MailKind, case_ref: Option<&str>) -> Decision {
+    Decision {
+        file: String::new(),
+        kind,
+        partner: Some("caw-antwerpen".into()),
+        case_ref: case_ref.map(str::to_string),
+        candidate: Some("Jan Peeters".into()),
+        cir: Some("CIR-1".into()),
+        documents: Vec::new(),
+        missing: Vec::new(),
+        must_auto_reply: true,
+        notify: vec![Role::Coordinator],
+        lease_start: None,
+        conclusions: BTreeMap::new(),
+        new_contact: None,
+        duplicate_of: None,
+        reasons: Vec::new(),
+        facts: Facts {
+            sender: Some("lies@caw-antwerpen.example".into()),
+            subject: "aanmelding".into(),
+            ..Facts::default()
+        },
+    }
+}
+
+fn attachment(kind: DocumentKind) -> Attachment {
+    Attachment {
+        filename: format!("{}.pdf", kind.as_str()),
+        content_type: "application/pdf".into(),
+        kind,
+        size: 5,
+        note: None,
+        unusable: false,
+        bytes: b"%PDF-".to_vec(),
+    }
+}
+
+async fn mail(store: &Store, key: &str) -> i64 {
+    let new = NewMail {
+        source: "file".into(),
+        source_key: key.into(),
+        message_id: Some(format!("<{key}@caw-antwerpen.example>")),
+        received_at: Utc::now(),
+    };
+    store
+        .record_mail(&new, key.as_bytes())
+        .await
+        .expect("record mail")
+        .0
+        .id
+}
+
+async fn apply(store: &Store, d: &Decision, key: &str) -> doorstroom::case::Effects {
+    let id = mail(store, key).await;
+    let at = Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let fx = tx
+        .apply_decision(&config(), d, id, at, at)
+        .await
+        .unwrap_or_else(|e| panic!("apply {key}: {e}"));
+    tx.commit().await.unwrap();
+    fx
+}
+
+#[tokio::test]
+async fn references_are_never_reused_and_imported_numbers_advance_the_counter() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "case-refs").await;
+        let format = config().organisation.case_reference;
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.next_case_reference(&format, 2026).await.unwrap(),
+            "VD-2026-0001"
+        );
+        assert_eq!(
+            tx.next_case_reference(&format, 2026).await.unwrap(),
+            "VD-2026-0002"
+        );
+        tx.advance_case_counter(2026, 40).await.unwrap();
+        tx.advance_case_counter(2026, 7).await.unwrap();
+        assert_eq!(
+            tx.next_case_reference(&format, 2026).await.unwrap(),
+            "VD-2026-0041"
+        );
+        assert_eq!(
+            tx.next_case_reference(&format, 2027).await.unwrap(),
+            "VD-2027-0001"
+        );
+        tx.commit().await.unwrap();
+        // A rolled-back reservation is not a number handed out: the next one may take it.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.next_case_reference(&format, 2026).await.unwrap(),
+            "VD-2026-0042"
+        );
+        tx.rollback().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.next_case_reference(&format, 2026).await.unwrap(),
+            "VD-2026-0042",
+            "{backend:?}"
+        );
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn concurrent_referrals_get_distinct_references() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "case-refs-concurrent").await;
+        let format = config().organisation.case_reference;
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let store = store.clone();
+            let format = format.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let r = tx.next_case_reference(&format, 2026).await.unwrap();
+                tx.commit().await.unwrap();
+                r
+            }));
+        }
+        let mut refs = Vec::new();
+        for t in tasks {
+            refs.push(t.await.unwrap());
+        }
+        refs.sort();
+        refs.dedup();
+        assert_eq!(refs.len(), 8, "{backend:?}: {refs:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_referral_without_the_addendum_is_incomplete_until_a_reply_brings_it() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "case-referral").await;
+        let mut d = decision(MailKind::ReferralIncomplete, None);
+        d.facts.attachments = vec![attachment(DocumentKind::SocialReport)];
+        let fx = apply(&store, &d, "referral").await;
+        let reference = fx.case_ref.clone().unwrap();
+        assert_eq!(reference, "VD-2026-0001");
+        let case = store.case(&reference).await.unwrap().unwrap();
+        assert_eq!(case.status, Status::ReferredIncomplete, "{backend:?}");
+        assert_eq!(case.documents.len(), 1);
+        assert!(case.documents[0].sha256.is_some(), "the bytes are stored");
+        let ack = fx
+            .notices
+            .iter()
+            .find(|n| n.template == "referral_ack")
+            .unwrap();
+        assert_eq!(ack.data["missing"][0], "ondertekend addendum");
+        assert!(ack.to_sender);
+
+        let mut reply = decision(MailKind::ReplyToCase, Some(&reference));
+        reply.facts.attachments = vec![attachment(DocumentKind::Addendum)];
+        let fx = apply(&store, &reply, "reply").await;
+        assert_eq!(fx.notices[0].template, "reply_ack");
+        assert_eq!(fx.notices[0].data["complete"], true);
+        let case = store.case(&reference).await.unwrap().unwrap();
+        assert_eq!(case.status, Status::ReferredComplete, "{backend:?}");
+        let events = store.case_events(case.id.unwrap()).await.unwrap();
+        let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["created", "document", "document", "status"],
+            "{backend:?}"
+        );
+        assert!(matches!(
+            events[3].cause,
+            doorstroom::case::Cause::Mail { .. }
+        ));
+    }
+}
+
+#[tokio::test]
+async fn the_third_referral_in_a_month_with_quota_2_is_flagged_to_the_coordinator() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "case-quota").await;
+        let mut flagged = Vec::new();
+        for i in 0..3 {
+            let fx = apply(
+                &store,
+                &decision(MailKind::Referral, None),
+                &format!("r{i}"),
+            )
+            .await;
+            flagged.push(fx.quota.unwrap().over);
+            if i == 2 {
+                assert!(fx.notices.iter().any(|n| n.template == "quota_exceeded"));
+            }
+        }
+        assert_eq!(flagged, [false, false, true], "{backend:?}");
+        assert_eq!(store.cases(&CaseFilter::default()).await.unwrap().len(), 3);
+    }
+}
+
+#[tokio::test]
+async fn a_lease_start_computes_the_plan_and_a_later_change_keeps_what_happened() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "case-lease").await;
+        let fx = apply(&store, &decision(MailKind::Referral, None), "r").await;
+        let reference = fx.case_ref.unwrap();
+        let mut lease = decision(MailKind::LeaseStart, Some(&reference));
+        lease.lease_start = NaiveDate::from_ymd_opt(2026, 10, 31);
+        lease.facts.from_staff = true;
+        let fx = apply(&store, &lease, "lease").await;
+        assert_eq!(fx.notices[0].template, "lease_start_notice");
+        let case = store.case(&reference).await.unwrap().unwrap();
+        assert_eq!(case.status, Status::InGuidance, "{backend:?}");
+        assert_eq!(case.milestones.len(), 5);
+        assert_eq!(
+            case.milestones[0].due_on,
+            NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
+        );
+
+        // The 1-month evaluation happened; then the lease start is corrected.
+        let mut tx = store.begin().await.unwrap();
+        let mut case = tx.case(&reference).await.unwrap().unwrap();
+        let done = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        doorstroom::case::plan::mark_done(&mut case, MilestoneKind::Evaluation, done).unwrap();
+        tx.save_case(&mut case, false, Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+        lease.lease_start = NaiveDate::from_ymd_opt(2026, 11, 15);
+        apply(&store, &lease, "lease2").await;
+        let case = store.case(&reference).await.unwrap().unwrap();
+        assert_eq!(case.milestones.len(), 5, "{backend:?}: no duplicates");
+        let first = &case.milestones[0];
+        assert_eq!(
+            (first.done_on, first.due_on.to_string().as_str()),
+            (Some(done), "2026-11-30")
+        );
+        let visit = case
+            .milestones
+            .iter()
+            .find(|m| m.kind == MilestoneKind::HomeVisit)
+            .unwrap();
+        assert_eq!(visit.due_on, NaiveDate::from_ymd_opt(2027, 2, 15).unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_new_counsellor_is_recorded_with_history_and_the_social_assistant_told() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "case-counsellor").await;
+        let fx = apply(&store, &decision(MailKind::Referral, None), "r").await;
+        let reference = fx.case_ref.unwrap();
+        let mut change = decision(MailKind::ContactChange, Some(&reference));
+        change.new_contact = Some(Contact {
+            name: Some("Tom Claes".into()),
+            email: Some("tom@caw-antwerpen.example".into()),
+            phone: Some("0470 12 34 56".into()),
+        });
+        let fx = apply(&store, &change, "contact").await;
+        let n = &fx.notices[0];
+        assert_eq!(
+            (n.template.as_str(), n.to.as_slice()),
+            ("contact_change_notice", &[Role::SocialAssistant][..])
+        );
+        assert_eq!(n.data["old"]["email"], "lies@caw-antwerpen.example");
+        let case = store.case(&reference).await.unwrap().unwrap();
+        assert_eq!(case.counsellor.name.as_deref(), Some("Tom Claes"));
+        let history = store.counsellor_history(case.id.unwrap()).await.unwrap();
+        assert_eq!(history.len(), 2, "{backend:?}");
+        assert!(history[0].valid_to.is_some() && history[1].valid_to.is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_concern_for_another_partners_case_changes_nothing() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "case-wrong-partner").await;
+        let fx = apply(&store, &decision(MailKind::Referral, None), "r").await;
+        let reference = fx.case_ref.unwrap();
+        let mut concern = decision(MailKind::Concern, Some(&reference));
+        concern.partner = Some("ocmw-antwerpen".into());
+        let id = mail(&store, "concern").await;
+        let mut tx = store.begin().await.unwrap();
+        let err = tx
+            .apply_decision(&config(), &concern, id, Utc::now(), Utc::now())
+            .await
+            .unwrap_err();
+        assert!(!err.is_transient());
+        tx.rollback().await.unwrap();
+        let case = store.case(&reference).await.unwrap().unwrap();
+        assert!(case.concerns.is_empty(), "{backend:?}");
+    }
+}
