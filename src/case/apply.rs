@@ -820,3 +820,352 @@ fn bounced_recipient(input: &Input<'_>) -> Option<String> {
         .map(|w| w.trim_matches('.').to_ascii_lowercase())
         .find(|w| w != own && !input.config.is_staff(w))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::understand::{Attachment, Contact, Facts};
+    use chrono::TimeZone;
+
+    fn config() -> Config {
+        Config::parse(
+            include_str!("../../config/doorstroom.example.toml"),
+            std::path::Path::new("example.toml"),
+        )
+        .expect("example config")
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn decision(kind: MailKind, case_ref: Option<&str>) -> Decision {
+        Decision {
+            file: String::new(),
+            kind,
+            partner: Some("caw-antwerpen".into()),
+            case_ref: case_ref.map(str::to_string),
+            candidate: Some("Jan Peeters".into()),
+            cir: None,
+            documents: Vec::new(),
+            missing: Vec::new(),
+            must_auto_reply: true,
+            notify: vec![Role::Coordinator],
+            lease_start: None,
+            conclusions: BTreeMap::new(),
+            new_contact: None,
+            duplicate_of: None,
+            reasons: vec!["test".into()],
+            facts: Facts {
+                sender: Some("lies@caw-antwerpen.example".into()),
+                subject: "Zorgen over Jan".into(),
+                ..Facts::default()
+            },
+        }
+    }
+
+    fn guided_case(reference: &str) -> Case {
+        let config = config();
+        let p = config.programme("vivendo").unwrap();
+        let mut c = Case::new(
+            reference.into(),
+            "caw-antwerpen",
+            "vivendo",
+            "Jan Peeters",
+            Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap(),
+        );
+        c.status = Status::InGuidance;
+        plan::set_lease_start(&mut c, p, d(2026, 1, 31));
+        c
+    }
+
+    fn run(d: &Decision, cases: &[Case], earlier: u32) -> Result<Effects, CaseError> {
+        let config = config();
+        let cases: BTreeMap<String, Case> = cases
+            .iter()
+            .map(|c| (c.case_ref.clone(), c.clone()))
+            .collect();
+        let at = Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap();
+        apply(&Input {
+            config: &config,
+            decision: d,
+            mail_id: 7,
+            received_at: at,
+            now: at,
+            cases: &cases,
+            new_reference: Some("VD-2026-0100".into()),
+            referrals_this_month: earlier,
+        })
+    }
+
+    fn templates(fx: &Effects) -> Vec<&str> {
+        fx.notices.iter().map(|n| n.template.as_str()).collect()
+    }
+
+    #[test]
+    fn a_referral_without_the_addendum_makes_an_incomplete_case_and_one_mail_naming_what_is_missing(
+    ) {
+        let mut dec = decision(MailKind::ReferralIncomplete, None);
+        dec.facts.attachments = vec![Attachment {
+            filename: "verslag.pdf".into(),
+            content_type: "application/pdf".into(),
+            kind: DocumentKind::SocialReport,
+            size: 3,
+            note: None,
+            unusable: false,
+            bytes: vec![1, 2, 3],
+        }];
+        let fx = run(&dec, &[], 0).unwrap();
+        let case = &fx.changes[0].case;
+        assert_eq!(case.status, Status::ReferredIncomplete);
+        assert_eq!(case.case_ref, "VD-2026-0100");
+        assert_eq!(templates(&fx), ["referral_ack", "referral_notice"]);
+        assert_eq!(
+            fx.notices[0].data["missing"],
+            json!(["ondertekend addendum"])
+        );
+        assert_eq!(
+            fx.notices[0].data["received"],
+            json!(["uitgebreid sociaal verslag"])
+        );
+        assert_eq!(fx.notices[1].to, [Role::Coordinator]);
+    }
+
+    #[test]
+    fn a_complete_referral_over_quota_is_accepted_and_flagged() {
+        let mut dec = decision(MailKind::Referral, None);
+        dec.documents = vec![DocumentKind::Addendum, DocumentKind::SocialReport];
+        let fx = run(&dec, &[], 2).unwrap();
+        assert_eq!(fx.changes[0].case.status, Status::ReferredComplete);
+        assert_eq!(
+            templates(&fx),
+            ["referral_ack", "referral_notice", "quota_exceeded"]
+        );
+        assert_eq!(fx.notices[1].data["over_quota"], true);
+        assert_eq!(fx.notices[2].dedupe, "quota:caw-antwerpen:2026-12");
+    }
+
+    #[test]
+    fn an_urgent_concern_alerts_the_social_assistant_and_coordinator_at_once() {
+        let mut dec = decision(MailKind::UrgentConcern, Some("VD-2026-0001"));
+        dec.facts.statement = Some("Agressie tegen de buren".into());
+        let fx = run(&dec, &[guided_case("VD-2026-0001")], 0).unwrap();
+        let alert = &fx.notices[0];
+        assert_eq!(alert.template, "urgent_alert");
+        assert!(alert.urgent);
+        assert_eq!(alert.to, [Role::SocialAssistant, Role::Coordinator]);
+        assert_eq!(
+            fx.changes[0].case.concerns[0].statement,
+            "Agressie tegen de buren"
+        );
+        assert!(fx.changes[0].case.concerns[0].urgent);
+    }
+
+    #[test]
+    fn a_concern_is_noted_for_the_meeting_with_its_statement() {
+        let dec = decision(MailKind::Concern, Some("VD-2026-0001"));
+        let fx = run(&dec, &[guided_case("VD-2026-0001")], 0).unwrap();
+        assert_eq!(templates(&fx), ["concern_notice", "concern_ack"]);
+        assert_eq!(fx.notices[0].data["statement"], "Zorgen over Jan");
+        assert!(!fx.notices[0].urgent);
+    }
+
+    #[test]
+    fn a_stop_without_eindverslag_expects_the_report_within_30_days() {
+        let mut dec = decision(MailKind::FinalReport, Some("VD-2026-0001"));
+        dec.facts.stop_date = Some(d(2026, 11, 30));
+        let fx = run(&dec, &[guided_case("VD-2026-0001")], 0).unwrap();
+        let case = &fx.changes[0].case;
+        assert_eq!(case.status, Status::Stopped);
+        assert_eq!(case.report_due, Some(d(2026, 12, 30)));
+        assert_eq!(fx.notices[0].data["report_received"], false);
+        assert_eq!(fx.notices[0].data["report_due"], "2026-12-30");
+    }
+
+    #[test]
+    fn a_lease_start_on_a_complete_referral_allocates_starts_guidance_and_plans() {
+        let mut c = guided_case("VD-2026-0001");
+        c.status = Status::ReferredComplete;
+        c.milestones.clear();
+        c.lease_start = None;
+        let mut dec = decision(MailKind::LeaseStart, Some("VD-2026-0001"));
+        dec.lease_start = Some(d(2026, 12, 1));
+        let fx = run(&dec, &[c], 0).unwrap();
+        let case = &fx.changes[0].case;
+        assert_eq!(case.status, Status::InGuidance);
+        let kinds: Vec<_> = fx.changes[0]
+            .events
+            .iter()
+            .map(|e| e.kind.as_str())
+            .collect();
+        assert_eq!(kinds, ["status", "status", "lease_start"]);
+        let milestones = &fx.notices[0].data["milestones"];
+        assert_eq!(milestones[0]["due"], "2027-01-01");
+        assert_eq!(milestones[0]["meeting_month"], "2027-01");
+    }
+
+    #[test]
+    fn a_lease_start_for_a_closed_case_is_refused_with_a_clear_message() {
+        let mut c = guided_case("VD-2026-0001");
+        c.status = Status::ClosedPositive;
+        let mut dec = decision(MailKind::LeaseStart, Some("VD-2026-0001"));
+        dec.lease_start = Some(d(2026, 12, 1));
+        let err = run(&dec, &[c], 0).unwrap_err();
+        assert!(err.to_string().contains("closed_positive"), "{err}");
+    }
+
+    #[test]
+    fn conclusions_sent_only_to_the_shared_mailbox_go_to_the_partner_for_confirmation() {
+        let mut dec = decision(MailKind::MeetingConclusions, None);
+        dec.partner = None;
+        dec.facts.from_staff = true;
+        dec.notify = vec![Role::Partner];
+        dec.conclusions
+            .insert("VD-2026-0001".into(), "extend_6_months".into());
+        dec.conclusions
+            .insert("VD-2026-0002".into(), "close_positive".into());
+        dec.conclusions
+            .insert("VD-2026-0003".into(), "discuss_again".into());
+        let cases = [
+            guided_case("VD-2026-0001"),
+            guided_case("VD-2026-0002"),
+            guided_case("VD-2026-0003"),
+        ];
+        let fx = run(&dec, &cases, 0).unwrap();
+        let extended = &fx.change("VD-2026-0001").unwrap().case;
+        assert_eq!(extended.status, Status::Extended);
+        assert_eq!(extended.guidance_end, Some(d(2027, 7, 31)));
+        assert_eq!(
+            fx.change("VD-2026-0002").unwrap().case.status,
+            Status::ClosedPositive
+        );
+        assert_eq!(fx.change("VD-2026-0003").unwrap().case.concerns.len(), 1);
+        assert_eq!(templates(&fx), ["conclusions_confirmation"]);
+        let n = &fx.notices[0];
+        assert_eq!(n.to, [Role::Partner]);
+        // The meeting before 3 December 2026 was on the last Thursday of November.
+        assert_eq!(n.data["meeting_date"], "2026-11-26");
+        assert_eq!(
+            n.data["conclusions"][0]["decision"],
+            "verlengen met 6 maanden, nieuwe eindevaluatie op 31 juli 2027"
+        );
+    }
+
+    #[test]
+    fn conclusions_the_partner_already_received_are_not_sent_again() {
+        let mut dec = decision(MailKind::MeetingConclusions, None);
+        dec.facts.from_staff = true;
+        dec.conclusions
+            .insert("VD-2026-0001".into(), "closed".into());
+        let fx = run(&dec, &[guided_case("VD-2026-0001")], 0).unwrap();
+        assert!(fx.notices.is_empty());
+        assert_eq!(fx.changes[0].case.status, Status::ClosedNegative);
+    }
+
+    #[test]
+    fn an_extension_that_is_no_multiple_of_3_months_is_refused() {
+        let mut dec = decision(MailKind::MeetingConclusions, None);
+        dec.facts.from_staff = true;
+        dec.conclusions
+            .insert("VD-2026-0001".into(), "extend_4_months".into());
+        let err = run(&dec, &[guided_case("VD-2026-0001")], 0).unwrap_err();
+        assert_eq!(err, CaseError::BadExtension { months: 4, step: 3 });
+    }
+
+    #[test]
+    fn cross_partner_unknown_sender_and_bounce_only_tell_the_coordinator() {
+        for kind in [
+            MailKind::CrossPartner,
+            MailKind::UnknownSender,
+            MailKind::Bounce,
+        ] {
+            let mut dec = decision(kind, Some("VD-2026-0001"));
+            dec.facts.body_text = "Delivery to jan@gone.example failed".into();
+            let fx = run(&dec, &[guided_case("VD-2026-0001")], 0).unwrap();
+            assert!(fx.changes.is_empty(), "{kind:?}");
+            assert_eq!(fx.notices.len(), 1);
+            let n = &fx.notices[0];
+            assert_eq!(n.to, [Role::Coordinator]);
+            assert!(!n.to_sender);
+            assert_eq!(n.case_ref, None, "no case data for {kind:?}");
+        }
+        let mut bounce = decision(MailKind::Bounce, None);
+        bounce.facts.body_text = "<jan@gone.example>: mailbox unavailable".into();
+        let fx = run(&bounce, &[], 0).unwrap();
+        assert_eq!(fx.notices[0].data["recipient"], "jan@gone.example");
+    }
+
+    #[test]
+    fn a_counsellor_of_another_partner_takes_over_and_the_old_one_stays_in_history() {
+        let mut dec = decision(MailKind::ContactChange, Some("VD-2026-0001"));
+        dec.new_contact = Some(Contact {
+            name: Some("Els".into()),
+            email: Some("els@ocmw-antwerpen.example".into()),
+            phone: None,
+        });
+        let mut c = guided_case("VD-2026-0001");
+        c.counsellor.email = Some("lies@caw-antwerpen.example".into());
+        let fx = run(&dec, &[c], 0).unwrap();
+        let change = &fx.changes[0];
+        assert_eq!(change.case.partner, "ocmw-antwerpen");
+        assert!(change.counsellor_changed);
+        assert_eq!(change.events[0].kind, "transfer");
+        assert_eq!(
+            change.events[0].detail["old_counsellor"]["email"],
+            "lies@caw-antwerpen.example"
+        );
+        assert_eq!(fx.notices[0].template, "contact_change_notice");
+    }
+
+    #[test]
+    fn a_discussion_request_after_the_meeting_goes_to_next_month() {
+        let dec = decision(MailKind::DiscussionRequest, Some("VD-2026-0001"));
+        let config = config();
+        let cases: BTreeMap<String, Case> =
+            [("VD-2026-0001".to_string(), guided_case("VD-2026-0001"))].into();
+        let at = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+        let fx = apply(&Input {
+            config: &config,
+            decision: &dec,
+            mail_id: 1,
+            received_at: at,
+            now: at,
+            cases: &cases,
+            new_reference: None,
+            referrals_this_month: 0,
+        })
+        .unwrap();
+        let data = &fx.notices[0].data;
+        assert_eq!(data["too_late"], true);
+        assert_eq!(data["next_meeting_date"], "2026-12-31");
+    }
+
+    #[test]
+    fn automated_mail_changes_nothing() {
+        for kind in [
+            MailKind::AutoReply,
+            MailKind::Bulk,
+            MailKind::Duplicate,
+            MailKind::SpamOrSpoof,
+        ] {
+            let fx = run(
+                &decision(kind, Some("VD-2026-0001")),
+                &[guided_case("VD-2026-0001")],
+                0,
+            )
+            .unwrap();
+            assert_eq!(fx, Effects::default(), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_reply_naming_an_unknown_case_is_a_permanent_error() {
+        let err = run(
+            &decision(MailKind::ReplyToCase, Some("VD-2026-0999")),
+            &[],
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(err, CaseError::UnknownCase("VD-2026-0999".into()));
+    }
+}
