@@ -6,9 +6,11 @@
 
 pub mod apply;
 pub mod escalation;
+pub mod import;
 pub mod model;
 pub mod plan;
 pub mod quota;
+pub mod report;
 
 pub use apply::{apply, CaseChange, Effects, Input};
 pub use model::{
