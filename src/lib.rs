@@ -26,6 +26,7 @@
 pub mod calendar;
 pub mod case;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod intake;

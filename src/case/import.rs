@@ -331,6 +331,26 @@ pub fn to_case(
         events.extend(super::apply::set_lease_start(
             &mut case, programme, lease, today, now, &cause,
         )?);
+        // What fell due before the import happened (or not) in the spreadsheet era: it stays
+        // visible as not done, but the escalation ladder does not fire for it all at once.
+        let ladder = u32::try_from(config.escalation.len()).unwrap_or(u32::MAX);
+        let mut before = Vec::new();
+        for m in case
+            .milestones
+            .iter_mut()
+            .filter(|m| m.is_pending() && m.due_on < today)
+        {
+            m.escalation_step = ladder;
+            before.push(m.name.clone());
+        }
+        if !before.is_empty() {
+            events.push(case.event(
+                now,
+                "not_escalated",
+                serde_json::json!({"due_before_import": before}),
+                &cause,
+            ));
+        }
     }
     Ok((case, events))
 }
@@ -400,6 +420,22 @@ VD-2025-0031,caw-antwerpen,Jan Peeters,CIR-1,bram.janssens@woonhaven.example,202
         let (case, events) = to_case(&rows[0], &config, "oud.csv", now).unwrap();
         assert_eq!(case.status, Status::InGuidance);
         assert_eq!(case.milestones.len(), 5);
+        // Due before the import: not escalated all at once, still not done.
+        let past: Vec<_> = case
+            .milestones
+            .iter()
+            .filter(|m| m.due_on < now.date_naive())
+            .collect();
+        assert_eq!(past.len(), 5);
+        assert!(past
+            .iter()
+            .all(|m| m.done_on.is_none() && m.escalation_step == 3));
+        let work = crate::case::escalation::due(
+            std::slice::from_ref(&case),
+            &config.escalation,
+            now.date_naive(),
+        );
+        assert!(work.escalations.is_empty());
         assert!(events.iter().all(|e| e.cause
             == Cause::Import {
                 file: "oud.csv".into()

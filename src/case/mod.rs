@@ -4,6 +4,7 @@
 //! Applying a triage [`crate::understand::Decision`] to the register yields the changes to store
 //! and the mails to queue; the caller commits them in one transaction.
 
+pub mod admin;
 pub mod apply;
 pub mod escalation;
 pub mod import;
