@@ -303,3 +303,55 @@ async fn a_concern_for_another_partners_case_changes_nothing() {
         assert!(case.concerns.is_empty(), "{backend:?}");
     }
 }
+
+#[tokio::test]
+async fn an_import_with_a_reference_that_exists_leaves_nothing_half_imported() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "case-import").await;
+        let config = config();
+        let csv = "case_ref,partner,candidate,cir,social_assistant,lease_start,counsellor_name,counsellor_email,counsellor_phone
+VD-2026-0040,caw-antwerpen,Jan,,,2026-03-01,Lies,lies@caw-antwerpen.example,
+,ocmw-antwerpen,An,,,,,,
+";
+        let rows = doorstroom::case::import::parse(csv, &config).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
+        let import = |rows: Vec<doorstroom::case::import::ImportRow>| {
+            let store = store.clone();
+            let config = config.clone();
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                let mut refs = Vec::new();
+                for row in &rows {
+                    let (mut case, events) =
+                        doorstroom::case::import::to_case(row, &config, "in.csv", now).unwrap();
+                    match tx
+                        .import_case(&config.organisation.case_reference, &mut case, &events, now)
+                        .await
+                    {
+                        Ok(_) => refs.push(case.case_ref),
+                        Err(e) => {
+                            tx.rollback().await.unwrap();
+                            return Err(e);
+                        }
+                    }
+                }
+                tx.commit().await.unwrap();
+                Ok(refs)
+            }
+        };
+        let refs = import(rows.clone()).await.unwrap();
+        // The row without a reference comes after the imported 0040: never a reused number.
+        assert_eq!(refs, ["VD-2026-0040", "VD-2026-0041"], "{backend:?}");
+        let case = store.case("VD-2026-0040").await.unwrap().unwrap();
+        assert_eq!(case.status, Status::InGuidance);
+        assert_eq!(case.milestones.len(), 5);
+
+        // Importing the same file again fails on the first row; the second row is not added.
+        assert!(import(rows).await.is_err());
+        assert_eq!(
+            store.cases(&CaseFilter::default()).await.unwrap().len(),
+            2,
+            "{backend:?}"
+        );
+    }
+}
