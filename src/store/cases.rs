@@ -31,6 +31,9 @@ pub struct CaseFilter {
     pub open_only: bool,
     /// Also load documents and concerns (milestones are always loaded).
     pub details: bool,
+    /// Only cases the daily pass looks at: guidance running or about to, or a final report
+    /// still expected.
+    pub due_work: bool,
 }
 
 /// One period of a counsellor on a case.
@@ -199,6 +202,11 @@ async fn load_cases(
             " AND status IN ('referred_incomplete','referred_complete','allocated','in_guidance','extended')",
         );
     }
+    if filter.due_work {
+        sql.push_str(
+            " AND (status IN ('allocated','in_guidance','extended') OR report_due IS NOT NULL)",
+        );
+    }
     sql.push_str(" ORDER BY case_ref");
     let mut query = sqlx::query(&sql);
     for b in &binds {
@@ -284,6 +292,24 @@ impl Store {
     pub async fn cases(&self, filter: &CaseFilter) -> Result<Vec<Case>> {
         let mut conn = self.pool().acquire().await?;
         load_cases(&mut conn, &self.org, filter, None).await
+    }
+
+    /// Everything due on `today` (escalation steps, final report reminders, leases that
+    /// started), for the daily job. The job queues the notices and calls
+    /// [`Tx::mark_escalated`] for each step in the same transaction.
+    pub async fn due_work(
+        &self,
+        steps: &[crate::config::EscalationStep],
+        today: NaiveDate,
+    ) -> Result<crate::case::escalation::DueWork> {
+        let cases = self
+            .cases(&CaseFilter {
+                details: true,
+                due_work: true,
+                ..CaseFilter::default()
+            })
+            .await?;
+        Ok(crate::case::escalation::due(&cases, steps, today))
     }
 
     /// The audit trail of a case, oldest first.

@@ -355,3 +355,57 @@ VD-2026-0040,caw-antwerpen,Jan,,,2026-03-01,Lies,lies@caw-antwerpen.example,
         );
     }
 }
+
+#[tokio::test]
+async fn a_missed_home_visit_escalates_each_step_once_and_stops_when_recorded() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "case-escalation").await;
+        let config = config();
+        let fx = apply(&store, &decision(MailKind::Referral, None), "r").await;
+        let reference = fx.case_ref.unwrap();
+        let mut lease = decision(MailKind::LeaseStart, Some(&reference));
+        lease.lease_start = NaiveDate::from_ymd_opt(2026, 7, 1);
+        lease.facts.from_staff = true;
+        apply(&store, &lease, "lease").await;
+        // Home visit due 1 October; 8 days later the counsellor is reminded (the 1-month
+        // evaluation of 1 August is far overdue too, all its steps at once).
+        let day = |d| NaiveDate::from_ymd_opt(2026, 10, d).unwrap();
+        let work = store.due_work(&config.escalation, day(9)).await.unwrap();
+        let visit: Vec<_> = work
+            .escalations
+            .iter()
+            .filter(|e| e.kind == MilestoneKind::HomeVisit)
+            .collect();
+        assert_eq!(visit.len(), 1, "{backend:?}");
+        assert_eq!(visit[0].role, Role::Counsellor);
+        let mut tx = store.begin().await.unwrap();
+        for e in &work.escalations {
+            tx.mark_escalated(e.milestone_id.unwrap(), e.step)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert!(store
+            .due_work(&config.escalation, day(10))
+            .await
+            .unwrap()
+            .escalations
+            .is_empty());
+        let second = store.due_work(&config.escalation, day(15)).await.unwrap();
+        assert_eq!(second.escalations.len(), 1);
+        assert_eq!(second.escalations[0].role, Role::SocialAssistant);
+        // Recorded as done: the ladder stops.
+        let mut tx = store.begin().await.unwrap();
+        let mut case = tx.case(&reference).await.unwrap().unwrap();
+        doorstroom::case::plan::mark_done(&mut case, MilestoneKind::HomeVisit, day(14)).unwrap();
+        tx.save_case(&mut case, false, Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(store
+            .due_work(&config.escalation, day(30))
+            .await
+            .unwrap()
+            .escalations
+            .iter()
+            .all(|e| e.kind != MilestoneKind::HomeVisit));
+    }
+}
