@@ -409,3 +409,93 @@ async fn a_missed_home_visit_escalates_each_step_once_and_stops_when_recorded() 
             .all(|e| e.kind != MilestoneKind::HomeVisit));
     }
 }
+
+/// The cases migration (0006) on a database that ran only the foundation and has a case in it:
+/// the existing rows read back with the new columns' defaults.
+#[tokio::test]
+async fn the_cases_migration_keeps_cases_stored_before_it() {
+    for backend in BOTH {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, kind) = match backend {
+            db::Db::Sqlite => (db::url(backend, &dir), "sqlite"),
+            db::Db::Postgres => {
+                // A database of its own: the shared one has every migration applied already.
+                let base = db::postgres_url();
+                let name = format!("cases_mig_{}", std::process::id());
+                sqlx::any::install_default_drivers();
+                let admin = sqlx::AnyPool::connect(base).await.unwrap();
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .execute(&admin)
+                    .await;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+                let (prefix, _) = base.rsplit_once('/').unwrap();
+                (format!("{prefix}/{name}"), "postgres")
+            }
+        };
+        let only_foundation = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            format!("migrations/{kind}/0001_foundation.sql"),
+            only_foundation.path().join("0001_foundation.sql"),
+        )
+        .unwrap();
+        sqlx::any::install_default_drivers();
+        let connect_url = if kind == "sqlite" {
+            format!("{url}?mode=rwc")
+        } else {
+            url.clone()
+        };
+        let pool = sqlx::AnyPool::connect(&connect_url).await.unwrap();
+        sqlx::migrate::Migrator::new(only_foundation.path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        let now = "2026-01-05T09:00:00.000000Z";
+        sqlx::query(
+            "INSERT INTO cases (org, case_ref, partner, programme, status, candidate, lease_start, referred_at, created_at, updated_at)
+             VALUES ('old', 'VD-2026-0001', 'caw-antwerpen', 'vivendo', 'in_guidance', 'Jan', '2026-01-31', $1, $1, $1)",
+        )
+        .bind(now)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO milestones (org, case_id, kind, name, due_on, meeting_month)
+             SELECT 'old', id, 'home_visit', 'huisbezoek', '2026-04-30', NULL FROM cases WHERE case_ref = 'VD-2026-0001'",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO documents (org, case_id, kind, filename, size, received_at)
+             SELECT 'old', id, 'addendum', 'addendum.pdf', 3, $1 FROM cases WHERE case_ref = 'VD-2026-0001'",
+        )
+        .bind(now)
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = Store::open(&url, "old", 2).await.unwrap();
+        let case = store.case("VD-2026-0001").await.unwrap().unwrap();
+        assert_eq!(case.status, Status::InGuidance, "{backend:?}");
+        assert_eq!(case.extension_months, 0);
+        assert_eq!(case.milestones[0].kind, MilestoneKind::HomeVisit);
+        assert!(!case.milestones[0].discuss_at_meeting);
+        assert!(case.documents[0].usable, "an old document counts");
+        store.close().await;
+        if kind == "postgres" {
+            let admin = sqlx::AnyPool::connect(db::postgres_url()).await.unwrap();
+            let name = url.rsplit('/').next().unwrap_or_default();
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&admin)
+                .await;
+            admin.close().await;
+        }
+    }
+}
