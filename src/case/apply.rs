@@ -74,7 +74,8 @@ pub fn apply(input: &Input<'_>) -> Result<Effects, CaseError> {
     let mut fx = Effects::default();
     match d.kind {
         MailKind::Referral | MailKind::ReferralIncomplete => match known_case(input) {
-            Some(case) => reply(input, case.clone(), &mut fx)?,
+            // A referral threaded to a known case adds to it (same partner only).
+            Some(_) => reply(input, required_case(input)?.clone(), &mut fx)?,
             None => referral(input, &mut fx)?,
         },
         MailKind::ReplyToCase => reply(input, required_case(input)?.clone(), &mut fx)?,
