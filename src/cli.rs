@@ -88,8 +88,16 @@ pub enum Command {
     Case {
         /// The case reference, e.g. VD-2026-0007.
         reference: String,
-        /// An explicit change, e.g. `set lease-start 2026-12-01` or `done home_visit`.
+        /// An explicit change, recorded as an event: `set lease-start 2026-12-01`,
+        /// `set social-assistant EMAIL`, `done MILESTONE [DATE] [defects]`,
+        /// `close positive|negative|transferred`, `extend MONTHS`, `stop [DATE]`.
         action: Vec<String>,
+        /// With `close`: were the guidance goals met (yes, partly, no)?
+        #[arg(long)]
+        goals: Option<String>,
+        /// With `close`: was eviction avoided (yes, no)?
+        #[arg(long)]
+        eviction_avoided: Option<String>,
         #[command(flatten)]
         output: Output,
     },
@@ -238,9 +246,43 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Triage { .. } => not_yet("triage"),
-        Command::ImportCases { .. } => not_yet("import-cases"),
-        Command::Cases { .. } => not_yet("cases"),
-        Command::Case { .. } => not_yet("case"),
+        Command::ImportCases { file } => {
+            let config = load(&cli.config)?;
+            runtime()?.block_on(crate::commands::cases::import_cases(config, &file))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cases {
+            partner,
+            status,
+            output,
+        } => {
+            let config = load(&cli.config)?;
+            runtime()?.block_on(crate::commands::cases::list(
+                config,
+                partner,
+                status,
+                output.json,
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Case {
+            reference,
+            action,
+            goals,
+            eviction_avoided,
+            output,
+        } => {
+            let config = load(&cli.config)?;
+            runtime()?.block_on(crate::commands::cases::case(
+                config,
+                &reference,
+                &action,
+                goals.as_deref(),
+                eviction_avoided.as_deref(),
+                output.json,
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Mails {
             action,
             quarantined,
@@ -284,7 +326,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output.json,
         ),
         Command::Agenda { .. } => not_yet("agenda"),
-        Command::Report { .. } => not_yet("report"),
+        Command::Report {
+            year,
+            partner,
+            format,
+        } => {
+            let config = load(&cli.config)?;
+            runtime()?.block_on(crate::commands::cases::report(
+                config, year, partner, &format,
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Status { output } => {
             let config = load(&cli.config)?;
             let healthy = runtime()?.block_on(crate::commands::status::run(config, output.json))?;

@@ -124,10 +124,25 @@ pub async fn run(
     // period are aborted.
     let stop_taking = shutdown.child_token();
     let mut tasks = JoinSet::new();
+    let mailbox = format!("mailbox:{}", crate::intake::source_name(&snapshot.mailbox));
+    let intake_ctx = ctx.clone();
     spawn(
         &mut tasks,
         "intake",
-        crate::intake::run(ctx.clone(), stop_taking.clone()),
+        lease::run_leased(store.clone(), mailbox, stop_taking.clone(), move |token| {
+            crate::intake::run(intake_ctx.clone(), token)
+        }),
+    );
+    let jobs_ctx = ctx.clone();
+    spawn(
+        &mut tasks,
+        "scheduler",
+        lease::run_leased(
+            store.clone(),
+            "jobs".into(),
+            stop_taking.clone(),
+            move |token| crate::jobs::run(jobs_ctx.clone(), token),
+        ),
     );
     spawn(
         &mut tasks,
@@ -309,7 +324,8 @@ pub mod lease {
                 .acquire_lease(&resource, &holder, now, now + ttl)
                 .await
             {
-                Ok(held) => held,
+                Ok(true) => true,
+                Ok(false) => take_from_the_dead(&store, &resource, &holder, now + ttl).await,
                 Err(e) => {
                     tracing::warn!(resource = %resource, "cannot take the lease: {e}");
                     false
@@ -348,6 +364,36 @@ pub mod lease {
             }
             tracing::warn!(resource = %resource, "lease lost; work stopped, standing by");
             result?;
+        }
+    }
+
+    /// A holder on this host whose process is gone (killed, crashed) does not keep the work
+    /// waiting for its lease to expire.
+    async fn take_from_the_dead(
+        store: &Store,
+        resource: &str,
+        holder: &str,
+        until: chrono::DateTime<Utc>,
+    ) -> bool {
+        let Ok(Some(current)) = store.lease_holder(resource).await else {
+            return false;
+        };
+        let mine = holder.split(':').next();
+        let mut parts = current.split(':');
+        let (host, pid) = (parts.next(), parts.next());
+        let gone = |pid: &str| !std::path::Path::new("/proc").join(pid).exists();
+        if host != mine || !pid.is_some_and(gone) {
+            return false;
+        }
+        match store
+            .take_over_lease(resource, &current, holder, until)
+            .await
+        {
+            Ok(true) => {
+                tracing::info!(resource = %resource, previous = %current, "took over the lease of a process that is gone");
+                true
+            }
+            _ => false,
         }
     }
 

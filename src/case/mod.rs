@@ -4,6 +4,21 @@
 //! Applying a triage [`crate::understand::Decision`] to the register yields the changes to store
 //! and the mails to queue; the caller commits them in one transaction.
 
+pub mod admin;
+pub mod apply;
+pub mod escalation;
+pub mod import;
+pub mod model;
+pub mod plan;
+pub mod quota;
+pub mod report;
+
+pub use apply::{apply, CaseChange, Effects, Input};
+pub use model::{
+    Case, CaseError, CaseEvent, Cause, Concern, Counsellor, Document, GoalsMet, IllegalTransition,
+    Milestone, Status, Transition,
+};
+
 use serde::{Deserialize, Serialize};
 
 /// A document that can be on a case. The Dutch names are what partners call them.

@@ -211,6 +211,38 @@ async fn session(
     }
 }
 
+/// Mails decided but not marked moved: a crash came between commit and move, or between the
+/// move and its record. Those still in the inbox are moved by the pass; those no longer there
+/// were moved before the crash, and are recorded as such now.
+async fn settle_moves(
+    ctx: &Context,
+    source: &str,
+    uid_validity: u32,
+    in_inbox: &[u32],
+) -> Result<(), WatchError> {
+    let inbox: HashSet<u32> = in_inbox.iter().copied().collect();
+    for mail in ctx
+        .store
+        .mails_awaiting_move(source)
+        .await
+        .map_err(IntakeError::from)?
+    {
+        let still_there = mail
+            .source_key
+            .split_once('/')
+            .filter(|(validity, _)| *validity == uid_validity.to_string())
+            .and_then(|(_, uid)| uid.parse::<u32>().ok())
+            .is_some_and(|uid| inbox.contains(&uid));
+        if !still_there {
+            ctx.store
+                .mark_moved(mail.id)
+                .await
+                .map_err(IntakeError::from)?;
+        }
+    }
+    Ok(())
+}
+
 /// Handle every mail in the inbox, oldest first, in batches (bounded memory on a backfill).
 async fn pass(
     ctx: &Context,
@@ -222,12 +254,9 @@ async fn pass(
     stop: &CancellationToken,
 ) -> Result<usize, WatchError> {
     let config = ctx.config();
-    let uids: Vec<u32> = imap
-        .uid_search_all()
-        .await?
-        .into_iter()
-        .filter(|u| !skip.contains(u))
-        .collect();
+    let in_inbox = imap.uid_search_all().await?;
+    settle_moves(ctx, source, uid_validity, &in_inbox).await?;
+    let uids: Vec<u32> = in_inbox.into_iter().filter(|u| !skip.contains(u)).collect();
     let total = uids.len();
     let backfill = total > 100;
     if backfill {

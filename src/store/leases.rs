@@ -45,3 +45,40 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Who holds a lease now, if anyone.
+    pub async fn lease_holder(&self, resource: &str) -> Result<Option<String>> {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT holder FROM leases WHERE org = $1 AND resource = $2")
+            .bind(&self.org)
+            .bind(resource)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get("holder")?),
+            None => None,
+        })
+    }
+
+    /// Take a lease from a holder known to be dead (a process of this host that no longer
+    /// exists), without waiting for it to expire. True when taken.
+    pub async fn take_over_lease(
+        &self,
+        resource: &str,
+        dead: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = sqlx::query("UPDATE leases SET holder = $1, expires_at = $2 WHERE org = $3 AND resource = $4 AND holder = $5")
+            .bind(holder)
+            .bind(ts(until))
+            .bind(&self.org)
+            .bind(resource)
+            .bind(dead)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+}

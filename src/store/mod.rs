@@ -10,6 +10,7 @@
 //! writes another's rows.
 
 mod blobs;
+pub mod cases;
 mod health;
 pub mod jobs;
 mod leases;
@@ -24,6 +25,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+pub use cases::{ApplyError, CaseFilter, CounsellorPeriod};
 pub use health::Counts;
 pub use mails::{MailRecord, MailState, NewMail};
 

@@ -1,6 +1,8 @@
 //! The one integration test binary: real databases (SQLite and PostgreSQL) and, from the harness,
 //! real Dovecot and Postfix on loopback ports.
 
+mod cases;
+mod crash;
 mod db;
 mod intake;
 mod mailstack;

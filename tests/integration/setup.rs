@@ -8,8 +8,8 @@ use doorstroom::config::Config;
 use crate::db::{self, Db};
 use crate::mailstack::{MailStack, PASSWORD, SHARED_MAILBOX};
 
-/// The example config with its `[mailbox]`, `[smtp]` and `[database]` tables replaced.
-pub fn config_with(mailbox: &str, smtp: &str, database_url: &str, org: &str) -> Config {
+/// The text of [`config_with`], for tests that run the binary.
+pub fn config_text(mailbox: &str, smtp: &str, database_url: &str, org: &str) -> String {
     let example = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/config/doorstroom.example.toml"
@@ -31,12 +31,17 @@ pub fn config_with(mailbox: &str, smtp: &str, database_url: &str, org: &str) -> 
         "dir = \"mail-templates\"",
         &format!("dir = \"{}/mail-templates\"", env!("CARGO_MANIFEST_DIR")),
     );
-    let text = format!("{out}\n{mailbox}\n{smtp}\n[database]\nurl = \"{database_url}\"\n");
-    Config::parse(&text, Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"))
+    format!("{out}\n{mailbox}\n{smtp}\n[database]\nurl = \"{database_url}\"\n")
 }
 
 /// A config watching `stack`'s shared mailbox over IMAP and sending through its Postfix.
 pub fn imap_config(stack: &MailStack, backend: Db, dir: &tempfile::TempDir) -> Config {
+    let text = imap_config_text(stack, backend, dir);
+    Config::parse(&text, Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The text of [`imap_config`].
+pub fn imap_config_text(stack: &MailStack, backend: Db, dir: &tempfile::TempDir) -> String {
     let mailbox = format!(
         "[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"{SHARED_MAILBOX}\"\npassword = \"{PASSWORD}\"\nresync_interval = \"30s\"\n",
         stack.imap_port()
@@ -45,7 +50,7 @@ pub fn imap_config(stack: &MailStack, backend: Db, dir: &tempfile::TempDir) -> C
         "[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nretry_for = \"1h\"\n",
         stack.smtp_port()
     );
-    config_with(
+    config_text(
         &mailbox,
         &smtp,
         &db::url(backend, dir),

@@ -1,0 +1,430 @@
+//! `doorstroom import-cases FILE`, `doorstroom cases`, `doorstroom case REF [ACTION…]` and
+//! `doorstroom report`.
+
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::case::{admin, import, report, Case, CaseEvent, Cause, Status};
+use crate::config::Config;
+use crate::store::{CaseFilter, CounsellorPeriod, Store};
+
+async fn open(config: &Config) -> anyhow::Result<Store> {
+    Ok(Store::open(
+        &config.database.url,
+        &config.organisation.id,
+        config.database.max_connections,
+    )
+    .await?)
+}
+
+fn today(config: &Config) -> chrono::NaiveDate {
+    Utc::now()
+        .with_timezone(&config.organisation.time_zone)
+        .date_naive()
+}
+
+/// Import every row of the file or none; returns the references imported.
+pub async fn import_cases(config: Config, file: &Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let rows = match import::parse(&text, &config) {
+        Ok(rows) => rows,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}: {e}", file.display());
+            }
+            anyhow::bail!(
+                "{} bad row(s) in {}; nothing was imported",
+                errors.len(),
+                file.display()
+            );
+        }
+    };
+    let store = open(&config).await?;
+    let now = Utc::now();
+    let name = file.display().to_string();
+    let mut tx = store.begin().await?;
+    let mut imported = Vec::new();
+    for row in &rows {
+        let result = async {
+            let (mut case, events) = import::to_case(row, &config, &name, now)?;
+            tx.import_case(&config.organisation.case_reference, &mut case, &events, now)
+                .await?;
+            anyhow::Ok(case.case_ref)
+        }
+        .await;
+        match result {
+            Ok(reference) => imported.push(reference),
+            Err(e) => {
+                tx.rollback().await?;
+                store.close().await;
+                anyhow::bail!(
+                    "{}: line {}: {e:#}; nothing was imported",
+                    file.display(),
+                    row.line
+                );
+            }
+        }
+    }
+    tx.commit().await?;
+    store.close().await;
+    println!(
+        "imported {} case(s) from {}: {}",
+        imported.len(),
+        file.display(),
+        imported.join(", ")
+    );
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Listed<'a> {
+    case_ref: &'a str,
+    partner: &'a str,
+    status: Status,
+    candidate: &'a str,
+    lease_start: Option<chrono::NaiveDate>,
+    next_milestone: Option<String>,
+    next_due: Option<chrono::NaiveDate>,
+}
+
+pub async fn list(
+    config: Config,
+    partner: Option<String>,
+    status: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let status = status
+        .map(|s| {
+            Status::parse(&s).ok_or_else(|| {
+                let known: Vec<_> = Status::ALL.iter().map(|s| s.as_str()).collect();
+                anyhow::anyhow!("unknown status `{s}` (known: {})", known.join(", "))
+            })
+        })
+        .transpose()?;
+    if let Some(p) = &partner {
+        anyhow::ensure!(
+            config.partner(p).is_some(),
+            "unknown partner `{p}` (see [[partner]] in the config)"
+        );
+    }
+    let store = open(&config).await?;
+    let cases = store
+        .cases(&CaseFilter {
+            partner,
+            status,
+            ..CaseFilter::default()
+        })
+        .await?;
+    store.close().await;
+    let listed: Vec<Listed> = cases
+        .iter()
+        .map(|c| {
+            let next = c
+                .milestones
+                .iter()
+                .filter(|m| m.is_pending())
+                .min_by_key(|m| m.due_on);
+            Listed {
+                case_ref: &c.case_ref,
+                partner: &c.partner,
+                status: c.status,
+                candidate: &c.candidate,
+                lease_start: c.lease_start,
+                next_milestone: next.map(|m| m.name.clone()),
+                next_due: next.map(|m| m.due_on),
+            }
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&listed)?);
+        return Ok(());
+    }
+    if listed.is_empty() {
+        println!("no cases");
+        return Ok(());
+    }
+    println!(
+        "{:<14}  {:<16}  {:<19}  {:<24}  {:<10}  next milestone",
+        "case", "partner", "status", "candidate", "lease"
+    );
+    for l in &listed {
+        println!(
+            "{:<14}  {:<16}  {:<19}  {:<24}  {:<10}  {}",
+            l.case_ref,
+            l.partner,
+            l.status.as_str(),
+            l.candidate,
+            l.lease_start.map_or("-".into(), |d| d.to_string()),
+            match (&l.next_milestone, l.next_due) {
+                (Some(n), Some(d)) => format!("{d} {n}"),
+                _ => "-".into(),
+            }
+        );
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct MailLine {
+    id: i64,
+    received_at: chrono::DateTime<Utc>,
+    kind: Option<String>,
+    state: String,
+}
+
+#[derive(Serialize)]
+struct Timeline {
+    case: Case,
+    events: Vec<CaseEvent>,
+    counsellors: Vec<CounsellorPeriod>,
+    mails: Vec<MailLine>,
+}
+
+/// `case REF` (show) or `case REF ACTION…` (change, recorded as an event).
+pub async fn case(
+    config: Config,
+    reference: &str,
+    action: &[String],
+    goals: Option<&str>,
+    eviction_avoided: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    if action.is_empty() {
+        anyhow::ensure!(
+            goals.is_none() && eviction_avoided.is_none(),
+            "--goals and --eviction-avoided go with `close`"
+        );
+        return show(config, reference, json).await;
+    }
+    let action_words = action;
+    let action = admin::parse(action, goals, eviction_avoided).map_err(anyhow::Error::msg)?;
+    let mut line = format!("case {reference} {}", action_words.join(" "));
+    if let Some(g) = goals {
+        line.push_str(&format!(" --goals {g}"));
+    }
+    if let Some(e) = eviction_avoided {
+        line.push_str(&format!(" --eviction-avoided {e}"));
+    }
+    let store = open(&config).await?;
+    let mut tx = store.begin().await?;
+    let Some(mut case) = tx.case(reference).await? else {
+        tx.rollback().await?;
+        anyhow::bail!("case {reference} is not in the register (see `doorstroom cases`)");
+    };
+    let now = Utc::now();
+    let cause = Cause::Admin { command: line };
+    let events = admin::apply(&mut case, &action, &config, today(&config), now, &cause)?;
+    let id = tx.save_case(&mut case, false, now).await?;
+    tx.add_events(id, &events).await?;
+    tx.commit().await?;
+    store.close().await;
+    for e in &events {
+        println!("{}: {} {}", case.case_ref, e.kind, e.detail);
+    }
+    Ok(())
+}
+
+async fn show(config: Config, reference: &str, json: bool) -> anyhow::Result<()> {
+    let store = open(&config).await?;
+    let case = store.case(reference).await?.ok_or_else(|| {
+        anyhow::anyhow!("case {reference} is not in the register (see `doorstroom cases`)")
+    })?;
+    let id = case.id.unwrap_or_default();
+    let events = store.case_events(id).await?;
+    let counsellors = store.counsellor_history(id).await?;
+    let mails = store
+        .mails_of_case(&case.case_ref)
+        .await?
+        .into_iter()
+        .map(|(id, received_at, kind, state)| MailLine {
+            id,
+            received_at,
+            kind,
+            state,
+        })
+        .collect();
+    store.close().await;
+    let t = Timeline {
+        case,
+        events,
+        counsellors,
+        mails,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&t)?);
+    } else {
+        print!("{}", render(&t, &config));
+    }
+    Ok(())
+}
+
+fn render(t: &Timeline, config: &Config) -> String {
+    use std::fmt::Write;
+    let c = &t.case;
+    let today = today(config);
+    let mut s = String::new();
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let _ = writeln!(s, "{}  {}  ({})", c.case_ref, c.candidate, c.status);
+    let _ = writeln!(
+        s,
+        "  partner           {} (programme {})",
+        c.partner, c.programme
+    );
+    let _ = writeln!(s, "  CIR               {}", opt(&c.cir));
+    let _ = writeln!(s, "  social assistant  {}", opt(&c.social_assistant));
+    let _ = writeln!(
+        s,
+        "  counsellor        {} <{}> {}",
+        opt(&c.counsellor.name),
+        opt(&c.counsellor.email),
+        opt(&c.counsellor.phone)
+    );
+    let date = |d: Option<chrono::NaiveDate>| d.map_or("-".into(), |d| d.to_string());
+    let _ = writeln!(
+        s,
+        "  referred          {}",
+        c.referred_at
+            .with_timezone(&config.organisation.time_zone)
+            .format("%Y-%m-%d")
+    );
+    let _ = writeln!(s, "  lease start       {}", date(c.lease_start));
+    let _ = writeln!(
+        s,
+        "  guidance end      {} (extensions: {} months)",
+        date(c.guidance_end),
+        c.extension_months
+    );
+    if c.stopped_on.is_some() || c.report_due.is_some() {
+        let _ = writeln!(
+            s,
+            "  stopped           {}, final report due {}",
+            date(c.stopped_on),
+            date(c.report_due)
+        );
+    }
+    if c.goals_met.is_some() || c.eviction_avoided.is_some() {
+        let _ = writeln!(
+            s,
+            "  outcome           goals met {}, eviction avoided {}",
+            c.goals_met.map_or("-", |g| g.as_str()),
+            c.eviction_avoided
+                .map_or("-", |e| if e { "yes" } else { "no" })
+        );
+    }
+    let _ = writeln!(s, "\nmilestones");
+    for m in &c.milestones {
+        let state = match (m.done_on, m.superseded) {
+            (Some(d), _) => format!("done {d}"),
+            (None, true) => "superseded".into(),
+            (None, false) if m.due_on < today => {
+                format!("OVERDUE {} days", (today - m.due_on).num_days())
+            }
+            _ => "planned".into(),
+        };
+        let _ = writeln!(
+            s,
+            "  {}  {:<45}  {:<20} {}",
+            m.due_on,
+            m.name,
+            state,
+            m.meeting_month
+                .as_ref()
+                .map_or(String::new(), |mm| format!("meeting {mm}"))
+        );
+    }
+    let _ = writeln!(s, "\ndocuments");
+    for d in &c.documents {
+        let _ = writeln!(
+            s,
+            "  {}  {:<20}  {}  from {}{}",
+            d.received_at.format("%Y-%m-%d"),
+            d.kind.as_str(),
+            d.filename,
+            opt(&d.sender),
+            if d.usable { "" } else { "  (UNUSABLE)" }
+        );
+    }
+    let _ = writeln!(s, "\nconcerns");
+    for k in &c.concerns {
+        let _ = writeln!(
+            s,
+            "  {}  {}{}{}",
+            k.raised_at.format("%Y-%m-%d"),
+            if k.urgent { "URGENT " } else { "" },
+            k.statement,
+            if k.resolved_at.is_some() {
+                " (resolved)"
+            } else {
+                ""
+            }
+        );
+    }
+    let _ = writeln!(s, "\ncounsellors");
+    for p in &t.counsellors {
+        let _ = writeln!(
+            s,
+            "  {} – {}  {} <{}> ({})",
+            p.valid_from.format("%Y-%m-%d"),
+            p.valid_to
+                .map_or("now".into(), |t| t.format("%Y-%m-%d").to_string()),
+            opt(&p.counsellor.name),
+            opt(&p.counsellor.email),
+            p.partner
+        );
+    }
+    let _ = writeln!(s, "\nmails");
+    for m in &t.mails {
+        let _ = writeln!(
+            s,
+            "  {}  #{}  {}  {}",
+            m.received_at.format("%Y-%m-%d %H:%M"),
+            m.id,
+            m.kind.as_deref().unwrap_or("-"),
+            m.state
+        );
+    }
+    let _ = writeln!(s, "\nevents");
+    for e in &t.events {
+        let _ = writeln!(
+            s,
+            "  {}  {:<20}  {}  [{}]",
+            e.at.format("%Y-%m-%d %H:%M"),
+            e.kind,
+            e.detail,
+            e.cause
+        );
+    }
+    s
+}
+
+/// `doorstroom report --year Y [--partner P] [--format csv|html]`
+pub async fn report(
+    config: Config,
+    year: i32,
+    partner: Option<String>,
+    format: &str,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        matches!(format, "csv" | "html"),
+        "--format `{format}`: say csv or html"
+    );
+    if let Some(p) = &partner {
+        anyhow::ensure!(config.partner(p).is_some(), "unknown partner `{p}`");
+    }
+    let store = open(&config).await?;
+    let cases = store.cases(&CaseFilter::default()).await?;
+    store.close().await;
+    let rows = report::yearly(&cases, &config, year, partner.as_deref(), today(&config));
+    match format {
+        "html" => print!(
+            "{}",
+            report::to_html(&rows, &config.organisation.name, year)
+        ),
+        _ => print!("{}", report::to_csv(&rows)),
+    }
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Nothing lost, nothing doubled: the daemon binary is killed with SIGKILL at random moments
+//! while it works through a full inbox, restarted, and killed again; at the end every mail has
+//! exactly one decision and sits in exactly one folder.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use doorstroom::config::Config;
+use doorstroom::store::{MailState, Store};
+
+use crate::db::{self, Db};
+use crate::mailstack::{MailStack, SHARED_MAILBOX};
+use crate::setup;
+
+/// Mails in the inbox, and kill/restart rounds. The issue asks for 1,000 and 20; set
+/// `DOORSTROOM_CRASH_MAILS` / `DOORSTROOM_CRASH_ROUNDS` to run longer.
+fn sizes() -> (u32, u32) {
+    let get = |k: &str, d: u32| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    (
+        get("DOORSTROOM_CRASH_MAILS", 1000),
+        get("DOORSTROOM_CRASH_ROUNDS", 20),
+    )
+}
+
+fn mail(n: u32) -> Vec<u8> {
+    let partner = if n.is_multiple_of(2) {
+        "caw-antwerpen"
+    } else {
+        "ocmw-antwerpen"
+    };
+    format!(
+        "From: Woonbegeleider {n} <begeleider{n}@{partner}.example>\r\nTo: {SHARED_MAILBOX}\r\n\
+         Subject: Aanmelding versnelde doorstroom kandidaat {n}\r\nMessage-ID: <crash-{n}@{partner}.example>\r\n\
+         Date: Mon, 23 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Beste,\r\n\r\nHierbij meld ik kandidaat {n} aan voor versnelde doorstroom (CIR 2026-{n:06}).\r\n\
+         Het addendum en het sociaal verslag volgen.\r\n\r\nGroeten\r\n"
+    )
+    .into_bytes()
+}
+
+fn spawn(config: &std::path::Path, log: &std::path::Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_doorstroom"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("DOORSTROOM_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start the daemon binary")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_daemon_at_random_moments_loses_and_doubles_nothing() {
+    let (mails, rounds) = sizes();
+    let stack = MailStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let text = setup::imap_config_text(&stack, Db::Sqlite, &dir);
+    let config_path = dir.path().join("doorstroom.toml");
+    std::fs::write(&config_path, &text).unwrap();
+    let config = Config::parse(&text, &config_path).unwrap();
+    let log = dir.path().join("daemon.log");
+
+    let mut imap = stack.session(SHARED_MAILBOX).await;
+    for n in 0..mails {
+        imap.append("INBOX", &[], &mail(n)).await.unwrap();
+    }
+
+    for round in 0..rounds {
+        let mut child = spawn(&config_path, &log);
+        // Somewhere between start-up and well into the work.
+        let wait = 100 + (rand::random::<u64>() % 900);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        child.kill().expect("SIGKILL");
+        child.wait().unwrap();
+        if round.is_multiple_of(5) {
+            eprintln!("round {round}: killed after {wait} ms");
+        }
+    }
+
+    // A last run, left to finish.
+    let mut child = spawn(&config_path, &log);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let inbox = stack.read_all(SHARED_MAILBOX, "INBOX").await.len();
+        if inbox == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{inbox} mails still in the inbox; log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // SIGTERM for an orderly stop.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+
+    let processed = stack.read_all(SHARED_MAILBOX, "Verwerkt").await.len();
+    let quarantined = stack.read_all(SHARED_MAILBOX, "Quarantaine").await.len();
+    assert_eq!(
+        processed + quarantined,
+        mails as usize,
+        "every mail in exactly one folder"
+    );
+
+    let store = Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
+        .await
+        .unwrap();
+    let rows = store.list_mails(false, i64::from(mails) * 2).await.unwrap();
+    assert_eq!(rows.len(), mails as usize, "one row per mail, none doubled");
+    let stuck: Vec<_> = rows
+        .iter()
+        .filter(|m| m.state == MailState::Stored || !m.moved)
+        .map(|m| (m.id, m.source_key.clone(), m.state, m.moved))
+        .collect();
+    assert!(
+        stuck.is_empty(),
+        "every mail decided and moved: {stuck:?}\nlog:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let mut ids: Vec<_> = rows.iter().filter_map(|m| m.message_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), mails as usize, "every Message-ID once");
+}
