@@ -1,7 +1,7 @@
 //! Outbox throughput: mails/s of rendering + composing (pure), of rendering + composing +
 //! queueing (one SQLite transaction per mail, as domain code does), and of delivery through the
 //! file transport (one fsynced .eml per mail). SMTP throughput needs the Dovecot + Postfix
-//! harness and is not measured here yet.
+//! harness of the integration tests, so it is measured there (`outbox::smtp_throughput`).
 //!
 //! `cargo bench --bench outbox` (optionally `-- 5000` for the number of mails).
 
