@@ -182,7 +182,7 @@ impl Templates {
         };
         if problems.is_empty() {
             for (name, variant, data) in samples() {
-                let case = sample_case_for(config, name);
+                let case = sample_case_for(config, name, variant);
                 if let Err(e) = templates.render_notice(config, name, case.as_ref(), &data) {
                     problems.push(format!("{name} (sample `{variant}`): {e}"));
                 }
@@ -442,9 +442,9 @@ fn case_value(config: &Config, c: &CaseInfo) -> Value {
     })
 }
 
-/// The case a sample of this template is rendered with: none for [`CASELESS`] templates.
-pub fn sample_case_for(config: &Config, template: &str) -> Option<CaseInfo> {
-    (!CASELESS.contains(&template)).then(|| sample_case(config))
+/// The case a sample is rendered with: none for [`CASELESS`] templates and `no_case` samples.
+pub fn sample_case_for(config: &Config, template: &str, variant: &str) -> Option<CaseInfo> {
+    (!CASELESS.contains(&template) && variant != "no_case").then(|| sample_case(config))
 }
 
 /// The case used for sample renders: the config's first partner and social assistant.
@@ -612,6 +612,11 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
         ),
         (
             "cross_partner_notice",
+            "no_case",
+            json!({"sender": "k.jacobs@ocmw-antwerpen.example", "sender_partner": "ocmw-antwerpen", "subject": "Vraag over mevrouw X"}),
+        ),
+        (
+            "cross_partner_notice",
             "default",
             json!({"sender": "k.jacobs@ocmw-antwerpen.example", "sender_partner": "OCMW Antwerpen", "subject": "Vraag over VD-2026-0007"}),
         ),
@@ -625,6 +630,12 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
             "no_case",
             json!({"recipient": "an.peeters@woonhaven.example", "subject": "Dagoverzicht versnelde doorstroom", "error": "552 mailbox full", "case_ref": null}),
         ),
+        // A bounce that came back into the mailbox (notices.md: no `case_ref` key).
+        (
+            "bounce_notice",
+            "from_mailbox",
+            json!({"recipient": "lotte.wouters@caw-antwerpen.example", "subject": "Undelivered Mail Returned to Sender", "error": "550 5.1.1 user unknown"}),
+        ),
         (
             "discussion_request_ack",
             "in_time",
@@ -633,7 +644,17 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
         (
             "discussion_request_ack",
             "too_late",
-            json!({"meeting_date": "2026-12-17", "too_late": true, "next_meeting_date": "2027-01-28"}),
+            json!({"meeting_date": "2027-01-28", "too_late": true, "next_meeting_date": "2027-01-28"}),
+        ),
+        (
+            "discussion_request_ack",
+            "too_late_no_date",
+            json!({"meeting_date": null, "too_late": true, "next_meeting_date": null}),
+        ),
+        (
+            "discussion_request_ack",
+            "in_time_no_date",
+            json!({"meeting_date": null, "too_late": false, "next_meeting_date": null}),
         ),
         ("digest", "full", sample_digest()),
         (

@@ -45,7 +45,7 @@ fn golden_every_template_renders_as_snapshotted() {
             .render_notice(
                 &config,
                 name,
-                sample_case_for(&config, name).as_ref(),
+                sample_case_for(&config, name, variant).as_ref(),
                 &data,
             )
             .unwrap_or_else(|e| panic!("{name}/{variant}: {e}"));
