@@ -1804,3 +1804,171 @@ async fn smtp_throughput_through_postfix() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The contract with the case code (notices.md): every notice it produces renders and is guarded
+// ---------------------------------------------------------------------------------------------
+
+fn case_info(c: &doorstroom::case::model::Case) -> CaseInfo {
+    CaseInfo {
+        case_ref: c.case_ref.clone(),
+        partner: c.partner.clone(),
+        candidate: c.candidate.clone(),
+        programme: c.programme.clone(),
+        status: format!("{:?}", c.status),
+        lease_start: c.lease_start,
+        social_assistant: c.social_assistant.clone(),
+        counsellor_name: c.counsellor.name.clone(),
+        counsellor_email: c.counsellor.email.clone(),
+        counsellor_phone: c.counsellor.phone.clone(),
+    }
+}
+
+#[test]
+fn every_notice_the_case_code_produces_becomes_a_mail() {
+    use doorstroom::case::apply::{apply, Input};
+    use doorstroom::case::model::{Case, Status};
+    use doorstroom::understand::{Contact, Decision, Facts};
+    use std::collections::BTreeMap;
+
+    let config = config();
+    let outbox = Outbox::load(&config).unwrap();
+    let now = t0();
+    let lotte = "lotte.wouters@caw-antwerpen.example";
+    let mut stored = Case::new(
+        "VD-2026-0007".into(),
+        "caw-antwerpen",
+        "vivendo",
+        "Jan Peeters",
+        now,
+    );
+    stored.status = Status::InGuidance;
+    stored.lease_start = chrono::NaiveDate::from_ymd_opt(2026, 12, 1);
+    stored.social_assistant = Some("bram.janssens@woonhaven.example".into());
+    stored.counsellor.name = Some("Lotte Wouters".into());
+    stored.counsellor.email = Some(lotte.into());
+    let cases: BTreeMap<String, Case> = [(stored.case_ref.clone(), stored.clone())].into();
+
+    let decision = |kind: MailKind, case_ref: Option<&str>| Decision {
+        file: String::new(),
+        kind,
+        partner: Some("caw-antwerpen".into()),
+        case_ref: case_ref.map(str::to_string),
+        candidate: Some("Jan Peeters".into()),
+        cir: None,
+        documents: vec![doorstroom::case::DocumentKind::SocialReport],
+        missing: vec![doorstroom::case::DocumentKind::Addendum],
+        must_auto_reply: !kind.is_automated(),
+        // Conclusions go back to the partner for confirmation only when triage says so.
+        notify: vec![Role::Coordinator, Role::Partner],
+        lease_start: chrono::NaiveDate::from_ymd_opt(2026, 12, 1),
+        conclusions: [("VD-2026-0007".to_string(), "discuss_again".to_string())].into(),
+        new_contact: Some(Contact {
+            name: Some("Pieter Claes".into()),
+            email: Some("pieter.claes@caw-antwerpen.example".into()),
+            phone: None,
+        }),
+        duplicate_of: None,
+        reasons: vec!["test".into()],
+        facts: Facts {
+            message_id: Some("<m1@caw-antwerpen.example>".into()),
+            subject: "Onderwerp".into(),
+            sender: Some(lotte.into()),
+            from_staff: false,
+            statement: Some("Geen medewerking meer.".into()),
+            stop_date: chrono::NaiveDate::from_ymd_opt(2027, 3, 31),
+            conclusions: [(
+                "VD-2026-0007".to_string(),
+                doorstroom::understand::Conclusion::DiscussAgain,
+            )]
+            .into(),
+            ..Facts::default()
+        },
+    };
+    let kinds = [
+        (MailKind::ReferralIncomplete, None),
+        (MailKind::ReplyToCase, Some("VD-2026-0007")),
+        (MailKind::ContactChange, Some("VD-2026-0007")),
+        (MailKind::Concern, Some("VD-2026-0007")),
+        (MailKind::UrgentConcern, Some("VD-2026-0007")),
+        (MailKind::FinalReport, Some("VD-2026-0007")),
+        (MailKind::LeaseStart, Some("VD-2026-0007")),
+        (MailKind::MeetingConclusions, None),
+        (MailKind::DiscussionRequest, Some("VD-2026-0007")),
+        (MailKind::CrossPartner, Some("VD-2026-0007")),
+        (MailKind::UnknownSender, None),
+        (MailKind::Bounce, None),
+    ];
+    let mut rendered = BTreeSet::new();
+    for (kind, case_ref) in kinds {
+        let d = decision(kind, case_ref);
+        let input = Input {
+            config: &config,
+            decision: &d,
+            mail_id: 1,
+            received_at: now,
+            now,
+            cases: &cases,
+            new_reference: Some("VD-2026-0008".into()),
+            referrals_this_month: 2,
+        };
+        let fx = match apply(&input) {
+            Ok(fx) => fx,
+            Err(e) => panic!("{kind:?}: {e}"),
+        };
+        for notice in &fx.notices {
+            // The case as it is after the change (a new referral exists only there).
+            let case = notice.case_ref.as_deref().map(|r| {
+                fx.change(r)
+                    .map(|c| case_info(&c.case))
+                    .or_else(|| cases.get(r).map(case_info))
+                    .unwrap_or_else(|| panic!("{kind:?}: notice about unknown case {r}"))
+            });
+            let partner =
+                (notice.template == "conclusions_confirmation").then_some("caw-antwerpen");
+            let answering = Answering {
+                sender: lotte.into(),
+                message_id: d.facts.message_id.clone(),
+                references: vec![],
+                kind,
+            };
+            match outbox.prepare(
+                &config,
+                notice,
+                case.as_ref(),
+                partner,
+                Some(&answering),
+                now,
+            ) {
+                Ok(mail) => {
+                    assert!(!mail.recipients.is_empty());
+                    rendered.insert(notice.template.clone());
+                }
+                Err(e) => panic!("{kind:?} → {}: {e}", notice.template),
+            }
+        }
+    }
+    eprintln!("rendered from the case code: {rendered:?}");
+    for t in [
+        "referral_ack",
+        "referral_notice",
+        "quota_exceeded",
+        "reply_ack",
+        "contact_change_notice",
+        "concern_notice",
+        "concern_ack",
+        "urgent_alert",
+        "final_report_notice",
+        "lease_start_notice",
+        "conclusions_confirmation",
+        "discussion_request_ack",
+        "cross_partner_notice",
+        "unknown_sender_notice",
+        "bounce_notice",
+    ] {
+        assert!(
+            rendered.contains(t),
+            "{t} was not produced; produced: {rendered:?}"
+        );
+    }
+}
