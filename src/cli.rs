@@ -358,6 +358,19 @@ fn check(path: &Path, connect: bool) -> anyhow::Result<ExitCode> {
         }
     };
     print!("{}", crate::config::summary(&config));
+    match crate::outbox::check_templates(&config) {
+        Ok(()) => println!(
+            "  templates      {} mail kinds in {}, each rendered with sample data",
+            crate::outbox::templates::TEMPLATE_NAMES.len(),
+            config.templates.dir.display()
+        ),
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{}: template: {p}", path.display());
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     if connect {
         let ok = runtime()?.block_on(crate::daemon::probe(&config));
         if !ok {

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::LogFormat;
 use crate::config::Config;
-use crate::context::Context;
+use crate::context::{Context, Loaded};
 use crate::store::Store;
 
 /// The hardened systemd unit, shipped inside the binary (`doorstroom print-service`).
@@ -57,7 +57,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 /// Run the daemon until SIGINT or SIGTERM; SIGHUP reloads the config file.
 pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
-    let (config_tx, config_rx) = watch::channel(Arc::new(config));
+    let loaded = Loaded::new(config).context("the mail templates")?;
+    let (config_tx, config_rx) = watch::channel(Arc::new(loaded));
     let signals = tokio::spawn(watch_signals(shutdown.clone(), config_tx));
     let result = run(config_rx, shutdown.clone()).await;
     signals.abort();
@@ -66,7 +67,7 @@ pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
 
 /// SIGINT/SIGTERM → shutdown; SIGHUP → validate the config file again and publish it, or keep
 /// the old one and say why.
-async fn watch_signals(shutdown: CancellationToken, config_tx: watch::Sender<Arc<Config>>) {
+async fn watch_signals(shutdown: CancellationToken, config_tx: watch::Sender<Arc<Loaded>>) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -81,19 +82,25 @@ async fn watch_signals(shutdown: CancellationToken, config_tx: watch::Sender<Arc
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); shutdown.cancel(); return; }
             _ = int.recv() => { tracing::info!("interrupted: shutting down"); shutdown.cancel(); return; }
             _ = hup.recv() => {
-                let path = config_tx.borrow().source.clone();
+                let path = config_tx.borrow().config.source.clone();
                 reload(&path, &config_tx);
             }
         }
     }
 }
 
-fn reload(path: &std::path::Path, config_tx: &watch::Sender<Arc<Config>>) {
+fn reload(path: &std::path::Path, config_tx: &watch::Sender<Arc<Loaded>>) {
     match Config::load(path) {
-        Ok(config) => {
-            tracing::info!(file = %path.display(), "SIGHUP: configuration reloaded");
-            config_tx.send_replace(Arc::new(config));
-        }
+        Ok(config) => match Loaded::new(config) {
+            Ok(loaded) => {
+                tracing::info!(file = %path.display(), "SIGHUP: configuration and templates reloaded");
+                config_tx.send_replace(Arc::new(loaded));
+            }
+            Err(e) => tracing::error!(
+                file = %path.display(),
+                "SIGHUP: a mail template is broken, keeping the old configuration: {e}"
+            ),
+        },
         Err(errors) => {
             tracing::error!(
                 file = %path.display(),
@@ -106,11 +113,11 @@ fn reload(path: &std::path::Path, config_tx: &watch::Sender<Arc<Config>>) {
 
 /// Start every task and run until `shutdown` is cancelled.
 pub async fn run(
-    config: watch::Receiver<Arc<Config>>,
+    loaded: watch::Receiver<Arc<Loaded>>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let snapshot = config.borrow().clone();
+    let snapshot = loaded.borrow().config.clone();
     tracing::info!(
         organisation = %snapshot.organisation.id,
         config = %snapshot.source.display(),
@@ -118,7 +125,7 @@ pub async fn run(
         env!("CARGO_PKG_VERSION")
     );
     let store = open_store(&snapshot).await?;
-    let ctx = Context::following(store.clone(), config);
+    let ctx = Context::following(store.clone(), loaded);
 
     // Work stops being taken when `stop_taking` is cancelled; tasks still running after the grace
     // period are aborted.
@@ -142,6 +149,23 @@ pub async fn run(
             "jobs".into(),
             stop_taking.clone(),
             move |token| crate::jobs::run(jobs_ctx.clone(), token),
+        ),
+    );
+    let outbox_ctx = ctx.clone();
+    spawn(
+        &mut tasks,
+        "outbox",
+        lease::run_leased(
+            store.clone(),
+            "outbox".into(),
+            stop_taking.clone(),
+            move |token| {
+                let ctx = outbox_ctx.clone();
+                async move {
+                    let wake = ctx.outbox_wake.clone();
+                    Ok(crate::outbox::send::run(ctx, token, wake).await?)
+                }
+            },
         ),
     );
     spawn(

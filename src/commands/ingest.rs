@@ -43,8 +43,8 @@ fn expand(path: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
 
 pub async fn run(config: Config, paths: &[PathBuf], json: bool) -> anyhow::Result<bool> {
     let store = crate::daemon::open_store(&config).await?;
-    let ctx = Context::fixed(store.clone(), config);
-    let config = ctx.config();
+    let ctx = Context::fixed(store.clone(), config).context("mail templates")?;
+    let loaded = ctx.loaded();
     let mut all_ok = true;
     for path in paths {
         for (file, source) in expand(path)? {
@@ -71,7 +71,7 @@ pub async fn run(config: Config, paths: &[PathBuf], json: bool) -> anyhow::Resul
                 received_at: Utc::now(),
             };
             let shown = file.display().to_string();
-            match pipeline::handle(&ctx, &config, &new, &raw, &shown).await {
+            match pipeline::handle(&ctx, &loaded, &new, &raw, &shown).await {
                 Ok(handled) => print(&shown, &handled, json)?,
                 Err(e) => {
                     all_ok = false;

@@ -57,8 +57,9 @@ pub async fn retry(config: Config, id: i64) -> anyhow::Result<()> {
     let raw = store.blob(&mail.sha256).await?.ok_or_else(|| {
         anyhow::anyhow!("the raw bytes of mail {id} were purged; it cannot be decided again")
     })?;
+    let ctx = Context::fixed(store.clone(), config)?;
     store.requeue_mail(id).await?;
-    let ctx = Context::fixed(store.clone(), config);
+    let loaded = ctx.loaded();
     let config = ctx.config();
     let new = NewMail {
         source: mail.source.clone(),
@@ -66,7 +67,7 @@ pub async fn retry(config: Config, id: i64) -> anyhow::Result<()> {
         message_id: mail.message_id.clone(),
         received_at: mail.received_at,
     };
-    let handled = pipeline::handle(&ctx, &config, &new, &raw, &format!("mail {id}")).await?;
+    let handled = pipeline::handle(&ctx, &loaded, &new, &raw, &format!("mail {id}")).await?;
     let kind = handled.decision.as_ref().map_or("?", |d| d.kind.as_str());
     if handled.state == MailState::Processed {
         if let Mailbox::Maildir(m) = &config.mailbox {

@@ -7,8 +7,10 @@ use chrono::Utc;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, MaildirMailbox};
-use crate::context::Context;
+use crate::config::MaildirMailbox;
+use crate::context::{Context, Loaded};
+use crate::outbox::queue::queue_notices;
+use crate::outbox::Answering;
 use crate::store::mails::MailOutcome;
 use crate::store::{MailRecord, MailState, NewMail, StoreError};
 use crate::understand::{self, Decision, Register};
@@ -21,6 +23,9 @@ pub enum IntakeError {
     /// The database failed; the mail stays in the inbox untouched and is tried again.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Applying the decision failed for a reason that retrying can fix.
+    #[error(transparent)]
+    Apply(crate::store::ApplyError),
     /// Reading or moving the mail failed.
     #[error("{0}")]
     Io(String),
@@ -30,6 +35,7 @@ impl IntakeError {
     pub fn is_transient(&self) -> bool {
         match self {
             IntakeError::Store(e) => e.is_transient(),
+            IntakeError::Apply(e) => e.is_transient(),
             IntakeError::Io(_) => true,
         }
     }
@@ -58,7 +64,7 @@ pub fn message_id(raw: &[u8]) -> Option<String> {
 
 /// The case register triage reads, with the earlier copies of this mail's Message-ID.
 async fn register_for(ctx: &Context, mail: &MailRecord) -> Result<Register, IntakeError> {
-    let mut register = Register::default();
+    let mut register = ctx.store.register().await?;
     if let Some(id) = &mail.message_id {
         register.earlier = ctx.store.earlier_mails(id, mail.id).await?;
     }
@@ -69,7 +75,7 @@ async fn register_for(ctx: &Context, mail: &MailRecord) -> Result<Register, Inta
 /// returned as it is.
 pub async fn handle(
     ctx: &Context,
-    config: &Config,
+    loaded: &Loaded,
     source: &NewMail,
     raw: &[u8],
     file: &str,
@@ -85,46 +91,98 @@ pub async fn handle(
             reason: mail.reason,
         });
     }
+    let config = &loaded.config;
     let register = register_for(ctx, &mail).await?;
     let mut decision = understand::triage(raw, &register, config);
     decision.file = file.to_string();
-    let quarantined = decision.kind.is_quarantined();
+    let now = Utc::now();
+
+    // The decision, the case changes and the mails they cause commit together, or not at all.
+    let mut tx = ctx.store.begin().await?;
+    let applied = tx
+        .apply_decision(config, &decision, mail.id, mail.received_at, now)
+        .await;
+    let (effects, failure) = match applied {
+        Ok(effects) => (Some(effects), None),
+        Err(e) if e.is_transient() => return Err(IntakeError::Apply(e)),
+        Err(e) => {
+            // Permanent (an illegal transition, a contradiction): nothing of it is kept; the
+            // mail goes to quarantine with the reason, for a person.
+            tx.rollback().await?;
+            tx = ctx.store.begin().await?;
+            (None, Some(format!("cannot apply the decision: {e}")))
+        }
+    };
+    let quarantined = decision.kind.is_quarantined() || failure.is_some();
     let state = if quarantined {
         MailState::Quarantined
     } else {
         MailState::Processed
     };
-    let reason = quarantined.then(|| decision.reasons.join("; "));
+    let reason = failure.or_else(|| quarantined.then(|| decision.reasons.join("; ")));
+    let case_ref = effects
+        .as_ref()
+        .and_then(|fx| fx.case_ref.clone())
+        .or_else(|| decision.case_ref.clone());
     let json = serde_json::to_value(&decision)
         .map_err(|e| IntakeError::Io(format!("decision to JSON: {e}")))?;
-    let mut tx = ctx.store.begin().await?;
+    let mut done = Vec::new();
+    if let Some(effects) = &effects {
+        for change in &effects.changes {
+            let verb = if change.created { "created" } else { "updated" };
+            done.push(format!("case {} {verb}", change.case.case_ref));
+        }
+        let changed: Vec<&crate::case::model::Case> =
+            effects.changes.iter().map(|c| &c.case).collect();
+        let answering = Answering::of(&decision);
+        done.extend(
+            queue_notices(
+                &mut tx,
+                config,
+                &loaded.outbox,
+                &effects.notices,
+                &changed,
+                answering.as_ref(),
+                now,
+            )
+            .await?,
+        );
+    }
     tx.finish_mail(
         mail.id,
         &MailOutcome {
             state,
             kind: decision.kind.as_str(),
             partner: decision.partner.as_deref(),
-            case_ref: decision.case_ref.as_deref(),
+            case_ref: case_ref.as_deref(),
             body_hash: Some(decision.facts.body_hash.as_str()).filter(|h| !h.is_empty()),
             decision: &json,
             reason: reason.as_deref(),
-            at: Utc::now(),
+            at: now,
         },
     )
     .await?;
     tx.commit().await?;
+    if effects.as_ref().is_some_and(|fx| !fx.notices.is_empty()) {
+        ctx.outbox_wake.notify_one();
+    }
     tracing::info!(
         mail = mail.id,
         kind = decision.kind.as_str(),
-        case = decision.case_ref.as_deref().unwrap_or("-"),
-        "mail decided"
+        case = case_ref.as_deref().unwrap_or("-"),
+        "mail decided: {}",
+        if done.is_empty() {
+            "nothing to do".to_string()
+        } else {
+            done.join(", ")
+        }
     );
     Ok(Handled {
         mail_id: mail.id,
         new: true,
         state,
         decision: Some(decision),
-        done: Vec::new(),
+        done,
         reason,
     })
 }
@@ -138,7 +196,7 @@ pub async fn maildir_pass(
     stop: &CancellationToken,
 ) -> Result<usize, IntakeError> {
     let source = super::maildir_source(m);
-    let config = ctx.config();
+    let loaded = ctx.loaded();
     let mut handled = 0;
     for entry in maildir
         .pending()
@@ -147,7 +205,7 @@ pub async fn maildir_pass(
         if stop.is_cancelled() {
             break;
         }
-        match handle_entry(ctx, &config, maildir, m, &source, &entry).await {
+        match handle_entry(ctx, &loaded, maildir, m, &source, &entry).await {
             Ok(_) => handled += 1,
             Err(e) if e.is_transient() => return Err(e),
             Err(e) => tracing::error!(file = %entry.path.display(), "mail left in the inbox: {e}"),
@@ -158,7 +216,7 @@ pub async fn maildir_pass(
 
 async fn handle_entry(
     ctx: &Context,
-    config: &Config,
+    loaded: &Loaded,
     maildir: &Maildir,
     m: &MaildirMailbox,
     source: &str,
@@ -186,7 +244,7 @@ async fn handle_entry(
         message_id: message_id(&raw),
         received_at: Utc::now(),
     };
-    let handled = handle(ctx, config, &new, &raw, &entry.path.display().to_string()).await?;
+    let handled = handle(ctx, loaded, &new, &raw, &entry.path.display().to_string()).await?;
     let folder = match handled.state {
         MailState::Quarantined => &m.quarantine,
         _ => &m.processed,

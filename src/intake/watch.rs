@@ -253,7 +253,7 @@ async fn pass(
     skip: &mut HashSet<u32>,
     stop: &CancellationToken,
 ) -> Result<usize, WatchError> {
-    let config = ctx.config();
+    let loaded = ctx.loaded();
     let in_inbox = imap.uid_search_all().await?;
     settle_moves(ctx, source, uid_validity, &in_inbox).await?;
     let uids: Vec<u32> = in_inbox.into_iter().filter(|u| !skip.contains(u)).collect();
@@ -279,7 +279,7 @@ async fn pass(
                 message_id: pipeline::message_id(&mail.bytes),
                 received_at: Utc::now(),
             };
-            let handled = match pipeline::handle(ctx, &config, &new, &mail.bytes, "").await {
+            let handled = match pipeline::handle(ctx, &loaded, &new, &mail.bytes, "").await {
                 Ok(handled) => handled,
                 Err(e) if e.is_transient() => return Err(e.into()),
                 Err(e) => {

@@ -19,6 +19,7 @@
 
 pub mod compose;
 pub mod guard;
+pub mod queue;
 pub mod send;
 pub mod templates;
 

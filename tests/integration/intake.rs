@@ -30,7 +30,8 @@ struct Daemon {
 impl Daemon {
     fn start(config: doorstroom::config::Config) -> Daemon {
         let shutdown = CancellationToken::new();
-        let (_tx, rx) = watch::channel(Arc::new(config));
+        let loaded = doorstroom::context::Loaded::new(config).expect("templates");
+        let (_tx, rx) = watch::channel(Arc::new(loaded));
         let token = shutdown.clone();
         let task = tokio::spawn(async move {
             let _keep = _tx;
