@@ -200,7 +200,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ingest { .. } => not_yet("ingest"),
-        Command::Triage { .. } => not_yet("triage"),
+        Command::Triage { files, output } => {
+            crate::commands::triage::run(&load(&cli.config)?, &files, output.json)
+        }
         Command::ImportCases { .. } => not_yet("import-cases"),
         Command::Cases { .. } => not_yet("cases"),
         Command::Case { .. } => not_yet("case"),

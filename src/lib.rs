@@ -19,6 +19,7 @@
 //! | [`jobs`] | the periodic work: agenda, escalations, digests, retention | talking SMTP or IMAP directly |
 //! | [`daemon`] | start-up and shutdown of the long-running service | business logic |
 //! | [`cli`] | the command line an admin types | anything the daemon would do differently |
+//! | [`commands`] | one module per admin command: call the library, print | deciding anything itself |
 //!
 //! Every long-running task takes its dependencies, its clock and a shutdown handle as arguments, so
 //! that the binary and the tests drive the very same code.
@@ -26,6 +27,7 @@
 pub mod calendar;
 pub mod case;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod intake;

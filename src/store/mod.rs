@@ -11,6 +11,7 @@
 
 mod blobs;
 pub mod mails;
+pub mod register;
 pub use blobs::sha256_hex;
 
 use std::path::Path;

@@ -40,7 +40,7 @@ fn reply_intro() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     re(
         &RE,
-        r"(?i)^\s*(op|on|am|le)\s.{0,160}\b(schreef|wrote|schrieb|a écrit|heeft .{0,40} geschreven)\b",
+        r"(?i)^\s*(op|on|am|le)\s.{0,160}\b(schreef|wrote|schrieb|a écrit|heeft .{0,160} geschreven)\b",
     )
 }
 
