@@ -598,21 +598,17 @@ impl Reading<'_> {
             let found = text::new_contact(&content.new, &body.signature, &exclude);
             self.set(MailKind::ContactChange, &[Role::SocialAssistant]);
             self.reason(format!("contact_change: \"{}\"", contact.join("\", \"")));
-            self.decision.new_contact = found.or_else(|| {
-                // "Ik ben de nieuwe woonbegeleider": the sender is the new contact.
-                let from = self.parsed.from.as_ref()?;
-                Some(super::Contact {
-                    name: from.name.clone(),
-                    email: Some(
-                        self.decision
-                            .facts
-                            .sender
-                            .clone()
-                            .unwrap_or_else(|| from.address.clone()),
-                    ),
-                    phone: text::phones(&body.signature).into_iter().next(),
-                })
-            });
+            // "Ik ben de nieuwe woonbegeleider": without another name or address in the text,
+            // the sender is the new contact.
+            let mut contact = found.unwrap_or_default();
+            if contact.name.is_none() && contact.email.is_none() {
+                contact.name = self.parsed.from.as_ref().and_then(|f| f.name.clone());
+                contact.email = self.decision.facts.sender.clone();
+                if contact.phone.is_none() {
+                    contact.phone = text::phones(&body.signature).into_iter().next();
+                }
+            }
+            self.decision.new_contact = Some(contact);
             return;
         }
         let referral_docs = self.attached_any(DocumentKind::Addendum)
