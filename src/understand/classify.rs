@@ -154,13 +154,21 @@ impl Reading<'_> {
             self.reason("malformed: no From address could be read");
             return;
         };
+        // A delivery report is judged before trust: our own server writes it without
+        // authentication results, and a forged one can only make the coordinator look.
+        if self.bounce(&from) {
+            return;
+        }
         let trust = trust::assess(p, &from, self.config);
         if let Trust::Spoof(why) = &trust {
             self.set(MailKind::SpamOrSpoof, &[]);
             self.reason(format!("spam_or_spoof: {why}"));
             return;
         }
-        if self.automated(&from) {
+        if matches!(trust, Trust::Verified(_) | Trust::Accepted(_)) {
+            self.decision.partner = self.config.partner_of_address(&from).map(|p| p.id.clone());
+        }
+        if self.automated() {
             return;
         }
         self.reason(trust.reason().to_string());
@@ -242,8 +250,8 @@ impl Reading<'_> {
         }
     }
 
-    /// Bounces, auto-replies, calendar answers and newsletters: never answered.
-    fn automated(&mut self, from: &str) -> bool {
+    /// A delivery failure report about one of our mails.
+    fn bounce(&mut self, from: &str) -> bool {
         let p = self.parsed;
         let subject = p.subject.to_lowercase();
         let local = from.split('@').next().unwrap_or_default();
@@ -284,6 +292,7 @@ impl Reading<'_> {
             let ids: Vec<String> = returned
                 .and_then(|m| m.message_id.clone())
                 .into_iter()
+                .chain(p.returned_ids.iter().cloned())
                 .chain(p.in_reply_to.iter().cloned())
                 .collect();
             if let Some((case, id)) = thread::by_thread(self.register, &ids, &[]) {
@@ -299,6 +308,17 @@ impl Reading<'_> {
             }
             return true;
         }
+        false
+    }
+
+    /// Auto-replies, calendar answers and newsletters: never answered.
+    fn automated(&mut self) -> bool {
+        let p = self.parsed;
+        let subject = p.subject.to_lowercase();
+        let auto_submitted = p
+            .header("auto-submitted")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.starts_with("no"));
         let x_auto = p.header("x-autoreply").is_some()
             || p.header("x-autorespond").is_some()
             || p.header("precedence")
@@ -445,7 +465,7 @@ impl Reading<'_> {
                 self.decision.cir = text::cir(&j.text);
             }
             if self.decision.candidate.is_none() && !j.text.is_empty() {
-                self.decision.candidate = text::candidate_name(&j.text);
+                self.decision.candidate = text::candidate_labelled(&j.text);
             }
             self.decision.facts.attachments.push(Attachment {
                 filename: a.filename.clone(),
@@ -771,7 +791,7 @@ impl Reading<'_> {
                 continue;
             }
             let next = lines.get(i + 1).copied().unwrap_or_default();
-            let decision = conclusion_in(line).or_else(|| {
+            let decision = conclusion_in(&self.tags.remove(line)).or_else(|| {
                 if self.tags.find(next).is_empty() {
                     conclusion_in(next)
                 } else {

@@ -54,6 +54,8 @@ pub struct Parsed {
     pub content_type: String,
     /// Lowercase content types of every part (delivery reports, calendar replies).
     pub part_types: Vec<String>,
+    /// Message-IDs named in returned headers (`text/rfc822-headers` of a delivery report).
+    pub returned_ids: Vec<String>,
     /// `METHOD:` of a text/calendar part.
     pub calendar_method: Option<String>,
     /// The readable text of the body.
@@ -152,6 +154,15 @@ fn from_message(message: &Message<'_>, depth: usize) -> Parsed {
         let ctype = content_type_of(part);
         if index > 0 {
             p.part_types.push(ctype.clone());
+        }
+        if ctype == "text/rfc822-headers" {
+            let text = String::from_utf8_lossy(part.contents()).into_owned();
+            p.returned_ids.extend(text.lines().filter_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.trim()
+                    .eq_ignore_ascii_case("message-id")
+                    .then(|| clean_id(value))
+            }));
         }
         if ctype == "text/calendar" {
             if let Some(text) = part.text_contents() {

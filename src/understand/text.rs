@@ -332,25 +332,37 @@ fn name_words() -> &'static str {
 /// A candidate's name as partners write it in a referral ("Naam: Jan Peeters", "aanmelding van
 /// mevrouw Fatima El Amrani").
 pub fn candidate_name(text: &str) -> Option<String> {
+    candidate_labelled(text).or_else(|| candidate_in_prose(text))
+}
+
+/// Only the labelled form ("Naam: …"): safe on documents, whose prose names other people too.
+pub fn candidate_labelled(text: &str) -> Option<String> {
+    candidate_by(text, true)
+}
+
+fn candidate_in_prose(text: &str) -> Option<String> {
+    candidate_by(text, false)
+}
+
+fn candidate_by(text: &str, labelled: bool) -> Option<String> {
     static LABEL: OnceLock<Regex> = OnceLock::new();
     static PROSE: OnceLock<Regex> = OnceLock::new();
     let label = LABEL.get_or_init(|| {
         Regex::new(&format!(
-            r"(?im)^\s*(?:naam(?:\s+(?:van\s+de\s+)?kandidaat(?:-huurder)?)?|kandidaat(?:-huurder)?|cli[eë]nt(?:e)?|naam cli[eë]nt)\s*:\s*(?:(?:mevrouw|meneer|mevr\.?|dhr\.?|mr\.?|mw\.?)\s+)?({})",
+            r"(?im)^\s*(?:naam(?:\s+(?:van\s+de\s+)?kandidaat(?:-huurder)?)?|kandidaat(?:-huurder)?|cli[eë]nt(?:e)?|naam cli[eë]nt)[ \t]*:[ \t]*(?:(?:mevrouw|meneer|mevr\.?|dhr\.?|mr\.?|mw\.?)\s+)?({})",
             name_words()
         ))
         .expect("valid regex")
     });
     let prose = PROSE.get_or_init(|| {
         Regex::new(&format!(
-            r"(?i:aanmelding|aanmelden|kandidaat-huurder|kandidaat)\s+(?i:van\s+)?(?:(?i:mevrouw|meneer|mevr\.?|dhr\.?|mr\.?|mw\.?)\s+)?({})",
+            r"(?i:aanmelding|aanmelden|kandidaat-huurder|kandidaat)[ \t]+(?i:voor[ \t]+versnelde[ \t]+doorstroom[ \t]+)?(?i:van[ \t]+)?(?:(?i:cli[eë]nte?|mevrouw|meneer|mevr\.?|dhr\.?|mr\.?|mw\.?)[ \t]+)?({})",
             name_words()
         ))
         .expect("valid regex")
     });
-    label
-        .captures(text)
-        .or_else(|| prose.captures(text))
+    let re = if labelled { label } else { prose };
+    re.captures(text)
         .and_then(|c| c.get(1))
         .map(|m| m.as_str().trim().to_string())
         .filter(|n| {

@@ -47,6 +47,11 @@ impl Tags {
         out
     }
 
+    /// `text` with every tag removed (so its digits are not read as months or dates).
+    pub fn remove(&self, text: &str) -> String {
+        self.re.replace_all(text, " ").into_owned()
+    }
+
     /// Tags with the byte offset of each match (for per-line conclusions).
     pub fn find_at(&self, text: &str) -> Vec<(usize, String)> {
         self.re
