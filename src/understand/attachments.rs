@@ -161,10 +161,9 @@ pub fn pdf_text(bytes: &[u8]) -> String {
             pos = start + 6;
             continue;
         }
-        let dict_start = bytes[..start]
-            .windows(2)
-            .rposition(|w| w == b"<<")
-            .unwrap_or(start.saturating_sub(200));
+        let window = start.saturating_sub(1024);
+        let dict_start = memchr::memmem::rfind(&bytes[window..start], b"<<")
+            .map_or(start.saturating_sub(200), |p| p + window);
         let dict = &bytes[dict_start..start];
         let mut data_start = start + 6;
         if bytes.get(data_start) == Some(&b'\r') {
@@ -178,8 +177,8 @@ pub fn pdf_text(bytes: &[u8]) -> String {
         };
         let data = &bytes[data_start..end];
         pos = end + 9;
-        let flate = dict.windows(11).any(|w| w == b"FlateDecode");
-        let other_filter = !flate && dict.windows(7).any(|w| w == b"/Filter");
+        let flate = memchr::memmem::find(dict, b"FlateDecode").is_some();
+        let other_filter = !flate && memchr::memmem::find(dict, b"/Filter").is_some();
         if other_filter {
             continue; // images (DCTDecode) and the like
         }
@@ -310,10 +309,7 @@ fn literal_string(content: &[u8], mut i: usize) -> (String, usize) {
 }
 
 fn find_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    hay.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
+    memchr::memmem::find(hay.get(from..)?, needle).map(|p| p + from)
 }
 
 /// Text of a DOCX: `word/document.xml` from the zip, paragraphs on lines.

@@ -24,17 +24,25 @@ struct Reading<'a> {
     parsed: &'a Parsed,
     config: &'a Config,
     register: &'a Register,
-    tags: Tags,
+    tags: std::rc::Rc<Tags>,
     decision: Decision,
+    /// Taken out of `parsed` (outer and forwarded mail), judged once.
+    attachments: Vec<RawAttachment>,
 }
 
-pub fn decide(parsed: &Parsed, register: &Register, config: &Config) -> Decision {
+pub fn decide(mut parsed: Parsed, register: &Register, config: &Config) -> Decision {
+    // The attachments' bytes move into the decision instead of being copied.
+    let mut attachments = std::mem::take(&mut parsed.attachments);
+    if let Some(inner) = parsed.inner.as_mut() {
+        attachments.append(&mut inner.attachments);
+    }
     let mut r = Reading {
-        parsed,
+        parsed: &parsed,
         config,
         register,
-        tags: Tags::new(&config.organisation.case_reference),
+        tags: Tags::cached(&config.organisation.case_reference),
         decision: empty_decision(),
+        attachments,
     };
     r.fill_basic_facts();
     r.classify();
@@ -399,12 +407,8 @@ impl Reading<'_> {
 
     fn judge_attachments(&mut self) {
         let p = self.parsed;
-        let all: Vec<&RawAttachment> = p
-            .attachments
-            .iter()
-            .chain(p.inner.iter().flat_map(|m| m.attachments.iter()))
-            .collect();
-        let mut judged: Vec<(&RawAttachment, Judged)> = all
+        let all = std::mem::take(&mut self.attachments);
+        let mut judged: Vec<(RawAttachment, Judged)> = all
             .into_iter()
             .map(|a| {
                 let j = attachments::judge(
@@ -468,13 +472,13 @@ impl Reading<'_> {
                 self.decision.candidate = text::candidate_labelled(&j.text);
             }
             self.decision.facts.attachments.push(Attachment {
-                filename: a.filename.clone(),
-                content_type: a.content_type.clone(),
+                filename: a.filename,
+                content_type: a.content_type,
                 kind,
                 size: a.bytes.len(),
                 note: Some(note),
                 unusable: j.unusable.is_some(),
-                bytes: a.bytes.clone(),
+                bytes: a.bytes,
             });
         }
     }

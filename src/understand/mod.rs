@@ -259,5 +259,5 @@ impl Register {
 /// Decide what one mail is. Pure, total: any bytes give a decision, never a panic.
 pub fn triage(raw: &[u8], register: &Register, config: &Config) -> Decision {
     let parsed = parse::parse(raw);
-    classify::decide(&parsed, register, config)
+    classify::decide(parsed, register, config)
 }

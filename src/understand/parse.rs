@@ -471,10 +471,7 @@ fn check_structure(message: &Message<'_>, p: &mut Parsed) {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 /// A text part as a person reads it: format=flowed lines joined, mojibake and undecodable bytes
@@ -488,6 +485,17 @@ fn readable_text(message: &Message<'_>, part: &MessagePart<'_>, text: &str) -> S
                 text = windows_1252(&bytes);
             }
         }
+    }
+    if text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+        // Declared ISO-8859-1, written in windows-1252 (Outlook's dashes and quotes): the C1
+        // control characters are windows-1252's printable ones.
+        text = text
+            .chars()
+            .map(|c| match c {
+                '\u{80}'..='\u{9f}' => windows_1252(&[c as u32 as u8]).chars().next().unwrap_or(c),
+                _ => c,
+            })
+            .collect();
     }
     if text.contains('Ã') || text.contains("â€") {
         // Declared ISO-8859-1 but written in UTF-8: the classic "Ã©".
@@ -604,6 +612,12 @@ mod tests {
             unflow("Dit is een \nlange zin.\n", false),
             "Dit is een lange zin.\n\n"
         );
+    }
+
+    #[test]
+    fn windows_1252_dashes_declared_as_latin1_are_repaired() {
+        let raw = b"From: a@b.be\r\nMessage-ID: <x@y>\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nTeam \x96 Wonen\r\n";
+        assert!(parse(raw).text.contains("Team – Wonen"));
     }
 
     #[test]

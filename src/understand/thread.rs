@@ -2,6 +2,9 @@
 //! mail we sent or received (In-Reply-To / References), or the candidate's name among the
 //! sender partner's open cases. Pure lookups in the [`Register`].
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use regex::Regex;
 
 use super::{Register, RegisteredCase};
@@ -14,6 +17,25 @@ pub struct Tags {
 }
 
 impl Tags {
+    /// The tag finder for `format`, compiled once per thread: compiling a regex costs more than
+    /// triaging a mail.
+    pub fn cached(format: &ReferenceFormat) -> Rc<Tags> {
+        thread_local! {
+            static CACHE: RefCell<Option<Rc<Tags>>> = const { RefCell::new(None) };
+        }
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            match cache.as_ref() {
+                Some(tags) if tags.format == *format => tags.clone(),
+                _ => {
+                    let tags = Rc::new(Tags::new(format));
+                    *cache = Some(tags.clone());
+                    tags
+                }
+            }
+        })
+    }
+
     pub fn new(format: &ReferenceFormat) -> Tags {
         let prefix = regex::escape(&format.prefix);
         // Tolerant of how people retype it: "VD 2026 7", "vd-2026-0007", "VD2026-0007".
