@@ -95,7 +95,7 @@ impl Default for Keywords {
                 "vervangt",
                 "nieuw telefoonnummer",
                 "nieuw e-mailadres",
-                "gewijzigd",
+                "nieuw adres",
             ]),
             final_report: list(&[
                 "eindverslag",
