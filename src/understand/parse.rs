@@ -420,7 +420,7 @@ fn transfer_problem(message: &Message<'_>, part: &MessagePart<'_>, bytes: &[u8])
         let blanks = memchr::memchr3_iter(b'\n', b'\r', b' ', body).count()
             + memchr::memchr_iter(b'\t', body).count();
         let count = body.len() - blanks;
-        if count % 4 != 0 {
+        if !count.is_multiple_of(4) {
             return Some(format!(
                 "base64 cut off ({count} characters, not a multiple of 4)"
             ));
