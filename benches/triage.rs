@@ -51,6 +51,19 @@ const LAST: &[&str] = &[
     "Maes",
     "Yilmaz",
 ];
+const NEW_FIRST: &[&str] = &[
+    "Anna", "Mohamed", "Pieter", "Chloé", "Wim", "Ilse", "Bart", "Hanne",
+];
+const NEW_LAST: &[&str] = &[
+    "Verbruggen",
+    "Ait Ali",
+    "Van Damme",
+    "Dupré",
+    "Jacobs",
+    "Goossens",
+    "Lauwers",
+    "Segers",
+];
 const PARTNERS: &[&str] = &[
     "caw-antwerpen.example",
     "ocmw-antwerpen.example",
@@ -179,10 +192,17 @@ fn attachment(ctype: &str, name: &str, data: &[u8]) -> String {
 }
 
 fn mail(i: usize, rng: &mut Rng) -> Vec<u8> {
-    let domain = rng.pick(PARTNERS);
-    let name = format!("{} {}", rng.pick(FIRST), rng.pick(LAST));
-    let case = 1 + rng.below(9);
+    let partner = rng.below(3) as usize;
+    let domain = PARTNERS[partner];
+    // A case of this partner (see `register`): case n belongs to partner n % 3.
+    let case = [3, 1, 2][partner] + 3 * rng.below(3) as usize;
     let kind = rng.below(10);
+    // Referrals are of new people; every other mail names the candidate of its case.
+    let name = if kind <= 3 {
+        format!("{} {}", rng.pick(NEW_FIRST), rng.pick(NEW_LAST))
+    } else {
+        format!("{} {}", FIRST[case], LAST[case])
+    };
     let (subject, text) = match kind {
         0..=3 => (
             format!("Aanmelding {name}"),
