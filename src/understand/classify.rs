@@ -857,7 +857,7 @@ fn mentioned_kinds(text: &str) -> Vec<DocumentKind> {
         ("sociaalverslag", DocumentKind::SocialReport),
     ];
     for (word, kind) in probes {
-        if let Some(at) = lower.find(word) {
+        if let Some(at) = word_at(&lower, word) {
             if !found.iter().any(|(_, k)| *k == kind) {
                 found.push((at, kind));
             }
@@ -865,6 +865,28 @@ fn mentioned_kinds(text: &str) -> Vec<DocumentKind> {
     }
     found.sort_by_key(|(at, _)| *at);
     found.into_iter().map(|(_, k)| k).collect()
+}
+
+/// Where `word` first occurs as a whole word ("verslag" is not found inside "eindverslag").
+fn word_at(text: &str, word: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(pos) = text.get(from..)?.find(word) {
+        let start = from + pos;
+        let end = start + word.len();
+        let before = text[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let after = text[end..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
+        if before && after {
+            return Some(start);
+        }
+        from = end;
+    }
+    None
 }
 
 /// The words a classification may look at: subject and what is new, never the quoted mail.
@@ -895,5 +917,46 @@ impl Content {
         if !inner.quoted.is_empty() {
             self.quoted = format!("{}\n{}", self.quoted, inner.quoted);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_final_report_mail_does_not_mention_a_social_report() {
+        assert_eq!(
+            mentioned_kinds("In bijlage het eindverslag."),
+            vec![DocumentKind::FinalReport]
+        );
+        assert_eq!(
+            mentioned_kinds("het verslag en het addendum"),
+            vec![DocumentKind::SocialReport, DocumentKind::Addendum]
+        );
+    }
+
+    #[test]
+    fn conclusion_lines_read_their_decision() {
+        assert_eq!(
+            conclusion_in("verlenging met 6 maanden"),
+            Some(Conclusion::Extend { months: 6 })
+        );
+        assert_eq!(
+            conclusion_in("Positief afsluiten."),
+            Some(Conclusion::ClosePositive)
+        );
+        assert_eq!(
+            conclusion_in("opnieuw bespreken in januari"),
+            Some(Conclusion::DiscussAgain)
+        );
+        assert_eq!(conclusion_in("stopgezet"), Some(Conclusion::Closed));
+        assert_eq!(conclusion_in("geen opmerkingen"), None);
+    }
+
+    #[test]
+    fn the_body_hash_ignores_line_endings_and_wrapping() {
+        assert_eq!(body_hash("Beste,\r\n\r\nDag"), body_hash("Beste,\n\nDag  "));
+        assert_ne!(body_hash("Beste"), body_hash("Beste!"));
     }
 }
