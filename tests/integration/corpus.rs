@@ -230,3 +230,64 @@ proptest! {
         let _ = triage(&raw, &register(), &config);
     }
 }
+
+fn decide(name: &str) -> doorstroom::understand::Decision {
+    let raw = std::fs::read(corpus_dir().join(format!("{name}.eml"))).expect("fixture");
+    triage(&raw, &register(), &config("doorstroom.toml"))
+}
+
+#[test]
+fn the_facts_beyond_the_printed_contract_are_filled() {
+    let stop = decide("030-final-stop-without-report");
+    assert_eq!(
+        stop.facts.stop_date,
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 15)
+    );
+
+    let concern = decide("022-concern-no-cooperation");
+    let statement = concern.facts.statement.expect("a problem statement");
+    assert!(statement.contains("geen medewerking"), "{statement}");
+    assert!(!statement.starts_with("Beste"), "{statement}");
+    assert_eq!(
+        concern.facts.sender.as_deref(),
+        Some("els.wouters@caw-antwerpen.example")
+    );
+    assert_eq!(
+        concern.facts.recipients,
+        vec!["versneldedoorstroom@woonhaven.example".to_string()]
+    );
+    assert_eq!(concern.facts.body_hash.len(), 64);
+    assert!(concern
+        .facts
+        .message_id
+        .is_some_and(|id| id.ends_with("prod.outlook.com")));
+
+    let referral = decide("008-referral-winmail-dat");
+    let addendum = &referral.facts.attachments[0];
+    assert_eq!(addendum.filename, "Addendum Verbruggen.pdf");
+    assert!(
+        addendum.bytes.starts_with(b"%PDF"),
+        "decoded bytes from inside winmail.dat"
+    );
+    assert_eq!(addendum.size, addendum.bytes.len());
+
+    let lease = decide("033-lease-start-staff-outlook");
+    assert!(lease.facts.from_staff);
+
+    let reply = decide("062-reply-thunderbird-flowed-thread");
+    assert_eq!(
+        reply.facts.in_reply_to,
+        vec!["vd-ack-0001@woonhaven.example".to_string()]
+    );
+    assert!(
+        reply
+            .facts
+            .body_text
+            .contains("op de hoogte en bezorg u later"),
+        "format=flowed lines joined: {}",
+        reply.facts.body_text
+    );
+
+    let conclusions = decide("036-conclusions-only-to-shared-mailbox");
+    assert_eq!(conclusions.facts.conclusions.len(), 3);
+}
