@@ -854,6 +854,25 @@ fixture("068-referral-winmail-cut-off", mail(68, "exchange", CAW, "Aanmelding St
             candidate="Stijn Aerts"))
 
 
+html = ("<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"></head><body>"
+        "<div>Bedankt, ik kom donderdag mee voor VD-2026-0004.</div><div><br></div><div>Els</div>"
+        "<hr style=\"display:inline-block;width:98%\" tabindex=\"-1\">"
+        "<div id=\"divRplyFwdMsg\" dir=\"ltr\"><font face=\"Calibri, sans-serif\"><b>Van:</b> An Peeters "
+        "&lt;an.peeters@woonhaven.example&gt;<br><b>Verzonden:</b> woensdag 18 november 2026 15:12<br>"
+        "<b>Aan:</b> Els Wouters<br><b>Onderwerp:</b> Huisbezoek</font><div>&nbsp;</div></div>"
+        "<div><p>Er is agressie gemeld en veel overlast; de politie kwam langs.</p></div></body></html>")
+fixture("069-reply-html-only-outlook-quote-ignored", mail(69, "outlook", CAW, "RE: Huisbezoek", html_part(html)),
+        exp("reply_to_case", "caw-antwerpen", "VD-2026-0004", [], [], True, ["coordinator"], candidate="Maria Claes"))
+
+html = ("<div dir=\"ltr\">Prima, dat klopt voor Youssef Benali.<div><br></div><div>Joke</div></div><br>"
+        "<div class=\"gmail_quote\"><div dir=\"ltr\" class=\"gmail_attr\">Op wo 18 nov 2026 om 15:12 schreef "
+        "An Peeters &lt;<a href=\"mailto:an.peeters@woonhaven.example\">an.peeters@woonhaven.example</a>&gt;:<br></div>"
+        "<blockquote class=\"gmail_quote\" style=\"margin:0px 0px 0px 0.8ex\"><div>Klopt het dat er een brand was en dat "
+        "hij de buren bedreigd heeft?</div></blockquote></div>")
+fixture("070-reply-html-only-gmail-blockquote-ignored", mail(70, "gmail", BW, "Re: Vraag VD-2026-0005", html_part(html)),
+        exp("reply_to_case", "bw-kempen", "VD-2026-0005", [], [], True, ["coordinator"], candidate="Youssef Benali"))
+
+
 def main():
     for f in os.listdir(HERE):
         if f.endswith(".eml") or (f.endswith(".json") and f[:3].isdigit()):
