@@ -66,8 +66,11 @@ def docx(paragraphs):
            '<w:body>%s</w:body></w:document>' % body)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
-        z.writestr("word/document.xml", xml)
+        # A fixed timestamp keeps the corpus byte-for-byte reproducible.
+        for name, data in (("[Content_Types].xml", '<?xml version="1.0"?><Types/>'), ("word/document.xml", xml)):
+            info = zipfile.ZipInfo(name, date_time=(2026, 11, 17, 10, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
     return buf.getvalue()
 
 
