@@ -245,7 +245,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Triage { .. } => not_yet("triage"),
+        Command::Triage { files, output } => {
+            crate::commands::triage::run(&load(&cli.config)?, &files, output.json)
+        }
         Command::ImportCases { file } => {
             let config = load(&cli.config)?;
             runtime()?.block_on(crate::commands::cases::import_cases(config, &file))?;

@@ -6,3 +6,4 @@ pub mod mails;
 pub mod outbox;
 pub mod schedule;
 pub mod status;
+pub mod triage;

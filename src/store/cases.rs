@@ -20,7 +20,7 @@ use crate::case::{
     GoalsMet, Milestone, MilestoneKind, Status,
 };
 use crate::config::{Config, ReferenceFormat};
-use crate::understand::{Decision, MailKind, Register, RegisteredCase};
+use crate::understand::{Decision, MailKind};
 
 /// Which cases to list.
 #[derive(Debug, Clone, Default)]
@@ -364,44 +364,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// The register triage reads: every case (open or not) and the Message-IDs that thread to
-    /// a case.
-    pub async fn register(&self) -> Result<Register> {
-        let rows = sqlx::query(
-            "SELECT case_ref, partner, candidate, cir, counsellor_email, social_assistant, status
-             FROM cases WHERE org = $1 AND status <> 'anonymised' ORDER BY id",
-        )
-        .bind(&self.org)
-        .fetch_all(self.pool())
-        .await?;
-        let mut register = Register::default();
-        for r in &rows {
-            let status: String = r.try_get("status")?;
-            register.cases.push(RegisteredCase {
-                case_ref: r.try_get("case_ref")?,
-                partner: r.try_get("partner")?,
-                candidate: r.try_get("candidate")?,
-                cir: opt_text(r, "cir")?,
-                counsellor_email: opt_text(r, "counsellor_email")?,
-                social_assistant: opt_text(r, "social_assistant")?,
-                open: Status::parse(&status).is_some_and(Status::is_open),
-            });
-        }
-        let threads = sqlx::query(
-            "SELECT message_id, case_ref FROM mails
-             WHERE org = $1 AND message_id IS NOT NULL AND case_ref IS NOT NULL",
-        )
-        .bind(&self.org)
-        .fetch_all(self.pool())
-        .await?;
-        for r in &threads {
-            register
-                .threads
-                .insert(r.try_get("message_id")?, r.try_get("case_ref")?);
-        }
-        Ok(register)
     }
 
     /// Referrals of a partner counted in a month (in the organisation's time zone).

@@ -16,6 +16,7 @@ pub mod jobs;
 mod leases;
 pub mod mails;
 pub mod outbox;
+pub mod register;
 pub use blobs::sha256_hex;
 
 use std::path::Path;

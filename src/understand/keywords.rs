@@ -24,13 +24,16 @@ fn list(words: &[&str]) -> Vec<String> {
 impl Default for Keywords {
     fn default() -> Self {
         Keywords {
+            // "versnelde doorstroom" and "toewijzing" are not here: they are in the subject of
+            // every kind of mail about the programme, not only of referrals.
             referral: list(&[
                 "aanmelding",
                 "aanmelden",
-                "versnelde doorstroom",
+                "meld ik",
+                "melden wij",
+                "melden we",
                 "kandidaat-huurder",
                 "kandidaat huurder",
-                "toewijzing",
             ]),
             urgent: list(&[
                 "agressie",
@@ -44,6 +47,13 @@ impl Default for Keywords {
                 "slaag",
                 "politie",
                 "brand",
+                "brandweer",
+                "vechtpartij",
+                "gedreigd",
+                "dreigde",
+                "mishandeld",
+                "mishandeling",
+                "gewapend",
                 "onveilig",
                 "veiligheid",
                 "zelfmoord",
@@ -59,7 +69,10 @@ impl Default for Keywords {
                 "loopt niet",
                 "geen medewerking",
                 "weinig medewerking",
-                "medewerking",
+                "onvoldoende medewerking",
+                "moeizaam",
+                "weigert",
+                "komt afspraken niet na",
                 "schade",
                 "overlast",
                 "klachten",
@@ -82,7 +95,7 @@ impl Default for Keywords {
                 "vervangt",
                 "nieuw telefoonnummer",
                 "nieuw e-mailadres",
-                "gewijzigd",
+                "nieuw adres",
             ]),
             final_report: list(&[
                 "eindverslag",

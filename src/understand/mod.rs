@@ -6,7 +6,27 @@
 //! `doorstroom triage` all call [`triage`]; the [`Register`] it reads is a plain value the store
 //! fills.
 
+//!
+//! # Layout
+//! - [`parse`]: bytes → readable parts (mail-parser underneath), [`html`], [`encoded`], [`tnef`]
+//! - [`attachments`]: what a document is, from its name and its content (PDF, DOCX text)
+//! - [`text`]: new vs quoted text, inline forwards, keywords, names, CIR, contact details
+//! - [`dates`]: Dutch dates in all usual forms
+//! - [`trust`]: is the sender who they say (Authentication-Results of our own server)
+//! - [`thread`]: which case (tag, thread, candidate name)
+//! - [`classify`]: the decision, its reasons and who must be told
+
+pub mod attachments;
+pub mod classify;
+pub mod dates;
+pub mod encoded;
+pub mod html;
 pub mod keywords;
+pub mod parse;
+pub mod text;
+pub mod thread;
+pub mod tnef;
+pub mod trust;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -238,27 +258,6 @@ impl Register {
 
 /// Decide what one mail is. Pure, total: any bytes give a decision, never a panic.
 pub fn triage(raw: &[u8], register: &Register, config: &Config) -> Decision {
-    let _ = (raw, register, config);
-    unimplemented_triage()
-}
-
-fn unimplemented_triage() -> Decision {
-    Decision {
-        file: String::new(),
-        kind: MailKind::Malformed,
-        partner: None,
-        case_ref: None,
-        candidate: None,
-        cir: None,
-        documents: Vec::new(),
-        missing: Vec::new(),
-        must_auto_reply: false,
-        notify: vec![Role::Coordinator],
-        lease_start: None,
-        conclusions: BTreeMap::new(),
-        new_contact: None,
-        duplicate_of: None,
-        reasons: vec!["triage is not implemented yet".into()],
-        facts: Facts::default(),
-    }
+    let parsed = parse::parse(raw);
+    classify::decide(parsed, register, config)
 }

@@ -1,0 +1,962 @@
+//! The decision itself: from a [`Parsed`] mail, the register and the config to a [`Decision`]
+//! with its kind, facts, who must be told and the reasons a coordinator can check.
+//!
+//! The order of the checks is the order a careful coordinator reads a mail in: is it readable
+//! at all, have we seen it, is the sender who they claim to be, did a machine write it, who is
+//! it from, which case is it about, and only then what the person wrote *now* (quoted earlier
+//! mail never drives the kind).
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+use super::attachments::{self, Judged};
+use super::parse::{Parsed, RawAttachment};
+use super::text::{self, Body};
+use super::thread::{self, Tags};
+use super::trust::{self, Trust};
+use super::{Attachment, Conclusion, Decision, Facts, MailKind, Register};
+use crate::case::{DocumentKind, Role};
+use crate::config::Config;
+
+/// Everything read from the mail before the kind is chosen.
+struct Reading<'a> {
+    parsed: &'a Parsed,
+    config: &'a Config,
+    register: &'a Register,
+    tags: std::rc::Rc<Tags>,
+    decision: Decision,
+    /// Taken out of `parsed` (outer and forwarded mail), judged once.
+    attachments: Vec<RawAttachment>,
+}
+
+pub fn decide(mut parsed: Parsed, register: &Register, config: &Config) -> Decision {
+    // The attachments' bytes move into the decision instead of being copied.
+    let mut attachments = std::mem::take(&mut parsed.attachments);
+    if let Some(inner) = parsed.inner.as_mut() {
+        attachments.append(&mut inner.attachments);
+    }
+    let mut r = Reading {
+        parsed: &parsed,
+        config,
+        register,
+        tags: Tags::cached(&config.organisation.case_reference),
+        decision: empty_decision(),
+        attachments,
+    };
+    r.fill_basic_facts();
+    r.classify();
+    r.finish()
+}
+
+fn empty_decision() -> Decision {
+    Decision {
+        file: String::new(),
+        kind: MailKind::Malformed,
+        partner: None,
+        case_ref: None,
+        candidate: None,
+        cir: None,
+        documents: Vec::new(),
+        missing: Vec::new(),
+        must_auto_reply: false,
+        notify: Vec::new(),
+        lease_start: None,
+        conclusions: BTreeMap::new(),
+        new_contact: None,
+        duplicate_of: None,
+        reasons: Vec::new(),
+        facts: Facts::default(),
+    }
+}
+
+/// SHA-256 of the body with whitespace collapsed: the same mail relayed twice (CRLF vs LF,
+/// re-wrapped headers) hashes the same.
+pub fn body_hash(text: &str) -> String {
+    let normalised = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let digest = Sha256::digest(normalised.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn domain(address: &str) -> &str {
+    address.rsplit_once('@').map_or("", |(_, d)| d)
+}
+
+impl Reading<'_> {
+    fn reason(&mut self, reason: impl Into<String>) {
+        self.decision.reasons.push(reason.into());
+    }
+
+    fn set(&mut self, kind: MailKind, notify: &[Role]) {
+        self.decision.kind = kind;
+        self.decision.notify = notify.to_vec();
+    }
+
+    fn fill_basic_facts(&mut self) {
+        let p = self.parsed;
+        let f = &mut self.decision.facts;
+        f.message_id = p.message_id.clone();
+        f.in_reply_to = p.in_reply_to.clone();
+        f.subject = p.subject.clone();
+        f.sender = p.from.as_ref().map(|m| m.address.clone());
+        f.recipients =
+            p.to.iter()
+                .chain(p.cc.iter())
+                .map(|m| m.address.clone())
+                .collect();
+        f.body_text = p.text.clone();
+        f.body_hash = body_hash(&p.text);
+    }
+
+    fn finish(mut self) -> Decision {
+        self.decision.notify.sort();
+        self.decision.notify.dedup();
+        self.decision.documents.sort();
+        self.decision.documents.dedup();
+        self.decision.missing.sort();
+        self.decision.missing.dedup();
+        if self.decision.kind.is_automated()
+            || self.decision.kind.is_quarantined()
+            || matches!(
+                self.decision.kind,
+                MailKind::Duplicate | MailKind::CrossPartner
+            )
+        {
+            self.decision.must_auto_reply = false;
+        }
+        self.decision
+    }
+
+    fn classify(&mut self) {
+        let p = self.parsed;
+        for problem in &p.problems {
+            self.decision
+                .reasons
+                .push(format!("broken MIME: {problem}"));
+        }
+        if p.structure_broken {
+            self.decision.partner = p
+                .from
+                .as_ref()
+                .and_then(|m| self.config.partner_of_address(&m.address))
+                .map(|pa| pa.id.clone());
+            self.set(MailKind::Malformed, &[Role::Coordinator]);
+            self.reason("malformed: the mail's structure cannot be trusted; the raw mail is kept for a person to read");
+            return;
+        }
+        if let Some((_, earlier)) = self
+            .register
+            .earlier
+            .iter()
+            .find(|(hash, _)| *hash == self.decision.facts.body_hash)
+        {
+            self.decision.duplicate_of = Some(earlier.clone());
+            self.set(MailKind::Duplicate, &[]);
+            self.reason(format!(
+                "duplicate: same Message-ID and same body as the mail already received ({earlier})"
+            ));
+            return;
+        }
+        let Some(from) = p.from.as_ref().map(|m| m.address.clone()) else {
+            self.set(MailKind::Malformed, &[Role::Coordinator]);
+            self.reason("malformed: no From address could be read");
+            return;
+        };
+        // A delivery report is judged before trust: our own server writes it without
+        // authentication results, and a forged one can only make the coordinator look.
+        if self.bounce(&from) {
+            return;
+        }
+        let trust = trust::assess(p, &from, self.config);
+        if let Trust::Spoof(why) = &trust {
+            self.set(MailKind::SpamOrSpoof, &[]);
+            self.reason(format!("spam_or_spoof: {why}"));
+            return;
+        }
+        if matches!(trust, Trust::Verified(_) | Trust::Accepted(_)) {
+            self.decision.partner = self.config.partner_of_address(&from).map(|p| p.id.clone());
+        }
+        if self.automated() {
+            return;
+        }
+        self.reason(trust.reason().to_string());
+        self.judge_attachments();
+
+        // Unwrap a forward when the forwarder is one of ours or a partner.
+        let mut body = text::split_body(&p.text);
+        let forward_subject = text::is_forward_subject(&p.subject);
+        if forward_subject {
+            body.quoted_as_forward();
+        }
+        let forwarder_trusted =
+            self.config.is_staff(&from) || self.config.partner_of_address(&from).is_some();
+        let mut sender = from.clone();
+        let mut content = Content::from_body(&body, &p.subject);
+        if forwarder_trusted {
+            if let Some(inner) = &p.inner {
+                if let Some(inner_from) = inner.from.as_ref().map(|m| m.address.clone()) {
+                    let inner_body = text::split_body(&inner.text);
+                    content.absorb(&inner_body, &inner.subject);
+                    if self.unwrap_allowed(&from, &inner_from) {
+                        self.reason(format!(
+                            "forwarded as an attachment (message/rfc822) by {from}: the inner mail from {inner_from} counts"
+                        ));
+                        sender = inner_from;
+                    }
+                }
+            } else if let Some(fwd) = body.forwarded.clone() {
+                let inner_body = text::split_body(&fwd.text);
+                content.absorb(&inner_body, fwd.subject.as_deref().unwrap_or_default());
+                if let Some(inner_from) = fwd.from.clone() {
+                    if self.unwrap_allowed(&from, &inner_from) {
+                        self.reason(format!(
+                            "forwarded inline by {from}: the forwarded mail from {inner_from} counts"
+                        ));
+                        sender = inner_from;
+                    }
+                }
+            }
+        }
+        self.decision.facts.sender = Some(sender.clone());
+
+        let staff = self.config.is_staff(&sender);
+        let partner = self
+            .config
+            .partner_of_address(&sender)
+            .map(|p| p.id.clone());
+        self.decision.facts.from_staff = staff;
+        if staff {
+            self.reason(format!("{sender} is one of our own staff"));
+            self.staff_mail(&content, &body);
+            return;
+        }
+        let Some(partner) = partner else {
+            self.set(MailKind::UnknownSender, &[Role::Coordinator]);
+            self.reason(format!(
+                "unknown_sender: {} is not a partner domain and {sender} is no partner address",
+                domain(&sender)
+            ));
+            return;
+        };
+        self.reason(format!("sender {sender} speaks for partner {partner}"));
+        self.decision.partner = Some(partner.clone());
+        self.partner_mail(&partner, &content, &body);
+    }
+
+    /// Unwrap only when the forwarder may speak for the inner sender: staff may forward anyone's
+    /// mail to us; a partner only its own colleagues'.
+    fn unwrap_allowed(&self, forwarder: &str, inner: &str) -> bool {
+        if self.config.is_staff(forwarder) {
+            return true;
+        }
+        match (
+            self.config.partner_of_address(forwarder),
+            self.config.partner_of_address(inner),
+        ) {
+            (Some(a), Some(b)) => a.id == b.id,
+            _ => false,
+        }
+    }
+
+    /// A delivery failure report about one of our mails.
+    fn bounce(&mut self, from: &str) -> bool {
+        let p = self.parsed;
+        let subject = p.subject.to_lowercase();
+        let local = from.split('@').next().unwrap_or_default();
+        let auto_submitted = p
+            .header("auto-submitted")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.starts_with("no"));
+        let delivery_report = p.part_types.iter().any(|t| t == "message/delivery-status")
+            || p.content_type == "multipart/report"
+                && p.header("content-type")
+                    .is_some_and(|c| c.to_ascii_lowercase().contains("delivery-status"));
+        let bounce_subject = [
+            "undeliverable",
+            "onbestelbaar",
+            "niet bezorgd",
+            "kan niet worden bezorgd",
+            "delivery status notification (failure)",
+            "mail delivery failed",
+            "returned mail",
+            "unzustellbar",
+            "non remis",
+            "failure notice",
+        ]
+        .iter()
+        .any(|w| subject.contains(w));
+        if delivery_report
+            || (matches!(local, "mailer-daemon" | "postmaster") && bounce_subject)
+            || bounce_subject && auto_submitted.is_some()
+        {
+            self.set(MailKind::Bounce, &[Role::Coordinator]);
+            self.reason(if delivery_report {
+                "bounce: a delivery status report (multipart/report)".to_string()
+            } else {
+                format!("bounce: from {from} with subject \"{}\"", p.subject)
+            });
+            // Which of our mails bounced, and so which case.
+            let returned = p.inner.as_deref();
+            let ids: Vec<String> = returned
+                .and_then(|m| m.message_id.clone())
+                .into_iter()
+                .chain(p.returned_ids.iter().cloned())
+                .chain(p.in_reply_to.iter().cloned())
+                .collect();
+            if let Some((case, id)) = thread::by_thread(self.register, &ids, &[]) {
+                self.reason(format!("the bounced mail {id} belongs to {case}"));
+                self.decision.case_ref = Some(case);
+            } else if let Some(tag) = self
+                .tags
+                .find(&format!("{}\n{}", p.subject, p.text))
+                .into_iter()
+                .next()
+            {
+                self.decision.case_ref = Some(tag);
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Auto-replies, calendar answers and newsletters: never answered.
+    fn automated(&mut self) -> bool {
+        let p = self.parsed;
+        let subject = p.subject.to_lowercase();
+        let auto_submitted = p
+            .header("auto-submitted")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.starts_with("no"));
+        let x_auto = p.header("x-autoreply").is_some()
+            || p.header("x-autorespond").is_some()
+            || p.header("precedence")
+                .is_some_and(|v| v.eq_ignore_ascii_case("auto_reply"));
+        let auto_subject = [
+            "automatisch antwoord",
+            "automatic reply",
+            "autoreply",
+            "auto-reply",
+            "out of office",
+            "afwezigheidsbericht",
+            "afwezig:",
+            "abwesenheitsnotiz",
+            "automatische antwort",
+            "réponse automatique",
+        ]
+        .iter()
+        .any(|w| subject.contains(w));
+        let calendar_subject = [
+            "geaccepteerd:",
+            "accepted:",
+            "afgewezen:",
+            "geweigerd:",
+            "declined:",
+            "voorlopig:",
+            "voorlopig geaccepteerd:",
+            "tentative:",
+            "angenommen:",
+            "abgelehnt:",
+            "accepté:",
+        ]
+        .iter()
+        .any(|w| subject.starts_with(w));
+        if p.calendar_method.as_deref() == Some("REPLY")
+            || calendar_subject && p.part_types.iter().any(|t| t == "text/calendar")
+        {
+            self.set(MailKind::CalendarResponse, &[]);
+            self.reason(format!(
+                "calendar_response: an answer to a meeting invitation (\"{}\")",
+                p.subject
+            ));
+            return true;
+        }
+        if auto_submitted.is_some() || x_auto || auto_subject {
+            self.set(MailKind::AutoReply, &[]);
+            self.reason(match (&auto_submitted, x_auto) {
+                (Some(v), _) => format!("auto_reply: Auto-Submitted: {v}"),
+                (None, true) => "auto_reply: X-Autoreply/X-Autorespond/Precedence header".into(),
+                _ => format!("auto_reply: subject \"{}\"", p.subject),
+            });
+            return true;
+        }
+        let list_headers = p.header("list-unsubscribe").is_some() || p.header("list-id").is_some();
+        let precedence_bulk = p.header("precedence").is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "bulk" | "list" | "junk"
+            )
+        });
+        let bulk_words = text::matches(
+            &text::normalise(&p.subject),
+            &self.config.triage.bulk,
+            false,
+        );
+        if list_headers || precedence_bulk || !bulk_words.is_empty() {
+            self.set(MailKind::Bulk, &[]);
+            self.reason(if list_headers {
+                "bulk: List-Unsubscribe/List-Id headers (a mailing)".to_string()
+            } else if precedence_bulk {
+                "bulk: Precedence: bulk".to_string()
+            } else {
+                format!("bulk: the subject says \"{}\"", bulk_words.join("\", \""))
+            });
+            return true;
+        }
+        false
+    }
+
+    fn judge_attachments(&mut self) {
+        let p = self.parsed;
+        let all = std::mem::take(&mut self.attachments);
+        let mut judged: Vec<(RawAttachment, Judged)> = all
+            .into_iter()
+            .map(|a| {
+                let j = attachments::judge(
+                    &a.filename,
+                    &a.content_type,
+                    &a.bytes,
+                    a.problem.as_deref(),
+                );
+                (a, j)
+            })
+            .collect();
+        // Vague names and scans without text: the mail's own words say what they are.
+        let mail_text = format!(
+            "{}\n{}\n{}",
+            p.subject,
+            p.text,
+            p.inner.as_ref().map_or(String::new(), |m| m.text.clone())
+        );
+        let mentioned = mentioned_kinds(&mail_text);
+        let mut taken: Vec<DocumentKind> = judged.iter().filter_map(|(_, j)| j.kind).collect();
+        for (a, j) in judged.iter_mut() {
+            if j.kind.is_some() {
+                continue;
+            }
+            let is_doc = a.content_type == "application/pdf"
+                || a.content_type.starts_with("image/")
+                || a.filename.to_lowercase().ends_with(".pdf")
+                || a.content_type.contains("word");
+            if let Some(kind) = mentioned
+                .iter()
+                .copied()
+                .find(|k| !taken.contains(k))
+                .filter(|_| is_doc)
+            {
+                j.kind = Some(kind);
+                j.note = format!(
+                    "{}; the mail text names the {} (\"{}\")",
+                    j.note,
+                    kind.as_str(),
+                    kind.dutch()
+                );
+                taken.push(kind);
+            }
+        }
+        for (a, j) in judged {
+            let kind = j.kind.unwrap_or(DocumentKind::Other);
+            let note = match &j.unusable {
+                Some(u) => format!("{}; unusable: {u}", j.note),
+                None => j.note.clone(),
+            };
+            self.decision
+                .reasons
+                .push(format!("attachment {}: {note}", a.filename));
+            if j.unusable.is_none() {
+                self.decision.documents.push(kind);
+            }
+            if self.decision.cir.is_none() && !j.text.is_empty() {
+                self.decision.cir = text::cir(&j.text);
+            }
+            if self.decision.candidate.is_none() && !j.text.is_empty() {
+                self.decision.candidate = text::candidate_labelled(&j.text);
+            }
+            self.decision.facts.attachments.push(Attachment {
+                filename: a.filename,
+                content_type: a.content_type,
+                kind,
+                size: a.bytes.len(),
+                note: Some(note),
+                unusable: j.unusable.is_some(),
+                bytes: a.bytes,
+            });
+        }
+    }
+
+    fn attached(&self, kind: DocumentKind) -> bool {
+        self.decision
+            .facts
+            .attachments
+            .iter()
+            .any(|a| a.kind == kind && !a.unusable)
+    }
+
+    fn attached_any(&self, kind: DocumentKind) -> bool {
+        self.decision
+            .facts
+            .attachments
+            .iter()
+            .any(|a| a.kind == kind)
+    }
+
+    /// Which case: tag in subject or new text, thread, candidate name, tag in quoted text.
+    fn find_case(&mut self, partner: Option<&str>, content: &Content, allow_quoted: bool) {
+        let p = self.parsed;
+        let fresh = format!("{}\n{}", content.subject, content.new);
+        let tags = self.tags.find(&fresh);
+        if let Some(tag) = tags.first() {
+            self.decision.case_ref = Some(tag.clone());
+            self.reason(format!("case {tag}: reference written in the mail"));
+            return;
+        }
+        if let Some((case, id)) = thread::by_thread(self.register, &p.in_reply_to, &p.references) {
+            self.reason(format!("case {case}: the mail answers our mail {id}"));
+            self.decision.case_ref = Some(case);
+            return;
+        }
+        let named = thread::by_name(self.register, partner, &fresh);
+        if named.len() == 1 {
+            let case = named[0].case_ref.clone();
+            self.reason(format!(
+                "case {case}: the candidate {} is named",
+                named[0].candidate
+            ));
+            self.decision.case_ref = Some(case);
+            return;
+        }
+        if allow_quoted {
+            if let Some(tag) = self.tags.find(&content.quoted).into_iter().next() {
+                self.reason(format!("case {tag}: reference in the quoted mail"));
+                self.decision.case_ref = Some(tag);
+            }
+        }
+    }
+
+    fn partner_mail(&mut self, partner: &str, content: &Content, body: &Body) {
+        let kw = &self.config.triage;
+        let words = text::normalise(&format!("{}\n{}", content.subject, content.new));
+        let urgent = text::matches(&words, &kw.urgent, true);
+        let discussion = text::matches(&words, &kw.discussion, false);
+        let final_words = text::matches(&words, &kw.final_report, true);
+        let contact = text::matches(&words, &kw.contact_change, false);
+        let concern = text::matches(&words, &kw.concern, true);
+        let referral = text::matches(&words, &kw.referral, false);
+        let agenda_reply = {
+            let subject = content.subject_original.to_lowercase();
+            let quoted = content.quoted.to_lowercase();
+            (subject.contains("agenda")
+                || subject.contains("overleg")
+                || subject.contains("berichtgeving"))
+                || (!self.parsed.in_reply_to.is_empty() && quoted.contains("agenda"))
+        };
+        let is_discussion = !discussion.is_empty() && agenda_reply;
+        self.find_case(Some(partner), content, !is_discussion);
+
+        if let Some(case_ref) = self.decision.case_ref.clone() {
+            match self.register.case(&case_ref) {
+                Some(case) if case.partner != partner => {
+                    self.set(MailKind::CrossPartner, &[Role::Coordinator]);
+                    self.reason(format!(
+                        "cross_partner: {case_ref} is a case of {}, not of {partner}; nothing is confirmed to the sender",
+                        case.partner
+                    ));
+                    return;
+                }
+                Some(case) => {
+                    self.decision.candidate = Some(case.candidate.clone());
+                    self.decision.cir = case.cir.clone().or(self.decision.cir.take());
+                }
+                None => {}
+            }
+        }
+        let known_case = self
+            .decision
+            .case_ref
+            .as_deref()
+            .is_some_and(|c| self.register.case(c).is_some());
+        self.decision.must_auto_reply = true;
+
+        if !urgent.is_empty() {
+            self.set(
+                MailKind::UrgentConcern,
+                &[Role::Coordinator, Role::SocialAssistant],
+            );
+            self.reason(format!(
+                "urgent_concern: safety words in the new text: \"{}\"",
+                urgent.join("\", \"")
+            ));
+            self.decision.facts.statement = text::statement(&content.new);
+            return;
+        }
+        if is_discussion {
+            self.set(MailKind::DiscussionRequest, &[Role::Coordinator]);
+            self.reason(format!(
+                "discussion_request: an answer to the agenda mail asking \"{}\"",
+                discussion.join("\", \"")
+            ));
+            self.decision.facts.statement = text::statement(&content.new);
+            return;
+        }
+        if !final_words.is_empty() || self.attached_any(DocumentKind::FinalReport) {
+            self.set(
+                MailKind::FinalReport,
+                &[Role::Coordinator, Role::SocialAssistant],
+            );
+            if !final_words.is_empty() {
+                self.reason(format!("final_report: \"{}\"", final_words.join("\", \"")));
+            } else {
+                self.reason("final_report: an eindverslag is attached");
+            }
+            if !self.attached(DocumentKind::FinalReport) {
+                self.decision.missing.push(DocumentKind::FinalReport);
+                self.reason("the eindverslag is not attached (or unusable): recorded as missing");
+            }
+            let mut anchors = kw.final_report.clone();
+            anchors.extend(["stop".to_string(), "vanaf".to_string(), "einde".to_string()]);
+            self.decision.facts.stop_date =
+                super::dates::date_near(&content.new, &anchors, self.parsed.date);
+            return;
+        }
+        if !contact.is_empty() {
+            let exclude: Vec<String> = vec![self.config.organisation.shared_mailbox.clone()];
+            let found = text::new_contact(&content.new, &body.signature, &exclude);
+            self.set(MailKind::ContactChange, &[Role::SocialAssistant]);
+            self.reason(format!("contact_change: \"{}\"", contact.join("\", \"")));
+            // "Ik ben de nieuwe woonbegeleider": without another name or address in the text,
+            // the sender is the new contact.
+            let mut contact = found.unwrap_or_default();
+            if contact.name.is_none() && contact.email.is_none() {
+                contact.name = self.parsed.from.as_ref().and_then(|f| f.name.clone());
+                contact.email = self.decision.facts.sender.clone();
+                if contact.phone.is_none() {
+                    contact.phone = text::phones(&body.signature).into_iter().next();
+                }
+            }
+            self.decision.new_contact = Some(contact);
+            return;
+        }
+        let referral_docs = self.attached_any(DocumentKind::Addendum)
+            || self.attached_any(DocumentKind::SocialReport);
+        if !known_case && (!referral.is_empty() || referral_docs) {
+            self.referral(partner, content, &referral);
+            return;
+        }
+        if !concern.is_empty() {
+            self.set(
+                MailKind::Concern,
+                &[Role::Coordinator, Role::SocialAssistant],
+            );
+            self.reason(format!("concern: \"{}\"", concern.join("\", \"")));
+            self.decision.facts.statement = text::statement(&content.new);
+            return;
+        }
+        self.set(MailKind::ReplyToCase, &[Role::Coordinator]);
+        if known_case {
+            self.reason("reply_to_case: adds to a known case");
+            if referral_docs {
+                self.reason("it brings referral documents the case may have missed");
+            }
+        } else {
+            self.reason(
+                "reply_to_case: nothing else recognised and no case found; a person should look",
+            );
+        }
+    }
+
+    fn referral(&mut self, partner: &str, content: &Content, words: &[&str]) {
+        let required = self
+            .config
+            .partner(partner)
+            .and_then(|p| self.config.programme(&p.programme))
+            .map(|p| p.required_documents.clone())
+            .unwrap_or_else(|| vec![DocumentKind::Addendum, DocumentKind::SocialReport]);
+        let missing: Vec<DocumentKind> = required
+            .iter()
+            .copied()
+            .filter(|k| !self.attached(*k))
+            .collect();
+        self.decision.missing = missing.clone();
+        let kind = if missing.is_empty() {
+            MailKind::Referral
+        } else {
+            MailKind::ReferralIncomplete
+        };
+        self.set(kind, &[Role::Coordinator]);
+        if words.is_empty() {
+            self.reason("referral: referral documents attached");
+        } else {
+            self.reason(format!("referral: \"{}\"", words.join("\", \"")));
+        }
+        for k in &missing {
+            let state = if self.attached_any(*k) {
+                "present but unusable"
+            } else {
+                "missing"
+            };
+            self.reason(format!("the {} ({}) is {state}", k.as_str(), k.dutch()));
+        }
+        let all = format!("{}\n{}", content.subject, content.new);
+        if let Some(name) = text::candidate_name(&all) {
+            self.decision.candidate = Some(name);
+        }
+        if let Some(cir) = text::cir(&all) {
+            self.decision.cir = Some(cir);
+        }
+    }
+
+    fn staff_mail(&mut self, content: &Content, body: &Body) {
+        let kw = &self.config.triage;
+        let words = text::normalise(&format!("{}\n{}", content.subject, content.new));
+        let conclusion_words = text::matches(&words, &kw.conclusion, false);
+        if !conclusion_words.is_empty() {
+            let found = self.conclusions(&content.new);
+            if !found.is_empty() {
+                self.set(MailKind::MeetingConclusions, &[Role::SocialAssistant]);
+                self.reason(format!(
+                    "meeting_conclusions: \"{}\" with a decision for {} case(s)",
+                    conclusion_words.join("\", \""),
+                    found.len()
+                ));
+                let partners: Vec<String> = found
+                    .keys()
+                    .filter_map(|c| self.register.case(c).map(|c| c.partner.clone()))
+                    .collect();
+                if let Some(first) = partners.first() {
+                    if partners.iter().all(|p| p == first) {
+                        self.decision.partner = Some(first.clone());
+                    }
+                }
+                let partner_in_copy = self
+                    .decision
+                    .facts
+                    .recipients
+                    .iter()
+                    .any(|r| self.config.partner_of_address(r).is_some());
+                if !partner_in_copy {
+                    self.decision.notify.push(Role::Partner);
+                    self.reason("the conclusions went only to our own addresses: the partner must get them too");
+                }
+                for (case, c) in &found {
+                    self.decision.conclusions.insert(case.clone(), c.as_text());
+                }
+                self.decision.facts.conclusions = found;
+                return;
+            }
+        }
+        let lease_words = text::matches(&words, &kw.lease_start, false);
+        if !lease_words.is_empty() {
+            let date = super::dates::date_near(&content.new, &kw.lease_start, self.parsed.date);
+            if let Some(date) = date {
+                self.find_case(None, content, true);
+                self.fill_case_facts();
+                self.set(MailKind::LeaseStart, &[Role::SocialAssistant]);
+                self.decision.lease_start = Some(date);
+                self.reason(format!(
+                    "lease_start: \"{}\" with the date {date}",
+                    lease_words.join("\", \"")
+                ));
+                return;
+            }
+        }
+        // Staff writing anything else about a case: a person reads it.
+        self.find_case(None, content, true);
+        self.fill_case_facts();
+        let _ = body;
+        self.set(MailKind::ReplyToCase, &[Role::Coordinator]);
+        self.reason("reply_to_case: a mail from our own staff that is neither conclusions nor a lease start");
+    }
+
+    fn fill_case_facts(&mut self) {
+        if let Some(case) = self
+            .decision
+            .case_ref
+            .as_deref()
+            .and_then(|c| self.register.case(c))
+        {
+            self.decision.partner = Some(case.partner.clone());
+            self.decision.candidate = Some(case.candidate.clone());
+            self.decision.cir = case.cir.clone();
+        }
+    }
+
+    /// One decision per case: each line naming a case (tag or candidate) with its decision.
+    fn conclusions(&self, new: &str) -> BTreeMap<String, Conclusion> {
+        let mut out = BTreeMap::new();
+        let lines: Vec<&str> = new.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let mut cases: Vec<String> = self.tags.find(line);
+            if cases.is_empty() {
+                cases = thread::by_name(self.register, None, line)
+                    .into_iter()
+                    .map(|c| c.case_ref.clone())
+                    .collect();
+            }
+            if cases.len() != 1 {
+                continue;
+            }
+            let next = lines.get(i + 1).copied().unwrap_or_default();
+            let decision = conclusion_in(&self.tags.remove(line)).or_else(|| {
+                if self.tags.find(next).is_empty() {
+                    conclusion_in(next)
+                } else {
+                    None
+                }
+            });
+            if let Some(decision) = decision {
+                out.insert(cases.remove(0), decision);
+            }
+        }
+        out
+    }
+}
+
+/// The decision words of one conclusion line.
+fn conclusion_in(line: &str) -> Option<Conclusion> {
+    let l = text::normalise(line);
+    if l.contains("verleng") {
+        let months = l
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse::<u32>().ok())
+            .find(|n| (1..=36).contains(n) && l.contains("maand"))
+            .unwrap_or(3);
+        return Some(Conclusion::Extend { months });
+    }
+    if l.contains("positief") {
+        return Some(Conclusion::ClosePositive);
+    }
+    if l.contains("opnieuw bespreken")
+        || l.contains("herbespreken")
+        || l.contains("volgend overleg")
+        || l.contains("volgende overleg")
+        || l.contains("opvolgen")
+    {
+        return Some(Conclusion::DiscussAgain);
+    }
+    if l.contains("stopgezet")
+        || l.contains("stopzetting")
+        || l.contains("afgesloten")
+        || l.contains("afsluiten")
+        || l.contains("negatief")
+    {
+        return Some(Conclusion::Closed);
+    }
+    None
+}
+
+/// Document kinds the mail text names, in order ("in bijlage het addendum en het sociaal verslag").
+fn mentioned_kinds(text: &str) -> Vec<DocumentKind> {
+    let lower = text::normalise(text);
+    let mut found: Vec<(usize, DocumentKind)> = Vec::new();
+    let probes: [(&str, DocumentKind); 7] = [
+        ("addendum", DocumentKind::Addendum),
+        ("sociaal verslag", DocumentKind::SocialReport),
+        ("sociaal rapport", DocumentKind::SocialReport),
+        ("eindverslag", DocumentKind::FinalReport),
+        ("begeleidingsovereenkomst", DocumentKind::GuidanceAgreement),
+        ("verslag", DocumentKind::SocialReport),
+        ("sociaalverslag", DocumentKind::SocialReport),
+    ];
+    for (word, kind) in probes {
+        if let Some(at) = word_at(&lower, word) {
+            if !found.iter().any(|(_, k)| *k == kind) {
+                found.push((at, kind));
+            }
+        }
+    }
+    found.sort_by_key(|(at, _)| *at);
+    found.into_iter().map(|(_, k)| k).collect()
+}
+
+/// Where `word` first occurs as a whole word ("verslag" is not found inside "eindverslag").
+fn word_at(text: &str, word: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(pos) = text.get(from..)?.find(word) {
+        let start = from + pos;
+        let end = start + word.len();
+        let before = text[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let after = text[end..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
+        if before && after {
+            return Some(start);
+        }
+        from = end;
+    }
+    None
+}
+
+/// The words a classification may look at: subject and what is new, never the quoted mail.
+struct Content {
+    subject: String,
+    subject_original: String,
+    new: String,
+    quoted: String,
+}
+
+impl Content {
+    fn from_body(body: &Body, subject: &str) -> Content {
+        Content {
+            subject: text::strip_subject_prefixes(subject),
+            subject_original: subject.to_string(),
+            new: body.new.clone(),
+            quoted: body.quoted.clone(),
+        }
+    }
+
+    /// A forwarded mail's words count as new: forwarding it is the point of the mail.
+    fn absorb(&mut self, inner: &Body, subject: &str) {
+        let inner_subject = text::strip_subject_prefixes(subject);
+        if !inner_subject.is_empty() {
+            self.subject = format!("{}\n{inner_subject}", self.subject);
+        }
+        self.new = format!("{}\n{}", self.new, inner.new);
+        if !inner.quoted.is_empty() {
+            self.quoted = format!("{}\n{}", self.quoted, inner.quoted);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_final_report_mail_does_not_mention_a_social_report() {
+        assert_eq!(
+            mentioned_kinds("In bijlage het eindverslag."),
+            vec![DocumentKind::FinalReport]
+        );
+        assert_eq!(
+            mentioned_kinds("het verslag en het addendum"),
+            vec![DocumentKind::SocialReport, DocumentKind::Addendum]
+        );
+    }
+
+    #[test]
+    fn conclusion_lines_read_their_decision() {
+        assert_eq!(
+            conclusion_in("verlenging met 6 maanden"),
+            Some(Conclusion::Extend { months: 6 })
+        );
+        assert_eq!(
+            conclusion_in("Positief afsluiten."),
+            Some(Conclusion::ClosePositive)
+        );
+        assert_eq!(
+            conclusion_in("opnieuw bespreken in januari"),
+            Some(Conclusion::DiscussAgain)
+        );
+        assert_eq!(conclusion_in("stopgezet"), Some(Conclusion::Closed));
+        assert_eq!(conclusion_in("geen opmerkingen"), None);
+    }
+
+    #[test]
+    fn the_body_hash_ignores_line_endings_and_wrapping() {
+        assert_eq!(body_hash("Beste,\r\n\r\nDag"), body_hash("Beste,\n\nDag  "));
+        assert_ne!(body_hash("Beste"), body_hash("Beste!"));
+    }
+}

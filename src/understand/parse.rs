@@ -1,0 +1,642 @@
+//! Bytes → [`Parsed`]: the readable parts of one mail, whatever client wrote it.
+//!
+//! mail-parser does the MIME work; this module adds what real partner mail needs on top of it:
+//! unfolded raw headers (for `Authentication-Results`, `Auto-Submitted`, …), a readable text body
+//! (HTML turned into text with tables kept as "label: value", format=flowed joined, mislabelled
+//! charsets repaired), attachments with their decoded bytes (TNEF `winmail.dat` unpacked), the
+//! inner mail of a `message/rfc822` forward, and a list of what is broken, said plainly.
+//!
+//! It never decides what a mail *is* and never panics: any bytes give a [`Parsed`], possibly with
+//! nothing in it but `problems`.
+
+use mail_parser::{
+    Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
+
+use super::html::html_to_text;
+use super::tnef;
+
+/// A name and an address as written in From/To/Cc.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mailbox {
+    pub name: Option<String>,
+    /// Lowercase.
+    pub address: String,
+}
+
+/// An attachment before it is judged: the bytes and what the mail said about them.
+#[derive(Debug, Clone, Default)]
+pub struct RawAttachment {
+    pub filename: String,
+    /// Lowercase `type/subtype`.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    /// What is wrong with the transfer of these bytes (cut-off base64, missing end), if anything.
+    pub problem: Option<String>,
+}
+
+/// One mail as far as a person could read it.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    /// Top-level headers in order (topmost first): lowercase name, unfolded value.
+    pub headers: Vec<(String, String)>,
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub subject: String,
+    pub from: Option<Mailbox>,
+    pub reply_to: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    /// The Date header, as a calendar date (the year of dates written without one).
+    pub date: Option<chrono::NaiveDate>,
+    /// Lowercase `type/subtype` of the root part.
+    pub content_type: String,
+    /// Lowercase content types of every part (delivery reports, calendar replies).
+    pub part_types: Vec<String>,
+    /// Message-IDs named in returned headers (`text/rfc822-headers` of a delivery report).
+    pub returned_ids: Vec<String>,
+    /// `METHOD:` of a text/calendar part.
+    pub calendar_method: Option<String>,
+    /// The readable text of the body.
+    pub text: String,
+    pub attachments: Vec<RawAttachment>,
+    /// The mail forwarded as a `message/rfc822` attachment: the one that counts.
+    pub inner: Option<Box<Parsed>>,
+    /// What is broken, in words an admin understands.
+    pub problems: Vec<String>,
+    /// The MIME structure is too broken to trust its parts (wrong boundary, no headers).
+    pub structure_broken: bool,
+}
+
+impl Parsed {
+    /// The unfolded value of the first (topmost) header with this lowercase name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All values of a header, topmost first.
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parse any bytes. Never panics; an empty or header-less input gives a `Parsed` whose
+/// `problems` say so.
+pub fn parse(raw: &[u8]) -> Parsed {
+    let Some(message) = MessageParser::default().parse(raw) else {
+        return Parsed {
+            problems: vec!["no mail headers could be read".into()],
+            structure_broken: true,
+            ..Parsed::default()
+        };
+    };
+    let mut parsed = from_message(&message, 0);
+    if parsed.headers.is_empty() || parsed.from.is_none() && parsed.message_id.is_none() {
+        parsed
+            .problems
+            .push("the mail has no From and no Message-ID header".into());
+        parsed.structure_broken = true;
+    }
+    parsed
+}
+
+const MAX_DEPTH: usize = 4;
+
+fn from_message(message: &Message<'_>, depth: usize) -> Parsed {
+    let mut p = Parsed {
+        headers: raw_headers(message),
+        ..Parsed::default()
+    };
+    p.message_id = message.message_id().map(clean_id);
+    p.in_reply_to = ids(message.in_reply_to());
+    p.references = ids(message.references());
+    p.subject = message.subject().unwrap_or_default().trim().to_string();
+    p.from = message.from().and_then(first_mailbox);
+    p.reply_to = message.reply_to().and_then(first_mailbox);
+    p.to = message.to().map(mailboxes).unwrap_or_default();
+    p.cc = message.cc().map(mailboxes).unwrap_or_default();
+    p.date = message
+        .date()
+        .and_then(|d| chrono::NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into()));
+    let root = message.root_part();
+    p.content_type = content_type_of(root);
+
+    let mut texts: Vec<String> = Vec::new();
+    for id in &message.text_body {
+        let Some(part) = message.parts.get(*id as usize) else {
+            continue;
+        };
+        match &part.body {
+            PartType::Text(text) => texts.push(readable_text(message, part, text)),
+            PartType::Html(html) => texts.push(html_to_text(html)),
+            _ => {}
+        }
+    }
+    if texts.iter().all(|t| t.trim().is_empty()) {
+        // Some clients send only HTML without marking it as the body.
+        for id in &message.html_body {
+            if let Some(PartType::Html(html)) = message.parts.get(*id as usize).map(|p| &p.body) {
+                texts.push(html_to_text(html));
+            }
+        }
+    }
+    p.text = texts.join("\n");
+    check_structure(message, &mut p);
+
+    for (index, part) in message.parts.iter().enumerate() {
+        let ctype = content_type_of(part);
+        if index > 0 {
+            p.part_types.push(ctype.clone());
+        }
+        if ctype == "text/rfc822-headers" {
+            let text = String::from_utf8_lossy(part.contents()).into_owned();
+            p.returned_ids.extend(text.lines().filter_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.trim()
+                    .eq_ignore_ascii_case("message-id")
+                    .then(|| clean_id(value))
+            }));
+        }
+        if ctype == "text/calendar" {
+            if let Some(text) = part.text_contents() {
+                p.calendar_method = text.lines().find_map(|l| {
+                    l.trim()
+                        .strip_prefix("METHOD:")
+                        .map(|m| m.trim().to_ascii_uppercase())
+                });
+            }
+        }
+    }
+
+    for id in &message.attachments {
+        let Some(part) = message.parts.get(*id as usize) else {
+            continue;
+        };
+        match &part.body {
+            PartType::Message(inner) => {
+                if depth < MAX_DEPTH && p.inner.is_none() {
+                    p.inner = Some(Box::new(from_message(inner, depth + 1)));
+                }
+            }
+            PartType::Text(_) | PartType::Html(_)
+                if part.attachment_name().is_none() && !is_attachment_disposition(part) =>
+            {
+                // A second text part shown inline (e.g. a disclaimer): part of the body.
+            }
+            _ => {
+                let ctype = content_type_of(part);
+                if ctype == "message/delivery-status"
+                    || ctype == "message/disposition-notification"
+                    || ctype == "text/rfc822-headers"
+                    || ctype == "text/calendar" && part.attachment_name().is_none()
+                {
+                    continue;
+                }
+                if is_inline_image(part, &ctype) {
+                    continue;
+                }
+                let attachment = raw_attachment(message, part, ctype);
+                if tnef::is_tnef(&attachment.filename, &attachment.content_type) {
+                    unpack_tnef(&attachment, &mut p);
+                } else {
+                    p.attachments.push(attachment);
+                }
+            }
+        }
+    }
+    p
+}
+
+fn unpack_tnef(attachment: &RawAttachment, p: &mut Parsed) {
+    match tnef::read(&attachment.bytes) {
+        Ok(unpacked) => {
+            if p.text.trim().is_empty() {
+                if let Some(body) = unpacked.body {
+                    p.text = body;
+                }
+            }
+            for file in unpacked.attachments {
+                let content_type = guess_type(&file.filename);
+                let problem = file.problem.or_else(|| attachment.problem.clone());
+                p.attachments.push(RawAttachment {
+                    filename: file.filename,
+                    content_type,
+                    bytes: file.bytes,
+                    problem,
+                });
+            }
+        }
+        Err(e) => {
+            p.problems
+                .push(format!("{}: cannot unpack TNEF: {e}", attachment.filename));
+            p.attachments.push(RawAttachment {
+                problem: Some(format!("TNEF not readable: {e}")),
+                ..attachment.clone()
+            });
+        }
+    }
+}
+
+/// Headers in order with their raw values unfolded; RFC 2047 words are left as written (callers
+/// that need decoded text use the parsed fields).
+fn raw_headers(message: &Message<'_>) -> Vec<(String, String)> {
+    let raw = message.raw_message();
+    message
+        .root_part()
+        .headers
+        .iter()
+        .map(|h| {
+            let start = (h.offset_start as usize).min(raw.len());
+            let end = (h.offset_end as usize).clamp(start, raw.len());
+            let value = String::from_utf8_lossy(&raw[start..end]);
+            (h.name.as_str().to_ascii_lowercase(), unfold(&value))
+        })
+        .collect()
+}
+
+fn unfold(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut space = false;
+    for c in value.chars() {
+        if c.is_whitespace() {
+            space = true;
+        } else {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn clean_id(id: &str) -> String {
+    id.trim().trim_matches(|c| c == '<' || c == '>').to_string()
+}
+
+fn ids(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(t) => vec![clean_id(t)],
+        HeaderValue::TextList(list) => list.iter().map(|t| clean_id(t)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn mailbox(addr: &mail_parser::Addr<'_>) -> Option<Mailbox> {
+    let address = addr.address.as_deref()?.trim().to_ascii_lowercase();
+    if !address.contains('@') {
+        return None;
+    }
+    let name = addr
+        .name
+        .as_deref()
+        .map(|n| n.trim().trim_matches('"').trim().to_string())
+        .filter(|n| !n.is_empty() && !n.eq_ignore_ascii_case(&address));
+    Some(Mailbox { name, address })
+}
+
+fn mailboxes(address: &Address<'_>) -> Vec<Mailbox> {
+    match address {
+        Address::List(list) => list.iter().filter_map(mailbox).collect(),
+        Address::Group(groups) => groups
+            .iter()
+            .flat_map(|g| g.addresses.iter().filter_map(mailbox))
+            .collect(),
+    }
+}
+
+fn first_mailbox(address: &Address<'_>) -> Option<Mailbox> {
+    mailboxes(address).into_iter().next()
+}
+
+fn content_type_of(part: &MessagePart<'_>) -> String {
+    match part.content_type() {
+        Some(ct) => match &ct.c_subtype {
+            Some(sub) => format!("{}/{}", ct.c_type, sub).to_ascii_lowercase(),
+            None => ct.c_type.to_ascii_lowercase(),
+        },
+        None => match part.body {
+            PartType::Message(_) => "message/rfc822".into(),
+            PartType::Html(_) => "text/html".into(),
+            PartType::Text(_) => "text/plain".into(),
+            _ => "application/octet-stream".into(),
+        },
+    }
+}
+
+fn is_attachment_disposition(part: &MessagePart<'_>) -> bool {
+    part.content_disposition()
+        .is_some_and(|cd| cd.c_type.eq_ignore_ascii_case("attachment"))
+}
+
+/// Logos and pasted pictures in a signature are not documents: inline images with a Content-ID,
+/// or Outlook's `image001.png` family.
+fn is_inline_image(part: &MessagePart<'_>, ctype: &str) -> bool {
+    if !ctype.starts_with("image/") || is_attachment_disposition(part) {
+        return false;
+    }
+    let name = part
+        .attachment_name()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    part.content_id().is_some()
+        || matches!(part.body, PartType::InlineBinary(_))
+        || name.starts_with("image0") && name.len() <= 12
+        || name.is_empty()
+}
+
+fn raw_attachment(message: &Message<'_>, part: &MessagePart<'_>, ctype: String) -> RawAttachment {
+    let filename = part
+        .attachment_name()
+        .map(clean_filename)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| default_name(&ctype));
+    let bytes = part.contents().to_vec();
+    let problem = transfer_problem(message, part, &bytes);
+    RawAttachment {
+        filename,
+        content_type: ctype,
+        bytes,
+        problem,
+    }
+}
+
+/// Names as clients send them: with paths (old Outlook), encoded words left inside quotes, or
+/// stray quotes.
+fn clean_filename(name: &str) -> String {
+    let name = name.trim().trim_matches('"');
+    let name = name.rsplit(['\\', '/']).next().unwrap_or(name);
+    if name.contains("=?") {
+        return super::encoded::decode_words(name);
+    }
+    name.to_string()
+}
+
+fn default_name(ctype: &str) -> String {
+    match ctype {
+        "application/pdf" => "bijlage.pdf".into(),
+        "application/ms-tnef" | "application/vnd.ms-tnef" => "winmail.dat".into(),
+        _ => "bijlage".into(),
+    }
+}
+
+pub fn guess_type(filename: &str) -> String {
+    let lower = filename.to_ascii_lowercase();
+    let ext = lower.rsplit('.').next().unwrap_or_default();
+    match ext {
+        "pdf" => "application/pdf",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "doc" => "application/msword",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "txt" => "text/plain",
+        _ => "application/octet-stream",
+    }
+    .to_string()
+}
+
+/// Says what went wrong in transfer: a base64 body whose length is no multiple of four was cut
+/// off; a part without its closing boundary ended early.
+fn transfer_problem(message: &Message<'_>, part: &MessagePart<'_>, bytes: &[u8]) -> Option<String> {
+    let raw = message.raw_message();
+    let start = (part.offset_body as usize).min(raw.len());
+    let end = (part.offset_end as usize).clamp(start, raw.len());
+    let body = &raw[start..end];
+    let encoding = part
+        .content_transfer_encoding()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if encoding == "base64" {
+        // Everything but line breaks and blanks counts as a base64 character (anything else
+        // would be a problem of its own); memchr keeps this fast on large attachments.
+        let blanks = memchr::memchr3_iter(b'\n', b'\r', b' ', body).count()
+            + memchr::memchr_iter(b'\t', body).count();
+        let count = body.len() - blanks;
+        if !count.is_multiple_of(4) {
+            return Some(format!(
+                "base64 cut off ({count} characters, not a multiple of 4)"
+            ));
+        }
+    }
+    if part.is_encoding_problem {
+        return Some("could not be decoded".into());
+    }
+    if bytes.is_empty() {
+        return Some("empty (0 bytes)".into());
+    }
+    None
+}
+
+fn check_structure(message: &Message<'_>, p: &mut Parsed) {
+    let root = message.root_part();
+    let Some(ct) = root.content_type() else {
+        return;
+    };
+    if !ct.c_type.eq_ignore_ascii_case("multipart") {
+        return;
+    }
+    let raw = message.raw_message();
+    let body = &raw[(root.offset_body as usize).min(raw.len())..];
+    match ct.attribute("boundary") {
+        None => {
+            p.problems
+                .push("multipart mail without a boundary parameter".into());
+            p.structure_broken = true;
+        }
+        Some(boundary) => {
+            let open = format!("--{boundary}");
+            if find(body, open.as_bytes()).is_none() {
+                p.problems.push(format!(
+                    "the boundary \"{boundary}\" declared in Content-Type never occurs in the body"
+                ));
+                p.structure_broken = true;
+                // What a person would still read: the raw body as text.
+                let text = String::from_utf8_lossy(body);
+                p.text = text.into_owned();
+            } else if find(body, format!("--{boundary}--").as_bytes()).is_none() {
+                p.problems.push(format!(
+                    "the mail ends before the closing boundary \"--{boundary}--\" (truncated)"
+                ));
+            }
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(haystack, needle)
+}
+
+/// A text part as a person reads it: format=flowed lines joined, mojibake and undecodable bytes
+/// of mislabelled charsets repaired.
+fn readable_text(message: &Message<'_>, part: &MessagePart<'_>, text: &str) -> String {
+    let mut text = text.to_string();
+    if text.contains('\u{FFFD}') {
+        // Declared UTF-8 (or nothing) but written in windows-1252: decode the raw bytes again.
+        if let Some(bytes) = decoded_raw(message, part) {
+            if std::str::from_utf8(&bytes).is_err() {
+                text = windows_1252(&bytes);
+            }
+        }
+    }
+    if text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+        // Declared ISO-8859-1, written in windows-1252 (Outlook's dashes and quotes): the C1
+        // control characters are windows-1252's printable ones.
+        text = text
+            .chars()
+            .map(|c| match c {
+                '\u{80}'..='\u{9f}' => windows_1252(&[c as u32 as u8]).chars().next().unwrap_or(c),
+                _ => c,
+            })
+            .collect();
+    }
+    if text.contains('Ã') || text.contains("â€") {
+        // Declared ISO-8859-1 but written in UTF-8: the classic "Ã©".
+        if let Some(fixed) = undo_mojibake(&text) {
+            text = fixed;
+        }
+    }
+    if let Some(ct) = part.content_type() {
+        if ct
+            .attribute("format")
+            .is_some_and(|f| f.eq_ignore_ascii_case("flowed"))
+        {
+            let delsp = ct
+                .attribute("delsp")
+                .is_some_and(|d| d.eq_ignore_ascii_case("yes"));
+            text = unflow(&text, delsp);
+        }
+    }
+    text
+}
+
+fn decoded_raw(message: &Message<'_>, part: &MessagePart<'_>) -> Option<Vec<u8>> {
+    let raw = message.raw_message();
+    let start = (part.offset_body as usize).min(raw.len());
+    let end = (part.offset_end as usize).clamp(start, raw.len());
+    let body = &raw[start..end];
+    match part
+        .content_transfer_encoding()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "quoted-printable" => {
+            mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
+        }
+        "base64" => mail_parser::decoders::base64::base64_decode(body),
+        _ => Some(body.to_vec()),
+    }
+}
+
+/// windows-1252, the charset Outlook means whatever it declares.
+pub fn windows_1252(bytes: &[u8]) -> String {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
+        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
+        'ž', 'Ÿ',
+    ];
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x80..=0x9F => HIGH[(b - 0x80) as usize],
+            _ => b as char,
+        })
+        .collect()
+}
+
+fn undo_mojibake(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        let code = c as u32;
+        if code < 0x100 {
+            bytes.push(code as u8);
+        } else {
+            // windows-1252 high characters back to their byte.
+            let b = match c {
+                '€' => 0x80,
+                '‚' => 0x82,
+                '„' => 0x84,
+                '…' => 0x85,
+                '‘' => 0x91,
+                '’' => 0x92,
+                '“' => 0x93,
+                '”' => 0x94,
+                '–' => 0x96,
+                '—' => 0x97,
+                '™' => 0x99,
+                _ => return None,
+            };
+            bytes.push(b);
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// RFC 3676: a line ending in a space continues on the next; `delsp=yes` drops that space.
+fn unflow(text: &str, delsp: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let quoted = line.starts_with('>');
+        let line = if !quoted {
+            line.strip_prefix(' ').unwrap_or(line)
+        } else {
+            line
+        };
+        if line.ends_with(' ') && line != "-- " {
+            let line = if delsp { &line[..line.len() - 1] } else { line };
+            out.push_str(line);
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flowed_lines_are_joined() {
+        assert_eq!(
+            unflow("Dit is een \nlange zin.\n", false),
+            "Dit is een lange zin.\n\n"
+        );
+    }
+
+    #[test]
+    fn windows_1252_dashes_declared_as_latin1_are_repaired() {
+        let raw = b"From: a@b.be\r\nMessage-ID: <x@y>\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nTeam \x96 Wonen\r\n";
+        assert!(parse(raw).text.contains("Team – Wonen"));
+    }
+
+    #[test]
+    fn utf8_read_as_latin1_is_repaired() {
+        assert_eq!(undo_mojibake("CliÃ«nt").as_deref(), Some("Cliënt"));
+    }
+
+    #[test]
+    fn empty_input_is_a_problem_not_a_panic() {
+        let p = parse(b"");
+        assert!(p.structure_broken);
+    }
+
+    #[test]
+    fn wrong_boundary_is_reported() {
+        let raw = b"From: a@b.be\r\nMessage-ID: <x@y>\r\nContent-Type: multipart/mixed; boundary=\"abc\"\r\n\r\n--xyz\r\nContent-Type: text/plain\r\n\r\nHallo\r\n--xyz--\r\n";
+        let p = parse(raw);
+        assert!(p.structure_broken);
+        assert!(p.problems[0].contains("abc"));
+        assert!(p.text.contains("Hallo"));
+    }
+}

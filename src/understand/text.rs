@@ -1,0 +1,553 @@
+//! Reading the words of a mail: what is new in it (quoted replies and signatures cut off), what
+//! was forwarded inline, keyword matching on whole words, and the facts people write in prose
+//! (candidate name, CIR number, new contact details, a short problem statement).
+//!
+//! Pure string work; the keyword lists come from config.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::Contact;
+
+/// A body split the way a reader sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Body {
+    /// What the sender wrote now, without quotes and signature.
+    pub new: String,
+    /// The signature block (greeting onwards): names and phone numbers live here.
+    pub signature: String,
+    /// Quoted earlier mail (replies): never drives classification.
+    pub quoted: String,
+    /// A mail forwarded inline, when the body carries one.
+    pub forwarded: Option<Forwarded>,
+}
+
+/// An inline forward ("---------- Forwarded message ---------", "Van: … Verzonden: …").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forwarded {
+    pub from_name: Option<String>,
+    pub from: Option<String>,
+    pub subject: Option<String>,
+    pub text: String,
+}
+
+fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).expect("valid regex"))
+}
+
+fn reply_intro() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    re(
+        &RE,
+        r"(?i)^\s*(op|on|am|le)\s.{0,160}\b(schreef|wrote|schrieb|a écrit|heeft .{0,160} geschreven)\b",
+    )
+}
+
+fn original_marker() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    re(
+        &RE,
+        r"(?i)^\s*-{2,}\s*(original message|oorspronkelijk bericht|origineel bericht|ursprüngliche nachricht|message d'origine)\s*-{2,}",
+    )
+}
+
+fn forward_marker() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    re(
+        &RE,
+        r"(?i)^\s*(-{2,}\s*(forwarded message|doorgestuurd bericht|weitergeleitete nachricht|message transféré|doorgestuurde e-mail)\s*-{2,}|begin (doorgestuurd bericht|forwarded message)\s*:)",
+    )
+}
+
+fn header_line() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    re(&RE, r"(?i)^\s*\*?(van|from|von|de)\s?\*?\s?:\*?\s*(.+)$")
+}
+
+fn sent_line() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    re(
+        &RE,
+        r"(?i)^\s*\*?(verzonden|sent|gesendet|envoyé|datum|date|verstuurd)\s?\*?\s?:",
+    )
+}
+
+fn subject_line() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    re(
+        &RE,
+        r"(?i)^\s*\*?(onderwerp|subject|betreff|objet)\s?\*?\s?:\*?\s*(.*)$",
+    )
+}
+
+fn greeting() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    re(
+        &RE,
+        r"(?i)^\s*(met )?(vriendelijke|hartelijke|beste|warme) groet(en)?\b|^\s*(groeten|mvg|m\.v\.g\.|vg|kind regards|best regards|mit freundlichen grüßen)\b|^-- ?$",
+    )
+}
+
+/// Is this a subject of a forward ("Doorst:", "Fwd:", "WG:", "TR:", "FW:")?
+pub fn is_forward_subject(subject: &str) -> bool {
+    let s = subject.trim_start().to_lowercase();
+    [
+        "fwd:",
+        "fw:",
+        "doorst:",
+        "wg:",
+        "tr:",
+        "fwd :",
+        "tr :",
+        "doorgestuurd:",
+    ]
+    .iter()
+    .any(|p| s.starts_with(p))
+}
+
+/// Subject without "RE:", "Antw:", "AW:", "Fwd:" prefixes.
+pub fn strip_subject_prefixes(subject: &str) -> String {
+    let mut s = subject.trim();
+    loop {
+        let lower = s.to_lowercase();
+        let Some(p) = [
+            "re:", "antw:", "aw:", "fwd:", "fw:", "doorst:", "wg:", "tr:", "sv:", "ref:",
+        ]
+        .iter()
+        .find(|p| lower.starts_with(**p)) else {
+            break;
+        };
+        s = s[p.len()..].trim_start();
+    }
+    s.to_string()
+}
+
+/// Split a body into new text, signature, quoted text and an inline forward.
+pub fn split_body(text: &str) -> Body {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut body = Body::default();
+    let mut cut = lines.len();
+    let mut forward_at = None;
+    for (i, line) in lines.iter().enumerate() {
+        if forward_marker().is_match(line) {
+            cut = i;
+            forward_at = Some(i + 1);
+            break;
+        }
+        let next = lines.get(i + 1).copied().unwrap_or_default();
+        if reply_intro().is_match(line)
+            || (line.trim_start().to_lowercase().starts_with("op ")
+                && next.to_lowercase().contains("schreef"))
+            || original_marker().is_match(line)
+        {
+            cut = i;
+            break;
+        }
+        if header_line().is_match(line)
+            && lines[i + 1..lines.len().min(i + 5)]
+                .iter()
+                .any(|l| sent_line().is_match(l))
+        {
+            // Outlook's block: "Van: … / Verzonden: … / Aan: … / Onderwerp: …". A forward when
+            // the subject or the line above says so; a quote otherwise (decided by the caller).
+            cut = i;
+            let above = lines[..i]
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.trim().chars().all(|c| c == '_'));
+            if above.is_none() {
+                forward_at = Some(i);
+            } else {
+                body.quoted_header_at(i);
+            }
+            break;
+        }
+    }
+    let head: Vec<&str> = lines[..cut]
+        .iter()
+        .copied()
+        .filter(|l| !l.trim_start().starts_with('>'))
+        .filter(|l| !l.trim().chars().all(|c| c == '_') || l.trim().is_empty())
+        .collect();
+    let sig_at = head.iter().position(|l| greeting().is_match(l));
+    let (new, sig) = match sig_at {
+        Some(at) => (&head[..at], &head[at..]),
+        None => (&head[..], &[][..]),
+    };
+    body.new = new.join("\n").trim().to_string();
+    body.signature = sig.join("\n").trim().to_string();
+    let quoted_lines: Vec<&str> = lines[..cut]
+        .iter()
+        .copied()
+        .filter(|l| l.trim_start().starts_with('>'))
+        .chain(lines[cut..].iter().copied())
+        .collect();
+    body.quoted = quoted_lines.join("\n");
+    if let Some(at) = forward_at {
+        body.forwarded = Some(read_forward(&lines[at.min(lines.len())..]));
+        body.quoted.clear();
+    }
+    body
+}
+
+impl Body {
+    fn quoted_header_at(&mut self, _line: usize) {}
+
+    /// The forward is an Outlook "Van:/Verzonden:" block that the caller knows to be a forward
+    /// (by its subject): re-read the quoted part as a forward.
+    pub fn quoted_as_forward(&mut self) {
+        if self.forwarded.is_none() && !self.quoted.is_empty() {
+            let lines: Vec<&str> = self.quoted.lines().collect();
+            let start = lines
+                .iter()
+                .position(|l| header_line().is_match(l) || forward_marker().is_match(l))
+                .unwrap_or(0);
+            let start = if forward_marker().is_match(lines.get(start).copied().unwrap_or_default())
+            {
+                start + 1
+            } else {
+                start
+            };
+            self.forwarded = Some(read_forward(&lines[start.min(lines.len())..]));
+            self.quoted.clear();
+        }
+    }
+}
+
+fn read_forward(lines: &[&str]) -> Forwarded {
+    let mut f = Forwarded::default();
+    let mut i = 0;
+    let mut seen_header = false;
+    while i < lines.len() {
+        let line = lines[i];
+        if line.trim().is_empty() {
+            if seen_header {
+                i += 1;
+                break;
+            }
+            i += 1;
+            continue;
+        }
+        if let Some(c) = header_line().captures(line) {
+            let value = c.get(2).map_or("", |m| m.as_str());
+            let (name, address) = split_address(value);
+            f.from_name = name;
+            f.from = address;
+            seen_header = true;
+        } else if let Some(c) = subject_line().captures(line) {
+            f.subject = c.get(2).map(|m| m.as_str().trim().to_string());
+            seen_header = true;
+        } else if line.contains(':') && seen_header && line.len() < 200 {
+            // Aan:, Cc:, Datum:, To:…
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    f.text = lines[i.min(lines.len())..]
+        .iter()
+        .map(|l| l.trim_start_matches('>').trim_start_matches(' '))
+        .collect::<Vec<_>>()
+        .join("\n");
+    f
+}
+
+/// `"Name" <a@b>`, `Name [mailto:a@b]`, `a@b` → (name, lowercase address).
+pub fn split_address(value: &str) -> (Option<String>, Option<String>) {
+    static EMAIL: OnceLock<Regex> = OnceLock::new();
+    let email = re(&EMAIL, r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}");
+    let address = email.find(value).map(|m| m.as_str().to_lowercase());
+    let name = value
+        .split(['<', '['])
+        .next()
+        .map(|n| n.trim().trim_matches('"').trim().to_string())
+        .filter(|n| !n.is_empty() && !n.contains('@'));
+    (name, address)
+}
+
+/// Lowercased text with whitespace collapsed: the form keywords are matched against.
+pub fn normalise(text: &str) -> String {
+    text.to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The phrases of `list` that occur in `text` (already normalised) as whole words. With
+/// `negatable`, a phrase right after "geen", "niet" or "zonder" does not count ("geen agressie").
+pub fn matches<'a>(text: &str, list: &'a [String], negatable: bool) -> Vec<&'a str> {
+    let mut found = Vec::new();
+    for phrase in list {
+        let phrase_str = phrase.as_str();
+        if phrase_str.is_empty() {
+            continue;
+        }
+        let mut from = 0;
+        while let Some(pos) = text[from..].find(phrase_str) {
+            let start = from + pos;
+            let end = start + phrase_str.len();
+            let before_ok = text[..start]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric());
+            let after_ok = text[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric());
+            if before_ok && after_ok {
+                let negated = negatable && {
+                    let window_start = text[..start]
+                        .char_indices()
+                        .rev()
+                        .nth(24)
+                        .map_or(0, |(i, _)| i);
+                    let window = &text[window_start..start];
+                    let sentence = window
+                        .rsplit(['.', '!', '?', '\n'])
+                        .next()
+                        .unwrap_or(window);
+                    [" geen ", " niet ", " zonder ", " nooit "]
+                        .iter()
+                        .any(|n| format!(" {sentence}").contains(n))
+                };
+                if !negated {
+                    found.push(phrase_str);
+                    break;
+                }
+            }
+            from = end;
+            if from >= text.len() {
+                break;
+            }
+        }
+    }
+    found
+}
+
+fn name_words() -> &'static str {
+    r"[A-ZÀ-ÖØ-Þ][\p{L}'’\-]+(?:[ \t]+(?:(?:van|de|der|den|el|ben|ter|ten|le|la|du|da|op)[ \t]+)*[A-ZÀ-ÖØ-Þ][\p{L}'’\-]+){0,3}"
+}
+
+/// A candidate's name as partners write it in a referral ("Naam: Jan Peeters", "aanmelding van
+/// mevrouw Fatima El Amrani").
+pub fn candidate_name(text: &str) -> Option<String> {
+    candidate_labelled(text).or_else(|| candidate_in_prose(text))
+}
+
+/// Only the labelled form ("Naam: …"): safe on documents, whose prose names other people too.
+pub fn candidate_labelled(text: &str) -> Option<String> {
+    candidate_by(text, true)
+}
+
+fn candidate_in_prose(text: &str) -> Option<String> {
+    candidate_by(text, false)
+}
+
+fn candidate_by(text: &str, labelled: bool) -> Option<String> {
+    static LABEL: OnceLock<Regex> = OnceLock::new();
+    static PROSE: OnceLock<Regex> = OnceLock::new();
+    let label = LABEL.get_or_init(|| {
+        Regex::new(&format!(
+            r"(?im)^\s*(?:naam(?:\s+(?:van\s+de\s+)?kandidaat(?:-huurder)?)?|kandidaat(?:-huurder)?|cli[eë]nt(?:e)?|naam cli[eë]nt)[ \t]*:[ \t]*(?:(?:mevrouw|meneer|mevr\.?|dhr\.?|mr\.?|mw\.?)\s+)?({})",
+            name_words()
+        ))
+        .expect("valid regex")
+    });
+    let prose = PROSE.get_or_init(|| {
+        Regex::new(&format!(
+            r"(?i:aanmelding|aanmelden|kandidaat-huurder|kandidaat)[ \t]+(?i:voor[ \t]+versnelde[ \t]+doorstroom[ \t]+)?(?i:van[ \t]+)?(?:(?i:cli[eë]nte?|mevrouw|meneer|mevr\.?|dhr\.?|mr\.?|mw\.?)[ \t]+)?({})",
+            name_words()
+        ))
+        .expect("valid regex")
+    });
+    let re = if labelled { label } else { prose };
+    re.captures(text)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().trim().to_string())
+        .filter(|n| {
+            let lower = n.to_lowercase();
+            !["versnelde", "doorstroom", "in", "bijlage", "hierbij"]
+                .iter()
+                .any(|w| lower.starts_with(w))
+        })
+}
+
+/// CIR / inschrijvingsnummer: a label followed by an identifier with at least one digit.
+pub fn cir(text: &str) -> Option<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let r = re(
+        &RE,
+        r"(?i)\b(?:cir|inschrijvingsnummer|inschrijvingsnr\.?|inschrijving)(?:[\s\-]*(?:nummer|nr\.?|number))?\s*[:#]?\s*([A-Z0-9][A-Z0-9\-/.]{3,24}[A-Z0-9])",
+    );
+    r.captures_iter(text)
+        .filter_map(|c| c.get(1))
+        .map(|m| m.as_str().to_string())
+        .find(|id| id.chars().filter(char::is_ascii_digit).count() >= 3)
+}
+
+/// Mail addresses written in the text.
+pub fn emails(text: &str) -> Vec<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let r = re(&RE, r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}");
+    r.find_iter(text)
+        .map(|m| m.as_str().to_lowercase())
+        .collect()
+}
+
+/// Belgian and Dutch phone numbers as written: "03 123 45 67", "0470/12.34.56", "+32 470 12 34 56".
+pub fn phones(text: &str) -> Vec<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let r = re(
+        &RE,
+        r"(?:\+|00)3[12][\s.\-/]?\(?0?\)?\d(?:[\s.\-/]?\d){7,9}|\b0\d(?:[\s.\-/]?\d){7,9}\b",
+    );
+    r.find_iter(text)
+        .map(|m| m.as_str().trim().to_string())
+        .filter(|p| {
+            let digits = p.chars().filter(char::is_ascii_digit).count();
+            (9..=12).contains(&digits)
+        })
+        .collect()
+}
+
+/// New counsellor details from a contact-change mail: who takes over, and how to reach them.
+pub fn new_contact(new: &str, signature: &str, exclude: &[String]) -> Option<Contact> {
+    static INTRO: OnceLock<Regex> = OnceLock::new();
+    static TAKES_OVER: OnceLock<Regex> = OnceLock::new();
+    let intro = INTRO.get_or_init(|| {
+        Regex::new(&format!(
+            r"(?i:nieuwe woonbegeleider|nieuwe begeleider|nieuwe contactpersoon|nieuwe begeleidster|contactpersoon wordt|begeleiding wordt overgenomen door|overgenomen door|vervangen door|opgevolgd door|woonbegeleider is|wordt)\s*(?i:is|wordt|:)?\s*(?:(?i:mevrouw|meneer|mevr\.?|dhr\.?|collega)\s+)?({})",
+            name_words()
+        ))
+        .expect("valid regex")
+    });
+    let takes_over = TAKES_OVER.get_or_init(|| {
+        Regex::new(&format!(
+            r"({})\s+(?i:neemt|zal)\s+(?i:de begeleiding\s+)?(?i:over)",
+            name_words()
+        ))
+        .expect("valid regex")
+    });
+    let name = intro
+        .captures(new)
+        .or_else(|| takes_over.captures(new))
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().trim().to_string())
+        .filter(|n| !n.eq_ignore_ascii_case("de"));
+    let email = emails(new).into_iter().find(|e| !exclude.contains(e));
+    let phone = phones(new).into_iter().next().or_else(|| {
+        if name.is_none() && email.is_none() {
+            phones(signature).into_iter().next()
+        } else {
+            None
+        }
+    });
+    if name.is_none() && email.is_none() && phone.is_none() {
+        return None;
+    }
+    Some(Contact { name, email, phone })
+}
+
+/// A short problem statement for the agenda: the first substantial sentences of the new text,
+/// without the salutation, at most ~300 characters.
+pub fn statement(new: &str) -> Option<String> {
+    let lines: Vec<&str> = new
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .filter(|l| {
+            let lower = l.to_lowercase();
+            !(lower.starts_with("beste")
+                || lower.starts_with("dag ")
+                || lower.starts_with("hallo")
+                || lower.starts_with("goedemorgen")
+                || lower.starts_with("goedemiddag")
+                || lower.starts_with("hoi")
+                || lower.starts_with("geachte"))
+                || l.len() > 40
+        })
+        .collect();
+    let joined = lines.join(" ");
+    let joined = joined.trim();
+    if joined.is_empty() {
+        return None;
+    }
+    if joined.chars().count() <= 300 {
+        return Some(joined.to_string());
+    }
+    let cut: String = joined.chars().take(300).collect();
+    let end = cut
+        .rfind(['.', '!', '?'])
+        .filter(|i| *i > 80)
+        .map_or(cut.len(), |i| i + 1);
+    Some(format!("{}…", cut[..end].trim_end()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gmail_reply_keeps_only_the_new_text() {
+        let body = split_body(
+            "Graag VD-2026-0004 bespreken.\n\nOp di 17 nov. 2026 om 09:00 schreef Versnelde doorstroom <\nvd@w.be>:\n> Agenda: VD-2026-0001\n",
+        );
+        assert_eq!(body.new, "Graag VD-2026-0004 bespreken.");
+        assert!(body.quoted.contains("VD-2026-0001"));
+    }
+
+    #[test]
+    fn outlook_quote_block_is_cut() {
+        let body = split_body(
+            "Akkoord.\n\nMet vriendelijke groeten,\nEls\n\n________________________________\nVan: An Peeters <an@w.be>\nVerzonden: dinsdag 17 november 2026 9:00\nAan: Els\nOnderwerp: Agenda\n\nOud\n",
+        );
+        assert_eq!(body.new, "Akkoord.");
+        assert!(body.signature.contains("Els"));
+        assert!(body.quoted.contains("Oud"));
+        assert!(body.forwarded.is_none());
+    }
+
+    #[test]
+    fn inline_forward_is_read() {
+        let body = split_body(
+            "Ter info.\n\n---------- Forwarded message ---------\nVan: Els Wouters <els@caw.be>\nDate: ma 16 nov. 2026\nSubject: Aanmelding\nTo: <an@w.be>\n\nHierbij de aanmelding.\n",
+        );
+        let f = body.forwarded.expect("forward");
+        assert_eq!(f.from.as_deref(), Some("els@caw.be"));
+        assert_eq!(f.subject.as_deref(), Some("Aanmelding"));
+        assert!(f.text.contains("Hierbij de aanmelding."));
+    }
+
+    #[test]
+    fn keywords_match_whole_words_and_respect_negation() {
+        let list = vec!["mes".to_string(), "agressie".to_string()];
+        assert!(matches("hij had een mes bij", &list, true).contains(&"mes"));
+        assert!(matches("de messen", &list, false).is_empty());
+        assert!(matches("er is geen agressie", &list, true).is_empty());
+    }
+
+    #[test]
+    fn candidate_and_cir_are_read() {
+        let text = "Naam kandidaat: Fatima El Amrani\nCIR-nummer: 2026-004512\n";
+        assert_eq!(candidate_name(text).as_deref(), Some("Fatima El Amrani"));
+        assert_eq!(cir(text).as_deref(), Some("2026-004512"));
+        assert_eq!(
+            candidate_name("Hierbij de aanmelding van mevrouw Anna de Smet.").as_deref(),
+            Some("Anna de Smet")
+        );
+    }
+
+    #[test]
+    fn contact_details_are_read() {
+        let c = new_contact(
+            "Vanaf 1 december is de nieuwe woonbegeleider Karel Mertens (karel.mertens@caw.be, 0470 12 34 56).",
+            "",
+            &[],
+        )
+        .expect("contact");
+        assert_eq!(c.name.as_deref(), Some("Karel Mertens"));
+        assert_eq!(c.email.as_deref(), Some("karel.mertens@caw.be"));
+        assert_eq!(c.phone.as_deref(), Some("0470 12 34 56"));
+    }
+}

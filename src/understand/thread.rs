@@ -1,0 +1,195 @@
+//! Which case a mail is about: a reference tag (`VD-2026-0007`) written in it, the thread of a
+//! mail we sent or received (In-Reply-To / References), or the candidate's name among the
+//! sender partner's open cases. Pure lookups in the [`Register`].
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use regex::Regex;
+
+use super::{Register, RegisteredCase};
+use crate::config::ReferenceFormat;
+
+/// Finds reference tags in text for one organisation's format.
+pub struct Tags {
+    re: Regex,
+    format: ReferenceFormat,
+}
+
+impl Tags {
+    /// The tag finder for `format`, compiled once per thread: compiling a regex costs more than
+    /// triaging a mail.
+    pub fn cached(format: &ReferenceFormat) -> Rc<Tags> {
+        thread_local! {
+            static CACHE: RefCell<Option<Rc<Tags>>> = const { RefCell::new(None) };
+        }
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            match cache.as_ref() {
+                Some(tags) if tags.format == *format => tags.clone(),
+                _ => {
+                    let tags = Rc::new(Tags::new(format));
+                    *cache = Some(tags.clone());
+                    tags
+                }
+            }
+        })
+    }
+
+    pub fn new(format: &ReferenceFormat) -> Tags {
+        let prefix = regex::escape(&format.prefix);
+        // Tolerant of how people retype it: "VD 2026 7", "vd-2026-0007", "VD2026-0007".
+        let re = Regex::new(&format!(
+            r"(?i)\b{prefix}[\s\-_/]?(\d{{4}})[\s\-_/]?(\d{{1,6}})\b"
+        ))
+        .unwrap_or_else(|_| Regex::new(r"\bVD-(\d{4})-(\d{1,6})\b").expect("valid regex"));
+        Tags {
+            re,
+            format: format.clone(),
+        }
+    }
+
+    /// Every tag in `text`, normalised to the configured form, in order, without repeats.
+    pub fn find(&self, text: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in self.re.captures_iter(text) {
+            let (Some(year), Some(number)) = (c.get(1), c.get(2)) else {
+                continue;
+            };
+            let (Ok(year), Ok(number)) =
+                (year.as_str().parse::<i32>(), number.as_str().parse::<u32>())
+            else {
+                continue;
+            };
+            let tag = self.format.format(year, number);
+            if !out.contains(&tag) {
+                out.push(tag);
+            }
+        }
+        out
+    }
+
+    /// `text` with every tag removed (so its digits are not read as months or dates).
+    pub fn remove(&self, text: &str) -> String {
+        self.re.replace_all(text, " ").into_owned()
+    }
+
+    /// Tags with the byte offset of each match (for per-line conclusions).
+    pub fn find_at(&self, text: &str) -> Vec<(usize, String)> {
+        self.re
+            .captures_iter(text)
+            .filter_map(|c| {
+                let whole = c.get(0)?;
+                let year = c.get(1)?.as_str().parse::<i32>().ok()?;
+                let number = c.get(2)?.as_str().parse::<u32>().ok()?;
+                Some((whole.start(), self.format.format(year, number)))
+            })
+            .collect()
+    }
+}
+
+/// The case of the thread this mail answers, newest reference first.
+pub fn by_thread(
+    register: &Register,
+    in_reply_to: &[String],
+    references: &[String],
+) -> Option<(String, String)> {
+    in_reply_to
+        .iter()
+        .chain(references.iter().rev())
+        .find_map(|id| {
+            register
+                .threads
+                .get(id)
+                .map(|case| (case.clone(), id.clone()))
+        })
+}
+
+/// The open cases of `partner` whose candidate is named in `text` (full name, either order).
+pub fn by_name<'a>(
+    register: &'a Register,
+    partner: Option<&str>,
+    text: &str,
+) -> Vec<&'a RegisteredCase> {
+    let lower = super::text::normalise(text);
+    register
+        .cases
+        .iter()
+        .filter(|c| c.open && partner.is_none_or(|p| c.partner == p))
+        .filter(|c| {
+            let name = super::text::normalise(&c.candidate);
+            if name.len() < 4 {
+                return false;
+            }
+            let words: Vec<&str> = name.split(' ').collect();
+            let reversed = if words.len() >= 2 {
+                let (first, rest) = words.split_at(1);
+                format!("{} {}", rest.join(" "), first.join(" "))
+            } else {
+                String::new()
+            };
+            contains_words(&lower, &name)
+                || (!reversed.is_empty() && contains_words(&lower, &reversed))
+        })
+        .collect()
+}
+
+fn contains_words(text: &str, phrase: &str) -> bool {
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(phrase) {
+        let start = from + pos;
+        let end = start + phrase.len();
+        let before = text[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let after = text[end..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
+        if before && after {
+            return true;
+        }
+        from = end;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_normalised() {
+        let tags = Tags::new(&ReferenceFormat {
+            prefix: "VD".into(),
+            width: 4,
+        });
+        assert_eq!(
+            tags.find("Betreft vd-2026-7 en VD 2026 0012, nogmaals VD-2026-0007"),
+            vec!["VD-2026-0007".to_string(), "VD-2026-0012".to_string()]
+        );
+    }
+
+    #[test]
+    fn names_match_in_either_order() {
+        let register = Register {
+            cases: vec![RegisteredCase {
+                case_ref: "VD-2026-0001".into(),
+                partner: "caw".into(),
+                candidate: "Jan Peeters".into(),
+                cir: None,
+                counsellor_email: None,
+                social_assistant: None,
+                open: true,
+            }],
+            ..Register::default()
+        };
+        assert_eq!(
+            by_name(&register, Some("caw"), "over Peeters Jan gesproken").len(),
+            1
+        );
+        assert!(by_name(&register, Some("ocmw"), "Jan Peeters").is_empty());
+        assert!(by_name(&register, Some("caw"), "Jan Peetersen").is_empty());
+    }
+}

@@ -1,0 +1,293 @@
+//! The golden triage corpus: every `tests/corpus/NNN-name.eml` is decided and compared with the
+//! expected subset in `NNN-name.json`, once with LF and once with CRLF line endings. Mails look
+//! like what Outlook/Exchange (winmail.dat), Gmail, Thunderbird, Apple Mail, Claws and
+//! case-management tools really send; `make_corpus.py` beside them writes both files.
+//!
+//! Keys starting with `_` in a `.json` are directives: `_config: "noauth"` uses the config
+//! without an authserv-id, `_earlier_from: "NNN-name"` puts that fixture's body hash and
+//! Message-ID in the register as an earlier copy (duplicate detection across relays).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use doorstroom::config::Config;
+use doorstroom::understand::{triage, Register, RegisteredCase};
+use proptest::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The number of fixtures in tests/corpus: a fixture that silently stops running fails here.
+const FIXTURES: usize = 70;
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
+}
+
+#[derive(Deserialize)]
+struct RegisterFile {
+    cases: Vec<RegisteredCase>,
+    threads: HashMap<String, String>,
+}
+
+fn register() -> Register {
+    let text = std::fs::read_to_string(corpus_dir().join("register.json")).expect("register.json");
+    let file: RegisterFile = serde_json::from_str(&text).expect("register.json parses");
+    Register {
+        cases: file.cases,
+        threads: file.threads,
+        earlier: Vec::new(),
+    }
+}
+
+fn config(name: &str) -> Config {
+    let path = corpus_dir().join(name);
+    Config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn fixtures() -> Vec<(String, Vec<u8>, Value)> {
+    let mut names: Vec<String> = std::fs::read_dir(corpus_dir())
+        .expect("tests/corpus")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".eml"))
+        .map(|n| n.trim_end_matches(".eml").to_string())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let dir = corpus_dir();
+            let raw = std::fs::read(dir.join(format!("{name}.eml"))).expect("eml");
+            let json = std::fs::read_to_string(dir.join(format!("{name}.json")))
+                .unwrap_or_else(|_| panic!("{name}.json is missing"));
+            let expected: Value = serde_json::from_str(&json).expect("expected json");
+            (name, raw, expected)
+        })
+        .collect()
+}
+
+fn lf(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\r' && raw.get(i + 1) == Some(&b'\n') {
+            i += 1;
+            continue;
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    out
+}
+
+fn crlf(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 20);
+    for &b in &lf(raw) {
+        if b == b'\n' {
+            out.push(b'\r');
+        }
+        out.push(b);
+    }
+    out
+}
+
+#[test]
+fn every_corpus_mail_is_decided_as_a_coordinator_would_with_lf_and_crlf() {
+    let with_auth = config("doorstroom.toml");
+    let without_auth = config("doorstroom-noauth.toml");
+    let base = register();
+    let all = fixtures();
+    let by_name: HashMap<&str, &[u8]> = all
+        .iter()
+        .map(|(n, raw, _)| (n.as_str(), raw.as_slice()))
+        .collect();
+    let mut ran = 0;
+    let mut failures = Vec::new();
+    for (name, raw, expected) in &all {
+        let config = match expected.get("_config").and_then(Value::as_str) {
+            Some("noauth") => &without_auth,
+            _ => &with_auth,
+        };
+        for (ending, bytes) in [("LF", lf(raw)), ("CRLF", crlf(raw))] {
+            let mut register = base.clone();
+            if let Some(earlier) = expected.get("_earlier_from").and_then(Value::as_str) {
+                let first = by_name
+                    .get(earlier)
+                    .unwrap_or_else(|| panic!("{name}: _earlier_from {earlier} is no fixture"));
+                // The earlier copy arrived through the other relay, with the other line endings.
+                let other = if ending == "LF" {
+                    crlf(first)
+                } else {
+                    lf(first)
+                };
+                let d = triage(&other, &base, config);
+                register.earlier.push((
+                    d.facts.body_hash.clone(),
+                    d.facts.message_id.clone().unwrap_or_default(),
+                ));
+            }
+            let mut decision = triage(&bytes, &register, config);
+            decision.file = format!("{name}.eml");
+            let actual = serde_json::to_value(&decision).expect("decision serialises");
+            let mut wrong = Vec::new();
+            for (key, want) in expected.as_object().expect("expected is an object") {
+                if key.starts_with('_') {
+                    continue;
+                }
+                let got = actual.get(key).unwrap_or(&Value::Null);
+                if got != want {
+                    wrong.push(format!("    {key}: expected {want}, got {got}"));
+                }
+            }
+            if !wrong.is_empty() {
+                failures.push(format!(
+                    "tests/corpus/{name}.eml ({ending}):\n{}\n    reasons: {:?}",
+                    wrong.join("\n"),
+                    decision.reasons
+                ));
+            }
+        }
+        ran += 1;
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} corpus runs differ:\n{}",
+        failures.len(),
+        ran * 2,
+        failures.join("\n")
+    );
+    assert_eq!(ran, FIXTURES, "number of corpus fixtures that ran");
+}
+
+#[test]
+fn every_decision_serialises_to_exactly_the_documented_fields() {
+    let config = config("doorstroom.toml");
+    let (_, raw, _) = fixtures().into_iter().next().expect("a fixture");
+    let decision = triage(&raw, &register(), &config);
+    let value = serde_json::to_value(&decision).expect("json");
+    let keys: Vec<&str> = value
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut want = vec![
+        "file",
+        "kind",
+        "partner",
+        "case_ref",
+        "candidate",
+        "cir",
+        "documents",
+        "missing",
+        "must_auto_reply",
+        "notify",
+        "lease_start",
+        "conclusions",
+        "new_contact",
+        "duplicate_of",
+        "reasons",
+    ];
+    let mut got = keys.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+fn corpus_bytes() -> Vec<Vec<u8>> {
+    fixtures().into_iter().map(|(_, raw, _)| raw).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let config = config("doorstroom.toml");
+        let _ = triage(&raw, &register(), &config);
+    }
+
+    #[test]
+    fn mutated_corpus_mails_never_panic(
+        index in 0usize..FIXTURES,
+        cuts in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 1..16),
+    ) {
+        let corpus = corpus_bytes();
+        let mut raw = corpus[index % corpus.len()].clone();
+        for (at, byte, op) in cuts {
+            if raw.is_empty() {
+                break;
+            }
+            let i = at.index(raw.len());
+            match op {
+                0 => raw[i] = byte,
+                1 => { raw.remove(i); }
+                2 => raw.insert(i, byte),
+                _ => raw.truncate(i),
+            }
+        }
+        let config = config("doorstroom.toml");
+        let _ = triage(&raw, &register(), &config);
+    }
+}
+
+fn decide(name: &str) -> doorstroom::understand::Decision {
+    let raw = std::fs::read(corpus_dir().join(format!("{name}.eml"))).expect("fixture");
+    triage(&raw, &register(), &config("doorstroom.toml"))
+}
+
+#[test]
+fn the_facts_beyond_the_printed_contract_are_filled() {
+    let stop = decide("030-final-stop-without-report");
+    assert_eq!(
+        stop.facts.stop_date,
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 15)
+    );
+
+    let concern = decide("022-concern-no-cooperation");
+    let statement = concern.facts.statement.expect("a problem statement");
+    assert!(statement.contains("geen medewerking"), "{statement}");
+    assert!(!statement.starts_with("Beste"), "{statement}");
+    assert_eq!(
+        concern.facts.sender.as_deref(),
+        Some("els.wouters@caw-antwerpen.example")
+    );
+    assert_eq!(
+        concern.facts.recipients,
+        vec!["versneldedoorstroom@woonhaven.example".to_string()]
+    );
+    assert_eq!(concern.facts.body_hash.len(), 64);
+    assert!(concern
+        .facts
+        .message_id
+        .is_some_and(|id| id.ends_with("prod.outlook.com")));
+
+    let referral = decide("008-referral-winmail-dat");
+    let addendum = &referral.facts.attachments[0];
+    assert_eq!(addendum.filename, "Addendum Verbruggen.pdf");
+    assert!(
+        addendum.bytes.starts_with(b"%PDF"),
+        "decoded bytes from inside winmail.dat"
+    );
+    assert_eq!(addendum.size, addendum.bytes.len());
+
+    let lease = decide("033-lease-start-staff-outlook");
+    assert!(lease.facts.from_staff);
+
+    let reply = decide("062-reply-thunderbird-flowed-thread");
+    assert_eq!(
+        reply.facts.in_reply_to,
+        vec!["vd-ack-0001@woonhaven.example".to_string()]
+    );
+    assert!(
+        reply
+            .facts
+            .body_text
+            .contains("op de hoogte en bezorg u later"),
+        "format=flowed lines joined: {}",
+        reply.facts.body_text
+    );
+
+    let conclusions = decide("036-conclusions-only-to-shared-mailbox");
+    assert_eq!(conclusions.facts.conclusions.len(), 3);
+}
