@@ -7,10 +7,11 @@ use chrono::Utc;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Config;
 use crate::config::MaildirMailbox;
 use crate::context::{Context, Loaded};
 use crate::outbox::queue::queue_notices;
-use crate::outbox::Answering;
+use crate::outbox::{Answering, Notice};
 use crate::store::mails::MailOutcome;
 use crate::store::{MailRecord, MailState, NewMail, StoreError};
 use crate::understand::{self, Decision, Register};
@@ -127,6 +128,18 @@ pub async fn handle(
     let json = serde_json::to_value(&decision)
         .map_err(|e| IntakeError::Io(format!("decision to JSON: {e}")))?;
     let mut done = Vec::new();
+    let unplaced = unplaced_notice(
+        config,
+        &decision,
+        mail.id,
+        reason.as_deref(),
+        effects.is_none(),
+    );
+    if let Some(notice) = unplaced {
+        done.extend(
+            queue_notices(&mut tx, config, &loaded.outbox, &[notice], &[], None, now).await?,
+        );
+    }
     if let Some(effects) = &effects {
         for change in &effects.changes {
             let verb = if change.created { "created" } else { "updated" };
@@ -163,7 +176,7 @@ pub async fn handle(
     )
     .await?;
     tx.commit().await?;
-    if effects.as_ref().is_some_and(|fx| !fx.notices.is_empty()) {
+    if !done.is_empty() {
         ctx.outbox_wake.notify_one();
     }
     tracing::info!(
@@ -185,6 +198,66 @@ pub async fn handle(
         done,
         reason,
     })
+}
+
+/// A mail a person must place: the coordinator is told at once (with high importance when it
+/// may be about someone's safety). For mail that could not be applied to a case, and for mail
+/// too broken to read; never for spam, spoofs or automated mail, and not for unknown senders
+/// (the case code tells the coordinator about those itself).
+fn unplaced_notice(
+    config: &Config,
+    decision: &Decision,
+    mail_id: i64,
+    reason: Option<&str>,
+    apply_failed: bool,
+) -> Option<Notice> {
+    use crate::understand::MailKind;
+    let kind = decision.kind;
+    let wanted = (apply_failed && !kind.is_automated() && kind != MailKind::SpamOrSpoof)
+        || kind == MailKind::Malformed;
+    if !wanted {
+        return None;
+    }
+    let partner_name = decision
+        .partner
+        .as_deref()
+        .and_then(|p| config.partner(p))
+        .map_or_else(|| "een onbekende afzender".to_string(), |p| p.name.clone());
+    Some(Notice {
+        template: "unplaced_mail".into(),
+        case_ref: None,
+        to: vec![crate::case::Role::Coordinator],
+        to_sender: false,
+        urgent: kind == MailKind::UrgentConcern,
+        data: serde_json::json!({
+            "sender": decision.facts.sender.clone().unwrap_or_default(),
+            "partner_name": partner_name,
+            "kind": dutch_kind(kind),
+            "subject": decision.facts.subject,
+            "reason": reason.unwrap_or_default(),
+            "urgent": kind == MailKind::UrgentConcern,
+        }),
+        dedupe: format!("mail:{mail_id}"),
+    })
+}
+
+/// How a coordinator calls each kind of mail.
+fn dutch_kind(kind: crate::understand::MailKind) -> &'static str {
+    use crate::understand::MailKind::*;
+    match kind {
+        Referral | ReferralIncomplete => "aanmelding",
+        ContactChange => "wijziging contactgegevens",
+        Concern => "zorg over de begeleiding",
+        UrgentConcern => "dringende zorg (veiligheid)",
+        FinalReport => "stopzetting of eindverslag",
+        DiscussionRequest => "vraag om een dossier te bespreken",
+        LeaseStart => "ingang huurovereenkomst",
+        MeetingConclusions => "conclusies van het overleg",
+        ReplyToCase => "antwoord in een dossier",
+        CrossPartner => "vraag over een dossier van een andere partner",
+        Malformed => "onleesbare mail",
+        _ => "mail",
+    }
 }
 
 /// One pass over a Maildir inbox: finish moves a crash interrupted, then handle every waiting

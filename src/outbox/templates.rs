@@ -44,6 +44,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "cross_partner_notice",
     "bounce_notice",
     "discussion_request_ack",
+    "unplaced_mail",
     "digest",
 ];
 
@@ -54,6 +55,7 @@ pub const CASELESS: &[&str] = &[
     "conclusions_confirmation",
     "unknown_sender_notice",
     "bounce_notice",
+    "unplaced_mail",
     "digest",
 ];
 
@@ -609,6 +611,16 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
             "unknown_sender_notice",
             "default",
             json!({"sender": "iemand@voorbeeld.example", "subject": "Aanmelding mevrouw X", "reason": "het adres hoort bij geen enkele partner"}),
+        ),
+        (
+            "unplaced_mail",
+            "default",
+            json!({"sender": "pieter.desmet@ocmw-antwerpen.example", "partner_name": "OCMW Antwerpen", "kind": "zorg", "subject": "Opvolging mevrouw X", "reason": "het dossier kon niet gevonden worden", "urgent": false}),
+        ),
+        (
+            "unplaced_mail",
+            "urgent",
+            json!({"sender": "pieter.desmet@ocmw-antwerpen.example", "partner_name": "OCMW Antwerpen", "kind": "dringende zorg (veiligheid)", "subject": "Incident bij mevrouw X", "reason": "het dossier kon niet gevonden worden", "urgent": true}),
         ),
         (
             "cross_partner_notice",

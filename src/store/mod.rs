@@ -181,9 +181,16 @@ impl Store {
         &self.org
     }
 
+    /// Begin a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+    /// transaction that reads first and writes later would otherwise fail with "database is
+    /// locked" instead of waiting when another writer holds the lock.
     pub async fn begin(&self) -> Result<Tx> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(Tx {
-            tx: self.pool.begin().await?,
+            tx,
             org: self.org.clone(),
         })
     }

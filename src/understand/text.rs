@@ -341,7 +341,22 @@ pub fn candidate_labelled(text: &str) -> Option<String> {
 }
 
 fn candidate_in_prose(text: &str) -> Option<String> {
-    candidate_by(text, false)
+    candidate_by(text, false).or_else(|| candidate_referred(text))
+}
+
+/// "Hierbij meld ik (mevrouw) Fatima El Amrani aan": the name between the verb and `aan`.
+fn candidate_referred(text: &str) -> Option<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(&format!(
+            r"(?i:meld(?:t|en)?)[ \t]+(?i:ik|we|wij|u)[ \t]+(?:(?i:mevrouw/meneer|mevrouw|meneer|mevr\.?|dhr\.?|mr\.?|mw\.?)[ \t]+)?({})[ \t]+(?i:aan)\b",
+            name_words()
+        ))
+        .expect("valid regex")
+    });
+    re.captures(text)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().trim().to_string())
 }
 
 fn candidate_by(text: &str, labelled: bool) -> Option<String> {
@@ -356,7 +371,7 @@ fn candidate_by(text: &str, labelled: bool) -> Option<String> {
     });
     let prose = PROSE.get_or_init(|| {
         Regex::new(&format!(
-            r"(?i:aanmelding|aanmelden|kandidaat-huurder|kandidaat)[ \t]+(?i:voor[ \t]+versnelde[ \t]+doorstroom[ \t]+)?(?i:van[ \t]+)?(?:(?i:cli[eë]nte?|mevrouw|meneer|mevr\.?|dhr\.?|mr\.?|mw\.?)[ \t]+)?({})",
+            r"(?i:aanmelding|aanmelden|kandidaat-huurder|kandidaat)(?:[ \t]*[:\-–][ \t]*|[ \t]+)(?i:voor[ \t]+versnelde[ \t]+doorstroom[ \t]+)?(?i:van[ \t]+)?(?:(?i:cli[eë]nte?|mevrouw|meneer|mevr\.?|dhr\.?|mr\.?|mw\.?)[ \t]+)?({})",
             name_words()
         ))
         .expect("valid regex")
@@ -535,6 +550,15 @@ mod tests {
         assert_eq!(
             candidate_name("Hierbij de aanmelding van mevrouw Anna de Smet.").as_deref(),
             Some("Anna de Smet")
+        );
+        assert_eq!(
+            candidate_name("Graag meld ik Fatima El Amrani aan voor versnelde doorstroom.")
+                .as_deref(),
+            Some("Fatima El Amrani")
+        );
+        assert_eq!(
+            candidate_name("Aanmelding: Fatima El Amrani").as_deref(),
+            Some("Fatima El Amrani")
         );
     }
 
