@@ -88,8 +88,8 @@ mod tests {
         let store = Store::open("sqlite::memory:", "woonhaven", 1)
             .await
             .expect("store");
-        case(&store, 1, "VD-2026-0001", "caw", "active").await;
-        case(&store, 2, "VD-2025-0009", "caw", "closed").await;
+        case(&store, 1, "VD-2026-0001", "caw", "in_guidance").await;
+        case(&store, 2, "VD-2025-0009", "caw", "closed_positive").await;
         sqlx::query(
             "INSERT INTO mails (org, sha256, message_id, source, source_key, received_at, state, case_ref)
              VALUES ($1, 'x', 'in-1@caw.example', 'file', 'a', '2026-11-01', 'processed', 'VD-2026-0001'),
