@@ -27,7 +27,50 @@ fn sizes() -> (u32, u32) {
     )
 }
 
+/// A distinct, realistic name per mail (40 first names × 25 surnames).
+fn candidate(n: u32) -> String {
+    const FIRST: [&str; 40] = [
+        "Jan", "An", "Els", "Tom", "Sofie", "Bram", "Lotte", "Karel", "Fatima", "Mohamed", "Nadia",
+        "Pieter", "Lies", "Koen", "Sara", "Youssef", "Ines", "Wout", "Eva", "Milan", "Noor",
+        "Arne", "Hanne", "Jonas", "Emma", "Lucas", "Lina", "Ruben", "Amira", "Stijn", "Julie",
+        "Dries", "Marie", "Omar", "Kato", "Senne", "Zoë", "Thijs", "Yara", "Gert",
+    ];
+    const LAST: [&str; 25] = [
+        "Peeters",
+        "Janssens",
+        "Maes",
+        "Jacobs",
+        "Mertens",
+        "Willems",
+        "Claes",
+        "Goossens",
+        "Wouters",
+        "De Smet",
+        "Dubois",
+        "Lambert",
+        "Dupont",
+        "Hermans",
+        "Aerts",
+        "Van Damme",
+        "El Amrani",
+        "Bouzid",
+        "Verhoeven",
+        "Smits",
+        "De Clercq",
+        "Martens",
+        "Michiels",
+        "Coppens",
+        "Vermeulen",
+    ];
+    format!(
+        "{} {}",
+        FIRST[(n % 40) as usize],
+        LAST[((n / 40) % 25) as usize]
+    )
+}
+
 fn mail(n: u32) -> Vec<u8> {
+    let name = candidate(n);
     let partner = if n.is_multiple_of(2) {
         "caw-antwerpen"
     } else {
@@ -35,9 +78,9 @@ fn mail(n: u32) -> Vec<u8> {
     };
     format!(
         "From: Woonbegeleider {n} <begeleider{n}@{partner}.example>\r\nTo: {SHARED_MAILBOX}\r\n\
-         Subject: Aanmelding versnelde doorstroom kandidaat {n}\r\nMessage-ID: <crash-{n}@{partner}.example>\r\n\
+         Subject: Aanmelding versnelde doorstroom - {name}\r\nMessage-ID: <crash-{n}@{partner}.example>\r\n\
          Date: Mon, 23 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
-         Beste,\r\n\r\nHierbij meld ik kandidaat {n} aan voor versnelde doorstroom (CIR 2026-{n:06}).\r\n\
+         Beste,\r\n\r\nHierbij meld ik {name} aan voor versnelde doorstroom (CIR 2026-{n:06}).\r\n\
          Het addendum en het sociaal verslag volgen.\r\n\r\nGroeten\r\n"
     )
     .into_bytes()
@@ -106,8 +149,23 @@ async fn killing_the_daemon_at_random_moments_loses_and_doubles_nothing() {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     child.wait().unwrap();
 
-    let processed = stack.read_all(SHARED_MAILBOX, "Verwerkt").await.len();
-    let quarantined = stack.read_all(SHARED_MAILBOX, "Quarantaine").await.len();
+    // The folders also hold the proof copies of what doorstroom sent (the outbox Bccs the
+    // shared mailbox); count the partners' mails.
+    let ours = |m: &doorstroom::intake::imap::RawMail| {
+        String::from_utf8_lossy(&m.bytes).contains("Message-ID: <crash-")
+    };
+    let processed = stack
+        .read_all(SHARED_MAILBOX, "Verwerkt")
+        .await
+        .iter()
+        .filter(|m| ours(m))
+        .count();
+    let quarantined = stack
+        .read_all(SHARED_MAILBOX, "Quarantaine")
+        .await
+        .iter()
+        .filter(|m| ours(m))
+        .count();
     assert_eq!(
         processed + quarantined,
         mails as usize,
@@ -117,7 +175,17 @@ async fn killing_the_daemon_at_random_moments_loses_and_doubles_nothing() {
     let store = Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
         .await
         .unwrap();
-    let rows = store.list_mails(false, i64::from(mails) * 2).await.unwrap();
+    let rows: Vec<_> = store
+        .list_mails(false, i64::from(mails) * 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| {
+            m.message_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with("<crash-"))
+        })
+        .collect();
     assert_eq!(rows.len(), mails as usize, "one row per mail, none doubled");
     let stuck: Vec<_> = rows
         .iter()
@@ -133,4 +201,22 @@ async fn killing_the_daemon_at_random_moments_loses_and_doubles_nothing() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), mails as usize, "every Message-ID once");
+
+    // Every mail is the referral of another candidate: one case each, never two.
+    let cases = store.cases(&Default::default()).await.unwrap();
+    let mut candidates: Vec<_> = cases.iter().map(|c| c.candidate.clone()).collect();
+    candidates.sort();
+    candidates.dedup();
+    assert_eq!(cases.len(), mails as usize, "one case per referral");
+    assert_eq!(candidates.len(), cases.len(), "no candidate has two cases");
+    // And each case's notice to the coordinator was queued once.
+    let outbox = store
+        .list_outbox(false, i64::from(mails) * 10)
+        .await
+        .unwrap();
+    let notices = outbox
+        .iter()
+        .filter(|o| o.kind == "referral_notice")
+        .count();
+    assert_eq!(notices, mails as usize, "one referral notice per case");
 }
