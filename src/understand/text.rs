@@ -467,9 +467,10 @@ pub fn new_contact(new: &str, signature: &str, exclude: &[String]) -> Option<Con
 /// A short problem statement for the agenda: the first substantial sentences of the new text,
 /// without the salutation, at most ~300 characters.
 pub fn statement(new: &str) -> Option<String> {
-    let lines: Vec<&str> = new
+    let mut lines: Vec<&str> = new
         .lines()
         .map(str::trim)
+        .take_while(|l| !is_closing(l))
         .filter(|l| !l.is_empty())
         .filter(|l| {
             let lower = l.to_lowercase();
@@ -483,6 +484,15 @@ pub fn statement(new: &str) -> Option<String> {
                 || l.len() > 40
         })
         .collect();
+    // A signature without a closing phrase: short trailing lines that are no sentence (the
+    // name, the organisation, a phone number).
+    while lines.len() > 1
+        && lines
+            .last()
+            .is_some_and(|l| l.chars().count() <= 40 && !l.ends_with(['.', '!', '?', ':']))
+    {
+        lines.pop();
+    }
     let joined = lines.join(" ");
     let joined = joined.trim();
     if joined.is_empty() {
@@ -499,9 +509,44 @@ pub fn statement(new: &str) -> Option<String> {
     Some(format!("{}…", cut[..end].trim_end()))
 }
 
+/// The line that starts a signature ("Met vriendelijke groeten", "Mvg", "--").
+fn is_closing(line: &str) -> bool {
+    let lower = line.trim().to_lowercase();
+    lower == "--"
+        || lower == "-- "
+        || [
+            "met vriendelijke groet",
+            "vriendelijke groet",
+            "met vriendelijke groeten",
+            "mvg",
+            "groeten",
+            "groetjes",
+            "hartelijke groet",
+            "kind regards",
+            "best regards",
+            "mit freundlichen",
+        ]
+        .iter()
+        .any(|c| lower.starts_with(c) && lower.len() <= c.len() + 12)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_statement_stops_at_the_signature() {
+        let body = "Beste,\n\nIk maak me zorgen: hij komt afspraken niet na.\n\nMet vriendelijke groeten,\nEls Wouters\nCAW Antwerpen\n";
+        assert_eq!(
+            statement(body).as_deref(),
+            Some("Ik maak me zorgen: hij komt afspraken niet na.")
+        );
+        let unsigned = "Gisteren werd mevrouw bedreigd.\nZij vreest voor haar veiligheid.\n\nPieter De Smet\nOCMW Antwerpen\n";
+        assert_eq!(
+            statement(unsigned).as_deref(),
+            Some("Gisteren werd mevrouw bedreigd. Zij vreest voor haar veiligheid.")
+        );
+    }
 
     #[test]
     fn gmail_reply_keeps_only_the_new_text() {
