@@ -290,7 +290,9 @@ fn referral(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
     let programme = programme(input, &case)?;
     case.cir = d.cir.clone();
     if !d.facts.from_staff {
+        // The partner's referring counsellor guides the candidate unless the mail names another.
         case.counsellor.email = d.facts.sender.clone();
+        case.counsellor.name = d.facts.sender_name.clone();
     }
     let mut events = vec![case.event(
         input.now,

@@ -218,6 +218,22 @@ impl Reading<'_> {
             }
         }
         self.decision.facts.sender = Some(sender.clone());
+        // The display name of whoever counts as sender (a counsellor's name on a referral).
+        self.decision.facts.sender_name = std::iter::once(p.from.as_ref())
+            .chain(std::iter::once(
+                p.inner.as_ref().and_then(|i| i.from.as_ref()),
+            ))
+            .flatten()
+            .find(|m| m.address == sender)
+            .and_then(|m| m.name.clone())
+            .or_else(|| {
+                body.forwarded
+                    .as_ref()
+                    .and_then(|f| f.from_name.clone())
+                    .filter(|_| sender != from)
+            })
+            .map(|n| n.trim().trim_matches('"').to_string())
+            .filter(|n| !n.is_empty() && !n.contains('@'));
 
         let staff = self.config.is_staff(&sender);
         let partner = self

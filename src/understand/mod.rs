@@ -208,6 +208,8 @@ pub struct Facts {
     pub subject: String,
     /// The sender's address (lowercase), after unwrapping a forward when the forwarder is trusted.
     pub sender: Option<String>,
+    /// The sender's display name, when the mail gives one ("Els Wouters").
+    pub sender_name: Option<String>,
     /// Addresses in To and Cc, lowercase.
     pub recipients: Vec<String>,
     /// The sender is one of the landlord's own staff.
