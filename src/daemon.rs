@@ -244,7 +244,20 @@ pub async fn probe(config: &Config) -> bool {
             println!("  database       FAILED: {e:#}");
         }
     }
-    for (what, result) in crate::intake::probe(config).await {
+    let smtp = match &config.smtp {
+        crate::config::Smtp::Server(server) => {
+            crate::outbox::send::SmtpTransport::new(server.clone(), None)
+                .probe()
+                .await
+        }
+        crate::config::Smtp::File { path, .. } => match std::fs::create_dir_all(path) {
+            Ok(()) => Ok(format!(".eml files go to {}", path.display())),
+            Err(e) => Err(format!("cannot create {}: {e}", path.display())),
+        },
+    };
+    let mut probes = crate::intake::probe(config).await;
+    probes.push(("outgoing mail", smtp));
+    for (what, result) in probes {
         ok &= result.is_ok();
         match result {
             Ok(detail) => println!("  {what:<14} ok: {detail}"),

@@ -109,10 +109,35 @@ pub async fn probe(config: &Config) -> Vec<(&'static str, Result<String, String>
                 ))
             }
         }
-        Mailbox::Imap(m) => Err(format!(
-            "IMAP login to {}:{} cannot be tried by this version yet",
-            m.host, m.port
-        )),
+        Mailbox::Imap(m) => probe_imap(m).await,
     };
     vec![("mailbox", mailbox)]
+}
+
+async fn probe_imap(m: &crate::config::ImapMailbox) -> Result<String, String> {
+    let tokens = match &m.auth {
+        crate::config::Auth::Oauth2 { oauth2, .. } => {
+            Some(crate::oauth::TokenProvider::new(oauth2.clone()))
+        }
+        crate::config::Auth::Password { .. } => None,
+    };
+    let mut imap = watch::sign_in(m, tokens.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let folder = imap.select(&m.inbox).await.map_err(|e| e.to_string())?;
+    let moves = if imap.has_capability("MOVE") {
+        "MOVE"
+    } else {
+        "no MOVE (COPY + EXPUNGE)"
+    };
+    let idle = if imap.has_capability("IDLE") {
+        "IDLE"
+    } else {
+        "no IDLE (polling)"
+    };
+    imap.logout().await;
+    Ok(format!(
+        "signed in to {}:{}, {} has {} mail(s), UIDVALIDITY {}; {idle}, {moves}",
+        m.host, m.port, m.inbox, folder.exists, folder.uid_validity
+    ))
 }

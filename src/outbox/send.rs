@@ -312,6 +312,29 @@ impl SmtpTransport {
     }
 }
 
+impl SmtpTransport {
+    /// `check --connect`: connect, EHLO, sign in as configured, and quit.
+    pub async fn probe(&self) -> Result<String, String> {
+        let transport = self.transport().await.map_err(|e| e.to_string())?;
+        match transport.test_connection().await {
+            Ok(true) => Ok(format!(
+                "EHLO and sign-in accepted by {}:{}",
+                self.server.host, self.server.port
+            )),
+            Ok(false) => Err(format!(
+                "{}:{} did not accept the connection",
+                self.server.host, self.server.port
+            )),
+            Err(e) => Err(format!(
+                "{}:{}: {}",
+                self.server.host,
+                self.server.port,
+                classify(&e)
+            )),
+        }
+    }
+}
+
 /// The config validation allows plain SMTP only to these; checked again right before connecting.
 fn is_loopback(host: &str) -> bool {
     host == "localhost"

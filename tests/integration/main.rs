@@ -2,6 +2,7 @@
 //! real Dovecot and Postfix on loopback ports.
 
 mod cases;
+mod check;
 mod corpus;
 mod crash;
 mod db;
