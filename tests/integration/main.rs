@@ -5,6 +5,7 @@ mod cases;
 mod check;
 mod corpus;
 mod crash;
+mod daemon;
 mod db;
 mod intake;
 mod mailstack;
