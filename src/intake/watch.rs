@@ -301,15 +301,32 @@ async fn pass(
             done += 1;
         }
         if backfill {
-            tracing::info!(
-                done,
-                total,
-                per_s = (done as f64 / started.elapsed().as_secs_f64().max(0.001)).round(),
-                "backfill progress"
-            );
+            progress(done, total, started.elapsed());
         }
     }
+    if backfill && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!();
+    }
     Ok(done)
+}
+
+/// Backfill progress: a bar redrawn in place on a terminal, a log line every batch otherwise.
+fn progress(done: usize, total: usize, elapsed: Duration) {
+    let per_s = (done as f64 / elapsed.as_secs_f64().max(0.001)).round();
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        const WIDTH: usize = 40;
+        let filled = (done * WIDTH)
+            .checked_div(total)
+            .unwrap_or(WIDTH)
+            .min(WIDTH);
+        eprint!(
+            "\rbackfill [{}{}] {done}/{total} mails, {per_s}/s ",
+            "#".repeat(filled),
+            " ".repeat(WIDTH - filled)
+        );
+    } else {
+        tracing::info!(done, total, per_s, "backfill progress");
+    }
 }
 
 #[cfg(test)]
