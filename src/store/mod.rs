@@ -167,10 +167,22 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        migrator
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))
+        // PostgreSQL serialises concurrent migrators with an advisory lock; SQLite has none, so
+        // two processes opening a new database at once (the daemon and an admin's command) can
+        // collide. Each migration is one transaction, so the loser simply tries again and finds
+        // the work done.
+        let mut attempt = 0;
+        loop {
+            match migrator.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(e) if self.backend == Backend::Sqlite && attempt < 20 => {
+                    attempt += 1;
+                    tracing::debug!("migration collided with another process, retrying: {e}");
+                    tokio::time::sleep(Duration::from_millis(100 + 50 * attempt)).await;
+                }
+                Err(e) => return Err(StoreError::Migration(e.to_string())),
+            }
+        }
     }
 
     pub fn backend(&self) -> Backend {

@@ -90,3 +90,55 @@ async fn a_mail_submitted_over_smtp_is_decided_and_moved_out_of_the_inbox() {
         Some("<intake-1@caw-antwerpen.example>")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_imap_server_is_routine_and_the_daemon_catches_up_by_itself() {
+    let mut stack = MailStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup::imap_config(&stack, Db::Sqlite, &dir);
+    let daemon = Daemon::start(config.clone());
+    let store =
+        doorstroom::store::Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
+            .await
+            .unwrap();
+    stack
+        .submit(
+            "els.wouters@caw-antwerpen.example",
+            &[SHARED_MAILBOX],
+            &referral(1),
+        )
+        .await;
+    wait_handled(&store, 1).await;
+
+    // Dovecot goes away and comes back: the daemon reconnects with backoff, no admin needed.
+    stack.stop_imap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stack.start_imap();
+    let mut imap = stack.session(SHARED_MAILBOX).await;
+    imap.append("INBOX", &[], &referral(2)).await.unwrap();
+    wait_handled(&store, 2).await;
+    daemon.stop().await;
+}
+
+/// Wait until mail `intake-N` is decided and moved out of the inbox.
+async fn wait_handled(store: &doorstroom::store::Store, n: u32) {
+    let id = format!("<intake-{n}@caw-antwerpen.example>");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let mails = store.list_mails(false, 100).await.unwrap();
+        if mails.iter().any(|m| {
+            m.message_id.as_deref() == Some(&id) && m.state != MailState::Stored && m.moved
+        }) {
+            return;
+        }
+        let seen: Vec<_> = mails
+            .iter()
+            .map(|m| (m.message_id.clone(), m.state, m.moved))
+            .collect();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mail {n} was not handled: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -270,3 +270,22 @@ async fn raw_mail_is_dropped_after_the_retention_period_but_its_decision_stays()
         );
     }
 }
+
+/// Regression: the daemon and an admin's command opening a new SQLite database at the same
+/// moment collided in the migrations and the daemon did not start.
+#[tokio::test]
+async fn several_processes_opening_a_new_database_at_once_all_succeed() {
+    for backend in BOTH {
+        let dir = tempfile::tempdir().unwrap();
+        let url = db::url(backend, &dir);
+        let opens = (0..4).map(|i| {
+            let url = url.clone();
+            async move {
+                doorstroom::store::Store::open(&url, &db::unique_org(&format!("race{i}")), 2).await
+            }
+        });
+        for result in futures::future::join_all(opens).await {
+            assert!(result.is_ok(), "{backend:?}: {:?}", result.err());
+        }
+    }
+}
