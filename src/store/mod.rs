@@ -11,6 +11,7 @@
 
 mod blobs;
 pub mod cases;
+pub mod digest;
 mod health;
 pub mod jobs;
 mod leases;

@@ -6,6 +6,7 @@ mod corpus;
 mod crash;
 mod db;
 mod intake;
+mod jobs;
 mod mailstack;
 mod outbox;
 mod setup;
