@@ -18,6 +18,7 @@ mod leases;
 pub mod mails;
 pub mod outbox;
 pub mod register;
+pub mod retention;
 pub use blobs::sha256_hex;
 
 use std::path::Path;

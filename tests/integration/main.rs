@@ -9,5 +9,6 @@ mod intake;
 mod jobs;
 mod mailstack;
 mod outbox;
+mod retention;
 mod setup;
 mod store;
