@@ -276,3 +276,114 @@ pub async fn run_once(ctx: &Context, period: Period, now: DateTime<Utc>) -> anyh
     ctx.outbox_wake.notify_one();
     Ok(format!("{} digest: {}", period.as_str(), lines.join(", ")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::model::{Concern, Milestone};
+    use crate::case::MilestoneKind;
+    use chrono::TimeZone;
+
+    fn config() -> Config {
+        Config::parse(
+            include_str!("../../config/doorstroom.example.toml"),
+            std::path::Path::new("x.toml"),
+        )
+        .unwrap()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn mondays_daily_digest_covers_the_weekend_since_fridays() {
+        let config = config();
+        // Monday 30 November 2026, 08:00 Brussels = 07:00 UTC.
+        let from = Period::Daily.start(&config, at("2026-11-30T07:00:00Z"));
+        assert_eq!(from, at("2026-11-27T07:00:00Z"));
+        let from = Period::Daily.start(&config, at("2026-12-01T07:00:00Z"));
+        assert_eq!(from, at("2026-11-30T07:00:00Z"));
+    }
+
+    #[test]
+    fn nothing_new_and_nothing_due_is_an_empty_digest() {
+        let config = config();
+        let mut old = Case::new(
+            "VD-2026-0001".into(),
+            "caw-antwerpen",
+            "vivendo",
+            "Jan Peeters",
+            at("2026-10-01T09:00:00Z"),
+        );
+        old.status = Status::InGuidance;
+        let now = at("2026-11-24T07:00:00Z");
+        let data = compose(
+            &config,
+            std::slice::from_ref(&old),
+            &[],
+            &[],
+            at("2026-11-23T07:00:00Z"),
+            now,
+        );
+        assert!(data.is_empty(), "{data:?}");
+        // A concern raised yesterday, a home visit due Thursday and one missed with step 2.
+        old.concerns.push(Concern {
+            id: None,
+            statement: "Geen medewerking".into(),
+            urgent: true,
+            raised_at: at("2026-11-23T15:00:00Z"),
+            mail_id: None,
+            resolved_at: None,
+        });
+        let milestone = |due, step| Milestone {
+            id: None,
+            kind: MilestoneKind::HomeVisit,
+            name: "huisbezoek".into(),
+            due_on: due,
+            meeting_month: None,
+            done_on: None,
+            escalation_step: step,
+            superseded: false,
+            counsellor_attends: true,
+            discuss_at_meeting: false,
+        };
+        old.milestones.push(milestone(d(2026, 11, 26), 0));
+        old.milestones.push(milestone(d(2026, 11, 2), 2));
+        let data = compose(&config, &[old], &[], &[], at("2026-11-23T07:00:00Z"), now);
+        assert_eq!(data.concerns[0]["urgent"], true);
+        assert_eq!(data.milestones_due[0]["due"], "2026-11-26");
+        assert_eq!(data.milestones_missed[0]["step"], 2);
+        assert_eq!(data.milestones_missed[0]["days_overdue"], 22);
+        assert!(data.new_referrals.is_empty());
+    }
+
+    #[test]
+    fn a_referral_of_the_period_is_listed_with_what_is_missing() {
+        let config = config();
+        let c = Case::new(
+            "VD-2026-0009".into(),
+            "caw-antwerpen",
+            "vivendo",
+            "Sara Bakker",
+            Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap(),
+        );
+        let data = compose(
+            &config,
+            &[c],
+            &[],
+            &[],
+            at("2026-11-23T07:00:00Z"),
+            at("2026-11-24T07:00:00Z"),
+        );
+        assert_eq!(data.new_referrals[0]["candidate_initials"], "S.B.");
+        assert!(!data.new_referrals[0]["missing"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+    }
+}
