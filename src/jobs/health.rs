@@ -226,6 +226,42 @@ mod tests {
     }
 
     #[test]
+    fn an_oauth_secret_expiring_in_14_days_is_flagged_and_in_15_days_not() {
+        let text = include_str!("../../config/doorstroom.example.toml");
+        let start = text.find("kind = \"maildir\"").unwrap();
+        let end = text.find("resync_interval = \"5m\"").unwrap();
+        let imap = "kind = \"imap\"\nhost = \"outlook.office365.com\"\nuser = \"versneldedoorstroom@woonhaven.example\"\n\
+            [mailbox.oauth2]\ntoken_url = \"https://login.example/token\"\nclient_id = \"id\"\n\
+            client_secret = \"s\"\nscope = \"https://outlook.office365.com/.default\"\nsecret_expires = \"2026-12-08\"\n";
+        let text = format!(
+            "{}{imap}{}",
+            &text[..start],
+            &text[end + "resync_interval = \"5m\"".len()..]
+        );
+        let config =
+            Config::parse(&text, std::path::Path::new("x.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let counts = Counts {
+            last_mail_at: Some(at("2026-11-24T09:00:00Z")),
+            ..Counts::default()
+        };
+        let p = problems(
+            &config,
+            &BTreeMap::new(),
+            &counts,
+            at("2026-11-24T10:00:00Z"),
+        );
+        assert_eq!(kinds(&p), ["secret_expiring"]);
+        assert_eq!(p[0].since.as_deref(), Some("2026-12-08"));
+        assert!(problems(
+            &config,
+            &BTreeMap::new(),
+            &counts,
+            at("2026-11-23T10:00:00Z")
+        )
+        .is_empty());
+    }
+
+    #[test]
     fn the_alert_of_one_problem_has_one_key_per_day() {
         let p = Problem {
             kind: "outbox_stuck",
