@@ -152,6 +152,23 @@ pub enum Command {
         #[arg(long, default_value = "csv")]
         format: String,
     },
+    /// Anonymise ended cases and drop old raw mail now, as the daily retention job does.
+    Purge {
+        /// Only show what would go; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Everything held on one person (subject access request), as a folder.
+    #[command(name = "export-case")]
+    ExportCase {
+        /// The case reference, e.g. VD-2026-0007.
+        reference: String,
+        /// The folder to write `<REF>/` into.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
     /// Health of a running installation: intake, outbox, jobs.
     Status {
         #[command(flatten)]
@@ -328,6 +345,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output.json,
         ),
         Command::Agenda { .. } => not_yet("agenda"),
+        Command::Purge { dry_run, output } => {
+            let config = load(&cli.config)?;
+            runtime()?.block_on(crate::commands::purge::run(config, dry_run, output.json))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ExportCase { reference, out } => {
+            let config = load(&cli.config)?;
+            runtime()?.block_on(crate::commands::export_case::run(config, &reference, &out))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Report {
             year,
             partner,

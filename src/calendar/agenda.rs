@@ -262,6 +262,7 @@ fn role_dutch(role: Role) -> &'static str {
         Role::SocialAssistant => "de sociaal assistent",
         Role::Partner => "de partner",
         Role::Counsellor => "de woonbegeleider",
+        Role::Admin => "de beheerder",
     }
 }
 

@@ -85,6 +85,8 @@ pub enum Role {
     Partner,
     /// the partner's counsellor (woonbegeleider) on this case.
     Counsellor,
+    /// `organisation.admins`: operational alerts (the coordinators when there is no admin).
+    Admin,
 }
 
 impl Role {
@@ -94,6 +96,7 @@ impl Role {
             Role::SocialAssistant => "social_assistant",
             Role::Partner => "partner",
             Role::Counsellor => "counsellor",
+            Role::Admin => "admin",
         }
     }
 
@@ -103,6 +106,7 @@ impl Role {
             Role::SocialAssistant,
             Role::Partner,
             Role::Counsellor,
+            Role::Admin,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)

@@ -40,6 +40,7 @@ pub struct Config {
     pub escalation: Vec<EscalationStep>,
     pub digest: Digest,
     pub retention: Retention,
+    pub health: Health,
     pub triage: Keywords,
     pub templates: Templates,
 }
@@ -307,6 +308,15 @@ pub struct Retention {
     pub anonymise_after_months: u32,
     /// Raw mail bytes are kept this long after processing (then only the decision remains).
     pub keep_raw_mail_days: u32,
+}
+
+/// When the health check alerts the admins (`[health]`).
+#[derive(Debug, Clone)]
+pub struct Health {
+    /// No mail seen for this long (while the mailbox is connected) is worth a look.
+    pub intake_silent_after: Duration,
+    /// The oldest mail waiting in the outbox is older than this: delivery is stuck.
+    pub outbox_stuck_after: Duration,
 }
 
 #[derive(Debug, Clone)]

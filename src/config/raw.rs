@@ -24,6 +24,7 @@ pub struct RawConfig {
     pub escalation: Vec<RawEscalationStep>,
     pub digest: Option<RawDigest>,
     pub retention: Option<RawRetention>,
+    pub health: Option<RawHealth>,
     pub triage: Option<RawTriage>,
     pub templates: Option<RawTemplates>,
 }
@@ -189,6 +190,13 @@ pub struct RawDigest {
 pub struct RawRetention {
     pub anonymise_after_months: Option<u32>,
     pub keep_raw_mail_days: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealth {
+    pub intake_silent_after: Option<String>,
+    pub outbox_stuck_after: Option<String>,
 }
 
 /// Keyword lists for classification. Every list is optional: an absent list keeps the Dutch

@@ -193,6 +193,19 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
         anonymise_after_months: retention.anonymise_after_months.unwrap_or(24),
         keep_raw_mail_days: retention.keep_raw_mail_days.unwrap_or(365),
     };
+    let raw_health = raw.health.unwrap_or_default();
+    let health = Health {
+        intake_silent_after: c.duration(
+            "health.intake_silent_after",
+            raw_health.intake_silent_after.as_deref(),
+            Duration::from_secs(86_400),
+        ),
+        outbox_stuck_after: c.duration(
+            "health.outbox_stuck_after",
+            raw_health.outbox_stuck_after.as_deref(),
+            Duration::from_secs(2 * 3600),
+        ),
+    };
     let triage = Keywords::from_raw(raw.triage.unwrap_or_default());
     let templates = raw.templates.unwrap_or_default();
     let templates = Templates {
@@ -220,6 +233,7 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
                 escalation,
                 digest,
                 retention,
+                health,
                 triage,
                 templates,
             })

@@ -98,6 +98,14 @@ pub async fn handle(
     decision.file = file.to_string();
     let now = Utc::now();
 
+    // A bounce of one of our mails: that row is marked failed in the same transaction.
+    let mut bounced = Vec::new();
+    if decision.kind == understand::MailKind::Bounce {
+        for id in &decision.facts.bounced {
+            bounced.extend(ctx.store.outbox_by_message_id(id).await?);
+        }
+    }
+
     // The decision, the case changes and the mails they cause commit together, or not at all.
     let mut tx = ctx.store.begin().await?;
     let applied = tx
@@ -140,6 +148,24 @@ pub async fn handle(
             queue_notices(&mut tx, config, &loaded.outbox, &[notice], &[], None, now).await?,
         );
     }
+    // Marked here, before the case's notices: a bounce of a mail we know is told to the
+    // coordinators by the outbox, once per outgoing mail (recipient, subject, case), so the
+    // case code's generic bounce notice is left out, also for a second copy of the bounce.
+    for row in &bounced {
+        let error = format!("bounced: {}", decision.facts.subject);
+        let marked = crate::outbox::send::record_bounce_in(
+            &mut tx,
+            config,
+            &loaded.outbox,
+            row,
+            &error,
+            now,
+        )
+        .await?;
+        if marked {
+            done.push(format!("outgoing mail #{} marked bounced", row.id));
+        }
+    }
     if let Some(effects) = &effects {
         for change in &effects.changes {
             let verb = if change.created { "created" } else { "updated" };
@@ -148,12 +174,18 @@ pub async fn handle(
         let changed: Vec<&crate::case::model::Case> =
             effects.changes.iter().map(|c| &c.case).collect();
         let answering = Answering::of(&decision);
+        let notices: Vec<Notice> = effects
+            .notices
+            .iter()
+            .filter(|n| bounced.is_empty() || n.template != "bounce_notice")
+            .cloned()
+            .collect();
         done.extend(
             queue_notices(
                 &mut tx,
                 config,
                 &loaded.outbox,
-                &effects.notices,
+                &notices,
                 &changed,
                 answering.as_ref(),
                 now,

@@ -7,6 +7,9 @@
 //! daemon was down is caught up once (not once per missed slot), and a slot never runs twice,
 //! also not across instances. Jobs never talk SMTP or IMAP: they queue [`crate::outbox::Notice`]s.
 
+pub mod digest;
+pub mod escalation;
+pub mod health;
 pub mod retention;
 
 use std::time::Duration;
@@ -21,21 +24,45 @@ use crate::context::Context;
 /// Every periodic job. Adding one: a variant here, its schedule and its `run_once` in its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
+    /// Hourly: escalation steps of missed milestones, final report reminders, leases that
+    /// started ([`escalation`]).
+    Escalation,
+    /// The coordinator digest on `[digest] daily` ([`digest`]).
+    Digest,
+    /// The coordinator digest on `[digest] weekly`, when set ([`digest`]).
+    WeeklyDigest,
+    /// Every 5 minutes: alerts to the admins when intake or the outbox is in trouble or a
+    /// secret expires ([`health`]).
+    Health,
     /// Anonymise ended cases and drop old raw mail bytes (`[retention]`).
     Retention,
 }
 
 impl Job {
-    pub const ALL: &'static [Job] = &[Job::Retention];
+    pub const ALL: &'static [Job] = &[
+        Job::Escalation,
+        Job::Digest,
+        Job::WeeklyDigest,
+        Job::Health,
+        Job::Retention,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
+            Job::Escalation => "escalation",
+            Job::Digest => "digest",
+            Job::WeeklyDigest => "weekly_digest",
+            Job::Health => "health",
             Job::Retention => "retention",
         }
     }
 
     pub fn schedule(self, config: &Config) -> Schedule {
         match self {
+            Job::Escalation => Schedule::Every(Duration::from_secs(3600)),
+            Job::Digest => digest::Period::Daily.schedule(config),
+            Job::WeeklyDigest => digest::Period::Weekly.schedule(config),
+            Job::Health => Schedule::Every(Duration::from_secs(300)),
             // Daily at 02:00 local time, when nobody is working.
             Job::Retention => Schedule::DailyAt {
                 hour: 2,
@@ -47,6 +74,10 @@ impl Job {
     /// One pass of the job; returns a one-line summary for the job run record.
     pub async fn run_once(self, ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<String> {
         match self {
+            Job::Escalation => escalation::run_once(ctx, now).await,
+            Job::Digest => digest::run_once(ctx, digest::Period::Daily, now).await,
+            Job::WeeklyDigest => digest::run_once(ctx, digest::Period::Weekly, now).await,
+            Job::Health => health::run_once(ctx, now).await,
             Job::Retention => retention::run_once(ctx, now).await,
         }
     }
@@ -61,6 +92,8 @@ pub enum Schedule {
     DailyAt { hour: u32, tz: Tz },
     /// The occurrences of a cron expression in the organisation's time zone.
     Cron(Box<cron::Schedule>, Tz),
+    /// Not scheduled (an optional cron left empty in the config).
+    Never,
 }
 
 /// A slot: its name in `job_runs` and when it became due.
@@ -105,6 +138,7 @@ impl Schedule {
                         due: t.with_timezone(&Utc),
                     })
             }
+            Schedule::Never => None,
         }
     }
 
@@ -133,6 +167,7 @@ impl Schedule {
                 .after(&now.with_timezone(tz))
                 .next()
                 .map(|t| t.with_timezone(&Utc)),
+            Schedule::Never => None,
         }
     }
 }

@@ -163,6 +163,8 @@ pub fn resolve(
                 Some(c) => wanted.push(c.clone()),
                 None => wanted.extend(partner_addresses()),
             },
+            Role::Admin if config.organisation.admins.is_empty() => wanted.extend(coordinators()),
+            Role::Admin => wanted.extend(config.organisation.admins.iter().cloned()),
         }
     }
     if notice.to_sender {

@@ -868,13 +868,29 @@ pub async fn record_bounce(
         return Ok(false);
     };
     let mut tx = store.begin().await?;
-    if !tx.mark_outbox_bounced(row.id, error).await? {
+    if !record_bounce_in(&mut tx, config, outbox, &row, error, now).await? {
         tx.rollback().await?;
         return Ok(false);
     }
-    tracing::warn!(id = row.id, kind = %row.kind, case = row.case_ref.as_deref().unwrap_or("-"), "mail bounced: {error}");
-    tell_coordinators(&mut tx, config, outbox, &row, error, now).await?;
     tx.commit().await?;
+    Ok(true)
+}
+
+/// [`record_bounce`] inside the caller's transaction (intake: with the bounce mail's own
+/// outcome), for a row the caller looked up. False when the row is not `sent`.
+pub async fn record_bounce_in(
+    tx: &mut crate::store::Tx,
+    config: &Config,
+    outbox: &Outbox,
+    row: &OutboxRow,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if !tx.mark_outbox_bounced(row.id, error).await? {
+        return Ok(false);
+    }
+    tracing::warn!(id = row.id, kind = %row.kind, case = row.case_ref.as_deref().unwrap_or("-"), "mail bounced: {error}");
+    tell_coordinators(tx, config, outbox, row, error, now).await?;
     Ok(true)
 }
 

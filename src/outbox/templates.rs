@@ -46,6 +46,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "discussion_request_ack",
     "unplaced_mail",
     "digest",
+    "health_alert",
 ];
 
 /// Templates of mails about no single case: rendered with `case` = none (their samples too), so
@@ -57,6 +58,7 @@ pub const CASELESS: &[&str] = &[
     "bounce_notice",
     "unplaced_mail",
     "digest",
+    "health_alert",
 ];
 
 /// Dutch month names, for "1 december 2026".
@@ -670,6 +672,27 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
         ),
         ("digest", "full", sample_digest()),
         (
+            "health_alert",
+            "intake_disconnected",
+            json!({"problem": "intake_disconnected", "since": "2026-12-07 03:12",
+                   "detail": "IMAP login failed: AUTHENTICATE failed"}),
+        ),
+        (
+            "health_alert",
+            "intake_silent",
+            json!({"problem": "intake_silent", "since": "2026-12-05 16:40", "detail": "no mail seen for 38 h"}),
+        ),
+        (
+            "health_alert",
+            "outbox_stuck",
+            json!({"problem": "outbox_stuck", "since": "2026-12-07 06:05", "detail": "12 mail(s) waiting"}),
+        ),
+        (
+            "health_alert",
+            "secret_expiring",
+            json!({"problem": "secret_expiring", "since": "2026-12-20", "detail": "De OAuth2-clientsleutel voor het lezen van mail (IMAP)"}),
+        ),
+        (
             "digest",
             "empty",
             json!({"date": "2026-12-07", "period": "daily", "new_referrals": [], "quota_exceeded": [],
@@ -709,7 +732,8 @@ fn sample_digest() -> Value {
         ],
         "outbox_failures": [
             {"id": 42, "recipient": "oud.adres@caw-antwerpen.example", "subject": "[VD-2026-0007] Herinnering", "error": "550 5.1.1 mailbox unavailable"}
-        ]
+        ],
+        "health": {"connected_since": "2026-12-01 09:14", "last_mail": "2026-12-07 07:52", "outbox_waiting": 0}
     })
 }
 

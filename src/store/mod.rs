@@ -11,12 +11,14 @@
 
 mod blobs;
 pub mod cases;
+pub mod digest;
 mod health;
 pub mod jobs;
 mod leases;
 pub mod mails;
 pub mod outbox;
 pub mod register;
+pub mod retention;
 pub use blobs::sha256_hex;
 
 use std::path::Path;

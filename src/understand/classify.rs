@@ -319,6 +319,12 @@ impl Reading<'_> {
                 .chain(p.returned_ids.iter().cloned())
                 .chain(p.in_reply_to.iter().cloned())
                 .collect();
+            for id in &ids {
+                let id = format!("<{}>", id.trim_matches(['<', '>']));
+                if !self.decision.facts.bounced.contains(&id) {
+                    self.decision.facts.bounced.push(id);
+                }
+            }
             if let Some((case, id)) = thread::by_thread(self.register, &ids, &[]) {
                 self.reason(format!("the bounced mail {id} belongs to {case}"));
                 self.decision.case_ref = Some(case);

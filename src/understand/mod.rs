@@ -224,6 +224,9 @@ pub struct Facts {
     pub body_text: String,
     /// A SHA-256 of the normalised body, for duplicate detection across relays.
     pub body_hash: String,
+    /// A bounce: the Message-IDs (`<…>`) it names as the returned mail (the enclosed message,
+    /// the DSN's headers, In-Reply-To). Intake marks the ones we sent as bounced.
+    pub bounced: Vec<String>,
 }
 
 /// A case as triage needs to know it: enough to recognise it, nothing more.

@@ -1,6 +1,7 @@
 //! The one integration test binary: real databases (SQLite and PostgreSQL) and, from the harness,
 //! real Dovecot and Postfix on loopback ports.
 
+mod bounce;
 mod cases;
 mod check;
 mod corpus;
@@ -8,7 +9,9 @@ mod crash;
 mod daemon;
 mod db;
 mod intake;
+mod jobs;
 mod mailstack;
 mod outbox;
+mod retention;
 mod setup;
 mod store;

@@ -1,0 +1,276 @@
+//! The health check, every five minutes: the daemon looks at its own report (the `health` keys,
+//! the mail and outbox counts, the OAuth secret dates) and mails the admins when something needs
+//! a person: intake disconnected or silent for too long, the outbox stuck, a client secret about
+//! to expire.
+//!
+//! Owns the rules ([`problems`], pure) and queueing one `health_alert` per problem. Each alert
+//! goes out at most once per problem per local day: its dedupe key names the problem and the
+//! day, and the outbox queues an effect key once. Never repairs anything itself, never sends
+//! SMTP (an outbox that is stuck cannot deliver its own alert, but the alert waits in the queue
+//! and `doorstroom status` shows the same figures).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+
+use crate::case::Role;
+use crate::commands::status::{secret_expiries, SECRET_WARNING_DAYS};
+use crate::config::Config;
+use crate::context::Context;
+use crate::outbox::queue::queue_notices;
+use crate::outbox::Notice;
+use crate::store::Counts;
+
+/// One thing wrong, as the alert mail shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `intake_disconnected`, `intake_silent`, `outbox_stuck`, `secret_expiring`: the template
+    /// picks its wording by it.
+    pub kind: &'static str,
+    /// Distinguishes two problems of one kind (which secret).
+    pub key: String,
+    /// Since when (or, for a secret, the expiry date).
+    pub since: Option<String>,
+    /// The technical detail (an error message, a count).
+    pub detail: String,
+}
+
+/// What is wrong at `now`, from the daemon's own report. Pure.
+pub fn problems(
+    config: &Config,
+    health: &BTreeMap<String, (String, DateTime<Utc>)>,
+    counts: &Counts,
+    now: DateTime<Utc>,
+) -> Vec<Problem> {
+    let tz = config.organisation.time_zone;
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let mut out = Vec::new();
+    let error = health
+        .get("intake.error")
+        .filter(|(value, _)| !value.trim().is_empty());
+    if let Some((message, at)) = error {
+        out.push(Problem {
+            kind: "intake_disconnected",
+            key: String::new(),
+            since: Some(local(*at)),
+            detail: message.clone(),
+        });
+    } else {
+        // Silence counts from the last mail, or from the connection when no mail ever came.
+        let connected = health.get("intake.connected_since").and_then(|(v, at)| {
+            DateTime::parse_from_rfc3339(v)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+                .or(Some(*at))
+        });
+        let last = counts.last_mail_at.or(connected);
+        let silent_after = chrono::Duration::from_std(config.health.intake_silent_after)
+            .unwrap_or(chrono::Duration::days(1));
+        if let Some(last) = last.filter(|t| now - *t > silent_after) {
+            out.push(Problem {
+                kind: "intake_silent",
+                key: String::new(),
+                since: Some(local(last)),
+                detail: format!("no mail seen for {} h", (now - last).num_hours()),
+            });
+        }
+    }
+    let stuck_after = chrono::Duration::from_std(config.health.outbox_stuck_after)
+        .unwrap_or(chrono::Duration::hours(2));
+    if let Some(oldest) = counts
+        .outbox_oldest_waiting
+        .filter(|t| now - *t > stuck_after)
+    {
+        out.push(Problem {
+            kind: "outbox_stuck",
+            key: String::new(),
+            since: Some(local(oldest)),
+            detail: format!("{} mail(s) waiting", counts.outbox_waiting),
+        });
+    }
+    let today = now.with_timezone(&tz).date_naive();
+    for (what, expires) in secret_expiries(config) {
+        if (expires - today).num_days() <= SECRET_WARNING_DAYS {
+            out.push(Problem {
+                kind: "secret_expiring",
+                key: what.to_ascii_lowercase().replace(' ', "_"),
+                since: Some(expires.to_string()),
+                detail: if what.starts_with("SMTP") {
+                    "De OAuth2-clientsleutel voor het versturen van mail (SMTP)".into()
+                } else {
+                    "De OAuth2-clientsleutel voor het lezen van mail (IMAP)".into()
+                },
+            });
+        }
+    }
+    out
+}
+
+impl Problem {
+    /// The alert for this problem on `day` (local): one per problem per day.
+    pub fn notice(&self, day: NaiveDate) -> Notice {
+        Notice {
+            template: "health_alert".into(),
+            case_ref: None,
+            to: vec![Role::Admin],
+            to_sender: false,
+            urgent: false,
+            data: json!({
+                "problem": self.kind,
+                "since": self.since,
+                "detail": self.detail,
+            }),
+            dedupe: format!("health:{}:{}:{day}", self.kind, self.key),
+        }
+    }
+}
+
+pub async fn run_once(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<String> {
+    let loaded = ctx.loaded();
+    let config = &loaded.config;
+    let health = ctx.store.health().await?;
+    let counts = ctx.store.counts().await?;
+    let found = problems(config, &health, &counts, now);
+    if found.is_empty() {
+        return Ok("all well".into());
+    }
+    let day = now
+        .with_timezone(&config.organisation.time_zone)
+        .date_naive();
+    let notices: Vec<Notice> = found.iter().map(|p| p.notice(day)).collect();
+    let mut tx = ctx.store.begin().await?;
+    let lines = queue_notices(&mut tx, config, &loaded.outbox, &notices, &[], None, now).await?;
+    tx.commit().await?;
+    let queued = lines.iter().filter(|l| l.contains(" queued for ")).count();
+    if queued > 0 {
+        ctx.outbox_wake.notify_one();
+    }
+    let kinds: Vec<&str> = found.iter().map(|p| p.kind).collect();
+    Ok(format!(
+        "{}; {queued} alert(s) queued (the others were sent today already)",
+        kinds.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config::parse(
+            include_str!("../../config/doorstroom.example.toml"),
+            std::path::Path::new("x.toml"),
+        )
+        .unwrap()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn kinds(p: &[Problem]) -> Vec<&'static str> {
+        p.iter().map(|p| p.kind).collect()
+    }
+
+    #[test]
+    fn a_healthy_daemon_has_no_problem() {
+        let now = at("2026-11-24T10:00:00Z");
+        let counts = Counts {
+            last_mail_at: Some(at("2026-11-24T09:00:00Z")),
+            outbox_oldest_waiting: Some(at("2026-11-24T09:30:00Z")),
+            outbox_waiting: 1,
+            ..Counts::default()
+        };
+        assert!(problems(&config(), &BTreeMap::new(), &counts, now).is_empty());
+    }
+
+    #[test]
+    fn an_intake_error_is_a_disconnection_not_a_silence() {
+        let now = at("2026-11-24T10:00:00Z");
+        let mut health = BTreeMap::new();
+        health.insert(
+            "intake.error".to_string(),
+            ("connection refused".to_string(), at("2026-11-24T09:55:00Z")),
+        );
+        let counts = Counts {
+            last_mail_at: Some(at("2026-11-20T09:00:00Z")),
+            ..Counts::default()
+        };
+        let p = problems(&config(), &health, &counts, now);
+        assert_eq!(kinds(&p), ["intake_disconnected"]);
+        assert_eq!(p[0].detail, "connection refused");
+        // An empty error is the reconnected state.
+        health.insert(
+            "intake.error".to_string(),
+            (String::new(), at("2026-11-24T09:58:00Z")),
+        );
+        assert_eq!(
+            kinds(&problems(&config(), &health, &counts, now)),
+            ["intake_silent"]
+        );
+    }
+
+    #[test]
+    fn no_mail_for_a_day_is_silence_and_an_outbox_waiting_3_hours_is_stuck() {
+        let now = at("2026-11-24T10:00:00Z");
+        let counts = Counts {
+            last_mail_at: Some(at("2026-11-23T09:59:00Z")),
+            outbox_oldest_waiting: Some(at("2026-11-24T07:00:00Z")),
+            outbox_waiting: 4,
+            ..Counts::default()
+        };
+        let p = problems(&config(), &BTreeMap::new(), &counts, now);
+        assert_eq!(kinds(&p), ["intake_silent", "outbox_stuck"]);
+        assert_eq!(p[1].detail, "4 mail(s) waiting");
+    }
+
+    #[test]
+    fn an_oauth_secret_expiring_in_14_days_is_flagged_and_in_15_days_not() {
+        let text = include_str!("../../config/doorstroom.example.toml");
+        let start = text.find("kind = \"maildir\"").unwrap();
+        let end = text.find("resync_interval = \"5m\"").unwrap();
+        let imap = "kind = \"imap\"\nhost = \"outlook.office365.com\"\nuser = \"versneldedoorstroom@woonhaven.example\"\n\
+            [mailbox.oauth2]\ntoken_url = \"https://login.example/token\"\nclient_id = \"id\"\n\
+            client_secret = \"s\"\nscope = \"https://outlook.office365.com/.default\"\nsecret_expires = \"2026-12-08\"\n";
+        let text = format!(
+            "{}{imap}{}",
+            &text[..start],
+            &text[end + "resync_interval = \"5m\"".len()..]
+        );
+        let config =
+            Config::parse(&text, std::path::Path::new("x.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let counts = Counts {
+            last_mail_at: Some(at("2026-11-24T09:00:00Z")),
+            ..Counts::default()
+        };
+        let p = problems(
+            &config,
+            &BTreeMap::new(),
+            &counts,
+            at("2026-11-24T10:00:00Z"),
+        );
+        assert_eq!(kinds(&p), ["secret_expiring"]);
+        assert_eq!(p[0].since.as_deref(), Some("2026-12-08"));
+        assert!(problems(
+            &config,
+            &BTreeMap::new(),
+            &counts,
+            at("2026-11-23T10:00:00Z")
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn the_alert_of_one_problem_has_one_key_per_day() {
+        let p = Problem {
+            kind: "outbox_stuck",
+            key: String::new(),
+            since: None,
+            detail: String::new(),
+        };
+        let d = |n| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+        assert_eq!(p.notice(d(24)).effect_key(), p.notice(d(24)).effect_key());
+        assert_ne!(p.notice(d(24)).effect_key(), p.notice(d(25)).effect_key());
+    }
+}

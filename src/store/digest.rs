@@ -1,0 +1,107 @@
+//! The queries of the coordinator digest that are not about cases: mails put in quarantine and
+//! outgoing mails that failed, within a period.
+//!
+//! Read-only. The cases part of the digest is read with [`Store::cases`] and judged by the pure
+//! `jobs::digest::compose`.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{opt_text, parse_ts, ts, Result, Store};
+
+/// A mail quarantined in the period, as the digest lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantinedMail {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    pub sender: String,
+    pub subject: String,
+    pub reason: String,
+}
+
+/// An outgoing mail that failed for good in the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedMail {
+    pub id: i64,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub error: String,
+}
+
+impl Store {
+    /// Mails quarantined (received or decided) in `[from, to)`, oldest first.
+    pub async fn quarantined_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<QuarantinedMail>> {
+        let rows = sqlx::query(
+            "SELECT id, received_at, decision, reason FROM mails
+             WHERE org = $1 AND state = 'quarantined'
+               AND COALESCE(processed_at, received_at) >= $2 AND COALESCE(processed_at, received_at) < $3
+             ORDER BY received_at, id",
+        )
+        .bind(&self.org)
+        .bind(ts(from))
+        .bind(ts(to))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                // Sender and subject live in the decision's facts; a mail too broken to decide
+                // has neither.
+                let decision: Option<serde_json::Value> =
+                    opt_text(r, "decision")?.and_then(|d| serde_json::from_str(&d).ok());
+                let fact = |key: &str| {
+                    decision
+                        .as_ref()
+                        .and_then(|d| d["facts"][key].as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                Ok(QuarantinedMail {
+                    id: r.try_get("id")?,
+                    received_at: parse_ts(&r.try_get::<String, _>("received_at")?)?,
+                    sender: fact("sender"),
+                    subject: fact("subject"),
+                    reason: opt_text(r, "reason")?.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// Outgoing mails in state `failed` that were created, last tried (retries exhausted) or
+    /// sent (then bounced) in `[from, to)`. The outbox keeps no separate "failed at" time; a
+    /// failure is written with `next_attempt_at` = the moment it failed.
+    pub async fn outbox_failed_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FailedMail>> {
+        let rows = sqlx::query(
+            "SELECT id, recipients, subject, last_error FROM outbox
+             WHERE org = $1 AND state = 'failed'
+               AND ((next_attempt_at >= $2 AND next_attempt_at < $3)
+                 OR (sent_at >= $2 AND sent_at < $3)
+                 OR (created_at >= $2 AND created_at < $3))
+             ORDER BY id",
+        )
+        .bind(&self.org)
+        .bind(ts(from))
+        .bind(ts(to))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let recipients: String = r.try_get("recipients")?;
+                Ok(FailedMail {
+                    id: r.try_get("id")?,
+                    recipients: serde_json::from_str(&recipients).unwrap_or_default(),
+                    subject: r.try_get("subject")?,
+                    error: opt_text(r, "last_error")?.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+}
