@@ -419,12 +419,19 @@ pub async fn report(
     let cases = store.cases(&CaseFilter::default()).await?;
     store.close().await;
     let rows = report::yearly(&cases, &config, year, partner.as_deref(), today(&config));
+    let preventive =
+        report::preventive_yearly(&cases, &config, year, partner.as_deref(), today(&config));
     match format {
         "html" => print!(
             "{}",
             report::to_html(&rows, &config.organisation.name, year)
         ),
         _ => print!("{}", report::to_csv(&rows)),
+    }
+    // Preventive guidance (`002`) beside accelerated allocation: a second CSV block after a blank
+    // line (the HTML page does not show it yet).
+    if !preventive.is_empty() && format == "csv" {
+        print!("\n{}", report::preventive_to_csv(&preventive));
     }
     Ok(())
 }
