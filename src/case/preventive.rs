@@ -320,3 +320,348 @@ pub fn outcome(words: &str) -> (Option<GoalsMet>, Option<bool>) {
     };
     (goals, avoided)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::{NaiveDate, TimeZone};
+
+    use super::*;
+    use crate::case::escalation;
+    use crate::case::MilestoneKind;
+    use crate::understand::{Decision, Facts};
+
+    fn config() -> Config {
+        Config::parse(
+            include_str!("../../config/doorstroom.example.toml"),
+            std::path::Path::new("example.toml"),
+        )
+        .expect("example config")
+    }
+
+    fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, 10, 0, 0).unwrap()
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn decision(kind: MailKind, case_ref: Option<&str>, sender: &str, body: &str) -> Decision {
+        Decision {
+            file: String::new(),
+            kind,
+            partner: Some("caw-antwerpen".into()),
+            case_ref: case_ref.map(str::to_string),
+            candidate: Some("Marc Verbeke".into()),
+            cir: None,
+            documents: Vec::new(),
+            missing: Vec::new(),
+            must_auto_reply: true,
+            notify: Vec::new(),
+            lease_start: None,
+            conclusions: BTreeMap::new(),
+            new_contact: None,
+            duplicate_of: None,
+            reasons: Vec::new(),
+            facts: Facts {
+                sender: Some(sender.into()),
+                from_staff: sender.ends_with("@woonhaven.example"),
+                subject: "Preventieve woonbegeleiding Marc Verbeke".into(),
+                statement: Some("Huurachterstal van 3 maanden.".into()),
+                body_text: body.into(),
+                ..Facts::default()
+            },
+        }
+    }
+
+    fn run(d: &Decision, cases: &[Case], when: DateTime<Utc>) -> Result<Effects, CaseError> {
+        let config = config();
+        let cases: BTreeMap<String, Case> = cases
+            .iter()
+            .map(|c| (c.case_ref.clone(), c.clone()))
+            .collect();
+        crate::case::apply(&Input {
+            config: &config,
+            decision: d,
+            mail_id: 9,
+            received_at: when,
+            now: when,
+            cases: &cases,
+            new_reference: Some("VD-2026-0200".into()),
+            referrals_this_month: 0,
+        })
+    }
+
+    const STAFF: &str = "bram.janssens@woonhaven.example";
+    const COUNSELLOR: &str = "lotte.wouters@caw-antwerpen.example";
+
+    fn requested() -> Case {
+        let d = decision(
+            MailKind::PreventiveRequest,
+            None,
+            STAFF,
+            "Graag preventieve woonbegeleiding.",
+        );
+        run(&d, &[], at(2026, 11, 2))
+            .unwrap()
+            .changes
+            .remove(0)
+            .case
+    }
+
+    fn taken_on() -> Case {
+        let d = decision(
+            MailKind::ReplyToCase,
+            Some("VD-2026-0200"),
+            COUNSELLOR,
+            "Wij nemen de begeleiding op.",
+        );
+        run(&d, &[requested()], at(2026, 11, 6))
+            .unwrap()
+            .changes
+            .remove(0)
+            .case
+    }
+
+    #[test]
+    fn a_staff_request_opens_a_preventive_case_flagged_other_guidance_and_confirms_to_the_sender() {
+        let d = decision(
+            MailKind::PreventiveRequest,
+            None,
+            STAFF,
+            "Graag preventieve woonbegeleiding.",
+        );
+        let fx = run(&d, &[], at(2026, 11, 2)).unwrap();
+        let change = &fx.changes[0];
+        assert!(change.created);
+        assert_eq!(change.case.programme, "preventive");
+        assert_eq!(change.case.partner, "caw-antwerpen");
+        assert!(change.case.other_guidance);
+        assert_eq!(change.case.status, Status::ReferredComplete);
+        assert_eq!(change.case.social_assistant.as_deref(), Some(STAFF));
+        assert_eq!(fx.notices.len(), 1);
+        assert_eq!(fx.notices[0].template, "preventive_request_ack");
+        assert!(fx.notices[0].to_sender);
+        assert_eq!(fx.notices[0].data["answer_within_days"], 14);
+        assert_eq!(fx.case_ref.as_deref(), Some("VD-2026-0200"));
+    }
+
+    #[test]
+    fn taking_it_on_starts_guidance_today_and_plans_evaluations_every_three_months() {
+        let case = taken_on();
+        assert_eq!(case.status, Status::InGuidance);
+        assert_eq!(case.counsellor.email.as_deref(), Some(COUNSELLOR));
+        assert_eq!(case.lease_start, Some(date(2026, 11, 6)));
+        let evaluations: Vec<NaiveDate> = case
+            .milestones
+            .iter()
+            .filter(|m| m.kind == MilestoneKind::Evaluation)
+            .map(|m| m.due_on)
+            .collect();
+        assert_eq!(
+            evaluations,
+            [date(2027, 2, 6), date(2027, 5, 6), date(2027, 8, 6)]
+        );
+    }
+
+    #[test]
+    fn declining_with_motivation_closes_the_case_with_that_motivation_and_tells_the_asker() {
+        let d = decision(
+            MailKind::Concern,
+            Some("VD-2026-0200"),
+            COUNSELLOR,
+            "We kunnen de begeleiding niet opstarten: de huurder heeft al budgetbeheer bij het OCMW en weigert elk contact.\n\nVan: Bram Janssens\nGraag preventieve woonbegeleiding.",
+        );
+        let fx = run(&d, &[requested()], at(2026, 11, 9)).unwrap();
+        let change = &fx.changes[0];
+        assert_eq!(change.case.status, Status::ClosedNegative);
+        let declined = change.events.iter().find(|e| e.kind == "declined").unwrap();
+        assert!(declined.detail["motivation"]
+            .as_str()
+            .unwrap()
+            .contains("budgetbeheer"));
+        assert_eq!(fx.notices[0].template, "preventive_answer_notice");
+        assert_eq!(fx.notices[0].to, [Role::SocialAssistant]);
+        assert_eq!(fx.notices[0].data["taken_on"], false);
+    }
+
+    #[test]
+    fn the_action_plan_keeps_only_the_goals_about_housing_and_says_so() {
+        let body = "In bijlage het handelingsplan. Doelen:\n- afbetalingsplan huurachterstal naleven\n- woning wekelijks poetsen (onderhoud)\n- werk zoeken via VDAB\n- relatie met zus herstellen\n";
+        let d = decision(
+            MailKind::ReplyToCase,
+            Some("VD-2026-0200"),
+            COUNSELLOR,
+            body,
+        );
+        let fx = run(&d, &[taken_on()], at(2026, 12, 1)).unwrap();
+        let plan = fx.changes[0]
+            .events
+            .iter()
+            .find(|e| e.kind == "action_plan")
+            .unwrap();
+        assert_eq!(
+            plan.detail["goals"],
+            serde_json::json!([
+                "afbetalingsplan huurachterstal naleven",
+                "woning wekelijks poetsen (onderhoud)"
+            ])
+        );
+        assert_eq!(plan.detail["left_out"], 2);
+        assert!(plan.detail["note"].as_str().unwrap().contains("002 §5.3"));
+        assert!(!plan.detail.to_string().contains("VDAB"));
+    }
+
+    #[test]
+    fn closing_records_goals_met_and_eviction_avoided() {
+        let cases = [
+            (
+                "De doelen zijn behaald, uithuiszetting vermeden. We sluiten het dossier af.",
+                Some(GoalsMet::Yes),
+                Some(true),
+                Status::ClosedPositive,
+            ),
+            (
+                "Doelen gedeeltelijk behaald, de uithuiszetting is vermeden. Afgesloten.",
+                Some(GoalsMet::Partly),
+                Some(true),
+                Status::ClosedPositive,
+            ),
+            (
+                "Doelen niet behaald, de huurder werd toch uit huis gezet. Dossier afgesloten.",
+                Some(GoalsMet::No),
+                Some(false),
+                Status::ClosedNegative,
+            ),
+        ];
+        for (body, goals, avoided, status) in cases {
+            let d = decision(
+                MailKind::ReplyToCase,
+                Some("VD-2026-0200"),
+                COUNSELLOR,
+                body,
+            );
+            let fx = run(&d, &[taken_on()], at(2027, 8, 1)).unwrap();
+            let case = &fx.changes[0].case;
+            assert_eq!(
+                (case.goals_met, case.eviction_avoided, case.status),
+                (goals, avoided, status),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_relapse_within_the_aftercare_period_opens_a_new_episode_linked_to_the_old_case() {
+        let mut old = taken_on();
+        old.status = Status::ClosedPositive;
+        old.closed_at = Some(at(2027, 8, 1));
+        let d = decision(
+            MailKind::PreventiveRequest,
+            Some("VD-2026-0200"),
+            STAFF,
+            "Opnieuw huurachterstal.",
+        );
+        let mut fx = run(&d, std::slice::from_ref(&old), at(2028, 3, 1)).unwrap();
+        let new = fx.changes.remove(0);
+        assert!(new.created);
+        assert_eq!(new.case.case_ref, "VD-2026-0200");
+        assert_eq!(new.case.previous_case.as_deref(), Some("VD-2026-0200"));
+        assert_eq!(fx.notices[0].data["previous_case"], "VD-2026-0200");
+
+        // After the period (12 months): a new first episode, not linked, the history says why.
+        let fx = run(&d, &[old], at(2028, 9, 1)).unwrap();
+        assert_eq!(fx.changes[0].case.previous_case, None);
+        assert!(fx.changes[0]
+            .events
+            .iter()
+            .any(|e| e.kind == "not_reopened"));
+    }
+
+    #[test]
+    fn no_answer_in_fourteen_days_reminds_the_asker_weekly_and_stops_once_answered() {
+        let config = config();
+        let case = requested();
+        let on =
+            |day: NaiveDate, c: &Case| escalation::due_in(std::slice::from_ref(c), &config, day);
+        assert!(on(date(2026, 11, 16), &case).answer_reminders.is_empty());
+        let first = on(date(2026, 11, 17), &case).notices();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].template, "preventive_answer_reminder");
+        assert_eq!(first[0].to, [Role::SocialAssistant]);
+        let same_week = on(date(2026, 11, 20), &case).notices();
+        assert_eq!(same_week[0].dedupe, first[0].dedupe);
+        let next_week = on(date(2026, 11, 24), &case).notices();
+        assert_ne!(next_week[0].dedupe, first[0].dedupe);
+        assert!(on(date(2026, 12, 20), &taken_on())
+            .answer_reminders
+            .is_empty());
+    }
+
+    #[test]
+    fn the_woningnet_renewal_reminds_the_counsellor_four_weeks_ahead_and_escalates_when_missed() {
+        let config = config();
+        let p = config.programme("uitstroom-bw").unwrap();
+        let mut case = Case::new(
+            "VD-2026-0300".into(),
+            "caw-antwerpen",
+            "uitstroom-bw",
+            "Sanne de Vries",
+            at(2026, 1, 5),
+        );
+        case.status = Status::InGuidance;
+        plan::set_lease_start(&mut case, p, date(2026, 3, 1));
+        let renewals: Vec<NaiveDate> = case
+            .milestones
+            .iter()
+            .filter(|m| m.kind == MilestoneKind::RegistrationRenewal)
+            .map(|m| m.due_on)
+            .collect();
+        assert_eq!(renewals, [date(2027, 3, 1), date(2028, 3, 1)]);
+        let on = |day| escalation::due_in(std::slice::from_ref(&case), &config, day);
+        assert!(on(date(2027, 1, 31)).advance_reminders.is_empty());
+        let ahead = on(date(2027, 2, 1)).advance_reminders;
+        assert_eq!(ahead.len(), 1);
+        assert_eq!(ahead[0].days_left, 28);
+        assert_eq!(ahead[0].notice().to, [Role::Counsellor]);
+        assert_eq!(ahead[0].notice().template, "milestone_reminder");
+        let missed = on(date(2027, 3, 8)).escalations;
+        assert!(missed
+            .iter()
+            .any(|e| e.kind == MilestoneKind::RegistrationRenewal && e.step == 1));
+    }
+
+    #[test]
+    fn the_dutch_referral_records_which_checklist_items_it_confirms() {
+        let config = config();
+        let p = config.programme("uitstroom-bw").unwrap();
+        let (confirmed, unconfirmed) = crate::case::apply::checklist(
+            p,
+            "Mevrouw verblijft in een instelling beschermd wonen en is toe aan zelfstandig wonen.",
+        );
+        assert_eq!(
+            confirmed,
+            [
+                "verblijft in een instelling beschermd wonen",
+                "toe aan zelfstandig wonen"
+            ]
+        );
+        assert_eq!(
+            unconfirmed,
+            ["onvoldoende mogelijkheden om zelf huisvesting te vinden"]
+        );
+    }
+
+    #[test]
+    fn goal_lines_are_bullets_or_numbers() {
+        let words = config().triage.housing_goal;
+        let (kept, left) = housing_goals(
+            "1. huur op tijd betalen\n2) sporten\nGeen doel\n• buren niet storen",
+            &words,
+        );
+        assert_eq!(kept, ["huur op tijd betalen", "buren niet storen"]);
+        assert_eq!(left, 1);
+    }
+}

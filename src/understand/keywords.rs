@@ -195,6 +195,9 @@ impl Default for Keywords {
                 "schoonmaak",
             ]),
             closing: list(&[
+                "sluiten het dossier af",
+                "sluiten de begeleiding af",
+                "afgerond",
                 "afsluiten",
                 "afgesloten",
                 "einde begeleiding",
