@@ -641,6 +641,17 @@ impl Reading<'_> {
             self.referral(partner, content, &referral);
             return;
         }
+        // An action plan (handelingsplan, `002` §5.3) names the problems it works on; it is no
+        // concern about the guidance.
+        let plan = text::matches(&words, &kw.action_plan, false);
+        if known_case && !plan.is_empty() {
+            self.set(MailKind::ReplyToCase, &[Role::Coordinator]);
+            self.reason(format!(
+                "reply_to_case: an action plan for a known case (\"{}\")",
+                plan.join("\", \"")
+            ));
+            return;
+        }
         if !concern.is_empty() {
             self.set(
                 MailKind::Concern,
