@@ -467,6 +467,25 @@ mod tests {
     }
 
     #[test]
+    fn the_usual_ways_of_saying_yes_take_the_request_on() {
+        for body in [
+            "Wij nemen de begeleiding op.",
+            "Na een eerste huisbezoek nemen wij de begeleiding op voor Marc.",
+            "We starten de begeleiding volgende week.",
+            "De begeleiding wordt opgestart.",
+        ] {
+            let d = decision(
+                MailKind::ReplyToCase,
+                Some("VD-2026-0200"),
+                COUNSELLOR,
+                body,
+            );
+            let fx = run(&d, &[requested()], at(2026, 11, 6)).unwrap();
+            assert_eq!(fx.changes[0].case.status, Status::InGuidance, "{body}");
+        }
+    }
+
+    #[test]
     fn declining_with_motivation_closes_the_case_with_that_motivation_and_tells_the_asker() {
         let d = decision(
             MailKind::Concern,

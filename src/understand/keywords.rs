@@ -157,6 +157,10 @@ impl Default for Keywords {
             ]),
             take_on: list(&[
                 "nemen de begeleiding op",
+                "nemen wij de begeleiding op",
+                "nemen we de begeleiding op",
+                "starten wij de begeleiding",
+                "begeleiding wordt opgestart",
                 "nemen wij op",
                 "nemen we op",
                 "starten de begeleiding",

@@ -150,3 +150,97 @@ async fn a_declined_request_is_closed_with_the_motivation_in_its_history() {
             .contains("budgetbegeleiding"));
     }
 }
+
+/// The subject of a raw mail, decoded (RFC 2047).
+fn subject(raw: &[u8]) -> String {
+    mail_parser::MessageParser::default()
+        .parse(raw)
+        .and_then(|m| m.subject().map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_real_mail_stack_a_request_in_cc_opens_a_case_confirmed_and_the_acceptance_updates_it(
+) {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::db::Db;
+    use crate::mailstack::{MailStack, SHARED_MAILBOX};
+    use crate::setup;
+
+    let stack = MailStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup::imap_config(&stack, Db::Sqlite, &dir);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let loaded = doorstroom::context::Loaded::new(config.clone()).expect("templates");
+    let (tx, rx) = tokio::sync::watch::channel(Arc::new(loaded));
+    let token = shutdown.clone();
+    let daemon = tokio::spawn(async move {
+        let _keep = tx;
+        doorstroom::daemon::run(rx, token).await
+    });
+
+    let request = format!(
+        "From: Bram Janssens <{STAFF}>\r\nTo: Els Wouters <{COUNSELLOR}>\r\nCc: {SHARED_MAILBOX}\r\n\
+         Subject: Vraag preventieve woonbegeleiding - Rik Smolders\r\n\
+         Message-ID: <pwb-e2e-1@woonhaven.example>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0100\r\n\r\n\
+         Beste Els,\r\n\r\nGraag preventieve woonbegeleiding voor onderstaande huurder.\r\n\r\n\
+         Huurder: Rik Smolders\r\nProbleem: huurachterstal van vier maanden.\r\n\
+         Reeds gezette stappen: twee aanmaningen.\r\nVraag: kunnen jullie een begeleiding opstarten?\r\n"
+    );
+    stack
+        .submit(STAFF, &[COUNSELLOR, SHARED_MAILBOX], request.as_bytes())
+        .await;
+    let ack = stack
+        .wait_for_mail(
+            STAFF,
+            "INBOX",
+            |m| subject(&m.bytes).contains("preventieve woonbegeleiding geregistreerd"),
+            Duration::from_secs(45),
+        )
+        .await;
+    let ack_subject = subject(&ack.bytes);
+    assert!(ack_subject.contains("Rik Smolders"), "{ack_subject}");
+
+    let answer = format!(
+        "From: Els Wouters <{COUNSELLOR}>\r\nTo: Bram Janssens <{STAFF}>\r\nCc: {SHARED_MAILBOX}\r\n\
+         Subject: RE: Vraag preventieve woonbegeleiding - Rik Smolders\r\n\
+         Message-ID: <pwb-e2e-2@caw-antwerpen.example>\r\nIn-Reply-To: <pwb-e2e-1@woonhaven.example>\r\n\
+         References: <pwb-e2e-1@woonhaven.example>\r\nDate: Tue, 24 Nov 2026 09:00:00 +0100\r\n\r\n\
+         Dag Bram,\r\n\r\nVoor Rik Smolders nemen wij de begeleiding op. Ik ben zijn woonbegeleider.\r\n\r\nEls\r\n"
+    );
+    stack
+        .submit(COUNSELLOR, &[STAFF, SHARED_MAILBOX], answer.as_bytes())
+        .await;
+    // Bram is in To of the answer: the outbox does not tell him again, so wait for the answer
+    // to be handled and read the case.
+    stack
+        .wait_for_mail(
+            SHARED_MAILBOX,
+            "Verwerkt",
+            |m| String::from_utf8_lossy(&m.bytes).contains("pwb-e2e-2@"),
+            Duration::from_secs(45),
+        )
+        .await;
+    shutdown.cancel();
+    daemon
+        .await
+        .expect("daemon task")
+        .expect("daemon ends cleanly");
+
+    let store = Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
+        .await
+        .unwrap();
+    let cases = store
+        .cases(&doorstroom::store::CaseFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(cases.len(), 1, "one case for the request and its answer");
+    let case = &cases[0];
+    assert_eq!(case.programme, "preventive");
+    assert!(case.other_guidance);
+    assert_eq!(case.candidate, "Rik Smolders");
+    assert_eq!(case.status, Status::InGuidance);
+    assert_eq!(case.counsellor.email.as_deref(), Some(COUNSELLOR));
+}
