@@ -459,6 +459,63 @@ mod tests {
         )
     }
 
+    fn preventive(counsellor: &str, asked: (i32, u32, u32)) -> Case {
+        let mut c = case("caw-antwerpen", asked);
+        c.programme = "preventive".into();
+        c.other_guidance = true;
+        c.counsellor.email = Some(counsellor.into());
+        c
+    }
+
+    #[test]
+    fn preventive_cases_are_counted_beside_not_inside_accelerated_allocation_with_caseload_per_counsellor(
+    ) {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        // Taken on 1 Feb, closed 1 Nov (9 months), goals partly met, eviction avoided.
+        let mut done = preventive("els@caw-antwerpen.example", (2026, 1, 20));
+        done.lease_start = Some(d(2026, 2, 1));
+        done.status = Status::ClosedPositive;
+        done.closed_at = Some(Utc.with_ymd_and_hms(2026, 11, 1, 10, 0, 0).unwrap());
+        done.goals_met = Some(GoalsMet::Partly);
+        done.eviction_avoided = Some(true);
+        let mut running = preventive("els@caw-antwerpen.example", (2026, 3, 1));
+        running.lease_start = Some(d(2026, 3, 10));
+        running.status = Status::InGuidance;
+        let mut other = preventive("tom@caw-antwerpen.example", (2026, 4, 1));
+        other.lease_start = Some(d(2026, 4, 5));
+        other.status = Status::InGuidance;
+        other.previous_case = Some("VD-2025-0030".into());
+        let mut declined = preventive("els@caw-antwerpen.example", (2026, 5, 1));
+        declined.counsellor.email = None;
+        declined.status = Status::ClosedNegative;
+        declined.closed_at = Some(Utc.with_ymd_and_hms(2026, 5, 8, 10, 0, 0).unwrap());
+        let accelerated = case("caw-antwerpen", (2026, 2, 1));
+        let cases = vec![done, running, other, declined, accelerated];
+        let today = d(2026, 12, 31);
+
+        let rows = preventive_yearly(&cases, &config(), 2026, Some("caw-antwerpen"), today);
+        let r = &rows[0];
+        assert_eq!(
+            (r.requested, r.declined, r.clients, r.closed, r.reopened),
+            (4, 1, 3, 1, 1)
+        );
+        assert_eq!((r.goals_partly, r.evictions_avoided), (1, 1));
+        let avg = r.average_guidance_months.unwrap();
+        assert!((avg - 9.0).abs() < 0.1, "{avg}");
+        assert_eq!(
+            r.caseload,
+            [
+                ("els@caw-antwerpen.example".to_string(), 2),
+                ("tom@caw-antwerpen.example".to_string(), 1)
+            ]
+        );
+        let csv = preventive_to_csv(&rows);
+        assert!(csv.contains(",els@caw-antwerpen.example,2,27\n"), "{csv}");
+
+        let accelerated_rows = yearly(&cases, &config(), 2026, Some("caw-antwerpen"), today);
+        assert_eq!(accelerated_rows[0].referred, 1, "preventive cases stay out");
+    }
+
     #[test]
     fn a_year_of_one_partner_counts_referrals_closures_goals_and_quota_months() {
         let mut closed = case("caw-antwerpen", (2025, 6, 1));
