@@ -425,7 +425,10 @@ async fn referrals_in_month(
     let (from, to) = month_range(month, tz)
         .ok_or_else(|| StoreError::Corrupt(format!("month {month} out of range")))?;
     let n: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM cases WHERE org = $1 AND partner = $2 AND referred_at >= $3 AND referred_at < $4",
+        // Guidance asked outside accelerated allocation (preventive) is no referral under the
+        // partner's monthly contingent.
+        "SELECT COUNT(*) AS n FROM cases WHERE org = $1 AND partner = $2 AND referred_at >= $3 AND referred_at < $4
+            AND other_guidance = 0",
     )
     .bind(org.to_string())
     .bind(partner.to_string())

@@ -80,6 +80,16 @@ async fn a_request_taken_on_closed_and_relapsed_is_two_linked_episodes() {
         );
         assert_eq!(case.social_assistant.as_deref(), Some(STAFF));
         assert_eq!(fx.notices[0].template, "preventive_request_ack");
+        let month = doorstroom::case::quota::Month::of(case.referred_at.date_naive());
+        let tz = config().organisation.time_zone;
+        assert_eq!(
+            store
+                .referrals_in_month("caw-antwerpen", month, tz)
+                .await
+                .unwrap(),
+            0,
+            "a preventive request is no referral under the monthly contingent ({backend:?})"
+        );
 
         let yes = decision(
             MailKind::ReplyToCase,
