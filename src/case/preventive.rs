@@ -674,6 +674,84 @@ mod tests {
     }
 
     #[test]
+    fn the_config_refuses_an_unknown_opener_and_two_programmes_opened_by_requests() {
+        let example = include_str!("../../config/doorstroom.example.toml");
+        let path = std::path::Path::new("example.toml");
+        let unknown = example.replace(
+            "opened_by = \"preventive_request\"",
+            "opened_by = \"referral\"",
+        );
+        let err = Config::parse(&unknown, path).unwrap_err().to_string();
+        assert!(err.contains("opened_by"), "{err}");
+        let twice = example.replace(
+            "id = \"uitstroom-bw\"",
+            "id = \"uitstroom-bw\"\nopened_by = \"preventive_request\"",
+        );
+        let err = Config::parse(&twice, path).unwrap_err().to_string();
+        assert!(err.contains("two programmes"), "{err}");
+        let config = config();
+        let p = request_programme(&config).unwrap();
+        assert_eq!(
+            (
+                p.id.as_str(),
+                p.other_guidance,
+                p.answer_within_days,
+                p.reopen_within_months
+            ),
+            ("preventive", true, Some(14), Some(12))
+        );
+        assert!(p.required_documents.is_empty());
+    }
+
+    #[test]
+    fn a_referral_under_the_dutch_programme_records_its_checklist_on_the_case() {
+        let text = include_str!("../../config/doorstroom.example.toml").replacen(
+            "programme = \"vivendo\"",
+            "programme = \"uitstroom-bw\"",
+            1,
+        );
+        let config = Config::parse(&text, std::path::Path::new("nl.toml")).unwrap();
+        let mut d = decision(
+            MailKind::ReferralIncomplete,
+            None,
+            COUNSELLOR,
+            "Mevrouw verblijft in een instelling beschermd wonen en heeft onvoldoende mogelijkheden om zelf huisvesting te vinden.",
+        );
+        d.facts.from_staff = false;
+        let cases = BTreeMap::new();
+        let when = at(2026, 11, 2);
+        let fx = crate::case::apply(&Input {
+            config: &config,
+            decision: &d,
+            mail_id: 1,
+            received_at: when,
+            now: when,
+            cases: &cases,
+            new_reference: Some("VD-2026-0400".into()),
+            referrals_this_month: 0,
+        })
+        .unwrap();
+        let change = &fx.changes[0];
+        assert_eq!(change.case.programme, "uitstroom-bw");
+        let checklist = change
+            .events
+            .iter()
+            .find(|e| e.kind == "checklist")
+            .unwrap();
+        assert_eq!(
+            checklist.detail["confirmed"],
+            serde_json::json!([
+                "verblijft in een instelling beschermd wonen",
+                "onvoldoende mogelijkheden om zelf huisvesting te vinden"
+            ])
+        );
+        assert_eq!(
+            checklist.detail["unconfirmed"],
+            serde_json::json!(["toe aan zelfstandig wonen"])
+        );
+    }
+
+    #[test]
     fn goal_lines_are_bullets_or_numbers() {
         let words = config().triage.housing_goal;
         let (kept, left) = housing_goals(
