@@ -80,7 +80,9 @@ pub(super) fn request(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseErr
     // The staff member who asked answers for the case on the landlord's side: reminders and the
     // partner's answer go to them.
     case.social_assistant = d.facts.sender.clone();
-    let linked = named.filter(|old| reopenable(programme, old, input.received_at));
+    let linked = named.filter(|old| {
+        old.programme == programme.id && reopenable(programme, old, input.received_at)
+    });
     case.previous_case = linked.map(|c| c.case_ref.clone());
     let mut events = vec![case.event(
         input.now,

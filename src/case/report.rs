@@ -174,6 +174,46 @@ pub fn preventive_to_csv(rows: &[PreventiveYear]) -> String {
     s
 }
 
+/// The preventive figures as an HTML section (no `<html>` around it), to place after
+/// [`to_html`]'s tables: one table per partner with the caseload per counsellor against the
+/// `002` benchmark.
+pub fn preventive_to_html(rows: &[PreventiveYear]) -> String {
+    let mut s = String::from("<h2>Preventieve woonbegeleiding</h2>\n");
+    for r in rows {
+        let avg = r
+            .average_guidance_months
+            .map_or("–".into(), |a| format!("{a:.1}"));
+        let _ = writeln!(
+            s,
+            "<h3>{}</h3><table><tr><th>Vragen</th><th>Geweigerd</th><th>Cliënten begeleid</th><th>Afgesloten</th>\
+             <th>Doelen behaald (ja/deels/nee)</th><th>Uithuiszetting vermeden</th><th>Herval</th>\
+             <th>Gemiddelde duur (maanden; 002: {PREVENTIVE_AVERAGE_MONTHS:.0})</th></tr>\
+             <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}/{}</td><td>{}</td><td>{}</td><td>{avg}</td></tr></table>",
+            escape(&r.partner_name),
+            r.requested,
+            r.declined,
+            r.clients,
+            r.closed,
+            r.goals_yes,
+            r.goals_partly,
+            r.goals_no,
+            r.evictions_avoided,
+            r.reopened,
+        );
+        s.push_str("<table><tr><th>Woonbegeleider</th><th>Cliënten dit jaar</th>");
+        let _ = write!(s, "<th>Norm 002 (voltijds)</th></tr>");
+        for (who, n) in &r.caseload {
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{n}</td><td>≥ {PREVENTIVE_CLIENTS_PER_FTE}</td></tr>",
+                escape(who)
+            );
+        }
+        s.push_str("</table>\n");
+    }
+    s
+}
+
 /// The figures of one partner for one year.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PartnerYear {
@@ -508,6 +548,11 @@ mod tests {
                 ("els@caw-antwerpen.example".to_string(), 2),
                 ("tom@caw-antwerpen.example".to_string(), 1)
             ]
+        );
+        let html = preventive_to_html(&rows);
+        assert!(
+            html.contains("<td>els@caw-antwerpen.example</td><td>2</td><td>≥ 27</td>"),
+            "{html}"
         );
         let csv = preventive_to_csv(&rows);
         assert!(csv.contains(",els@caw-antwerpen.example,2,27\n"), "{csv}");
