@@ -72,7 +72,22 @@ impl Effects {
 pub fn apply(input: &Input<'_>) -> Result<Effects, CaseError> {
     let d = input.decision;
     let mut fx = Effects::default();
+    // Answers about a preventive case (taking it on, declining, the action plan, closing) are
+    // read by its own module; anything it does not recognise is handled as for any case.
+    if let Some(case) =
+        known_case(input).filter(|c| super::preventive::is_preventive(input.config, c))
+    {
+        let answer = matches!(
+            d.kind,
+            MailKind::ReplyToCase | MailKind::Concern | MailKind::FinalReport
+        );
+        if answer && super::preventive::partner_mail(input, case.clone(), &mut fx)? {
+            fx.case_ref = Some(case.case_ref.clone());
+            return Ok(fx);
+        }
+    }
     match d.kind {
+        MailKind::PreventiveRequest => super::preventive::request(input, &mut fx)?,
         MailKind::Referral | MailKind::ReferralIncomplete => match known_case(input) {
             // A referral threaded to a known case adds to it (same partner only).
             Some(_) => reply(input, required_case(input)?.clone(), &mut fx)?,
@@ -131,18 +146,18 @@ pub fn apply(input: &Input<'_>) -> Result<Effects, CaseError> {
     Ok(fx)
 }
 
-fn cause(input: &Input<'_>) -> Cause {
+pub(super) fn cause(input: &Input<'_>) -> Cause {
     Cause::Mail { id: input.mail_id }
 }
 
-fn today(input: &Input<'_>) -> NaiveDate {
+pub(super) fn today(input: &Input<'_>) -> NaiveDate {
     input
         .received_at
         .with_timezone(&input.config.organisation.time_zone)
         .date_naive()
 }
 
-fn notice(
+pub(super) fn notice(
     input: &Input<'_>,
     template: &str,
     case_ref: Option<&str>,
@@ -165,7 +180,7 @@ fn notice(
 }
 
 /// An acknowledgement to the sender, only when the decision allows answering.
-fn ack(
+pub(super) fn ack(
     input: &Input<'_>,
     template: &str,
     case_ref: &str,
@@ -177,7 +192,7 @@ fn ack(
     })
 }
 
-fn known_case<'a>(input: &'a Input<'_>) -> Option<&'a Case> {
+pub(super) fn known_case<'a>(input: &'a Input<'_>) -> Option<&'a Case> {
     let r = input.decision.case_ref.as_deref()?;
     lookup(input, r)
 }
@@ -208,7 +223,7 @@ fn required_case<'a>(input: &'a Input<'_>) -> Result<&'a Case, CaseError> {
     Ok(case)
 }
 
-fn programme<'a>(input: &'a Input<'_>, case: &Case) -> Result<&'a Programme, CaseError> {
+pub(super) fn programme<'a>(input: &'a Input<'_>, case: &Case) -> Result<&'a Programme, CaseError> {
     input
         .config
         .programme(&case.programme)
@@ -220,7 +235,7 @@ fn dutch_names(kinds: &[DocumentKind]) -> Vec<&'static str> {
 }
 
 /// Attachments of the mail as documents on the case; returns the kinds that are usable.
-fn add_documents(
+pub(super) fn add_documents(
     input: &Input<'_>,
     case: &mut Case,
     events: &mut Vec<CaseEvent>,
@@ -265,6 +280,20 @@ fn missing_after(case: &Case, programme: &Programme, extra: &[DocumentKind]) -> 
         .collect()
 }
 
+/// The programme's referral checklist (e.g. the Dutch priority scheme of `001`) split into the
+/// items the referral text confirms (written in it, whole words, case-insensitive) and the rest.
+pub fn checklist(programme: &Programme, body: &str) -> (Vec<String>, Vec<String>) {
+    let text = crate::understand::text::normalise(body);
+    programme
+        .referral_checklist
+        .iter()
+        .cloned()
+        .partition(|item| {
+            let item = crate::understand::text::normalise(item);
+            !crate::understand::text::matches(&text, std::slice::from_ref(&item), false).is_empty()
+        })
+}
+
 fn referral(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
     let d = input.decision;
     let partner_id = d.partner.as_deref().ok_or(CaseError::Missing("partner"))?;
@@ -301,6 +330,15 @@ fn referral(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
         &cause(input),
     )];
     let received = add_documents(input, &mut case, &mut events);
+    if !programme.referral_checklist.is_empty() {
+        let (confirmed, unconfirmed) = checklist(programme, &d.facts.body_text);
+        events.push(case.event(
+            input.now,
+            "checklist",
+            json!({"confirmed": confirmed, "unconfirmed": unconfirmed}),
+            &cause(input),
+        ));
+    }
     let missing = missing_after(&case, programme, &received);
     if missing.is_empty() {
         events.push(case.transition(Transition::Complete, input.now, &cause(input))?);
@@ -342,7 +380,7 @@ fn referral(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
     Ok(())
 }
 
-fn reply(input: &Input<'_>, mut case: Case, fx: &mut Effects) -> Result<(), CaseError> {
+pub(super) fn reply(input: &Input<'_>, mut case: Case, fx: &mut Effects) -> Result<(), CaseError> {
     let programme = programme(input, &case)?.clone();
     let mut events = Vec::new();
     let received = add_documents(input, &mut case, &mut events);

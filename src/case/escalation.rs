@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::model::{Case, Status};
 use super::{MilestoneKind, Role};
-use crate::config::EscalationStep;
+use crate::config::{Config, EscalationStep, Programme};
 use crate::outbox::Notice;
 
 /// One escalation step to send for one missed milestone.
@@ -85,11 +85,83 @@ impl ReportReminder {
     }
 }
 
+/// A request for guidance the partner has not answered in time (preventive guidance, `002`
+/// §4.3): the staff member who asked is reminded once a week.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnswerReminder {
+    pub case_ref: String,
+    pub asked_on: NaiveDate,
+    pub days_waiting: i64,
+    /// Days past the configured answer time.
+    pub days_late: i64,
+}
+
+impl AnswerReminder {
+    pub fn notice(&self) -> Notice {
+        Notice {
+            template: "preventive_answer_reminder".into(),
+            case_ref: Some(self.case_ref.clone()),
+            to: vec![Role::SocialAssistant],
+            to_sender: false,
+            urgent: false,
+            data: serde_json::json!({
+                "asked_on": self.asked_on.to_string(),
+                "days_waiting": self.days_waiting,
+            }),
+            dedupe: format!(
+                "preventive_answer_reminder:{}:{}",
+                self.case_ref,
+                self.days_late / 7
+            ),
+        }
+    }
+}
+
+/// A milestone that must not lapse (`remind_weeks_before` on its spec, e.g. the WoningNet
+/// renewal): the counsellor is reminded once, ahead of the due date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdvanceReminder {
+    pub case_ref: String,
+    pub milestone_id: Option<i64>,
+    pub milestone: String,
+    pub due_on: NaiveDate,
+    pub days_left: i64,
+}
+
+impl AdvanceReminder {
+    pub fn notice(&self) -> Notice {
+        Notice {
+            template: "milestone_reminder".into(),
+            case_ref: Some(self.case_ref.clone()),
+            to: vec![Role::Counsellor],
+            to_sender: false,
+            urgent: false,
+            data: serde_json::json!({
+                "milestone": self.milestone,
+                "due": self.due_on.to_string(),
+                "days_left": self.days_left,
+            }),
+            dedupe: format!(
+                "milestone_reminder:{}:{}",
+                self.case_ref,
+                self.milestone_id.map_or_else(
+                    || format!("{}@{}", self.milestone, self.due_on),
+                    |id| id.to_string()
+                )
+            ),
+        }
+    }
+}
+
 /// Everything due on one day.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DueWork {
     pub escalations: Vec<DueEscalation>,
     pub reminders: Vec<ReportReminder>,
+    /// Preventive requests without an answer in time (only from [`due_in`]).
+    pub answer_reminders: Vec<AnswerReminder>,
+    /// Reminders ahead of milestones that must not lapse (only from [`due_in`]).
+    pub advance_reminders: Vec<AdvanceReminder>,
     /// Allocated cases whose lease started: `StartGuidance` is due.
     pub guidance_starts: Vec<String>,
 }
@@ -101,6 +173,74 @@ pub fn due(cases: &[Case], steps: &[EscalationStep], today: NaiveDate) -> DueWor
         due_for_case(case, steps, today, &mut work);
     }
     work
+}
+
+impl DueWork {
+    /// Every mail this work sends, in a stable order (the escalation job queues these).
+    pub fn notices(&self) -> Vec<Notice> {
+        self.escalations
+            .iter()
+            .map(DueEscalation::notice)
+            .chain(self.reminders.iter().map(ReportReminder::notice))
+            .chain(self.answer_reminders.iter().map(AnswerReminder::notice))
+            .chain(self.advance_reminders.iter().map(AdvanceReminder::notice))
+            .collect()
+    }
+}
+
+/// [`due`] plus what the programmes configure: reminders for unanswered requests
+/// (`answer_within_days`) and ahead of milestones that must not lapse (`remind_weeks_before`).
+/// The escalation job calls this one.
+pub fn due_in(cases: &[Case], config: &Config, today: NaiveDate) -> DueWork {
+    let mut work = DueWork::default();
+    for case in cases {
+        due_for_case(case, &config.escalation, today, &mut work);
+        if let Some(programme) = config.programme(&case.programme) {
+            programme_due(case, programme, today, &mut work);
+        }
+    }
+    work
+}
+
+/// The programme-driven part of [`due_in`] for one case.
+pub fn programme_due(case: &Case, programme: &Programme, today: NaiveDate, work: &mut DueWork) {
+    let awaiting = matches!(
+        case.status,
+        Status::ReferredIncomplete | Status::ReferredComplete
+    );
+    if let (true, Some(days)) = (awaiting, programme.answer_within_days) {
+        let asked_on = case.referred_at.date_naive();
+        let waiting = (today - asked_on).num_days();
+        if waiting > i64::from(days) {
+            work.answer_reminders.push(AnswerReminder {
+                case_ref: case.case_ref.clone(),
+                asked_on,
+                days_waiting: waiting,
+                days_late: waiting - i64::from(days) - 1,
+            });
+        }
+    }
+    if !case.status.is_open() {
+        return;
+    }
+    for m in case.milestones.iter().filter(|m| m.is_pending()) {
+        let Some(weeks) = programme
+            .spec_of(m.kind, &m.name)
+            .and_then(|s| s.remind_weeks_before)
+        else {
+            continue;
+        };
+        let days_left = (m.due_on - today).num_days();
+        if days_left >= 0 && days_left <= i64::from(weeks) * 7 {
+            work.advance_reminders.push(AdvanceReminder {
+                case_ref: case.case_ref.clone(),
+                milestone_id: m.id,
+                milestone: m.name.clone(),
+                due_on: m.due_on,
+                days_left,
+            });
+        }
+    }
 }
 
 /// [`due`] for one case, appending to `work` (the job may stream cases).

@@ -10,6 +10,7 @@ pub mod escalation;
 pub mod import;
 pub mod model;
 pub mod plan;
+pub mod preventive;
 pub mod quota;
 pub mod report;
 

@@ -122,6 +122,9 @@ pub enum Transition {
     Allocate,
     /// The lease started.
     StartGuidance,
+    /// The partner takes on guidance the landlord asked for (preventive guidance, `002` §4.3):
+    /// guidance starts without an allocation.
+    TakeOn,
     /// verlenging by a multiple of the programme's step (again from `extended`).
     Extend,
     /// stopzetting by agreement.
@@ -134,10 +137,11 @@ pub enum Transition {
 }
 
 impl Transition {
-    pub const ALL: [Transition; 9] = [
+    pub const ALL: [Transition; 10] = [
         Transition::Complete,
         Transition::Allocate,
         Transition::StartGuidance,
+        Transition::TakeOn,
         Transition::Extend,
         Transition::Stop,
         Transition::ClosePositive,
@@ -151,6 +155,7 @@ impl Transition {
             Transition::Complete => "complete",
             Transition::Allocate => "allocate",
             Transition::StartGuidance => "start_guidance",
+            Transition::TakeOn => "take_on",
             Transition::Extend => "extend",
             Transition::Stop => "stop",
             Transition::ClosePositive => "close_positive",
@@ -164,7 +169,7 @@ impl Transition {
         match self {
             Transition::Complete => Status::ReferredComplete,
             Transition::Allocate => Status::Allocated,
-            Transition::StartGuidance => Status::InGuidance,
+            Transition::StartGuidance | Transition::TakeOn => Status::InGuidance,
             Transition::Extend => Status::Extended,
             Transition::Stop => Status::Stopped,
             Transition::ClosePositive => Status::ClosedPositive,
@@ -181,6 +186,7 @@ impl Transition {
             Transition::Complete => &[ReferredIncomplete],
             Transition::Allocate => &[ReferredIncomplete, ReferredComplete],
             Transition::StartGuidance => &[Allocated],
+            Transition::TakeOn => &[ReferredIncomplete, ReferredComplete],
             Transition::Extend => &[InGuidance, Extended],
             Transition::Stop => &[Allocated, InGuidance, Extended],
             Transition::ClosePositive => &[InGuidance, Extended, Stopped],
@@ -420,6 +426,8 @@ pub struct Case {
     pub eviction_avoided: Option<bool>,
     /// Guidance the landlord asked of the partner outside accelerated allocation.
     pub other_guidance: bool,
+    /// The closed case this one continues (a relapse reopened within the aftercare period).
+    pub previous_case: Option<String>,
     pub documents: Vec<Document>,
     pub milestones: Vec<Milestone>,
     pub concerns: Vec<Concern>,
@@ -454,6 +462,7 @@ impl Case {
             goals_met: None,
             eviction_avoided: None,
             other_guidance: false,
+            previous_case: None,
             documents: Vec::new(),
             milestones: Vec::new(),
             concerns: Vec::new(),

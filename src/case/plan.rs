@@ -264,6 +264,7 @@ mod tests {
             name: name.into(),
             after,
             every_months: None,
+            remind_weeks_before: None,
             counsellor_attends: false,
             discuss_at_meeting: meeting,
         }
@@ -282,6 +283,11 @@ mod tests {
             guidance_months: 12,
             extension_step_months: 3,
             final_report_within_days: 30,
+            opened_by: None,
+            other_guidance: false,
+            answer_within_days: None,
+            reopen_within_months: None,
+            referral_checklist: Vec::new(),
             milestones: vec![
                 spec(Evaluation, "evaluatie na 1 maand", Offset::Months(1), true),
                 spec(
@@ -316,6 +322,11 @@ mod tests {
             guidance_months: 18,
             extension_step_months: 3,
             final_report_within_days: 30,
+            opened_by: None,
+            other_guidance: false,
+            answer_within_days: None,
+            reopen_within_months: None,
+            referral_checklist: Vec::new(),
             milestones: vec![
                 spec(
                     MilestoneKind::Talk,

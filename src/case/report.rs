@@ -13,6 +13,207 @@ use serde::Serialize;
 use super::model::{Case, GoalsMet};
 use crate::config::Config;
 
+/// `002` §2: one full-time counsellor guides at least this many clients a year.
+pub const PREVENTIVE_CLIENTS_PER_FTE: u32 = 27;
+/// `002` §3: the average preventive guidance lasted this many months.
+pub const PREVENTIVE_AVERAGE_MONTHS: f64 = 9.0;
+
+/// Preventive guidance (`002`) of one partner for one year, beside its accelerated-allocation
+/// figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PreventiveYear {
+    pub partner: String,
+    pub partner_name: String,
+    pub year: i32,
+    /// Requests received in the year.
+    pub requested: u32,
+    /// Declined by the partner (closed before guidance started).
+    pub declined: u32,
+    /// Clients in guidance at some time in the year.
+    pub clients: u32,
+    /// Ended in the year after guidance, with their outcomes.
+    pub closed: u32,
+    pub goals_yes: u32,
+    pub goals_partly: u32,
+    pub goals_no: u32,
+    pub evictions_avoided: u32,
+    /// Reopened episodes (relapse) requested in the year.
+    pub reopened: u32,
+    /// Average months from the start of guidance to its end, for cases ended in the year.
+    pub average_guidance_months: Option<f64>,
+    /// Clients guided in the year per counsellor (address; "(onbekend)" when none is known),
+    /// to hold against [`PREVENTIVE_CLIENTS_PER_FTE`] for a full-time counsellor.
+    pub caseload: Vec<(String, u32)>,
+}
+
+/// The preventive figures of `year` per partner (or one), as of `today`. Empty when no
+/// programme is opened by preventive requests.
+pub fn preventive_yearly(
+    cases: &[Case],
+    config: &Config,
+    year: i32,
+    partner: Option<&str>,
+    today: NaiveDate,
+) -> Vec<PreventiveYear> {
+    if super::preventive::request_programme(config).is_none() {
+        return Vec::new();
+    }
+    let tz = config.organisation.time_zone;
+    let start = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(today);
+    let end = NaiveDate::from_ymd_opt(year, 12, 31)
+        .unwrap_or(today)
+        .min(today);
+    config
+        .partners
+        .iter()
+        .filter(|p| partner.is_none_or(|id| id == p.id))
+        .map(|p| {
+            let mut r = PreventiveYear {
+                partner: p.id.clone(),
+                partner_name: p.name.clone(),
+                year,
+                requested: 0,
+                declined: 0,
+                clients: 0,
+                closed: 0,
+                goals_yes: 0,
+                goals_partly: 0,
+                goals_no: 0,
+                evictions_avoided: 0,
+                reopened: 0,
+                average_guidance_months: None,
+                caseload: Vec::new(),
+            };
+            let mut lengths = Vec::new();
+            let mut load: std::collections::BTreeMap<String, u32> = Default::default();
+            let mine = cases
+                .iter()
+                .filter(|c| c.partner == p.id && super::preventive::is_preventive(config, c));
+            for c in mine {
+                let requested = local(c.referred_at, tz);
+                if requested.year() == year {
+                    r.requested += 1;
+                    if c.previous_case.is_some() {
+                        r.reopened += 1;
+                    }
+                }
+                let ended = ended_on(c, tz);
+                // Guidance starts when the partner takes the request on (the plan's anchor).
+                let Some(began) = c.lease_start else {
+                    if ended.is_some_and(|e| e.year() == year) {
+                        r.declined += 1;
+                    }
+                    continue;
+                };
+                if began <= end && ended.is_none_or(|e| e >= start) {
+                    r.clients += 1;
+                    let who = c
+                        .counsellor
+                        .email
+                        .clone()
+                        .unwrap_or_else(|| "(onbekend)".into());
+                    *load.entry(who).or_default() += 1;
+                }
+                if let Some(e) = ended.filter(|e| e.year() == year) {
+                    r.closed += 1;
+                    match c.goals_met {
+                        Some(GoalsMet::Yes) => r.goals_yes += 1,
+                        Some(GoalsMet::Partly) => r.goals_partly += 1,
+                        Some(GoalsMet::No) => r.goals_no += 1,
+                        None => {}
+                    }
+                    if c.eviction_avoided == Some(true) {
+                        r.evictions_avoided += 1;
+                    }
+                    if e >= began {
+                        lengths.push((e - began).num_days() as f64 / 30.4375);
+                    }
+                }
+            }
+            if !lengths.is_empty() {
+                r.average_guidance_months =
+                    Some(lengths.iter().sum::<f64>() / lengths.len() as f64);
+            }
+            r.caseload = load.into_iter().collect();
+            r
+        })
+        .collect()
+}
+
+/// The preventive figures as CSV, one row per partner and counsellor, with the `002` benchmarks.
+pub fn preventive_to_csv(rows: &[PreventiveYear]) -> String {
+    let mut s = String::from(
+        "partner,year,requested,declined,clients,closed,goals_yes,goals_partly,goals_no,evictions_avoided,reopened,average_guidance_months,benchmark_average_months,counsellor,counsellor_clients,benchmark_clients_per_fte\n",
+    );
+    for r in rows {
+        let avg = r
+            .average_guidance_months
+            .map(|m| format!("{m:.1}"))
+            .unwrap_or_default();
+        let head = format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{avg},{PREVENTIVE_AVERAGE_MONTHS:.0}",
+            r.partner,
+            r.year,
+            r.requested,
+            r.declined,
+            r.clients,
+            r.closed,
+            r.goals_yes,
+            r.goals_partly,
+            r.goals_no,
+            r.evictions_avoided,
+            r.reopened
+        );
+        if r.caseload.is_empty() {
+            let _ = writeln!(s, "{head},,,{PREVENTIVE_CLIENTS_PER_FTE}");
+        }
+        for (who, n) in &r.caseload {
+            let _ = writeln!(s, "{head},{who},{n},{PREVENTIVE_CLIENTS_PER_FTE}");
+        }
+    }
+    s
+}
+
+/// The preventive figures as an HTML section (no `<html>` around it), to place after
+/// [`to_html`]'s tables: one table per partner with the caseload per counsellor against the
+/// `002` benchmark.
+pub fn preventive_to_html(rows: &[PreventiveYear]) -> String {
+    let mut s = String::from("<h2>Preventieve woonbegeleiding</h2>\n");
+    for r in rows {
+        let avg = r
+            .average_guidance_months
+            .map_or("–".into(), |a| format!("{a:.1}"));
+        let _ = writeln!(
+            s,
+            "<h3>{}</h3><table><tr><th>Vragen</th><th>Geweigerd</th><th>Cliënten begeleid</th><th>Afgesloten</th>\
+             <th>Doelen behaald (ja/deels/nee)</th><th>Uithuiszetting vermeden</th><th>Herval</th>\
+             <th>Gemiddelde duur (maanden; 002: {PREVENTIVE_AVERAGE_MONTHS:.0})</th></tr>\
+             <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}/{}</td><td>{}</td><td>{}</td><td>{avg}</td></tr></table>",
+            escape(&r.partner_name),
+            r.requested,
+            r.declined,
+            r.clients,
+            r.closed,
+            r.goals_yes,
+            r.goals_partly,
+            r.goals_no,
+            r.evictions_avoided,
+            r.reopened,
+        );
+        s.push_str("<table><tr><th>Woonbegeleider</th><th>Cliënten dit jaar</th>");
+        let _ = write!(s, "<th>Norm 002 (voltijds)</th></tr>");
+        for (who, n) in &r.caseload {
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{n}</td><td>≥ {PREVENTIVE_CLIENTS_PER_FTE}</td></tr>",
+                escape(who)
+            );
+        }
+        s.push_str("</table>\n");
+    }
+    s
+}
+
 /// The figures of one partner for one year.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PartnerYear {
@@ -83,7 +284,11 @@ pub fn yearly(
                 referred_per_month: [0; 12],
                 guidance_lengths: Vec::new(),
             };
-            for c in cases.iter().filter(|c| c.partner == p.id) {
+            // Preventive guidance is reported beside, not inside, accelerated allocation.
+            let accelerated = cases
+                .iter()
+                .filter(|c| c.partner == p.id && !super::preventive::is_preventive(config, c));
+            for c in accelerated {
                 let referred = local(c.referred_at, tz);
                 if referred.year() == year {
                     r.referred += 1;
@@ -292,6 +497,68 @@ mod tests {
             Utc.with_ymd_and_hms(referred.0, referred.1, referred.2, 10, 0, 0)
                 .unwrap(),
         )
+    }
+
+    fn preventive(counsellor: &str, asked: (i32, u32, u32)) -> Case {
+        let mut c = case("caw-antwerpen", asked);
+        c.programme = "preventive".into();
+        c.other_guidance = true;
+        c.counsellor.email = Some(counsellor.into());
+        c
+    }
+
+    #[test]
+    fn preventive_cases_are_counted_beside_not_inside_accelerated_allocation_with_caseload_per_counsellor(
+    ) {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        // Taken on 1 Feb, closed 1 Nov (9 months), goals partly met, eviction avoided.
+        let mut done = preventive("els@caw-antwerpen.example", (2026, 1, 20));
+        done.lease_start = Some(d(2026, 2, 1));
+        done.status = Status::ClosedPositive;
+        done.closed_at = Some(Utc.with_ymd_and_hms(2026, 11, 1, 10, 0, 0).unwrap());
+        done.goals_met = Some(GoalsMet::Partly);
+        done.eviction_avoided = Some(true);
+        let mut running = preventive("els@caw-antwerpen.example", (2026, 3, 1));
+        running.lease_start = Some(d(2026, 3, 10));
+        running.status = Status::InGuidance;
+        let mut other = preventive("tom@caw-antwerpen.example", (2026, 4, 1));
+        other.lease_start = Some(d(2026, 4, 5));
+        other.status = Status::InGuidance;
+        other.previous_case = Some("VD-2025-0030".into());
+        let mut declined = preventive("els@caw-antwerpen.example", (2026, 5, 1));
+        declined.counsellor.email = None;
+        declined.status = Status::ClosedNegative;
+        declined.closed_at = Some(Utc.with_ymd_and_hms(2026, 5, 8, 10, 0, 0).unwrap());
+        let accelerated = case("caw-antwerpen", (2026, 2, 1));
+        let cases = vec![done, running, other, declined, accelerated];
+        let today = d(2026, 12, 31);
+
+        let rows = preventive_yearly(&cases, &config(), 2026, Some("caw-antwerpen"), today);
+        let r = &rows[0];
+        assert_eq!(
+            (r.requested, r.declined, r.clients, r.closed, r.reopened),
+            (4, 1, 3, 1, 1)
+        );
+        assert_eq!((r.goals_partly, r.evictions_avoided), (1, 1));
+        let avg = r.average_guidance_months.unwrap();
+        assert!((avg - 9.0).abs() < 0.1, "{avg}");
+        assert_eq!(
+            r.caseload,
+            [
+                ("els@caw-antwerpen.example".to_string(), 2),
+                ("tom@caw-antwerpen.example".to_string(), 1)
+            ]
+        );
+        let html = preventive_to_html(&rows);
+        assert!(
+            html.contains("<td>els@caw-antwerpen.example</td><td>2</td><td>≥ 27</td>"),
+            "{html}"
+        );
+        let csv = preventive_to_csv(&rows);
+        assert!(csv.contains(",els@caw-antwerpen.example,2,27\n"), "{csv}");
+
+        let accelerated_rows = yearly(&cases, &config(), 2026, Some("caw-antwerpen"), today);
+        assert_eq!(accelerated_rows[0].referred, 1, "preventive cases stay out");
     }
 
     #[test]

@@ -419,12 +419,29 @@ pub async fn report(
     let cases = store.cases(&CaseFilter::default()).await?;
     store.close().await;
     let rows = report::yearly(&cases, &config, year, partner.as_deref(), today(&config));
+    let preventive =
+        report::preventive_yearly(&cases, &config, year, partner.as_deref(), today(&config));
+    // Preventive guidance (`002`) beside accelerated allocation: a second CSV block after a blank
+    // line, or a section at the end of the HTML page.
     match format {
-        "html" => print!(
-            "{}",
-            report::to_html(&rows, &config.organisation.name, year)
-        ),
-        _ => print!("{}", report::to_csv(&rows)),
+        "html" => {
+            let page = report::to_html(&rows, &config.organisation.name, year);
+            if preventive.is_empty() {
+                print!("{page}");
+            } else {
+                let section = report::preventive_to_html(&preventive);
+                print!(
+                    "{}",
+                    page.replacen("</body></html>", &format!("{section}</body></html>"), 1)
+                );
+            }
+        }
+        _ => {
+            print!("{}", report::to_csv(&rows));
+            if !preventive.is_empty() {
+                print!("\n{}", report::preventive_to_csv(&preventive));
+            }
+        }
     }
     Ok(())
 }

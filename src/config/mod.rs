@@ -241,7 +241,29 @@ pub struct Programme {
     pub extension_step_months: u32,
     /// After a stop without eindverslag, the report is expected within this many days.
     pub final_report_within_days: u32,
+    /// The mail kind that opens a case in this programme instead of a partner's referral
+    /// (`preventive_request`: the landlord asks a partner for preventive guidance, `002`).
+    pub opened_by: Option<crate::understand::MailKind>,
+    /// Guidance the landlord asks of a partner outside accelerated allocation: its cases carry
+    /// `other_guidance` and are listed in section (c) of the agenda.
+    pub other_guidance: bool,
+    /// The partner answers a request (takes it on or declines with motivation) within this many
+    /// days, or the sender is reminded.
+    pub answer_within_days: Option<u32>,
+    /// nazorg: a closed case may be reopened as a new, linked episode within this many months.
+    pub reopen_within_months: Option<u32>,
+    /// Conditions the referral must confirm (e.g. the Dutch priority scheme's checklist).
+    pub referral_checklist: Vec<String>,
     pub milestones: Vec<MilestoneSpec>,
+}
+
+impl Programme {
+    /// The milestone spec a planned milestone came from (same kind and name).
+    pub fn spec_of(&self, kind: MilestoneKind, name: &str) -> Option<&MilestoneSpec> {
+        self.milestones
+            .iter()
+            .find(|m| m.kind == kind && m.name == name)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,6 +274,9 @@ pub struct MilestoneSpec {
     pub after: Offset,
     /// Repeats this often after the first (a yearly plan evaluation).
     pub every_months: Option<u32>,
+    /// The counsellor is reminded this many weeks before the due date (a renewal that must not
+    /// lapse); missing it still escalates like any milestone.
+    pub remind_weeks_before: Option<u32>,
     pub counsellor_attends: bool,
     /// Discussed at the monthly meeting in which it falls.
     pub discuss_at_meeting: bool,

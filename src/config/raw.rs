@@ -135,6 +135,12 @@ pub struct RawProgramme {
     pub guidance_months: Option<u32>,
     pub extension_step_months: Option<u32>,
     pub final_report_within_days: Option<u32>,
+    pub opened_by: Option<String>,
+    pub other_guidance: Option<bool>,
+    pub answer_within_days: Option<u32>,
+    pub reopen_within_months: Option<u32>,
+    #[serde(default)]
+    pub referral_checklist: Vec<String>,
     #[serde(default, rename = "milestone")]
     pub milestones: Vec<RawMilestone>,
 }
@@ -147,6 +153,7 @@ pub struct RawMilestone {
     pub after_months: Option<u32>,
     pub after_days: Option<u32>,
     pub every_months: Option<u32>,
+    pub remind_weeks_before: Option<u32>,
     pub counsellor_attends: Option<bool>,
     pub discuss_at_meeting: Option<bool>,
 }
@@ -213,6 +220,12 @@ pub struct RawTriage {
     pub lease_start_words: Option<Vec<String>>,
     pub conclusion_words: Option<Vec<String>>,
     pub bulk_words: Option<Vec<String>>,
+    pub preventive_request_words: Option<Vec<String>>,
+    pub take_on_words: Option<Vec<String>>,
+    pub decline_words: Option<Vec<String>>,
+    pub action_plan_words: Option<Vec<String>>,
+    pub housing_goal_words: Option<Vec<String>>,
+    pub closing_words: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -689,6 +689,24 @@ fn programmes(c: &mut Checker, raw: Vec<RawProgramme>) -> Vec<Programme> {
             .enumerate()
             .filter_map(|(j, m)| milestone(c, &format!("{path}.milestone[{}]", j + 1), m))
             .collect();
+        let opened_by = p.opened_by.as_deref().and_then(|k| match k {
+            "preventive_request" => Some(crate::understand::MailKind::PreventiveRequest),
+            other => {
+                c.error(
+                    format!("{path}.opened_by"),
+                    format!("a programme cannot be opened by `{other}` mail"),
+                    "use \"preventive_request\" or leave it out (opened by referrals)",
+                );
+                None
+            }
+        });
+        if opened_by.is_some() && out.iter().any(|o: &Programme| o.opened_by == opened_by) {
+            c.error(
+                format!("{path}.opened_by"),
+                "two programmes are opened by the same kind of mail",
+                "only one programme may say opened_by = \"preventive_request\"",
+            );
+        }
         if let Some(id) = id {
             out.push(Programme {
                 name: p.name.unwrap_or_else(|| id.clone()),
@@ -697,6 +715,16 @@ fn programmes(c: &mut Checker, raw: Vec<RawProgramme>) -> Vec<Programme> {
                 guidance_months: p.guidance_months.unwrap_or(12),
                 extension_step_months: step.max(1),
                 final_report_within_days: p.final_report_within_days.unwrap_or(30),
+                opened_by,
+                other_guidance: p.other_guidance.unwrap_or(false),
+                answer_within_days: p.answer_within_days,
+                reopen_within_months: p.reopen_within_months,
+                referral_checklist: p
+                    .referral_checklist
+                    .into_iter()
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
                 milestones,
             });
         }
@@ -749,6 +777,7 @@ fn milestone(c: &mut Checker, path: &str, m: RawMilestone) -> Option<MilestoneSp
         name: m.name.unwrap_or_else(|| kind.as_str().replace('_', " ")),
         after,
         every_months: m.every_months,
+        remind_weeks_before: m.remind_weeks_before,
         counsellor_attends: m.counsellor_attends.unwrap_or(false),
         discuss_at_meeting: m
             .discuss_at_meeting

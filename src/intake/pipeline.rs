@@ -286,6 +286,7 @@ fn dutch_kind(kind: crate::understand::MailKind) -> &'static str {
         LeaseStart => "ingang huurovereenkomst",
         MeetingConclusions => "conclusies van het overleg",
         ReplyToCase => "antwoord in een dossier",
+        PreventiveRequest => "vraag tot preventieve woonbegeleiding",
         CrossPartner => "vraag over een dossier van een andere partner",
         Malformed => "onleesbare mail",
         _ => "mail",

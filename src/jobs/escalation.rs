@@ -27,7 +27,7 @@ pub async fn run_once(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<Strin
     let today = now
         .with_timezone(&config.organisation.time_zone)
         .date_naive();
-    let work = ctx.store.due_work(&config.escalation, today).await?;
+    let work = ctx.store.due_work(config, today).await?;
     let cause = cause(now);
 
     // Leases first: a case that entered guidance today has no overdue milestone anyway, and
@@ -77,19 +77,19 @@ pub async fn run_once(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<Strin
         steps += 1;
     }
 
+    // Final-report reminders, unanswered preventive requests and reminders ahead of milestones
+    // that must not lapse: each notice's dedupe key makes a repeat on a later pass a no-op.
     let mut reminders = 0;
-    for r in &work.reminders {
+    let notices = work
+        .reminders
+        .iter()
+        .map(|r| r.notice())
+        .chain(work.answer_reminders.iter().map(|r| r.notice()))
+        .chain(work.advance_reminders.iter().map(|r| r.notice()));
+    for notice in notices {
         let mut tx = ctx.store.begin().await?;
-        let lines = queue_notices(
-            &mut tx,
-            config,
-            &loaded.outbox,
-            &[r.notice()],
-            &[],
-            None,
-            now,
-        )
-        .await?;
+        let lines =
+            queue_notices(&mut tx, config, &loaded.outbox, &[notice], &[], None, now).await?;
         tx.commit().await?;
         // The notice's dedupe key (one per week late) makes a repeat a no-op.
         if lines.iter().any(|l| l.contains(" queued for ")) {
@@ -100,6 +100,6 @@ pub async fn run_once(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<Strin
         ctx.outbox_wake.notify_one();
     }
     Ok(format!(
-        "{started} guidance start(s), {steps} escalation step(s), {reminders} final report reminder(s)"
+        "{started} guidance start(s), {steps} escalation step(s), {reminders} reminder(s)"
     ))
 }

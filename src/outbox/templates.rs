@@ -47,6 +47,10 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "unplaced_mail",
     "digest",
     "health_alert",
+    "preventive_request_ack",
+    "preventive_answer_notice",
+    "preventive_answer_reminder",
+    "milestone_reminder",
 ];
 
 /// Templates of mails about no single case: rendered with `case` = none (their samples too), so
@@ -506,6 +510,36 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
             "quota_exceeded",
             "default",
             json!({"partner_name": "CAW Antwerpen", "month": "2026-12", "count": 3, "quota": 2}),
+        ),
+        (
+            "preventive_request_ack",
+            "default",
+            json!({"candidate": "Marc Verbeke", "partner": "CAW Antwerpen", "answer_within_days": 14, "previous_case": null}),
+        ),
+        (
+            "preventive_request_ack",
+            "relapse",
+            json!({"candidate": "Marc Verbeke", "partner": "CAW Antwerpen", "answer_within_days": 14, "previous_case": "VD-2026-0003"}),
+        ),
+        (
+            "preventive_answer_notice",
+            "taken_on",
+            json!({"candidate": "Marc Verbeke", "taken_on": true, "motivation": null}),
+        ),
+        (
+            "preventive_answer_notice",
+            "declined",
+            json!({"candidate": "Marc Verbeke", "taken_on": false, "motivation": "De huurder weigert elk contact en er loopt al budgetbeheer via het OCMW."}),
+        ),
+        (
+            "preventive_answer_reminder",
+            "default",
+            json!({"asked_on": "2026-11-02", "days_waiting": 15}),
+        ),
+        (
+            "milestone_reminder",
+            "default",
+            json!({"milestone": "verlenging inschrijving WoningNet", "due": "2027-03-01", "days_left": 28}),
         ),
         (
             "reply_ack",

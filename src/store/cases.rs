@@ -79,7 +79,7 @@ fn flag(row: &AnyRow, column: &str) -> Result<bool> {
 
 const CASE_COLUMNS: &str = "id, case_ref, partner, programme, status, candidate, cir, social_assistant, \
      counsellor_name, counsellor_email, counsellor_phone, lease_start, referred_at, guidance_end, \
-     closed_at, goals_met, eviction_avoided, other_guidance, extension_months, stopped_on, report_due";
+     closed_at, goals_met, eviction_avoided, other_guidance, extension_months, stopped_on, report_due, previous_case";
 
 fn case_row(row: &AnyRow) -> Result<Case> {
     let status: String = row.try_get("status")?;
@@ -112,6 +112,7 @@ fn case_row(row: &AnyRow) -> Result<Case> {
             .try_get::<Option<i64>, _>("eviction_avoided")?
             .map(|v| v != 0),
         other_guidance: flag(row, "other_guidance")?,
+        previous_case: opt_text(row, "previous_case")?,
         documents: Vec::new(),
         milestones: Vec::new(),
         concerns: Vec::new(),
@@ -299,7 +300,7 @@ impl Store {
     /// [`Tx::mark_escalated`] for each step in the same transaction.
     pub async fn due_work(
         &self,
-        steps: &[crate::config::EscalationStep],
+        config: &Config,
         today: NaiveDate,
     ) -> Result<crate::case::escalation::DueWork> {
         let cases = self
@@ -309,7 +310,7 @@ impl Store {
                 ..CaseFilter::default()
             })
             .await?;
-        Ok(crate::case::escalation::due(&cases, steps, today))
+        Ok(crate::case::escalation::due_in(&cases, config, today))
     }
 
     /// The audit trail of a case, oldest first.
@@ -424,7 +425,10 @@ async fn referrals_in_month(
     let (from, to) = month_range(month, tz)
         .ok_or_else(|| StoreError::Corrupt(format!("month {month} out of range")))?;
     let n: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM cases WHERE org = $1 AND partner = $2 AND referred_at >= $3 AND referred_at < $4",
+        // Guidance asked outside accelerated allocation (preventive) is no referral under the
+        // partner's monthly contingent.
+        "SELECT COUNT(*) AS n FROM cases WHERE org = $1 AND partner = $2 AND referred_at >= $3 AND referred_at < $4
+            AND other_guidance = 0",
     )
     .bind(org.to_string())
     .bind(partner.to_string())
@@ -573,6 +577,14 @@ impl Tx {
                 id
             }
         };
+        if let Some(previous) = &case.previous_case {
+            sqlx::query("UPDATE cases SET previous_case = $1 WHERE org = $2 AND id = $3")
+                .bind(previous.clone())
+                .bind(org.clone())
+                .bind(id)
+                .execute(self.conn())
+                .await?;
+        }
         if counsellor_changed {
             sqlx::query(
                 "UPDATE counsellors SET valid_to = $1 WHERE org = $2 AND case_id = $3 AND valid_to IS NULL",
@@ -764,10 +776,13 @@ impl Tx {
                 cases.insert(c.case_ref.clone(), c);
             }
         }
-        let referral = matches!(
-            decision.kind,
-            MailKind::Referral | MailKind::ReferralIncomplete
-        ) && cases.is_empty();
+        // A preventive request opens a new case unless it names an open one (a relapse of a
+        // closed case is a new, linked episode).
+        let referral = match decision.kind {
+            MailKind::Referral | MailKind::ReferralIncomplete => cases.is_empty(),
+            MailKind::PreventiveRequest => cases.values().all(|c| c.status.is_closed()),
+            _ => false,
+        };
         let tz = config.organisation.time_zone;
         let (new_reference, earlier) = match (referral, decision.partner.as_deref()) {
             (true, Some(partner)) => {

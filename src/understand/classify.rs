@@ -663,6 +663,17 @@ impl Reading<'_> {
             self.referral(partner, content, &referral);
             return;
         }
+        // An action plan (handelingsplan, `002` §5.3) names the problems it works on; it is no
+        // concern about the guidance.
+        let plan = text::matches(&words, &kw.action_plan, false);
+        if known_case && !plan.is_empty() {
+            self.set(MailKind::ReplyToCase, &[Role::Coordinator]);
+            self.reason(format!(
+                "reply_to_case: an action plan for a known case (\"{}\")",
+                plan.join("\", \"")
+            ));
+            return;
+        }
         if !concern.is_empty() {
             self.set(
                 MailKind::Concern,
@@ -780,12 +791,67 @@ impl Reading<'_> {
                 return;
             }
         }
+        if self.preventive_request(content, &words) {
+            return;
+        }
         // Staff writing anything else about a case: a person reads it.
         self.find_case(None, content, true);
         self.fill_case_facts();
         let _ = body;
         self.set(MailKind::ReplyToCase, &[Role::Coordinator]);
         self.reason("reply_to_case: a mail from our own staff that is neither conclusions nor a lease start");
+    }
+
+    /// A staff mail addressed to a partner (our mailbox in Cc) asking preventive guidance for a
+    /// tenant threatened with eviction (`002` §5.2). The partner is the one the mail is addressed
+    /// to; a case it names (a relapse of a closed case) is looked up as for any staff mail.
+    fn preventive_request(&mut self, content: &Content, words: &str) -> bool {
+        let kw = &self.config.triage;
+        let found = text::matches(words, &kw.preventive_request, false);
+        if found.is_empty() {
+            return false;
+        }
+        let addressed: Vec<String> = self
+            .parsed
+            .to
+            .iter()
+            .filter_map(|m| self.config.partner_of_address(&m.address))
+            .map(|p| p.id.clone())
+            .collect();
+        let Some(partner) = addressed.first().cloned() else {
+            return false;
+        };
+        if addressed.iter().any(|p| *p != partner) {
+            self.reason(
+                "preventive words, but the mail is addressed to several partners: a person decides",
+            );
+            return false;
+        }
+        self.find_case(Some(&partner), content, false);
+        self.set(MailKind::PreventiveRequest, &[Role::Coordinator]);
+        self.decision.partner = Some(partner.clone());
+        self.decision.must_auto_reply = true;
+        self.reason(format!(
+            "preventive_request: staff ask {partner} (addressed in To) for guidance: \"{}\"",
+            found.join("\", \"")
+        ));
+        let all = format!("{}\n{}", content.subject, content.new);
+        let name = text::candidate_name(&all).or_else(|| tenant_label(&all));
+        match (&self.decision.case_ref, name) {
+            (Some(case), _) => {
+                if let Some(c) = self.register.case(case) {
+                    self.decision.candidate = Some(c.candidate.clone());
+                    self.decision.cir = c.cir.clone();
+                }
+            }
+            (None, Some(name)) => self.decision.candidate = Some(name),
+            (None, None) => self.reason("no tenant name found in the request"),
+        }
+        if self.decision.cir.is_none() {
+            self.decision.cir = text::cir(&all);
+        }
+        self.decision.facts.statement = text::statement(&content.new);
+        true
     }
 
     fn fill_case_facts(&mut self) {
@@ -830,6 +896,23 @@ impl Reading<'_> {
         }
         out
     }
+}
+
+/// "Huurder: Marc Verbeke": the tenant named on a labelled line of a landlord's request.
+fn tenant_label(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (label, rest) = line.split_once(':')?;
+        let label = label.trim().to_lowercase();
+        if label != "huurder" && label != "naam huurder" {
+            return None;
+        }
+        let name: Vec<&str> = rest
+            .split_whitespace()
+            .take_while(|w| w.chars().next().is_some_and(char::is_alphabetic))
+            .take(5)
+            .collect();
+        (!name.is_empty()).then(|| name.join(" "))
+    })
 }
 
 /// The decision words of one conclusion line.

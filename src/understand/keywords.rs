@@ -15,6 +15,18 @@ pub struct Keywords {
     pub lease_start: Vec<String>,
     pub conclusion: Vec<String>,
     pub bulk: Vec<String>,
+    /// A staff mail asking a partner for preventive guidance (`002` §5.2).
+    pub preventive_request: Vec<String>,
+    /// The partner takes a preventive request on.
+    pub take_on: Vec<String>,
+    /// The partner declines a preventive request (with its motivation, `002` §4.3).
+    pub decline: Vec<String>,
+    /// The counsellor's action plan (handelingsplan, `002` §5.3).
+    pub action_plan: Vec<String>,
+    /// A goal line concerns housing or the landlord's conditions (kept on the case).
+    pub housing_goal: Vec<String>,
+    /// Closing a preventive case (`002` §5.5).
+    pub closing: Vec<String>,
 }
 
 fn list(words: &[&str]) -> Vec<String> {
@@ -134,6 +146,67 @@ impl Default for Keywords {
                 "webinar",
                 "vorming",
             ]),
+            preventive_request: list(&[
+                "preventieve woonbegeleiding",
+                "preventieve begeleiding",
+                "uithuiszetting",
+                "uit huis gezet",
+                "huurachterstal",
+                "huurachterstallen",
+                "huurschuld",
+            ]),
+            take_on: list(&[
+                "nemen de begeleiding op",
+                "nemen wij de begeleiding op",
+                "nemen we de begeleiding op",
+                "starten wij de begeleiding",
+                "begeleiding wordt opgestart",
+                "nemen wij op",
+                "nemen we op",
+                "starten de begeleiding",
+                "starten we de begeleiding",
+                "begeleiding opgestart",
+                "gaan akkoord",
+                "aanvaarden",
+                "nemen dit op",
+            ]),
+            decline: list(&[
+                "niet opstarten",
+                "niet op te starten",
+                "niet opnemen",
+                "kunnen de begeleiding niet",
+                "weigeren",
+                "geen begeleiding opstarten",
+                "niet ingaan op",
+                "moeten wij weigeren",
+                "moeten we weigeren",
+            ]),
+            action_plan: list(&["handelingsplan", "handelingsdoelen"]),
+            housing_goal: list(&[
+                "huur",
+                "huurachterstal",
+                "afbetalingsplan",
+                "woning",
+                "onderhoud",
+                "buren",
+                "burenrelatie",
+                "overlast",
+                "verhuurder",
+                "voorwaarde",
+                "huisbezoek",
+                "woonvaardigheden",
+                "budget",
+                "schoonmaak",
+            ]),
+            closing: list(&[
+                "sluiten het dossier af",
+                "sluiten de begeleiding af",
+                "afgerond",
+                "afsluiten",
+                "afgesloten",
+                "einde begeleiding",
+                "begeleiding beëindigd",
+            ]),
         }
     }
 }
@@ -153,6 +226,12 @@ impl Keywords {
             (raw.lease_start_words, &mut k.lease_start),
             (raw.conclusion_words, &mut k.conclusion),
             (raw.bulk_words, &mut k.bulk),
+            (raw.preventive_request_words, &mut k.preventive_request),
+            (raw.take_on_words, &mut k.take_on),
+            (raw.decline_words, &mut k.decline),
+            (raw.action_plan_words, &mut k.action_plan),
+            (raw.housing_goal_words, &mut k.housing_goal),
+            (raw.closing_words, &mut k.closing),
         ];
         for (given, slot) in pairs {
             if let Some(words) = given {

@@ -60,6 +60,9 @@ pub enum MailKind {
     MeetingConclusions,
     /// Adds to a known case (e.g. completes a missing document).
     ReplyToCase,
+    /// Staff ask a partner (landlord's shared mailbox in Cc) for preventive guidance of a tenant
+    /// threatened with eviction (`002` §5.2): opens a case in the programme opened by it.
+    PreventiveRequest,
     AutoReply,
     Bounce,
     Bulk,
@@ -86,6 +89,7 @@ impl MailKind {
             MailKind::LeaseStart => "lease_start",
             MailKind::MeetingConclusions => "meeting_conclusions",
             MailKind::ReplyToCase => "reply_to_case",
+            MailKind::PreventiveRequest => "preventive_request",
             MailKind::AutoReply => "auto_reply",
             MailKind::Bounce => "bounce",
             MailKind::Bulk => "bulk",

@@ -875,6 +875,60 @@ html = ("<div dir=\"ltr\">Prima, dat klopt voor Youssef Benali.<div><br></div><d
 fixture("070-reply-html-only-gmail-blockquote-ignored", mail(70, "gmail", BW, "Re: Vraag VD-2026-0005", html_part(html)),
         exp("reply_to_case", "bw-kempen", "VD-2026-0005", [], [], True, ["coordinator"], candidate="Youssef Benali"))
 
+# ---------------------------------------------------------------- preventive guidance (002)
+
+BRAM = "Bram Janssens <bram.janssens@woonhaven.example>"
+SIG_BRAM = "\nMet vriendelijke groeten,\n\nBram Janssens\nSociaal assistent – Woonhaven Antwerpen\n"
+REQ_ID = "<pwb-request-0071@woonhaven.example>"
+
+t = ("Beste Els,\n\nGraag vragen wij preventieve woonbegeleiding voor onderstaande huurder.\n\n"
+     "Huurder: Rik Smolders\nAdres: Lange Lobroekstraat 12 bus 3, 2060 Antwerpen\n\n"
+     "Probleem: huurachterstal van vier maanden en klachten over het onderhoud van de woning.\n"
+     "Reeds gezette stappen: twee aanmaningen, een huisbezoek door de sociale dienst, doorverwijzing naar "
+     "het OCMW voor budgetbegeleiding (niet opgevolgd).\n"
+     "Vraag: kunnen jullie een begeleiding opstarten om een uithuiszetting te vermijden?\n" + SIG_BRAM)
+fixture("071-preventive-request-staff-to-partner-shared-in-cc",
+        mail(71, "outlook", BRAM, "Vraag preventieve woonbegeleiding - Rik Smolders", text_part(t),
+             to="Els Wouters <els.wouters@caw-antwerpen.example>", cc=SHARED, message_id=REQ_ID),
+        exp("preventive_request", "caw-antwerpen", None, [], [], True, ["coordinator"], candidate="Rik Smolders"))
+
+t = ("Dag Bram,\n\nNa een eerste huisbezoek nemen wij de begeleiding op voor Marc Verbeke (VD-2026-0009). "
+     "Ik ben zijn woonbegeleider.\n" + SIG_CAW +
+     "\n-----Oorspronkelijk bericht-----\nVan: Bram Janssens\nGraag preventieve woonbegeleiding voor Marc Verbeke.\n")
+fixture("072-preventive-taken-on-by-partner",
+        mail(72, "outlook", CAW, "RE: Vraag preventieve woonbegeleiding - Marc Verbeke", text_part(t),
+             to=BRAM, cc=SHARED, in_reply_to="<pwb-request-0009@woonhaven.example>",
+             date="Mon, 23 Nov 2026 09:05:00 +0100"),
+        exp("reply_to_case", "caw-antwerpen", "VD-2026-0009", [], [], True, ["coordinator"], candidate="Marc Verbeke"))
+
+t = ("Beste,\n\nVoor Nadia Bouzid (VD-2026-0010) kunnen we de begeleiding niet opstarten. Motivering: mevrouw "
+     "heeft al een lopende budgetbegeleiding bij het OCMW met dezelfde doelen, en een tweede begeleiding "
+     "zou dubbel werk zijn. We stellen voor de bestaande begeleiding te versterken.\n" + SIG_CAW)
+fixture("073-preventive-declined-with-motivation",
+        mail(73, "gmail", CAW, "Re: Vraag preventieve woonbegeleiding VD-2026-0010", text_part(t),
+             to=BRAM, cc=SHARED, date="Mon, 23 Nov 2026 11:40:00 +0100"),
+        exp("reply_to_case", "caw-antwerpen", "VD-2026-0010", [], [], True, ["coordinator"], candidate="Nadia Bouzid"))
+
+t = ("Beste,\n\nHieronder het handelingsplan van Marc Verbeke (VD-2026-0009), afgesproken met de huurder:\n"
+     "- afbetalingsplan voor de huurachterstal naleven (maandelijks 50 euro extra)\n"
+     "- de woning elke week poetsen, huisbezoek om de twee weken\n"
+     "- opnieuw contact opnemen met zijn dochter\n"
+     "- een opleiding volgen bij de VDAB\n" + SIG_CAW)
+fixture("074-preventive-action-plan-with-goals-beyond-housing",
+        mail(74, "thunderbird", CAW, "Handelingsplan Marc Verbeke", text_part(t),
+             to=BRAM, cc=SHARED, date="Fri, 4 Dec 2026 14:20:00 +0100"),
+        exp("reply_to_case", "caw-antwerpen", "VD-2026-0009", [], [], True, ["coordinator"], candidate="Marc Verbeke"))
+
+t = ("Beste Els,\n\nBij Linda Hermans loopt opnieuw een huurachterstal op (drie maanden). Dit is een herval na "
+     "de begeleiding in dossier VD-2025-0030, die in het voorjaar werd afgesloten. Kunnen jullie de preventieve "
+     "woonbegeleiding heropstarten?\n" + SIG_BRAM)
+fixture("075-preventive-relapse-names-the-closed-case",
+        mail(75, "outlook", BRAM, "Herval: preventieve woonbegeleiding Linda Hermans", text_part(t),
+             to="Els Wouters <els.wouters@caw-antwerpen.example>", cc=SHARED,
+             date="Tue, 8 Dec 2026 10:00:00 +0100"),
+        exp("preventive_request", "caw-antwerpen", "VD-2025-0030", [], [], True, ["coordinator"],
+            candidate="Linda Hermans"))
+
 
 def main():
     for f in os.listdir(HERE):

@@ -370,7 +370,7 @@ async fn a_missed_home_visit_escalates_each_step_once_and_stops_when_recorded() 
         // Home visit due 1 October; 8 days later the counsellor is reminded (the 1-month
         // evaluation of 1 August is far overdue too, all its steps at once).
         let day = |d| NaiveDate::from_ymd_opt(2026, 10, d).unwrap();
-        let work = store.due_work(&config.escalation, day(9)).await.unwrap();
+        let work = store.due_work(&config, day(9)).await.unwrap();
         let visit: Vec<_> = work
             .escalations
             .iter()
@@ -386,12 +386,12 @@ async fn a_missed_home_visit_escalates_each_step_once_and_stops_when_recorded() 
         }
         tx.commit().await.unwrap();
         assert!(store
-            .due_work(&config.escalation, day(10))
+            .due_work(&config, day(10))
             .await
             .unwrap()
             .escalations
             .is_empty());
-        let second = store.due_work(&config.escalation, day(15)).await.unwrap();
+        let second = store.due_work(&config, day(15)).await.unwrap();
         assert_eq!(second.escalations.len(), 1);
         assert_eq!(second.escalations[0].role, Role::SocialAssistant);
         // Recorded as done: the ladder stops.
@@ -401,7 +401,7 @@ async fn a_missed_home_visit_escalates_each_step_once_and_stops_when_recorded() 
         tx.save_case(&mut case, false, Utc::now()).await.unwrap();
         tx.commit().await.unwrap();
         assert!(store
-            .due_work(&config.escalation, day(30))
+            .due_work(&config, day(30))
             .await
             .unwrap()
             .escalations

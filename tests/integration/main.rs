@@ -12,6 +12,7 @@ mod intake;
 mod jobs;
 mod mailstack;
 mod outbox;
+mod preventive;
 mod retention;
 mod setup;
 mod store;
