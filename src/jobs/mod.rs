@@ -7,6 +7,8 @@
 //! daemon was down is caught up once (not once per missed slot), and a slot never runs twice,
 //! also not across instances. Jobs never talk SMTP or IMAP: they queue [`crate::outbox::Notice`]s.
 
+pub mod agenda;
+pub mod conclusions;
 pub mod retention;
 
 use std::time::Duration;
@@ -21,21 +23,35 @@ use crate::context::Context;
 /// Every periodic job. Adding one: a variant here, its schedule and its `run_once` in its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
+    /// The monthly agenda, invitation, call and cancellation per partner (see [`agenda`]).
+    Agenda,
+    /// Remind the coordinator of missing meeting conclusions (see [`conclusions`]).
+    ConclusionsReminder,
     /// Anonymise ended cases and drop old raw mail bytes (`[retention]`).
     Retention,
 }
 
 impl Job {
-    pub const ALL: &'static [Job] = &[Job::Retention];
+    pub const ALL: &'static [Job] = &[Job::Agenda, Job::ConclusionsReminder, Job::Retention];
 
     pub fn name(self) -> &'static str {
         match self {
+            Job::Agenda => "agenda",
+            Job::ConclusionsReminder => "conclusions_reminder",
             Job::Retention => "retention",
         }
     }
 
     pub fn schedule(self, config: &Config) -> Schedule {
         match self {
+            // Often enough that a partner's request calls a skipped meeting within the quarter
+            // hour; each pass is idempotent per partner and month (the `meetings` row).
+            Job::Agenda => Schedule::Every(Duration::from_secs(15 * 60)),
+            // Once a working morning, after the reminder day has begun.
+            Job::ConclusionsReminder => Schedule::DailyAt {
+                hour: 8,
+                tz: config.organisation.time_zone,
+            },
             // Daily at 02:00 local time, when nobody is working.
             Job::Retention => Schedule::DailyAt {
                 hour: 2,
@@ -47,6 +63,8 @@ impl Job {
     /// One pass of the job; returns a one-line summary for the job run record.
     pub async fn run_once(self, ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<String> {
         match self {
+            Job::Agenda => agenda::run_once(ctx, now).await,
+            Job::ConclusionsReminder => conclusions::run_once(ctx, now).await,
             Job::Retention => retention::run_once(ctx, now).await,
         }
     }
