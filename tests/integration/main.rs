@@ -7,6 +7,7 @@ mod crash;
 mod db;
 mod intake;
 mod mailstack;
+mod meetings;
 mod outbox;
 mod setup;
 mod store;
