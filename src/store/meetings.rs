@@ -124,12 +124,16 @@ impl Store {
     }
 
     /// How many conclusions were recorded on `partner`'s cases at or after `since` (the
-    /// `conclusion` events the conclusions mail writes).
+    /// `conclusion` events the conclusions mail writes), counting a conclusion from a mail by
+    /// when that mail was received (an event is stamped when it was processed, which may be
+    /// later, or earlier under a test's controlled clock).
     pub async fn conclusions_since(&self, partner: &str, since: DateTime<Utc>) -> Result<i64> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM case_events e JOIN cases c ON c.id = e.case_id
+             LEFT JOIN mails m ON e.cause_kind = 'mail' AND CAST(m.id AS TEXT) = e.cause_ref
+                               AND m.org = $1
              WHERE e.org = $1 AND c.org = $1 AND c.partner = $2 AND e.kind = 'conclusion'
-               AND e.at >= $3",
+               AND (e.at >= $3 OR m.received_at >= $3)",
         )
         .bind(&self.org)
         .bind(partner)

@@ -313,3 +313,283 @@ async fn the_coordinator_is_reminded_once_when_no_conclusions_came_after_a_meeti
         store.close().await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// End to end on real Dovecot + Postfix, with a controlled clock.
+
+use std::time::Duration;
+
+use doorstroom::intake::pipeline;
+use doorstroom::outbox::send::Sender;
+use doorstroom::store::NewMail;
+use mail_parser::MimeHeaders;
+
+use crate::mailstack::{MailStack, COORDINATOR, SHARED_MAILBOX};
+use crate::setup;
+
+const CAW_AGENDA: &str = "teamwonen@caw-antwerpen.example";
+const OCMW_AGENDA: &str = "woonbegeleiding@ocmw-antwerpen.example";
+
+/// The `text/calendar` part of a received mail, decoded.
+fn calendar_part(raw: &[u8]) -> Option<String> {
+    let message = mail_parser::MessageParser::default().parse(raw)?;
+    message.parts.iter().find_map(|part| {
+        let ct = part.content_type()?;
+        (ct.ctype() == "text" && ct.subtype() == Some("calendar"))
+            .then(|| part.text_contents().map(str::to_string))
+            .flatten()
+    })
+}
+
+/// The plain-text body of a received mail, decoded.
+fn body_text(raw: &[u8]) -> String {
+    mail_parser::MessageParser::default()
+        .parse(raw)
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .unwrap_or_default()
+}
+
+/// A mail submitted over SMTP to the shared mailbox, read back from its INBOX over IMAP and
+/// handled by the intake pipeline as received at `at`.
+async fn deliver_and_handle(
+    stack: &MailStack,
+    ctx: &Context,
+    from: &str,
+    message_id: &str,
+    raw: String,
+    at: DateTime<Utc>,
+) -> pipeline::Handled {
+    stack.submit(from, &[SHARED_MAILBOX], raw.as_bytes()).await;
+    let got = stack
+        .wait_for_mail(
+            SHARED_MAILBOX,
+            "INBOX",
+            |m| String::from_utf8_lossy(&m.bytes).contains(message_id),
+            Duration::from_secs(20),
+        )
+        .await;
+    let source = NewMail {
+        source: "imap:INBOX".into(),
+        source_key: format!("test/{message_id}"),
+        message_id: Some(format!("<{message_id}>")),
+        received_at: at,
+    };
+    pipeline::handle(ctx, &ctx.loaded(), &source, &got.bytes, message_id)
+        .await
+        .unwrap_or_else(|e| panic!("pipeline: {e}"))
+}
+
+/// Python's `icalendar` (an independent parser) reads `ics` as one VEVENT with this method,
+/// sequence and UID.
+fn check_with_python(ics: &str, method: &str, sequence: u32, uid: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("invite.ics");
+    std::fs::write(&path, ics).unwrap();
+    let script = r#"
+import sys
+import icalendar
+path, method, seq, uid = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+cal = icalendar.Calendar.from_ical(open(path, 'rb').read())
+assert str(cal['METHOD']) == method, cal['METHOD']
+events = cal.walk('VEVENT')
+assert len(events) == 1, events
+ev = events[0]
+assert str(ev['UID']) == uid, ev['UID']
+assert int(ev['SEQUENCE']) == seq, ev['SEQUENCE']
+assert ev['DTSTART'].params['TZID'] == 'Europe/Brussels'
+assert len(cal.walk('VTIMEZONE')) == 1
+print('ok')
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&path)
+        .arg(method)
+        .arg(sequence.to_string())
+        .arg(uid)
+        .output()
+        .expect("python3 (scripts/test installs python3-icalendar)");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",
+        "python icalendar rejected it\nstdout: {}\nstderr: {}\n{ics}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agenda_reply_call_and_conclusions_end_to_end_over_smtp_and_imap() {
+    let stack = MailStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup::imap_config(&stack, crate::db::Db::Sqlite, &dir);
+    let store = doorstroom::daemon::open_store(&config).await.unwrap();
+    let ctx = Context::fixed(store.clone(), config).unwrap();
+    let sender = Sender::from_config(store.clone(), ctx.config(), ctx.outbox(), None);
+
+    // CAW has one quiet case (its meeting is skipped), OCMW one with a concern (called).
+    let t0 = utc(2026, 12, 1, 9, 0);
+    let mut quiet = guided("VD-2026-0001", "caw-antwerpen", "Jan Peeters");
+    save(&store, &mut quiet, t0).await;
+    let mut worrying = guided("VD-2026-0002", "ocmw-antwerpen", "Fatima El Amrani");
+    worrying
+        .concerns
+        .push(concern("huurachterstal van twee maanden", t0));
+    save(&store, &mut worrying, t0).await;
+
+    // The agenda day, 09:01 Brussels: the job queues, the sender delivers through Postfix.
+    let agenda_time = utc(2026, 12, 16, 8, 1);
+    jobs::run_due(&ctx, agenda_time).await;
+    sender.run_once(agenda_time).await.unwrap();
+    let caw = stack
+        .wait_for_mail(CAW_AGENDA, "INBOX", |_| true, Duration::from_secs(20))
+        .await;
+    let caw_text = body_text(&caw.bytes);
+    assert!(caw_text.contains("VD-2026-0001"), "{caw_text}");
+    assert!(
+        !caw_text.contains("VD-2026-0002"),
+        "only CAW's own cases: {caw_text}"
+    );
+    assert!(caw_text.contains("gaat daarom niet door"), "{caw_text}");
+    assert!(
+        calendar_part(&caw.bytes).is_none(),
+        "a skipped meeting has no invitation"
+    );
+    let ocmw = stack
+        .wait_for_mail(OCMW_AGENDA, "INBOX", |_| true, Duration::from_secs(20))
+        .await;
+    let ocmw_text = body_text(&ocmw.bytes);
+    assert!(ocmw_text.contains("VD-2026-0002") && !ocmw_text.contains("VD-2026-0001"));
+    let invite = calendar_part(&ocmw.bytes).expect("OCMW's meeting is called: invitation");
+    check_with_python(
+        &invite,
+        "REQUEST",
+        0,
+        "meeting-2026-12-ocmw-antwerpen@woonhaven.example",
+    );
+    let agenda_id = mail_parser::MessageParser::default()
+        .parse(&caw.bytes[..])
+        .and_then(|m| m.message_id().map(str::to_string))
+        .expect("agenda Message-ID");
+
+    // CAW answers the agenda on Thursday, naming a case: the pipeline notes it, the next pass
+    // calls the meeting with an updated agenda and invitation.
+    let reply_id = "reply-1@caw-antwerpen.example";
+    let reply = format!(
+        "From: Els Wouters <els.wouters@caw-antwerpen.example>\r\nTo: {SHARED_MAILBOX}\r\n\
+         Subject: Re: Geen structureel overleg in december 2026\r\nMessage-ID: <{reply_id}>\r\n\
+         In-Reply-To: <{agenda_id}>\r\nReferences: <{agenda_id}>\r\n\
+         Date: Thu, 17 Dec 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Beste,\r\n\r\nGraag zouden we toch VD-2026-0001 (Jan Peeters) bespreken op het overleg: \
+         hij komt afspraken niet na.\r\n\r\nGroeten,\r\nEls\r\n"
+    );
+    let handled = deliver_and_handle(
+        &stack,
+        &ctx,
+        "els.wouters@caw-antwerpen.example",
+        reply_id,
+        reply,
+        utc(2026, 12, 17, 9, 0),
+    )
+    .await;
+    let decision = handled.decision.as_ref().expect("decided");
+    assert_eq!(decision.kind.as_str(), "discussion_request", "{handled:?}");
+    let call_time = utc(2026, 12, 17, 9, 16);
+    jobs::run_due(&ctx, call_time).await;
+    sender.run_once(call_time).await.unwrap();
+    let updated = stack
+        .wait_for_mail(
+            CAW_AGENDA,
+            "INBOX",
+            |m| calendar_part(&m.bytes).is_some(),
+            Duration::from_secs(20),
+        )
+        .await;
+    let updated_text = body_text(&updated.bytes);
+    assert!(updated_text.contains("gaat door"), "{updated_text}");
+    assert!(
+        updated_text.contains("komt afspraken niet na"),
+        "{updated_text}"
+    );
+    let ics = calendar_part(&updated.bytes).unwrap();
+    check_with_python(
+        &ics,
+        "REQUEST",
+        1,
+        "meeting-2026-12-caw-antwerpen@woonhaven.example",
+    );
+    let meeting = store
+        .meeting("caw-antwerpen", "2026-12")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((meeting.state, meeting.sequence), (MeetingState::Called, 1));
+
+    // After the meeting the coordinator mails the conclusions: the case is updated.
+    let conclusions_id = "conclusions-1@woonhaven.example";
+    let conclusions = format!(
+        "From: An Peeters <{COORDINATOR}>\r\nTo: {SHARED_MAILBOX}\r\n\
+         Subject: Conclusies structureel overleg CAW Antwerpen 23 december 2026\r\n\
+         Message-ID: <{conclusions_id}>\r\nDate: Wed, 23 Dec 2026 14:00:00 +0100\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n\
+         Beste collega's,\r\n\r\nHierbij de conclusies van het structureel overleg van 23 december:\r\n\r\n\
+         - VD-2026-0001 (Jan Peeters): opnieuw bespreken op het volgende overleg.\r\n\r\n\
+         Met vriendelijke groeten,\r\nAn Peeters\r\n"
+    );
+    let handled = deliver_and_handle(
+        &stack,
+        &ctx,
+        COORDINATOR,
+        conclusions_id,
+        conclusions,
+        utc(2026, 12, 23, 13, 0),
+    )
+    .await;
+    assert_eq!(
+        handled.decision.as_ref().map(|d| d.kind.as_str()),
+        Some("meeting_conclusions"),
+        "{handled:?}"
+    );
+    let case = store.case("VD-2026-0001").await.unwrap().unwrap();
+    let events = store.case_events(case.id.unwrap()).await.unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "conclusion"),
+        "the conclusion is recorded on the case: {events:?}"
+    );
+    assert!(
+        store
+            .conclusions_since("caw-antwerpen", utc(2026, 12, 23, 9, 0))
+            .await
+            .unwrap()
+            > 0
+    );
+    // … so no reminder goes to the coordinator for CAW; OCMW sent none: reminded once, three
+    // working days after the meeting (past the Christmas closing days: January 2027).
+    let config = ctx.config();
+    let calendar = MeetingCalendar::new(&config.meeting, config.organisation.time_zone);
+    let due = calendar
+        .conclusions_reminder_at(date(2026, 12, 23))
+        .unwrap()
+        .with_timezone(&Utc);
+    assert!(due > utc(2027, 1, 1, 0, 0), "{due}");
+    jobs::run_due(&ctx, due - chrono::Duration::days(1)).await;
+    jobs::run_due(&ctx, due + chrono::Duration::hours(8)).await;
+    jobs::run_due(
+        &ctx,
+        due + chrono::Duration::days(1) + chrono::Duration::hours(8),
+    )
+    .await;
+    let reminders: Vec<_> = store
+        .list_outbox(false, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == "conclusions_reminder")
+        .collect();
+    assert_eq!(reminders.len(), 1, "{reminders:?}");
+    assert!(
+        reminders[0].subject.contains("OCMW"),
+        "{}",
+        reminders[0].subject
+    );
+    store.close().await;
+}
