@@ -524,6 +524,47 @@ async fn agenda_reply_call_and_conclusions_end_to_end_over_smtp_and_imap() {
         .unwrap();
     assert_eq!((meeting.state, meeting.sequence), (MeetingState::Called, 1));
 
+    // OCMW's calendar accepts the invitation: recorded on its meeting, never answered.
+    let accept_id = "accept-1@ocmw-antwerpen.example";
+    let before = store.list_outbox(false, 100).await.unwrap().len();
+    let accept = format!(
+        "From: Team Wonen <{OCMW_AGENDA}>\r\nTo: {SHARED_MAILBOX}\r\n\
+         Subject: Geaccepteerd: Structureel overleg\r\nMessage-ID: <{accept_id}>\r\n\
+         Date: Thu, 17 Dec 2026 11:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/calendar; charset=utf-8; method=REPLY\r\n\r\n\
+         BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\n\
+         UID:meeting-2026-12-ocmw-antwerpen@woonhaven.example\r\nSEQUENCE:0\r\n\
+         ATTENDEE;PARTSTAT=ACCEPTED:mailto:{OCMW_AGENDA}\r\nDTSTART:20261223T090000Z\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n"
+    );
+    let handled = deliver_and_handle(
+        &stack,
+        &ctx,
+        OCMW_AGENDA,
+        accept_id,
+        accept,
+        utc(2026, 12, 17, 10, 0),
+    )
+    .await;
+    assert_eq!(
+        handled.decision.as_ref().map(|d| d.kind.as_str()),
+        Some("calendar_response"),
+        "{handled:?}"
+    );
+    let ocmw_meeting = store
+        .meeting("ocmw-antwerpen", "2026-12")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ocmw_meeting.responses.len(), 1, "{handled:?}");
+    assert_eq!(ocmw_meeting.responses[0].partstat, "ACCEPTED");
+    assert_eq!(ocmw_meeting.responses[0].attendee, OCMW_AGENDA);
+    assert_eq!(
+        store.list_outbox(false, 100).await.unwrap().len(),
+        before,
+        "a calendar reply is never answered"
+    );
+
     // After the meeting the coordinator mails the conclusions: the case is updated.
     let conclusions_id = "conclusions-1@woonhaven.example";
     let conclusions = format!(
