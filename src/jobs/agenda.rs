@@ -427,3 +427,242 @@ pub async fn record_calendar_reply(
         reply.partstat
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::outbox::testing::config;
+
+    fn utc(m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, m, d, h, min, 0).unwrap()
+    }
+
+    fn case(concern: Option<&str>) -> AgendaCase {
+        AgendaCase {
+            partner_id: "caw-antwerpen".into(),
+            case_ref: "VD-2026-0001".into(),
+            candidate: "Jan Peeters".into(),
+            lease_start: None,
+            next_milestone: None,
+            open_concerns: concern.into_iter().map(str::to_string).collect(),
+            overdue: Vec::new(),
+            evaluations_this_meeting: Vec::new(),
+            extended: false,
+            other_guidance: false,
+            requested_by_partner: None,
+        }
+    }
+
+    fn row(state: MeetingState, sequence: u32) -> Meeting {
+        Meeting {
+            partner: "caw-antwerpen".into(),
+            month: "2026-12".into(),
+            state,
+            sequence,
+            agenda_message_id: None,
+            called_for: Vec::new(),
+            responses: Vec::new(),
+            reminded_at: None,
+            created_at: utc(12, 16, 8, 0),
+            updated_at: utc(12, 16, 8, 0),
+        }
+    }
+
+    /// December 2026, example config: agenda Wed 16/12 09:00, requests until Wed 23/12 00:00,
+    /// meeting Wed 23/12 10:00 (Brussels, UTC+1).
+    #[test]
+    fn what_a_pass_sends_follows_the_row_the_agenda_and_the_clock() {
+        use MeetingState::*;
+        let config = config();
+        let partner = config.partner("caw-antwerpen").unwrap();
+        let calendar = MeetingCalendar::new(&config.meeting, config.organisation.time_zone);
+        let schedule = calendar.month("2026-12".parse().unwrap()).unwrap();
+        let mode = meeting_mode(&config.meeting, partner, None).unwrap();
+        // (what, row before, something to discuss, now) → (action, state, sequence, calendar method)
+        let table: Vec<(
+            &str,
+            Option<Meeting>,
+            bool,
+            DateTime<Utc>,
+            Option<(Action, MeetingState, u32, Option<&str>)>,
+        )> = vec![
+            (
+                "first agenda, nothing to discuss",
+                None,
+                false,
+                utc(12, 16, 8, 1),
+                Some((Action::Agenda, Skipped, 0, None)),
+            ),
+            (
+                "first agenda with cases",
+                None,
+                true,
+                utc(12, 16, 8, 1),
+                Some((Action::Agenda, Called, 0, Some("REQUEST"))),
+            ),
+            (
+                "a late first agenda still goes out",
+                None,
+                true,
+                utc(12, 22, 12, 0),
+                Some((Action::Agenda, Called, 0, Some("REQUEST"))),
+            ),
+            (
+                "nothing once the meeting started",
+                None,
+                true,
+                utc(12, 23, 9, 0),
+                None,
+            ),
+            (
+                "skipped, a case named in time",
+                Some(row(Skipped, 0)),
+                true,
+                utc(12, 22, 22, 59),
+                Some((Action::Call, Called, 1, Some("REQUEST"))),
+            ),
+            (
+                "skipped, named after the deadline",
+                Some(row(Skipped, 0)),
+                true,
+                utc(12, 22, 23, 0),
+                None,
+            ),
+            (
+                "skipped and still nothing",
+                Some(row(Skipped, 0)),
+                false,
+                utc(12, 17, 9, 0),
+                None,
+            ),
+            (
+                "called and still something",
+                Some(row(Called, 1)),
+                true,
+                utc(12, 17, 9, 0),
+                None,
+            ),
+            (
+                "called, everything resolved",
+                Some(row(Called, 1)),
+                false,
+                utc(12, 22, 23, 30),
+                Some((Action::Cancel, Cancelled, 2, Some("CANCEL"))),
+            ),
+            (
+                "cancelled, named again in time",
+                Some(row(Cancelled, 2)),
+                true,
+                utc(12, 18, 9, 0),
+                Some((Action::Call, Called, 3, Some("REQUEST"))),
+            ),
+        ];
+        for (what, existing, discuss, now, expected) in table {
+            let cases = [case(discuss.then_some("huurachterstal"))];
+            let agenda =
+                agenda::compose(partner, &schedule, &mode, Default::default(), &cases).unwrap();
+            let planned = plan(&config, partner, &schedule, agenda, existing.as_ref(), now);
+            let got = planned.as_ref().map(|p| {
+                (
+                    p.action,
+                    p.meeting.state,
+                    p.meeting.sequence,
+                    p.calendar.as_ref().map(|c| c.method),
+                )
+            });
+            assert_eq!(got, expected, "{what}");
+            if let Some(p) = planned {
+                assert_eq!(
+                    p.notice.dedupe,
+                    format!("agenda:caw-antwerpen:2026-12:{}", p.meeting.sequence),
+                    "{what}"
+                );
+                assert_eq!(p.notice.to, [Role::Partner], "{what}");
+                if let Some(cal) = &p.calendar {
+                    assert!(
+                        cal.ics
+                            .contains(&format!("SEQUENCE:{}\r\n", p.meeting.sequence)),
+                        "{what}"
+                    );
+                    assert!(
+                        cal.ics.contains(&format!("METHOD:{}\r\n", cal.method)),
+                        "{what}"
+                    );
+                }
+                let late = p.notice.data["late"].as_bool().unwrap();
+                assert_eq!(late, what.contains("late"), "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn store_cases_become_agenda_cases_as_of_the_agenda_day() {
+        use crate::case::model::{Concern, Milestone};
+        use crate::case::MilestoneKind;
+        let config = config();
+        let at = utc(12, 1, 9, 0);
+        let mut c = Case::new(
+            "VD-2026-0001".into(),
+            "caw-antwerpen",
+            "vivendo",
+            "Jan Peeters",
+            at,
+        );
+        c.status = Status::Extended;
+        let milestone =
+            |name: &str, due: NaiveDate, meeting: Option<&str>, step: u32, done: bool| Milestone {
+                id: None,
+                kind: MilestoneKind::Evaluation,
+                name: name.into(),
+                due_on: due,
+                meeting_month: meeting.map(str::to_string),
+                done_on: done.then_some(due),
+                escalation_step: step,
+                superseded: false,
+                counsellor_attends: false,
+                discuss_at_meeting: meeting.is_some(),
+            };
+        let d = |m: u32, day: u32| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        c.milestones = vec![
+            milestone("huisbezoek na 3 maanden", d(11, 1), None, 1, false),
+            milestone(
+                "evaluatie na 4 maanden",
+                d(12, 23),
+                Some("2026-12"),
+                0,
+                false,
+            ),
+            milestone("gesprek na 1 maand", d(9, 1), None, 0, true),
+            milestone("huisbezoek na 6 maanden", d(12, 30), None, 0, false),
+        ];
+        c.concerns = vec![
+            Concern {
+                id: None,
+                statement: "open".into(),
+                urgent: false,
+                raised_at: at,
+                mail_id: None,
+                resolved_at: None,
+            },
+            Concern {
+                id: None,
+                statement: "resolved".into(),
+                urgent: false,
+                raised_at: at,
+                mail_id: None,
+                resolved_at: Some(at),
+            },
+        ];
+        let got = agenda_cases(&config, &[c], "2026-12".parse().unwrap(), d(12, 16));
+        let a = &got[0];
+        assert_eq!(a.open_concerns, ["open"]);
+        assert_eq!(a.overdue.len(), 1);
+        assert_eq!(a.overdue[0].name, "huisbezoek na 3 maanden");
+        assert_eq!(a.overdue[0].escalation.map(|e| e.after_days), Some(7));
+        assert_eq!(a.evaluations_this_meeting, ["evaluatie na 4 maanden"]);
+        assert_eq!(a.next_milestone.as_ref().map(|m| m.due), Some(d(12, 23)));
+        assert!(a.extended);
+    }
+}
