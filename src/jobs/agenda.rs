@@ -470,6 +470,15 @@ mod tests {
         }
     }
 
+    /// (what, row before, something to discuss, now, expected (action, state, sequence, method)).
+    type Row = (
+        &'static str,
+        Option<Meeting>,
+        bool,
+        DateTime<Utc>,
+        Option<(Action, MeetingState, u32, Option<&'static str>)>,
+    );
+
     /// December 2026, example config: agenda Wed 16/12 09:00, requests until Wed 23/12 00:00,
     /// meeting Wed 23/12 10:00 (Brussels, UTC+1).
     #[test]
@@ -481,13 +490,7 @@ mod tests {
         let schedule = calendar.month("2026-12".parse().unwrap()).unwrap();
         let mode = meeting_mode(&config.meeting, partner, None).unwrap();
         // (what, row before, something to discuss, now) → (action, state, sequence, calendar method)
-        let table: Vec<(
-            &str,
-            Option<Meeting>,
-            bool,
-            DateTime<Utc>,
-            Option<(Action, MeetingState, u32, Option<&str>)>,
-        )> = vec![
+        let table: Vec<Row> = vec![
             (
                 "first agenda, nothing to discuss",
                 None,
