@@ -634,3 +634,103 @@ async fn agenda_reply_call_and_conclusions_end_to_end_over_smtp_and_imap() {
     );
     store.close().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// `doorstroom agenda`, the binary.
+
+#[tokio::test]
+async fn the_agenda_command_renders_without_sending_and_queues_once_without_dry_run() {
+    use crate::outbox::{doorstroom, write_config};
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path());
+    let config = doorstroom::config::Config::load(&path).unwrap();
+    let store = doorstroom::daemon::open_store(&config).await.unwrap();
+    let t0 = utc(2026, 12, 1, 9, 0);
+    let mut worrying = guided("VD-2026-0002", "ocmw-antwerpen", "Fatima El Amrani");
+    worrying.concerns.push(concern("huurachterstal", t0));
+    save(&store, &mut worrying, t0).await;
+
+    // --dry-run to stdout: both partners, the called one with its .ics; nothing stored.
+    let (code, out, err) = doorstroom(&path, &["agenda", "--month", "2026-12", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("===== caw-antwerpen-2026-12.eml ====="),
+        "{out}"
+    );
+    assert!(
+        out.contains("===== ocmw-antwerpen-2026-12.ics ====="),
+        "{out}"
+    );
+    assert!(
+        !out.contains("caw-antwerpen-2026-12.ics"),
+        "skipped: no invitation"
+    );
+    assert!(out.contains("BEGIN:VCALENDAR"));
+    assert!(store.list_outbox(false, 10).await.unwrap().is_empty());
+    assert!(store
+        .meeting("ocmw-antwerpen", "2026-12")
+        .await
+        .unwrap()
+        .is_none());
+
+    // --out DIR, one partner.
+    let out_dir = dir.path().join("agenda");
+    let (code, out, err) = doorstroom(
+        &path,
+        &[
+            "agenda",
+            "--month",
+            "2026-12",
+            "--partner",
+            "ocmw-antwerpen",
+            "--dry-run",
+            "--out",
+        ]
+        .into_iter()
+        .chain([out_dir.to_str().unwrap()])
+        .collect::<Vec<_>>(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let eml = std::fs::read_to_string(out_dir.join("ocmw-antwerpen-2026-12.eml")).unwrap();
+    assert!(eml.contains("VD-2026-0002") && eml.contains("text/calendar"));
+    let ics = std::fs::read_to_string(out_dir.join("ocmw-antwerpen-2026-12.ics")).unwrap();
+    check_with_python(
+        &ics,
+        "REQUEST",
+        0,
+        "meeting-2026-12-ocmw-antwerpen@woonhaven.example",
+    );
+    assert!(!out_dir.join("caw-antwerpen-2026-12.eml").exists());
+    assert!(out.contains("ocmw-antwerpen-2026-12.ics"), "{out}");
+
+    // Without --dry-run: queued now, once.
+    let (code, out, err) = doorstroom(
+        &path,
+        &[
+            "agenda",
+            "--month",
+            "2026-12",
+            "--partner",
+            "ocmw-antwerpen",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("agenda with invitation"), "{out}");
+    let (code, out, _) = doorstroom(
+        &path,
+        &[
+            "agenda",
+            "--month",
+            "2026-12",
+            "--partner",
+            "ocmw-antwerpen",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("nothing to send"), "{out}");
+    assert_eq!(agenda_rows(&store).await.len(), 1);
+    let (code, _, err) = doorstroom(&path, &["agenda", "--month", "2026-13", "--dry-run"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("YYYY-MM"), "{err}");
+    store.close().await;
+}
