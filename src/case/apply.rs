@@ -658,15 +658,18 @@ pub fn dutch_date(d: NaiveDate) -> String {
     format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
 }
 
-/// The latest meeting on or before `date`.
+/// The latest meeting on or before `date`, as the calendar holds it (moved off holidays and
+/// closing days).
 fn meeting_on_or_before(config: &Config, date: NaiveDate) -> Option<NaiveDate> {
-    let rule = config.meeting.meeting;
-    let this = rule.in_month(date.year(), date.month())?;
+    let calendar =
+        crate::calendar::MeetingCalendar::new(&config.meeting, config.organisation.time_zone);
+    let month = crate::calendar::Month::of(date);
+    let this = calendar.month(month).ok()?.meeting_day.date;
     if this <= date {
         return Some(this);
     }
-    let prev = date.with_day(1)?.pred_opt()?;
-    rule.in_month(prev.year(), prev.month())
+    let previous = crate::calendar::Month::of(month.first_day().pred_opt()?);
+    Some(calendar.month(previous).ok()?.meeting_day.date)
 }
 
 fn conclusions(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
@@ -1061,6 +1064,34 @@ mod tests {
             n.data["conclusions"][0]["decision"],
             "verlengen met 6 maanden, nieuwe eindevaluatie op 31 juli 2027"
         );
+    }
+
+    #[test]
+    fn conclusions_of_a_meeting_moved_off_the_closing_days_name_the_day_it_was_held() {
+        let mut dec = decision(MailKind::MeetingConclusions, None);
+        dec.partner = None;
+        dec.facts.from_staff = true;
+        dec.notify = vec![Role::Partner];
+        dec.conclusions
+            .insert("VD-2026-0001".into(), "discuss_again".into());
+        let config = config();
+        let cases: BTreeMap<String, Case> =
+            [("VD-2026-0001".to_string(), guided_case("VD-2026-0001"))].into();
+        // December's meeting moved from Thursday 31 to Wednesday 23 December; the plain rule
+        // would name 26 November.
+        let at = Utc.with_ymd_and_hms(2026, 12, 23, 14, 0, 0).unwrap();
+        let fx = apply(&Input {
+            config: &config,
+            decision: &dec,
+            mail_id: 7,
+            received_at: at,
+            now: at,
+            cases: &cases,
+            new_reference: None,
+            referrals_this_month: 0,
+        })
+        .unwrap();
+        assert_eq!(fx.notices[0].data["meeting_date"], "2026-12-23");
     }
 
     #[test]
