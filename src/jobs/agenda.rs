@@ -227,7 +227,17 @@ pub fn template_data(agenda: &Agenda, action: Action, late: bool) -> serde_json:
         "meeting_date": s.meeting_day.date.to_string(),
         "meeting_time": s.meeting_start.format("%H:%M").to_string(),
         "answer_deadline": s.answer_deadline.date_naive().to_string(),
-        "moved": s.meeting_day.moved.as_ref().map(|m| format!("het overleg is {}", m.dutch())),
+        "moved": s.meeting_day.moved.as_ref().map(|m| {
+            let why = match m {
+                crate::calendar::Move::DayOff { reason } => reason.dutch(),
+                other => other.dutch(),
+            };
+            format!(
+                "het overleg is verplaatst van {} naar {} wegens {why}",
+                s.meeting_day.rule_date.format("%d/%m/%Y"),
+                s.meeting_day.date.format("%d/%m/%Y")
+            )
+        }),
         "mode": agenda.mode,
         "overview": agenda.overview,
         "to_discuss": agenda.to_discuss,
@@ -594,6 +604,11 @@ mod tests {
                         "{what}"
                     );
                 }
+                assert_eq!(
+                    p.notice.data["moved"],
+                    "het overleg is verplaatst van 31/12/2026 naar 23/12/2026 wegens sluitingsdagen (24/12/2026 – 01/01/2027)",
+                    "{what}"
+                );
                 let late = p.notice.data["late"].as_bool().unwrap();
                 assert_eq!(late, what.contains("late"), "{what}");
             }

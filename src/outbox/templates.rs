@@ -488,7 +488,7 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
             "meeting_date": "2026-12-30",
             "meeting_time": "14:00",
             "answer_deadline": "2026-12-30",
-            "moved": if late { json!("het overleg werd verplaatst van 31/12/2026 naar 30/12/2026 (Oudejaarsdag: de woonmaatschappij is gesloten)") } else { json!(null) },
+            "moved": if late { json!("het overleg is verplaatst van 31/12/2026 naar 30/12/2026 wegens sluitingsdagen (24/12/2026 – 01/01/2027)") } else { json!(null) },
             "mode": if online { json!({"kind": "online", "link": "https://teams.microsoft.com/l/meetup-join/voorbeeld"}) } else { json!({"kind": "on_site", "place": "Kerkstraat 1, 2000 Antwerpen"}) },
             "overview": [
                 {"case_ref": "VD-2026-0007", "candidate": "J.P.", "lease_start": "2026-08-01",
