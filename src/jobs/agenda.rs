@@ -23,6 +23,8 @@
 //! Never talks SMTP: it queues through the outbox. Only `partner`'s cases are ever read for
 //! `partner`'s agenda ([`CaseFilter::partner`]) and `calendar::agenda::compose` refuses any other.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
@@ -30,7 +32,7 @@ use crate::calendar::agenda::OverdueMilestone;
 use crate::calendar::agenda::{self, Agenda, AgendaCase, Escalation, NextMilestone};
 use crate::calendar::ics::{self, Invitation};
 use crate::calendar::{meeting_mode, MeetingCalendar, MeetingMode, Month, MonthSchedule};
-use crate::case::model::{Case, Status};
+use crate::case::model::{Case, Cause, Status};
 use crate::case::Role;
 use crate::config::{Config, Partner};
 use crate::context::Context;
@@ -64,10 +66,13 @@ pub struct Planned {
     pub meeting: Meeting,
 }
 
-/// What the store's cases tell the agenda of `month`, as of `today`.
+/// What the store's cases tell the agenda of `month`, as of `today`. `requests` holds the mail
+/// ids of the partner's discussion requests: the concerns they noted are shown as asked by the
+/// partner, not as concerns.
 pub fn agenda_cases(
     config: &Config,
     cases: &[Case],
+    requests: &BTreeSet<i64>,
     month: Month,
     today: NaiveDate,
 ) -> Vec<AgendaCase> {
@@ -76,6 +81,14 @@ pub fn agenda_cases(
         .iter()
         .map(|case| {
             let pending: Vec<_> = case.milestones.iter().filter(|m| m.is_pending()).collect();
+            let open: Vec<_> = case
+                .concerns
+                .iter()
+                .filter(|c| c.resolved_at.is_none())
+                .collect();
+            let requested = |c: &&crate::case::model::Concern| {
+                c.mail_id.is_some_and(|id| requests.contains(&id))
+            };
             let this_meeting = |m: &&&crate::case::model::Milestone| {
                 m.meeting_month.as_deref() == Some(month_text.as_str())
             };
@@ -92,10 +105,9 @@ pub fn agenda_cases(
                         name: m.name.clone(),
                         due: m.due_on,
                     }),
-                open_concerns: case
-                    .concerns
+                open_concerns: open
                     .iter()
-                    .filter(|c| c.resolved_at.is_none())
+                    .filter(|c| !requested(c))
                     .map(|c| c.statement.clone())
                     .collect(),
                 overdue: pending
@@ -118,7 +130,14 @@ pub fn agenda_cases(
                     .collect(),
                 extended: case.status == Status::Extended,
                 other_guidance: case.other_guidance,
-                requested_by_partner: None,
+                requested_by_partner: {
+                    let asked: Vec<&str> = open
+                        .iter()
+                        .filter(|c| requested(c))
+                        .map(|c| c.statement.as_str())
+                        .collect();
+                    (!asked.is_empty()).then(|| asked.join("; "))
+                },
             }
         })
         .collect()
@@ -272,10 +291,19 @@ pub async fn compose_from_store(
             ..CaseFilter::default()
         })
         .await?;
+    let mut requests = BTreeSet::new();
+    for case in &cases {
+        let Some(id) = case.id else { continue };
+        for event in store.case_events(id).await? {
+            if let (true, Cause::Mail { id }) = (event.kind == "discussion_request", &event.cause) {
+                requests.insert(*id);
+            }
+        }
+    }
     let today = now
         .with_timezone(&config.organisation.time_zone)
         .date_naive();
-    let summaries = agenda_cases(config, &cases, month, today);
+    let summaries = agenda_cases(config, &cases, &requests, month, today);
     let agenda = agenda::compose(
         partner,
         &schedule,
@@ -672,10 +700,29 @@ mod tests {
                 mail_id: None,
                 resolved_at: Some(at),
             },
+            Concern {
+                id: None,
+                statement: "graag bespreken: weigert huisbezoek".into(),
+                urgent: false,
+                raised_at: at,
+                mail_id: Some(42),
+                resolved_at: None,
+            },
         ];
-        let got = agenda_cases(&config, &[c], "2026-12".parse().unwrap(), d(12, 16));
+        let got = agenda_cases(
+            &config,
+            &[c],
+            &BTreeSet::from([42]),
+            "2026-12".parse().unwrap(),
+            d(12, 16),
+        );
         let a = &got[0];
         assert_eq!(a.open_concerns, ["open"]);
+        assert_eq!(
+            a.requested_by_partner.as_deref(),
+            Some("graag bespreken: weigert huisbezoek"),
+            "a concern noted from the partner's discussion request (mail 42)"
+        );
         assert_eq!(a.overdue.len(), 1);
         assert_eq!(a.overdue[0].name, "huisbezoek na 3 maanden");
         assert_eq!(a.overdue[0].escalation.map(|e| e.after_days), Some(7));

@@ -510,6 +510,10 @@ async fn agenda_reply_call_and_conclusions_end_to_end_over_smtp_and_imap() {
         updated_text.contains("komt afspraken niet na"),
         "{updated_text}"
     );
+    assert!(
+        updated_text.contains("VD-2026-0001 (J.P.): Op vraag van de partner:"),
+        "{updated_text}"
+    );
     let ics = calendar_part(&updated.bytes).unwrap();
     check_with_python(
         &ics,
