@@ -201,10 +201,9 @@ async fn each_partner_gets_one_agenda_of_its_own_cases_at_the_agenda_time() {
 
         // OCMW names a case before the deadline: the next pass calls the meeting.
         let mut other = store.case("VD-2026-0003").await.unwrap().unwrap();
-        other.concerns.push(concern(
-            "Op vraag van de partner: weigert huisbezoek",
-            utc(2026, 12, 17, 9, 0),
-        ));
+        other
+            .concerns
+            .push(concern("weigert huisbezoek", utc(2026, 12, 17, 9, 0)));
         save(&store, &mut other, utc(2026, 12, 17, 9, 0)).await;
         jobs::run_due(&ctx, utc(2026, 12, 17, 9, 16)).await;
         let rows = agenda_rows(&store).await;
