@@ -142,6 +142,9 @@ pub enum Command {
         /// Render only, send nothing.
         #[arg(long)]
         dry_run: bool,
+        /// With --dry-run: write `<partner>-<month>.eml` and `.ics` files here, not to stdout.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
     /// The yearly registration per partner.
     Report {
@@ -233,11 +236,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
-}
-
-fn not_yet(what: &str) -> anyhow::Result<ExitCode> {
-    eprintln!("doorstroom: `{what}` is not available in this version yet; nothing was done");
-    Ok(ExitCode::from(2))
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -344,7 +342,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             partner.as_deref(),
             output.json,
         ),
-        Command::Agenda { .. } => not_yet("agenda"),
+        Command::Agenda {
+            month,
+            partner,
+            dry_run,
+            out,
+        } => {
+            let config = load(&cli.config)?;
+            runtime()?.block_on(crate::commands::agenda::run(
+                config,
+                &month,
+                partner.as_deref(),
+                dry_run,
+                out.as_deref(),
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Purge { dry_run, output } => {
             let config = load(&cli.config)?;
             runtime()?.block_on(crate::commands::purge::run(config, dry_run, output.json))?;

@@ -13,11 +13,13 @@
 //! | [`meeting`] | [`MeetingCalendar`]: a month's agenda and meeting, moved off days off, DST-safe |
 //! | [`ics`] | iCalendar REQUEST / CANCEL text (RFC 5545, RFC 5546) for one meeting |
 //! | [`agenda`] | the agenda of one partner for one month, from that partner's case summaries |
+//! | [`reply`] | reading an attendee's calendar reply (which meeting, what was answered) |
 
 pub mod agenda;
 pub mod holidays;
 pub mod ics;
 pub mod meeting;
+pub mod reply;
 
 use std::fmt;
 use std::str::FromStr;

@@ -698,15 +698,18 @@ pub fn dutch_date(d: NaiveDate) -> String {
     format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
 }
 
-/// The latest meeting on or before `date`.
+/// The latest meeting on or before `date`, as the calendar holds it (moved off holidays and
+/// closing days).
 fn meeting_on_or_before(config: &Config, date: NaiveDate) -> Option<NaiveDate> {
-    let rule = config.meeting.meeting;
-    let this = rule.in_month(date.year(), date.month())?;
+    let calendar =
+        crate::calendar::MeetingCalendar::new(&config.meeting, config.organisation.time_zone);
+    let month = crate::calendar::Month::of(date);
+    let this = calendar.month(month).ok()?.meeting_day.date;
     if this <= date {
         return Some(this);
     }
-    let prev = date.with_day(1)?.pred_opt()?;
-    rule.in_month(prev.year(), prev.month())
+    let previous = crate::calendar::Month::of(month.first_day().pred_opt()?);
+    Some(calendar.month(previous).ok()?.meeting_day.date)
 }
 
 fn conclusions(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
@@ -806,16 +809,27 @@ fn conclusions(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
 }
 
 /// A partner asks to discuss a case: noted as a concern for the agenda, and the partner is told
-/// which meeting it goes to. Holiday moves of the meeting are the calendar's; this uses the
-/// plain rule.
+/// which meeting it goes to. The meeting dates are the calendar's (holidays and closing days
+/// moved, `calendar::MeetingCalendar`): a request counts for this month until the start of this
+/// month's meeting day, later ones go to next month's meeting. Calling a skipped meeting is the
+/// agenda job's (`jobs::agenda`): it sees the open concern on its next pass.
 fn discussion_request(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
     let mut case = required_case(input)?.clone();
     let statement = statement(input);
-    let today = today(input);
-    let rule = input.config.meeting.meeting;
-    let this = rule.in_month(today.year(), today.month());
-    let too_late = this.is_none_or(|m| today >= m);
-    let next = plan::next_meeting_after(rule, today);
+    let calendar = crate::calendar::MeetingCalendar::new(
+        &input.config.meeting,
+        input.config.organisation.time_zone,
+    );
+    let month = crate::calendar::Month::of(today(input));
+    let this_month = calendar.month(month).ok();
+    let too_late = this_month
+        .as_ref()
+        .is_none_or(|s| !s.accepts_request(input.received_at));
+    let this = this_month.as_ref().map(|s| s.meeting_day.date);
+    let next = calendar
+        .month(month.next())
+        .ok()
+        .map(|s| s.meeting_day.date);
     let mut events = Vec::new();
     add_documents(input, &mut case, &mut events);
     case.concerns.push(Concern {
@@ -1093,6 +1107,34 @@ mod tests {
     }
 
     #[test]
+    fn conclusions_of_a_meeting_moved_off_the_closing_days_name_the_day_it_was_held() {
+        let mut dec = decision(MailKind::MeetingConclusions, None);
+        dec.partner = None;
+        dec.facts.from_staff = true;
+        dec.notify = vec![Role::Partner];
+        dec.conclusions
+            .insert("VD-2026-0001".into(), "discuss_again".into());
+        let config = config();
+        let cases: BTreeMap<String, Case> =
+            [("VD-2026-0001".to_string(), guided_case("VD-2026-0001"))].into();
+        // December's meeting moved from Thursday 31 to Wednesday 23 December; the plain rule
+        // would name 26 November.
+        let at = Utc.with_ymd_and_hms(2026, 12, 23, 14, 0, 0).unwrap();
+        let fx = apply(&Input {
+            config: &config,
+            decision: &dec,
+            mail_id: 7,
+            received_at: at,
+            now: at,
+            cases: &cases,
+            new_reference: None,
+            referrals_this_month: 0,
+        })
+        .unwrap();
+        assert_eq!(fx.notices[0].data["meeting_date"], "2026-12-23");
+    }
+
+    #[test]
     fn conclusions_the_partner_already_received_are_not_sent_again() {
         let mut dec = decision(MailKind::MeetingConclusions, None);
         dec.facts.from_staff = true;
@@ -1178,7 +1220,41 @@ mod tests {
         .unwrap();
         let data = &fx.notices[0].data;
         assert_eq!(data["too_late"], true);
-        assert_eq!(data["next_meeting_date"], "2026-12-31");
+        // The rule says Thursday 31 December; the example landlord is closed from 24 December,
+        // so the calendar moves the meeting to Wednesday 23 December.
+        assert_eq!(data["next_meeting_date"], "2026-12-23");
+    }
+
+    #[test]
+    fn a_discussion_request_counts_until_the_start_of_the_meeting_day() {
+        let dec = decision(MailKind::DiscussionRequest, Some("VD-2026-0001"));
+        let config = config();
+        let cases: BTreeMap<String, Case> =
+            [("VD-2026-0001".to_string(), guided_case("VD-2026-0001"))].into();
+        // (received, too late, meeting date told): the December meeting is on Wednesday 23
+        // December (moved off the closing days); requests count until 00:00 that day, Brussels.
+        let table = [
+            ((2026, 12, 22, 22, 59), false, "2026-12-23"),
+            ((2026, 12, 22, 23, 0), true, "2027-01-28"),
+            ((2026, 11, 25, 12, 0), false, "2026-11-26"),
+        ];
+        for ((y, m, d, h, min), too_late, told) in table {
+            let at = Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap();
+            let fx = apply(&Input {
+                config: &config,
+                decision: &dec,
+                mail_id: 1,
+                received_at: at,
+                now: at,
+                cases: &cases,
+                new_reference: None,
+                referrals_this_month: 0,
+            })
+            .unwrap();
+            let data = &fx.notices[0].data;
+            assert_eq!(data["too_late"], too_late, "{at}");
+            assert_eq!(data["meeting_date"], told, "{at}");
+        }
     }
 
     #[test]

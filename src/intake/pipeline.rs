@@ -193,6 +193,19 @@ pub async fn handle(
             .await?,
         );
     }
+    if decision.kind == crate::understand::MailKind::CalendarResponse {
+        done.push(
+            crate::jobs::agenda::record_calendar_reply(
+                &mut tx,
+                config,
+                decision.partner.as_deref(),
+                raw,
+                mail.id,
+                mail.received_at,
+            )
+            .await?,
+        );
+    }
     tx.finish_mail(
         mail.id,
         &MailOutcome {

@@ -7,6 +7,8 @@
 //! daemon was down is caught up once (not once per missed slot), and a slot never runs twice,
 //! also not across instances. Jobs never talk SMTP or IMAP: they queue [`crate::outbox::Notice`]s.
 
+pub mod agenda;
+pub mod conclusions;
 pub mod digest;
 pub mod escalation;
 pub mod health;
@@ -34,6 +36,10 @@ pub enum Job {
     /// Every 5 minutes: alerts to the admins when intake or the outbox is in trouble or a
     /// secret expires ([`health`]).
     Health,
+    /// The monthly agenda, invitation, call and cancellation per partner (see [`agenda`]).
+    Agenda,
+    /// Remind the coordinator of missing meeting conclusions (see [`conclusions`]).
+    ConclusionsReminder,
     /// Anonymise ended cases and drop old raw mail bytes (`[retention]`).
     Retention,
 }
@@ -44,6 +50,8 @@ impl Job {
         Job::Digest,
         Job::WeeklyDigest,
         Job::Health,
+        Job::Agenda,
+        Job::ConclusionsReminder,
         Job::Retention,
     ];
 
@@ -53,6 +61,8 @@ impl Job {
             Job::Digest => "digest",
             Job::WeeklyDigest => "weekly_digest",
             Job::Health => "health",
+            Job::Agenda => "agenda",
+            Job::ConclusionsReminder => "conclusions_reminder",
             Job::Retention => "retention",
         }
     }
@@ -63,6 +73,14 @@ impl Job {
             Job::Digest => digest::Period::Daily.schedule(config),
             Job::WeeklyDigest => digest::Period::Weekly.schedule(config),
             Job::Health => Schedule::Every(Duration::from_secs(300)),
+            // Often enough that a partner's request calls a skipped meeting within the quarter
+            // hour; each pass is idempotent per partner and month (the `meetings` row).
+            Job::Agenda => Schedule::Every(Duration::from_secs(15 * 60)),
+            // Once a working morning, after the reminder day has begun.
+            Job::ConclusionsReminder => Schedule::DailyAt {
+                hour: 8,
+                tz: config.organisation.time_zone,
+            },
             // Daily at 02:00 local time, when nobody is working.
             Job::Retention => Schedule::DailyAt {
                 hour: 2,
@@ -78,6 +96,8 @@ impl Job {
             Job::Digest => digest::run_once(ctx, digest::Period::Daily, now).await,
             Job::WeeklyDigest => digest::run_once(ctx, digest::Period::Weekly, now).await,
             Job::Health => health::run_once(ctx, now).await,
+            Job::Agenda => agenda::run_once(ctx, now).await,
+            Job::ConclusionsReminder => conclusions::run_once(ctx, now).await,
             Job::Retention => retention::run_once(ctx, now).await,
         }
     }

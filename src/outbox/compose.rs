@@ -35,6 +35,18 @@ pub struct Composition<'a> {
     pub answering: Option<&'a Answering>,
     /// The `Date` header.
     pub now: DateTime<Utc>,
+    /// A calendar invitation or cancellation sent along (the meeting agenda), if any.
+    pub calendar: Option<&'a CalendarPart>,
+}
+
+/// An iCalendar object sent as a `text/calendar; method=…` part next to the text and HTML:
+/// how Outlook, Gmail and Thunderbird recognise an invitation (RFC 6047 §2.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarPart {
+    /// The iTIP method inside the object: `REQUEST` or `CANCEL`.
+    pub method: &'static str,
+    /// The complete `BEGIN:VCALENDAR … END:VCALENDAR` text, CRLF line ends.
+    pub ics: String,
 }
 
 /// A composed message.
@@ -143,20 +155,33 @@ pub fn compose(config: &Config, c: &Composition<'_>) -> Result<Composed, Compose
             builder = builder.references(refs[keep..].join(" "));
         }
     }
-    let message = builder
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(c.rendered.text.clone()),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(c.rendered.html.clone()),
-                ),
+    let mut body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(c.rendered.text.clone()),
         )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(c.rendered.html.clone()),
+        );
+    if let Some(calendar) = c.calendar {
+        // The last alternative is the richest: clients that understand calendars show the
+        // invitation, the others the HTML.
+        let content_type = ContentType::parse(&format!(
+            "text/calendar; charset=utf-8; method={}",
+            calendar.method
+        ))
+        .map_err(|e| ComposeError::Build(format!("calendar content type: {e}")))?;
+        body = body.singlepart(
+            SinglePart::builder()
+                .header(content_type)
+                .body(calendar.ics.clone()),
+        );
+    }
+    let message = builder
+        .multipart(body)
         .map_err(|e| ComposeError::Build(e.to_string()))?;
     Ok(Composed {
         message_id,

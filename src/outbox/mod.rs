@@ -30,7 +30,7 @@ use crate::case::Role;
 use crate::config::Config;
 use crate::understand::MailKind;
 
-pub use compose::{message_id_for, ComposeError};
+pub use compose::{message_id_for, CalendarPart, ComposeError};
 pub use guard::{CaseContacts, GuardError};
 pub use templates::{check_templates, Rendered, TemplateError, Templates};
 
@@ -177,6 +177,22 @@ impl Outbox {
         answering: Option<&Answering>,
         now: DateTime<Utc>,
     ) -> Result<OutgoingMail, PrepareError> {
+        self.prepare_with_calendar(config, notice, case, partner, answering, None, now)
+    }
+
+    /// [`Outbox::prepare`] with a calendar invitation or cancellation sent along (the meeting
+    /// agenda of [`crate::jobs::agenda`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn prepare_with_calendar(
+        &self,
+        config: &Config,
+        notice: &Notice,
+        case: Option<&CaseInfo>,
+        partner: Option<&str>,
+        answering: Option<&Answering>,
+        calendar: Option<&CalendarPart>,
+        now: DateTime<Utc>,
+    ) -> Result<OutgoingMail, PrepareError> {
         if let (Some(c), Some(p)) = (case, partner) {
             if c.partner != p {
                 // The caller believes the case belongs to another partner: a bug, never a mail.
@@ -217,6 +233,7 @@ impl Outbox {
                 rendered: &rendered,
                 answering: answering.filter(|_| notice.to_sender),
                 now,
+                calendar,
             },
         )?;
         let (cause_kind, cause_ref) = notice

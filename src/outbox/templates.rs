@@ -51,6 +51,8 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "preventive_answer_notice",
     "preventive_answer_reminder",
     "milestone_reminder",
+    "agenda",
+    "conclusions_reminder",
 ];
 
 /// Templates of mails about no single case: rendered with `case` = none (their samples too), so
@@ -63,6 +65,8 @@ pub const CASELESS: &[&str] = &[
     "unplaced_mail",
     "digest",
     "health_alert",
+    "agenda",
+    "conclusions_reminder",
 ];
 
 /// Dutch month names, for "1 december 2026".
@@ -480,7 +484,55 @@ pub fn sample_case(config: &Config) -> CaseInfo {
 pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
     let addendum = "ondertekend addendum";
     let report = "uitgebreid sociaal verslag";
+    let agenda = |skipped: bool, update: bool, cancelled: bool, late: bool, online: bool| {
+        let discuss = json!([{"case_ref": "VD-2026-0007", "candidate": "J.P.",
+            "statement": "Zorg gemeld: huur twee maanden niet betaald; Evaluatie na 4 maanden valt in dit overleg",
+            "problems": ["Zorg gemeld: huur twee maanden niet betaald", "Evaluatie na 4 maanden valt in dit overleg"]}]);
+        json!({
+            "partner_name": "CAW Antwerpen",
+            "month": "2026-12",
+            "meeting_date": "2026-12-30",
+            "meeting_time": "14:00",
+            "answer_deadline": "2026-12-30",
+            "moved": if late { json!("het overleg is verplaatst van 31/12/2026 naar 30/12/2026 wegens sluitingsdagen (24/12/2026 – 01/01/2027)") } else { json!(null) },
+            "mode": if online { json!({"kind": "online", "link": "https://teams.microsoft.com/l/meetup-join/voorbeeld"}) } else { json!({"kind": "on_site", "place": "Kerkstraat 1, 2000 Antwerpen"}) },
+            "overview": [
+                {"case_ref": "VD-2026-0007", "candidate": "J.P.", "lease_start": "2026-08-01",
+                 "next_milestone": {"name": "huisbezoek na 6 maanden", "due": "2027-02-01"}},
+                {"case_ref": "VD-2026-0011", "candidate": "M.v.d.B.", "lease_start": null, "next_milestone": null}
+            ],
+            "to_discuss": if skipped { json!([]) } else { discuss },
+            "other_guidance": [],
+            "skipped": skipped,
+            "update": update,
+            "cancelled": cancelled,
+            "late": late,
+        })
+    };
     vec![
+        ("agenda", "called", agenda(false, false, false, false, true)),
+        ("agenda", "skipped", agenda(true, false, false, false, true)),
+        (
+            "agenda",
+            "update_on_site",
+            agenda(false, true, false, false, false),
+        ),
+        (
+            "agenda",
+            "cancelled",
+            agenda(false, false, true, false, true),
+        ),
+        (
+            "agenda",
+            "late_and_moved",
+            agenda(false, false, false, true, true),
+        ),
+        (
+            "conclusions_reminder",
+            "default",
+            json!({"partner_name": "CAW Antwerpen", "month": "2026-11", "meeting_date": "2026-11-26",
+                   "cases": ["VD-2026-0007", "VD-2026-0011"]}),
+        ),
         (
             "referral_ack",
             "incomplete",

@@ -16,6 +16,7 @@ mod health;
 pub mod jobs;
 mod leases;
 pub mod mails;
+pub mod meetings;
 pub mod outbox;
 pub mod register;
 pub mod retention;

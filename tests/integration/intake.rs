@@ -71,9 +71,15 @@ async fn a_mail_submitted_over_smtp_is_decided_and_moved_out_of_the_inbox() {
         )
         .await;
     assert!(!moved.bytes.is_empty());
+    // The daemon's jobs run on the real clock and may send (an agenda in its month's window):
+    // the shared mailbox then also holds their proof copies (Bcc); look at the test's mail only.
     assert!(
-        stack.read_all(SHARED_MAILBOX, "INBOX").await.is_empty(),
-        "the inbox is empty once handled"
+        !stack
+            .read_all(SHARED_MAILBOX, "INBOX")
+            .await
+            .iter()
+            .any(|m| String::from_utf8_lossy(&m.bytes).contains("intake-1@")),
+        "the mail is out of the inbox once handled"
     );
     daemon.stop().await;
 
@@ -81,8 +87,19 @@ async fn a_mail_submitted_over_smtp_is_decided_and_moved_out_of_the_inbox() {
         doorstroom::store::Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
             .await
             .unwrap();
-    let mails = store.list_mails(false, 10).await.unwrap();
-    assert_eq!(mails.len(), 1);
+    let mails: Vec<_> = store
+        .list_mails(false, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| {
+            !m.message_id
+                .as_deref()
+                .unwrap_or_default()
+                .contains(".doorstroom@")
+        })
+        .collect();
+    assert_eq!(mails.len(), 1, "{mails:?}");
     assert_eq!(mails[0].state, MailState::Processed);
     assert!(mails[0].moved);
     assert_eq!(

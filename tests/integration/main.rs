@@ -11,6 +11,7 @@ mod db;
 mod intake;
 mod jobs;
 mod mailstack;
+mod meetings;
 mod outbox;
 mod preventive;
 mod retention;

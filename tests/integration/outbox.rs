@@ -1010,7 +1010,7 @@ async fn interrupted_sending_20_times_loses_nothing_and_duplicates_nothing() {
 // ---------------------------------------------------------------------------------------------
 
 /// The example config pointed at a temp dir: its database, sent folder and the shipped templates.
-fn write_config(dir: &Path) -> PathBuf {
+pub fn write_config(dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(root().join("config/doorstroom.example.toml")).unwrap();
     let text = text
         .replace(
@@ -1030,7 +1030,7 @@ fn write_config(dir: &Path) -> PathBuf {
     path
 }
 
-fn doorstroom(config: &Path, args: &[&str]) -> (i32, String, String) {
+pub fn doorstroom(config: &Path, args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_doorstroom"))
         .arg("--config")
         .arg(config)
