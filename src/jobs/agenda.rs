@@ -353,6 +353,16 @@ pub async fn pass_partner(
     let (schedule, agenda) = compose_from_store(&ctx.store, &config, partner, month, now).await?;
     let mut tx = ctx.store.begin().await?;
     let existing = tx.meeting(&partner.id, &month.to_string()).await?;
+    if existing.is_none()
+        && !force
+        && installed_after(ctx, schedule.agenda_at.with_timezone(&Utc)).await?
+    {
+        // doorstroom was installed after this month's agenda day: there was no agenda to miss,
+        // and partners should not get a "late" agenda on the day a landlord starts using it.
+        tx.rollback().await?;
+        tracing::info!(partner = %partner.id, %month, "installed after this month's agenda day; the first agenda is next month's");
+        return Ok(None);
+    }
     let Some(mut planned) = plan(&config, partner, &schedule, agenda, existing.as_ref(), now)
     else {
         tx.rollback().await?;
@@ -382,6 +392,16 @@ pub async fn pass_partner(
         planned.meeting.sequence,
         mail.recipients.join(", ")
     )))
+}
+
+/// Did the scheduler of this organisation first run well after `agenda_at` (a fresh install in
+/// the middle of a month's cycle)?
+async fn installed_after(ctx: &Context, agenda_at: DateTime<Utc>) -> anyhow::Result<bool> {
+    Ok(ctx
+        .store
+        .first_job_run_at()
+        .await?
+        .is_some_and(|first| first - agenda_at > chrono::Duration::minutes(LATE_AFTER_MINUTES)))
 }
 
 /// The months whose cycle may need a mail at `now`: this month and the next (an agenda day moved

@@ -228,7 +228,12 @@ pub async fn run_due(ctx: &Context, now: DateTime<Utc>) -> Vec<(Job, String)> {
             }
         };
         if now - slot.due > chrono::Duration::minutes(10) {
-            tracing::info!(job = job.name(), slot = %slot.name, "running late: catching up a slot missed while down");
+            // Down when the slot was due, or not yet installed then: say which.
+            let was_running =
+                matches!(ctx.store.first_job_run_at().await, Ok(Some(first)) if first < slot.due);
+            if was_running {
+                tracing::info!(job = job.name(), slot = %slot.name, "running late: catching up a slot missed while down");
+            }
         }
         let result = match job.run_once(ctx, now).await {
             Ok(summary) => {

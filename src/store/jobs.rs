@@ -90,3 +90,15 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// When the scheduler of this organisation first ran: the day doorstroom was installed, as far
+    /// as periodic work is concerned.
+    pub async fn first_job_run_at(&self) -> Result<Option<DateTime<Utc>>> {
+        let row = sqlx::query("SELECT MIN(started_at) AS first FROM job_runs WHERE org = $1")
+            .bind(&self.org)
+            .fetch_one(self.pool())
+            .await?;
+        opt_text(&row, "first")?.map(|t| parse_ts(&t)).transpose()
+    }
+}

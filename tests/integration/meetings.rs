@@ -252,13 +252,31 @@ async fn each_partner_gets_one_agenda_of_its_own_cases_at_the_agenda_time() {
 }
 
 #[tokio::test]
+async fn a_fresh_install_after_the_agenda_day_sends_no_late_agenda_for_that_month() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "agenda-fresh").await;
+        let ctx = Context::fixed(store.clone(), config()).unwrap();
+        let mut case = guided("VD-2026-0001", "caw-antwerpen", "Jan Peeters");
+        save(&store, &mut case, utc(2026, 12, 1, 9, 0)).await;
+        // First started on Friday 18/12, two days after December's agenda day.
+        jobs::run_due(&ctx, utc(2026, 12, 18, 7, 0)).await;
+        assert!(
+            agenda_rows(&store).await.is_empty(),
+            "{backend:?}: nothing was missed"
+        );
+        store.close().await;
+    }
+}
+
+#[tokio::test]
 async fn a_daemon_down_on_the_agenda_day_sends_it_once_and_says_it_is_late() {
     for backend in BOTH {
         let (store, _dir) = db::open(backend, "agenda-late").await;
         let ctx = Context::fixed(store.clone(), config()).unwrap();
         let mut case = guided("VD-2026-0001", "caw-antwerpen", "Jan Peeters");
         save(&store, &mut case, utc(2026, 12, 1, 9, 0)).await;
-        // Down from Tuesday to Friday 18/12.
+        // Running on Monday 14/12, down from Tuesday to Friday 18/12 (the agenda day is 16/12).
+        jobs::run_due(&ctx, utc(2026, 12, 14, 8, 0)).await;
         jobs::run_due(&ctx, utc(2026, 12, 18, 7, 0)).await;
         jobs::run_due(&ctx, utc(2026, 12, 18, 7, 30)).await;
         let rows: Vec<OutboxRow> = agenda_rows(&store)
