@@ -115,25 +115,7 @@ impl Invitation {
 
 /// "december 2026".
 fn dutch_month(month: Month) -> String {
-    const NAMES: [&str; 12] = [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ];
-    let name = NAMES
-        .get(month.month() as usize - 1)
-        .copied()
-        .unwrap_or("?");
-    format!("{name} {}", month.year())
+    super::dutch_month(month.year(), month.month())
 }
 
 /// `METHOD:REQUEST`: invite, or update an invitation already sent (with a higher sequence).

@@ -155,6 +155,41 @@ pub fn last_day_of_month(year: i32, month: u32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, 1)?.pred_opt()
 }
 
+/// Dutch month names, for dates in mails ("1 december 2026").
+pub const DUTCH_MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+/// "1 december 2026".
+pub fn dutch_date(d: NaiveDate) -> String {
+    format!(
+        "{} {} {}",
+        d.day(),
+        DUTCH_MONTHS[d.month0() as usize],
+        d.year()
+    )
+}
+
+/// "december 2026".
+pub fn dutch_month(year: i32, month: u32) -> String {
+    let name = DUTCH_MONTHS
+        .get((month as usize).wrapping_sub(1))
+        .copied()
+        .unwrap_or("?");
+    format!("{name} {year}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

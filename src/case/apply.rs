@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use super::model::{
@@ -678,24 +678,9 @@ pub fn parse_conclusion(text: &str) -> Option<Conclusion> {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
-
 /// "1 december 2026": for decision texts built here (templates have their own `datum` filter).
 pub fn dutch_date(d: NaiveDate) -> String {
-    format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
+    crate::calendar::dutch_date(d)
 }
 
 /// The latest meeting on or before `date`, as the calendar holds it (moved off holidays and

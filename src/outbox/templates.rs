@@ -69,22 +69,6 @@ pub const CASELESS: &[&str] = &[
     "conclusions_reminder",
 ];
 
-/// Dutch month names, for "1 december 2026".
-const MONTHS: [&str; 12] = [
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
-
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("cannot read the mail templates in {dir}: {message}")]
@@ -293,22 +277,13 @@ fn describe(e: &minijinja::Error) -> String {
 /// the sample render.
 pub fn datum(iso: &str) -> Option<String> {
     let date = NaiveDate::parse_from_str(iso.trim(), "%Y-%m-%d").ok()?;
-    Some(format!(
-        "{} {} {}",
-        date.day(),
-        MONTHS[date.month0() as usize],
-        date.year()
-    ))
+    Some(crate::calendar::dutch_date(date))
 }
 
 /// `2026-12` → `december 2026`.
 pub fn maand(ym: &str) -> Option<String> {
     let date = NaiveDate::parse_from_str(&format!("{}-01", ym.trim()), "%Y-%m-%d").ok()?;
-    Some(format!(
-        "{} {}",
-        MONTHS[date.month0() as usize],
-        date.year()
-    ))
+    Some(crate::calendar::dutch_month(date.year(), date.month()))
 }
 
 fn datum_filter(value: String) -> Result<String, minijinja::Error> {
