@@ -236,3 +236,69 @@ async fn two_instances_on_postgresql_share_a_mailbox_and_one_takes_over_when_the
         "one coordinator notice per case, none doubled"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_in_the_middle_of_a_backfill_stops_cleanly_and_loses_nothing() {
+    let stack = MailStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let text = setup::imap_config_text(&stack, Db::Sqlite, &dir);
+    let path = dir.path().join("doorstroom.toml");
+    std::fs::write(&path, &text).unwrap();
+    let config = Config::parse(&text, &path).unwrap();
+    let log = dir.path().join("daemon.log");
+    let mut imap = stack.session(SHARED_MAILBOX).await;
+    for n in 0..300 {
+        imap.append(
+            "INBOX",
+            &[],
+            &referral(n, "els.wouters@caw-antwerpen.example"),
+        )
+        .await
+        .unwrap();
+    }
+    let mut child = spawn(&path, &log);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = stack.read_all(SHARED_MAILBOX, "INBOX").await.len();
+    signal(&child, libc::SIGTERM);
+    let stopped = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "orderly stop: {status:?}");
+    assert!(
+        stopped.elapsed() < doorstroom::daemon::GRACE,
+        "stopped within the grace period"
+    );
+    assert!(
+        before > 0,
+        "the test stopped the daemon while it was still working"
+    );
+
+    let mut child = spawn(&path, &log);
+    wait_for(
+        "the rest of the inbox",
+        Duration::from_secs(120),
+        async || stack.read_all(SHARED_MAILBOX, "INBOX").await.is_empty(),
+    )
+    .await;
+    signal(&child, libc::SIGTERM);
+    assert!(child.wait().unwrap().success());
+
+    let store = Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
+        .await
+        .unwrap();
+    let rows: Vec<_> = store
+        .list_mails(false, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| {
+            m.message_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with("<daemon-"))
+        })
+        .collect();
+    assert_eq!(rows.len(), 300, "every mail once");
+    assert!(
+        rows.iter().all(|m| m.state != MailState::Stored && m.moved),
+        "every mail decided and moved"
+    );
+}

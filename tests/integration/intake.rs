@@ -159,3 +159,72 @@ async fn wait_handled(store: &doorstroom::store::Store, n: u32) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The mailbox is restored or recreated (mails come back under new UIDs, as after a UIDVALIDITY
+/// reset): they are recognised by their bytes and only moved, never processed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mails_that_come_back_under_new_uids_are_not_processed_again() {
+    let stack = MailStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup::imap_config(&stack, Db::Sqlite, &dir);
+    let daemon = Daemon::start(config.clone());
+    let store =
+        doorstroom::store::Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
+            .await
+            .unwrap();
+    for n in 10..13 {
+        stack
+            .submit(
+                "els.wouters@caw-antwerpen.example",
+                &[SHARED_MAILBOX],
+                &referral(n),
+            )
+            .await;
+    }
+    for n in 10..13 {
+        wait_handled(&store, n).await;
+    }
+    let cases = store.cases(&Default::default()).await.unwrap().len();
+    let outbox = store.list_outbox(false, 1000).await.unwrap().len();
+
+    // Put the partners' mails back into the inbox, as a restore would: new UIDs, same bytes.
+    let mut imap = stack.session(SHARED_MAILBOX).await;
+    let processed = stack.read_all(SHARED_MAILBOX, "Verwerkt").await;
+    let ours: Vec<_> = processed
+        .iter()
+        .filter(|m| String::from_utf8_lossy(&m.bytes).contains("Message-ID: <intake-1"))
+        .collect();
+    assert_eq!(ours.len(), 3);
+    for mail in &ours {
+        imap.append("INBOX", &[], &mail.bytes).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !stack.read_all(SHARED_MAILBOX, "INBOX").await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restored mails were not moved"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    daemon.stop().await;
+    assert_eq!(
+        store.cases(&Default::default()).await.unwrap().len(),
+        cases,
+        "no new case"
+    );
+    assert_eq!(
+        store.list_outbox(false, 1000).await.unwrap().len(),
+        outbox,
+        "no new mail to anyone"
+    );
+    let rows = store.list_mails(false, 1000).await.unwrap();
+    let partner_rows = rows
+        .iter()
+        .filter(|m| {
+            m.message_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with("<intake-1"))
+        })
+        .count();
+    assert_eq!(partner_rows, 3, "one row per mail, not one per appearance");
+}
