@@ -8,5 +8,6 @@ mod db;
 mod intake;
 mod mailstack;
 mod outbox;
+mod register_scope;
 mod setup;
 mod store;
