@@ -456,6 +456,15 @@ impl ImapSession {
     /// If the fallback fails half-way the mail may exist in both folders; intake recognises it by
     /// Message-ID and hash, so this is safe to retry.
     pub async fn move_uid(&mut self, uid: u32, to: &str) -> Result<()> {
+        self.move_uids(&[uid], to).await
+    }
+
+    /// [`ImapSession::move_uid`] for several messages in one command (a backfill moves a fetch
+    /// batch at once instead of paying a round trip per mail). Nothing to move is no command.
+    pub async fn move_uids(&mut self, uids: &[u32], to: &str) -> Result<()> {
+        if uids.is_empty() {
+            return Ok(());
+        }
         check_folder_name(to)?;
         let timeout = self.timeout;
         let has_move = self.has_capability("MOVE");
@@ -467,7 +476,7 @@ impl ImapSession {
             });
         }
         let session = self.session()?;
-        let set = uid.to_string();
+        let set = uid_set(uids);
         let folder_missing = |e: async_imap::error::Error, command| match e {
             async_imap::error::Error::No(text)
                 if text.to_ascii_uppercase().contains("TRYCREATE") =>

@@ -13,7 +13,9 @@ use crate::context::{Context, Loaded};
 use crate::outbox::queue::queue_notices;
 use crate::outbox::{Answering, Notice};
 use crate::store::mails::MailOutcome;
-use crate::store::{MailRecord, MailState, NewMail, StoreError};
+use crate::store::{MailRecord, MailState, NewMail, RegisterScope, StoreError};
+use crate::understand::parse::Parsed;
+use crate::understand::thread::Tags;
 use crate::understand::{self, Decision, Register};
 
 use super::maildir::{Maildir, MaildirEntry};
@@ -63,13 +65,69 @@ pub fn message_id(raw: &[u8]) -> Option<String> {
         .map(|id| format!("<{}>", id.trim_matches(['<', '>'])))
 }
 
-/// The case register triage reads, with the earlier copies of this mail's Message-ID.
-async fn register_for(ctx: &Context, mail: &MailRecord) -> Result<Register, IntakeError> {
-    let mut register = ctx.store.register().await?;
+/// The part of the case register triage can reach for this mail, with the earlier copies of its
+/// Message-ID. Reading the whole register for every mail made a backfill quadratic.
+async fn register_for(
+    ctx: &Context,
+    config: &Config,
+    mail: &MailRecord,
+    parsed: &Parsed,
+) -> Result<Register, IntakeError> {
+    let mut register = ctx.store.register_scoped(&scope_of(parsed, config)).await?;
     if let Some(id) = &mail.message_id {
         register.earlier = ctx.store.earlier_mails(id, mail.id).await?;
     }
     Ok(register)
+}
+
+/// Every register lookup triage (`understand::classify`) can make for `parsed`, over-approximated:
+/// - candidate names are matched among the open cases of the sender's partner, or among all open
+///   cases when the mail comes from staff (staff may write or forward about any partner's
+///   candidate; a partner forwards only its own colleagues' mail, so a partner's mail stays its
+///   partner's); other senders' mail is never matched by name;
+/// - cases are looked up by every reference tag in the subject and text of the mail and of any
+///   mail forwarded inside it (also with quote markers removed, as triage reads quoted text);
+/// - threads are looked up by every In-Reply-To, References and returned Message-ID, of the
+///   mail and of the mails inside it; the cases they lead to are added by the store.
+pub fn scope_of(parsed: &Parsed, config: &Config) -> RegisterScope {
+    let mut scope = RegisterScope::default();
+    if let Some(from) = &parsed.from {
+        if config.is_staff(&from.address) {
+            scope.all_open = true;
+        } else if let Some(partner) = config.partner_of_address(&from.address) {
+            scope.partners.push(partner.id.clone());
+        }
+    }
+    let tags = Tags::cached(&config.organisation.case_reference);
+    let mut part = Some(parsed);
+    let mut outer = true;
+    while let Some(p) = part {
+        let unquoted: String = p
+            .text
+            .lines()
+            .map(|l| l.trim_start_matches(|c: char| c == '>' || c.is_whitespace()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for text in [&p.subject, &p.text, &unquoted] {
+            scope.case_refs.extend(tags.find(text));
+        }
+        // The mail's own Message-ID threads nothing; an inner mail's may (a bounce returns ours).
+        let own = if outer { None } else { p.message_id.as_ref() };
+        scope.message_ids.extend(
+            own.into_iter()
+                .chain(&p.in_reply_to)
+                .chain(&p.references)
+                .chain(&p.returned_ids)
+                .cloned(),
+        );
+        part = p.inner.as_deref();
+        outer = false;
+    }
+    scope.case_refs.sort();
+    scope.case_refs.dedup();
+    scope.message_ids.sort();
+    scope.message_ids.dedup();
+    scope
 }
 
 /// Decide one stored mail and commit the decision with its effects. A mail decided before is
@@ -93,8 +151,11 @@ pub async fn handle(
         });
     }
     let config = &loaded.config;
-    let register = register_for(ctx, &mail).await?;
-    let mut decision = understand::triage(raw, &register, config);
+    // `understand::triage` is parse + decide; parsing first tells which part of the register
+    // this mail can reach.
+    let parsed = understand::parse::parse(raw);
+    let register = register_for(ctx, config, &mail, &parsed).await?;
+    let mut decision = understand::classify::decide(parsed, &register, config);
     decision.file = file.to_string();
     let now = Utc::now();
 

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use super::imap::{Credentials, ImapError, ImapServer, ImapSession, FETCH_BATCH, MAX_IDLE};
+use super::imap::{
+    Credentials, IdleOutcome, ImapError, ImapServer, ImapSession, FETCH_BATCH, MAX_IDLE,
+};
 use super::pipeline::{self, IntakeError};
 use crate::config::{Auth, ImapMailbox};
 use crate::context::Context;
@@ -191,7 +193,12 @@ async fn session(
             .saturating_sub(last_full.elapsed())
             .max(Duration::from_secs(1));
         tokio::select! {
-            outcome = imap.idle(wait) => { outcome?; }
+            outcome = imap.idle(wait) => {
+                // Benchmarks time the path from this wake-up to the commit (`benches/intake_latency.rs`).
+                if outcome? == IdleOutcome::NewMail {
+                    tracing::debug!("IDLE: the server announced new mail");
+                }
+            }
             _ = stop.cancelled() => return Ok(()),
         }
         if last_full.elapsed() >= m.resync_interval {
@@ -271,6 +278,11 @@ async fn pass(
         if stop.is_cancelled() {
             break;
         }
+        // Decided mails are moved a batch at a time: one UID MOVE per folder instead of a round
+        // trip per mail. A crash before the move leaves them decided in the inbox, which the next
+        // pass only moves (`pipeline::handle` returns them as decided before).
+        let mut to_move: Vec<(u32, i64, bool)> = Vec::with_capacity(batch.len());
+        let mut failed = None;
         for mail in imap.fetch_raw(batch).await? {
             let key = format!("{uid_validity}/{}", mail.uid);
             let new = NewMail {
@@ -279,26 +291,40 @@ async fn pass(
                 message_id: pipeline::message_id(&mail.bytes),
                 received_at: Utc::now(),
             };
-            let handled = match pipeline::handle(ctx, &loaded, &new, &mail.bytes, "").await {
-                Ok(handled) => handled,
-                Err(e) if e.is_transient() => return Err(e.into()),
+            match pipeline::handle(ctx, &loaded, &new, &mail.bytes, "").await {
+                Ok(handled) => to_move.push((
+                    mail.uid,
+                    handled.mail_id,
+                    handled.state == MailState::Quarantined,
+                )),
+                Err(e) if e.is_transient() => {
+                    // Move what was decided before giving up on this pass.
+                    failed = Some(e);
+                    break;
+                }
                 Err(e) => {
                     tracing::error!(uid = mail.uid, "mail left in the inbox for a person: {e}");
                     skip.insert(mail.uid);
-                    continue;
                 }
-            };
-            let folder = if handled.state == MailState::Quarantined {
-                &m.quarantine
-            } else {
-                &m.processed
-            };
-            imap.move_uid(mail.uid, folder).await?;
-            ctx.store
-                .mark_moved(handled.mail_id)
-                .await
-                .map_err(IntakeError::from)?;
-            done += 1;
+            }
+        }
+        for (quarantined, folder) in [(false, &m.processed), (true, &m.quarantine)] {
+            let moving: Vec<&(u32, i64, bool)> = to_move
+                .iter()
+                .filter(|(_, _, q)| *q == quarantined)
+                .collect();
+            if moving.is_empty() {
+                continue;
+            }
+            let uids: Vec<u32> = moving.iter().map(|(uid, _, _)| *uid).collect();
+            imap.move_uids(&uids, folder).await?;
+            for (_, id, _) in &moving {
+                ctx.store.mark_moved(*id).await.map_err(IntakeError::from)?;
+            }
+            done += moving.len();
+        }
+        if let Some(e) = failed {
+            return Err(e.into());
         }
         if backfill {
             progress(done, total, started.elapsed());

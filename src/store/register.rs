@@ -1,13 +1,63 @@
-//! The case register triage reads: every case of the organisation with just enough to recognise
-//! it, and the Message-IDs that thread a reply to its case. Read-only.
+//! The case register triage reads: the cases of the organisation with just enough to recognise
+//! them, and the Message-IDs that thread a reply to its case. Read-only.
+//!
+//! [`Store::register`] reads all of it (for `doorstroom triage` and tests); intake reads only the
+//! part one mail can reach ([`Store::register_scoped`]), because reading every case and every
+//! thread for every mail made a backfill quadratic.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{opt_text, Result, Store};
 use crate::case::model::Status;
 use crate::understand::{Register, RegisteredCase};
+
+/// The part of the register one mail can reach; the caller works it out from the parsed mail
+/// (see `intake::pipeline`). Triage on a scoped register decides exactly as on the full one as
+/// long as the scope covers every lookup triage makes for that mail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegisterScope {
+    /// Every open case of the organisation: staff may name any partner's candidate.
+    pub all_open: bool,
+    /// The open cases of these partners: a partner's mail names only its own candidates.
+    pub partners: Vec<String>,
+    /// These cases whatever their status (compared case-insensitively): the ones the mail names
+    /// by reference tag. The cases its threads lead to are added by the store.
+    pub case_refs: Vec<String>,
+    /// Message-IDs without angle brackets (In-Reply-To, References, returned mails): only these
+    /// are looked up in the threads.
+    pub message_ids: Vec<String>,
+}
+
+const CASE_COLUMNS: &str =
+    "case_ref, partner, candidate, cir, counsellor_email, social_assistant, status";
+
+fn registered(row: &AnyRow) -> Result<RegisteredCase> {
+    let status: String = row.try_get("status")?;
+    Ok(RegisteredCase {
+        case_ref: row.try_get("case_ref")?,
+        partner: row.try_get("partner")?,
+        candidate: row.try_get("candidate")?,
+        cir: opt_text(row, "cir")?,
+        counsellor_email: opt_text(row, "counsellor_email")?,
+        social_assistant: opt_text(row, "social_assistant")?,
+        open: Status::parse(&status).is_some_and(Status::is_open),
+    })
+}
+
+/// `$first, $first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn thread_key(id: &str) -> String {
+    id.trim_matches(|c| c == '<' || c == '>').to_string()
+}
 
 impl Store {
     /// The register for [`crate::understand::triage`]. `earlier` is left empty: it depends on the
@@ -22,16 +72,7 @@ impl Store {
         .await?;
         let mut cases = Vec::with_capacity(rows.len());
         for row in &rows {
-            let status: String = row.try_get("status")?;
-            cases.push(RegisteredCase {
-                case_ref: row.try_get("case_ref")?,
-                partner: row.try_get("partner")?,
-                candidate: row.try_get("candidate")?,
-                cir: opt_text(row, "cir")?,
-                counsellor_email: opt_text(row, "counsellor_email")?,
-                social_assistant: opt_text(row, "social_assistant")?,
-                open: Status::parse(&status).is_some_and(Status::is_open),
-            });
+            cases.push(registered(row)?);
         }
         let mut threads = HashMap::new();
         let received = sqlx::query(
@@ -52,10 +93,108 @@ impl Store {
         for row in received.iter().chain(sent.iter()) {
             let id: String = row.try_get("message_id")?;
             let case: String = row.try_get("case_ref")?;
-            threads.insert(id.trim_matches(|c| c == '<' || c == '>').to_string(), case);
+            threads.insert(thread_key(&id), case);
         }
         Ok(Register {
             cases,
+            threads,
+            earlier: Vec::new(),
+        })
+    }
+
+    /// The part of the register `scope` names, in the same shape as [`Store::register`]: its
+    /// cases ordered by reference, its threads keyed without angle brackets. A few indexed
+    /// queries, whatever the size of the register.
+    pub async fn register_scoped(&self, scope: &RegisterScope) -> Result<Register> {
+        let mut threads = HashMap::new();
+        if !scope.message_ids.is_empty() {
+            // Received mails are stored with angle brackets; match either form.
+            let forms: Vec<String> = scope
+                .message_ids
+                .iter()
+                .flat_map(|id| [format!("<{id}>"), id.clone()])
+                .collect();
+            let list = placeholders(2, forms.len());
+            let received = format!(
+                "SELECT message_id, case_ref FROM mails
+                 WHERE org = $1 AND case_ref IS NOT NULL AND message_id IN ({list})"
+            );
+            let sent = format!(
+                "SELECT o.message_id AS message_id, c.case_ref AS case_ref
+                 FROM outbox o JOIN cases c ON c.id = o.case_id
+                 WHERE o.org = $1 AND c.org = $1 AND o.message_id IN ({list})"
+            );
+            // Received before sent, as in `register`: a sent mail's thread wins.
+            for sql in [received, sent] {
+                let mut query = sqlx::query(&sql).bind(&self.org);
+                for form in &forms {
+                    query = query.bind(form);
+                }
+                for row in query.fetch_all(self.pool()).await? {
+                    let id: String = row.try_get("message_id")?;
+                    let case: String = row.try_get("case_ref")?;
+                    threads.insert(thread_key(&id), case);
+                }
+            }
+        }
+
+        let mut cases: BTreeMap<String, RegisteredCase> = BTreeMap::new();
+        let open: Vec<&str> = Status::ALL
+            .into_iter()
+            .filter(|s| s.is_open())
+            .map(Status::as_str)
+            .collect();
+        if scope.all_open || !scope.partners.is_empty() {
+            let statuses = placeholders(2, open.len());
+            let sql = if scope.all_open {
+                format!(
+                    "SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND status IN ({statuses})"
+                )
+            } else {
+                let partners = placeholders(2 + open.len(), scope.partners.len());
+                format!(
+                    "SELECT {CASE_COLUMNS} FROM cases
+                     WHERE org = $1 AND status IN ({statuses}) AND partner IN ({partners})"
+                )
+            };
+            let mut query = sqlx::query(&sql).bind(&self.org);
+            for status in &open {
+                query = query.bind(*status);
+            }
+            if !scope.all_open {
+                for partner in &scope.partners {
+                    query = query.bind(partner);
+                }
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                let case = registered(&row)?;
+                cases.insert(case.case_ref.clone(), case);
+            }
+        }
+        let mut refs: Vec<String> = scope
+            .case_refs
+            .iter()
+            .chain(threads.values())
+            .map(|r| r.to_uppercase())
+            .collect();
+        refs.sort();
+        refs.dedup();
+        if !refs.is_empty() {
+            let sql = format!(
+                "SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND UPPER(case_ref) IN ({})",
+                placeholders(2, refs.len())
+            );
+            let mut query = sqlx::query(&sql).bind(&self.org);
+            for r in &refs {
+                query = query.bind(r);
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                let case = registered(&row)?;
+                cases.insert(case.case_ref.clone(), case);
+            }
+        }
+        Ok(Register {
+            cases: cases.into_values().collect(),
             threads,
             earlier: Vec::new(),
         })
@@ -129,5 +268,72 @@ mod tests {
         );
         assert!(!register.threads.contains_key("in-2@caw.example"));
         assert!(register.earlier.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_scoped_register_holds_only_what_the_scope_names() {
+        let store = Store::open("sqlite::memory:", "woonhaven", 1)
+            .await
+            .expect("store");
+        case(&store, 1, "VD-2026-0001", "caw", "in_guidance").await;
+        case(&store, 2, "VD-2025-0009", "caw", "closed_positive").await;
+        case(&store, 3, "VD-2026-0002", "ocmw", "in_guidance").await;
+        case(&store, 4, "VD-2026-0003", "ocmw", "closed_negative").await;
+        sqlx::query(
+            "INSERT INTO mails (org, sha256, message_id, source, source_key, received_at, state, case_ref)
+             VALUES ($1, 'x', '<in-1@ocmw.example>', 'file', 'a', '2026-11-01', 'processed', 'VD-2026-0003'),
+                    ($1, 'y', '<in-2@caw.example>', 'file', 'b', '2026-11-01', 'processed', 'VD-2026-0001')",
+        )
+        .bind(store.org())
+        .execute(store.pool())
+        .await
+        .expect("insert mails");
+        let refs =
+            |r: &Register| -> Vec<String> { r.cases.iter().map(|c| c.case_ref.clone()).collect() };
+
+        let partner = store
+            .register_scoped(&RegisterScope {
+                partners: vec!["caw".into()],
+                ..RegisterScope::default()
+            })
+            .await
+            .expect("partner scope");
+        assert_eq!(refs(&partner), ["VD-2026-0001"], "open cases of caw only");
+        assert!(partner.threads.is_empty());
+
+        let staff = store
+            .register_scoped(&RegisterScope {
+                all_open: true,
+                ..RegisterScope::default()
+            })
+            .await
+            .expect("staff scope");
+        assert_eq!(refs(&staff), ["VD-2026-0001", "VD-2026-0002"]);
+
+        let named = store
+            .register_scoped(&RegisterScope {
+                partners: vec!["caw".into()],
+                case_refs: vec!["vd-2025-0009".into()],
+                message_ids: vec!["in-1@ocmw.example".into(), "unknown@x.example".into()],
+                ..RegisterScope::default()
+            })
+            .await
+            .expect("tags and threads");
+        assert_eq!(
+            refs(&named),
+            ["VD-2025-0009", "VD-2026-0001", "VD-2026-0003"],
+            "a tag finds a closed case; a thread brings its case along"
+        );
+        assert_eq!(
+            named.threads.get("in-1@ocmw.example").map(String::as_str),
+            Some("VD-2026-0003")
+        );
+        assert_eq!(named.threads.len(), 1);
+        let full = store.register().await.expect("full register");
+        for case in &named.cases {
+            let same = full.case(&case.case_ref).expect("in the full register");
+            assert_eq!(same.open, case.open);
+            assert_eq!(same.partner, case.partner);
+        }
     }
 }

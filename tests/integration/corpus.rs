@@ -29,7 +29,7 @@ struct RegisterFile {
     threads: HashMap<String, String>,
 }
 
-fn register() -> Register {
+pub(crate) fn register() -> Register {
     let text = std::fs::read_to_string(corpus_dir().join("register.json")).expect("register.json");
     let file: RegisterFile = serde_json::from_str(&text).expect("register.json parses");
     Register {
@@ -39,12 +39,12 @@ fn register() -> Register {
     }
 }
 
-fn config(name: &str) -> Config {
+pub(crate) fn config(name: &str) -> Config {
     let path = corpus_dir().join(name);
     Config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn fixtures() -> Vec<(String, Vec<u8>, Value)> {
+pub(crate) fn fixtures() -> Vec<(String, Vec<u8>, Value)> {
     let mut names: Vec<String> = std::fs::read_dir(corpus_dir())
         .expect("tests/corpus")
         .filter_map(|e| e.ok())

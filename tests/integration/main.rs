@@ -14,6 +14,7 @@ mod mailstack;
 mod meetings;
 mod outbox;
 mod preventive;
+mod register_scope;
 mod retention;
 mod setup;
 mod store;
