@@ -59,6 +59,10 @@ use crate::config::{Auth, Config, Smtp, SmtpServer, TlsMode};
 use crate::store::outbox::{OutboxRow, QueueOutcome};
 use crate::store::{Store, StoreError};
 
+/// After a wake-up, wait this long for more work before a pass, so that a burst of queued mails
+/// (a backfill) costs one pass rather than one per mail.
+const WAKE_COALESCE: Duration = Duration::from_millis(100);
+
 /// What a transport says about one delivery.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
@@ -635,7 +639,14 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
     async fn sleep(&self, shutdown: &CancellationToken) -> bool {
         tokio::select! {
             _ = shutdown.cancelled() => false,
-            _ = self.wake.notified() => true,
+            _ = self.wake.notified() => {
+                // Coalesce: intake rings after every mail it commits; during a backfill that is
+                // many times a second, and one pass per ring would rescan the queue each time.
+                tokio::select! {
+                    _ = shutdown.cancelled() => false,
+                    _ = tokio::time::sleep(WAKE_COALESCE) => true,
+                }
+            }
             _ = tokio::time::sleep(self.policy.poll) => true,
         }
     }
