@@ -177,6 +177,10 @@ extern "C" fn stop_cluster() {
         } else {
             Command::new(args[0]).args(&args[1..]).output()
         };
+        // The cluster's folder (data, socket, log) goes with it.
+        if let Some(dir) = data.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
