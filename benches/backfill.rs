@@ -50,43 +50,9 @@ const PARTNERS: [(&str, &str); 2] = [
 ];
 
 fn candidate(case: usize) -> String {
-    const FIRST: [&str; 40] = [
-        "Jan", "An", "Els", "Tom", "Sofie", "Bram", "Lotte", "Karel", "Fatima", "Mohamed", "Nadia",
-        "Pieter", "Lies", "Koen", "Sara", "Youssef", "Ines", "Wout", "Eva", "Milan", "Noor",
-        "Arne", "Hanne", "Jonas", "Emma", "Lucas", "Lina", "Ruben", "Amira", "Stijn", "Julie",
-        "Dries", "Marie", "Omar", "Kato", "Senne", "Zoë", "Thijs", "Yara", "Gert",
-    ];
-    const LAST: [&str; 25] = [
-        "Peeters",
-        "Janssens",
-        "Maes",
-        "Jacobs",
-        "Mertens",
-        "Willems",
-        "Claes",
-        "Goossens",
-        "Wouters",
-        "De Smet",
-        "Dubois",
-        "Lambert",
-        "Dupont",
-        "Hermans",
-        "Aerts",
-        "Van Damme",
-        "El Amrani",
-        "Bouzid",
-        "Verhoeven",
-        "Smits",
-        "De Clercq",
-        "Martens",
-        "Michiels",
-        "Coppens",
-        "Vermeulen",
-    ];
     // Cases alternate between the two partners, so each partner's names are distinct up to
     // 2 × 1,000 cases.
-    let n = case / 2;
-    format!("{} {}", FIRST[n % 40], LAST[(n / 40) % 25])
+    setup::candidate_name(case / 2)
 }
 
 /// A deterministic PDF of about `size` bytes whose text names the document and the candidate;

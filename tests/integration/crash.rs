@@ -27,50 +27,8 @@ fn sizes() -> (u32, u32) {
     )
 }
 
-/// A distinct, realistic name per mail (40 first names × 25 surnames).
-fn candidate(n: u32) -> String {
-    const FIRST: [&str; 40] = [
-        "Jan", "An", "Els", "Tom", "Sofie", "Bram", "Lotte", "Karel", "Fatima", "Mohamed", "Nadia",
-        "Pieter", "Lies", "Koen", "Sara", "Youssef", "Ines", "Wout", "Eva", "Milan", "Noor",
-        "Arne", "Hanne", "Jonas", "Emma", "Lucas", "Lina", "Ruben", "Amira", "Stijn", "Julie",
-        "Dries", "Marie", "Omar", "Kato", "Senne", "Zoë", "Thijs", "Yara", "Gert",
-    ];
-    const LAST: [&str; 25] = [
-        "Peeters",
-        "Janssens",
-        "Maes",
-        "Jacobs",
-        "Mertens",
-        "Willems",
-        "Claes",
-        "Goossens",
-        "Wouters",
-        "De Smet",
-        "Dubois",
-        "Lambert",
-        "Dupont",
-        "Hermans",
-        "Aerts",
-        "Van Damme",
-        "El Amrani",
-        "Bouzid",
-        "Verhoeven",
-        "Smits",
-        "De Clercq",
-        "Martens",
-        "Michiels",
-        "Coppens",
-        "Vermeulen",
-    ];
-    format!(
-        "{} {}",
-        FIRST[(n % 40) as usize],
-        LAST[((n / 40) % 25) as usize]
-    )
-}
-
 fn mail(n: u32) -> Vec<u8> {
-    let name = candidate(n);
+    let name = setup::candidate_name(n as usize);
     let partner = if n.is_multiple_of(2) {
         "caw-antwerpen"
     } else {

@@ -57,3 +57,46 @@ pub fn imap_config_text(stack: &MailStack, backend: Db, dir: &tempfile::TempDir)
         &db::unique_org("imap"),
     )
 }
+
+/// A distinct, realistic candidate name per number (40 first names × 25 surnames: 1,000 names),
+/// for tests and benchmarks that generate many referrals.
+pub fn candidate_name(n: usize) -> String {
+    const FIRST: [&str; 40] = [
+        "Jan", "An", "Els", "Tom", "Sofie", "Bram", "Lotte", "Karel", "Fatima", "Mohamed", "Nadia",
+        "Pieter", "Lies", "Koen", "Sara", "Youssef", "Ines", "Wout", "Eva", "Milan", "Noor",
+        "Arne", "Hanne", "Jonas", "Emma", "Lucas", "Lina", "Ruben", "Amira", "Stijn", "Julie",
+        "Dries", "Marie", "Omar", "Kato", "Senne", "Zoë", "Thijs", "Yara", "Gert",
+    ];
+    const LAST: [&str; 25] = [
+        "Peeters",
+        "Janssens",
+        "Maes",
+        "Jacobs",
+        "Mertens",
+        "Willems",
+        "Claes",
+        "Goossens",
+        "Wouters",
+        "De Smet",
+        "Dubois",
+        "Lambert",
+        "Dupont",
+        "Hermans",
+        "Aerts",
+        "Van Damme",
+        "El Amrani",
+        "Bouzid",
+        "Verhoeven",
+        "Smits",
+        "De Clercq",
+        "Martens",
+        "Michiels",
+        "Coppens",
+        "Vermeulen",
+    ];
+    format!(
+        "{} {}",
+        FIRST[(n % 40) as usize],
+        LAST[((n / 40) % 25) as usize]
+    )
+}
