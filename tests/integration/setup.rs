@@ -96,7 +96,7 @@ pub fn candidate_name(n: usize) -> String {
     ];
     format!(
         "{} {}",
-        FIRST[(n % 40) as usize],
-        LAST[((n / 40) % 25) as usize]
+        FIRST[n % 40],
+        LAST[(n / 40) % 25]
     )
 }
