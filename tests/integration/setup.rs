@@ -94,9 +94,5 @@ pub fn candidate_name(n: usize) -> String {
         "Coppens",
         "Vermeulen",
     ];
-    format!(
-        "{} {}",
-        FIRST[n % 40],
-        LAST[(n / 40) % 25]
-    )
+    format!("{} {}", FIRST[n % 40], LAST[(n / 40) % 25])
 }
