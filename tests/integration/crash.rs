@@ -133,17 +133,7 @@ async fn killing_the_daemon_at_random_moments_loses_and_doubles_nothing() {
     let store = Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
         .await
         .unwrap();
-    let rows: Vec<_> = store
-        .list_mails(false, i64::from(mails) * 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|m| {
-            m.message_id
-                .as_deref()
-                .is_some_and(|id| id.starts_with("<crash-"))
-        })
-        .collect();
+    let rows = setup::mails_with_prefix(&store, "<crash-").await;
     assert_eq!(rows.len(), mails as usize, "one row per mail, none doubled");
     let stuck: Vec<_> = rows
         .iter()

@@ -215,17 +215,7 @@ async fn two_instances_on_postgresql_share_a_mailbox_and_one_takes_over_when_the
     let store = Store::open(&db::url(Db::Postgres, &dir), &config.organisation.id, 1)
         .await
         .unwrap();
-    let rows: Vec<_> = store
-        .list_mails(false, 10_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|m| {
-            m.message_id
-                .as_deref()
-                .is_some_and(|id| id.starts_with("<daemon-"))
-        })
-        .collect();
+    let rows = setup::mails_with_prefix(&store, "<daemon-").await;
     assert_eq!(rows.len(), 150, "every mail once");
     assert!(rows.iter().all(|m| m.state != MailState::Stored && m.moved));
     let acks = store.list_outbox(false, 10_000).await.unwrap();
@@ -285,17 +275,7 @@ async fn sigterm_in_the_middle_of_a_backfill_stops_cleanly_and_loses_nothing() {
     let store = Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
         .await
         .unwrap();
-    let rows: Vec<_> = store
-        .list_mails(false, 10_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|m| {
-            m.message_id
-                .as_deref()
-                .is_some_and(|id| id.starts_with("<daemon-"))
-        })
-        .collect();
+    let rows = setup::mails_with_prefix(&store, "<daemon-").await;
     assert_eq!(rows.len(), 300, "every mail once");
     assert!(
         rows.iter().all(|m| m.state != MailState::Stored && m.moved),

@@ -96,3 +96,22 @@ pub fn candidate_name(n: usize) -> String {
     ];
     format!("{} {}", FIRST[n % 40], LAST[(n / 40) % 25])
 }
+
+/// The mails a test sent, by the prefix of their Message-ID (the shared mailbox also receives
+/// the outbox's proof copies and other tests' mail).
+pub async fn mails_with_prefix(
+    store: &doorstroom::store::Store,
+    prefix: &str,
+) -> Vec<doorstroom::store::MailRecord> {
+    store
+        .list_mails(false, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| {
+            m.message_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with(prefix))
+        })
+        .collect()
+}
