@@ -13,12 +13,12 @@ use crate::context::{Context, Loaded};
 use crate::outbox::queue::queue_notices;
 use crate::outbox::{Answering, Notice};
 use crate::store::mails::MailOutcome;
-use crate::store::{MailRecord, MailState, NewMail, RegisterScope, StoreError};
+use crate::store::{MailRecord, MailState, NewMail, RegisterScope, StoreError, Tx};
 use crate::understand::parse::Parsed;
 use crate::understand::thread::Tags;
-use crate::understand::{self, Decision, Register};
+use crate::understand::{self, Decision};
 
-use super::maildir::{Maildir, MaildirEntry};
+use super::maildir::Maildir;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -32,6 +32,9 @@ pub enum IntakeError {
     /// Reading or moving the mail failed.
     #[error("{0}")]
     Io(String),
+    /// The mail could not be read at all (the parser gave up on it); it is left for a person.
+    #[error("cannot read the mail: {0}")]
+    Unreadable(String),
 }
 
 impl IntakeError {
@@ -40,6 +43,7 @@ impl IntakeError {
             IntakeError::Store(e) => e.is_transient(),
             IntakeError::Apply(e) => e.is_transient(),
             IntakeError::Io(_) => true,
+            IntakeError::Unreadable(_) => false,
         }
     }
 }
@@ -63,21 +67,6 @@ pub fn message_id(raw: &[u8]) -> Option<String> {
     parsed
         .message_id()
         .map(|id| format!("<{}>", id.trim_matches(['<', '>'])))
-}
-
-/// The part of the case register triage can reach for this mail, with the earlier copies of its
-/// Message-ID. Reading the whole register for every mail made a backfill quadratic.
-async fn register_for(
-    ctx: &Context,
-    config: &Config,
-    mail: &MailRecord,
-    parsed: &Parsed,
-) -> Result<Register, IntakeError> {
-    let mut register = ctx.store.register_scoped(&scope_of(parsed, config)).await?;
-    if let Some(id) = &mail.message_id {
-        register.earlier = ctx.store.earlier_mails(id, mail.id).await?;
-    }
-    Ok(register)
 }
 
 /// Every register lookup triage (`understand::classify`) can make for `parsed`, over-approximated:
@@ -130,8 +119,16 @@ pub fn scope_of(parsed: &Parsed, config: &Config) -> RegisterScope {
     scope
 }
 
-/// Decide one stored mail and commit the decision with its effects. A mail decided before is
-/// returned as it is.
+/// A mail as a source hands it to intake.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub source: NewMail,
+    pub raw: Vec<u8>,
+    /// How `doorstroom ingest --json` names the mail (the path given); empty for a mailbox.
+    pub file: String,
+}
+
+/// Decide one mail and commit the decision with its effects: [`handle_batch`] for one.
 pub async fn handle(
     ctx: &Context,
     loaded: &Loaded,
@@ -139,36 +136,187 @@ pub async fn handle(
     raw: &[u8],
     file: &str,
 ) -> Result<Handled, IntakeError> {
-    let (mail, _) = ctx.store.record_mail(source, raw).await?;
-    if mail.state != MailState::Stored {
-        return Ok(Handled {
-            mail_id: mail.id,
-            new: false,
-            state: mail.state,
-            decision: None,
-            done: vec!["decided before; only moved".into()],
-            reason: mail.reason,
-        });
+    let one = Incoming {
+        source: source.clone(),
+        raw: raw.to_vec(),
+        file: file.to_string(),
+    };
+    handle_batch(ctx, loaded, vec![one])
+        .await?
+        .pop()
+        .unwrap_or_else(|| Err(IntakeError::Io("a batch of one mail gave no result".into())))
+}
+
+/// Handle a batch of mails in source order, as the daemon does on every pass:
+///
+/// 1. the raw bytes of every mail are stored (one transaction): from here on nothing is lost;
+/// 2. the mails not decided before are parsed, over all cores and off the async runtime;
+/// 3. each is decided against the register as the mails before it left it, and its decision,
+///    case effects and outgoing mails are written under a savepoint; all commit at once.
+///
+/// The outer error is transient and undoes the whole batch (every mail stays undecided in the
+/// inbox and is tried again); the inner ones belong to one mail, which is left for a person
+/// while the mails behind it go on. Mails decided before (a restart after a crash) come back as
+/// they are, to be moved.
+pub async fn handle_batch(
+    ctx: &Context,
+    loaded: &Loaded,
+    mails: Vec<Incoming>,
+) -> Result<Vec<Result<Handled, IntakeError>>, IntakeError> {
+    let mut tx = ctx.store.begin().await?;
+    let mut records = Vec::with_capacity(mails.len());
+    for mail in &mails {
+        records.push(tx.record_mail(&mail.source, &mail.raw).await?.0);
     }
+    tx.commit().await?;
+
+    let undecided: Vec<bool> = records
+        .iter()
+        .map(|r| r.state == MailState::Stored)
+        .collect();
+    let (mails, mut parsed) = tokio::task::spawn_blocking(move || {
+        let parsed = parse_all(&mails, &undecided);
+        (mails, parsed)
+    })
+    .await
+    .map_err(|e| IntakeError::Io(format!("the parser task failed: {e}")))?;
+
     let config = &loaded.config;
-    // `understand::triage` is parse + decide; parsing first tells which part of the register
-    // this mail can reach.
-    let parsed = understand::parse::parse(raw);
-    let register = register_for(ctx, config, &mail, &parsed).await?;
+    let mut tx = ctx.store.begin().await?;
+    let mut results = Vec::with_capacity(mails.len());
+    for ((mail, record), parsed) in mails.iter().zip(records).zip(parsed.iter_mut()) {
+        let Some(parsed) = parsed.take() else {
+            results.push(Ok(Handled {
+                mail_id: record.id,
+                new: false,
+                state: record.state,
+                decision: None,
+                done: vec!["decided before; only moved".into()],
+                reason: record.reason,
+            }));
+            continue;
+        };
+        let parsed = match parsed {
+            Ok(parsed) => parsed,
+            Err(panic) => {
+                results.push(Err(IntakeError::Unreadable(panic)));
+                continue;
+            }
+        };
+        tx.savepoint().await?;
+        match decide(&mut tx, config, loaded, &record, parsed, mail).await {
+            Ok(handled) => {
+                tx.release_savepoint().await?;
+                results.push(Ok(handled));
+            }
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => {
+                tx.rollback_to_savepoint().await?;
+                tx.release_savepoint().await?;
+                results.push(Err(e));
+            }
+        }
+    }
+    tx.commit().await?;
+
+    let mut queued = false;
+    for handled in results.iter().flatten().filter(|h| h.new) {
+        queued |= !handled.done.is_empty();
+        let kind = handled.decision.as_ref().map_or("-", |d| d.kind.as_str());
+        let case = handled
+            .decision
+            .as_ref()
+            .and_then(|d| d.case_ref.as_deref());
+        tracing::info!(
+            mail = handled.mail_id,
+            kind,
+            case = case.unwrap_or("-"),
+            "mail decided: {}",
+            if handled.done.is_empty() {
+                "nothing to do".to_string()
+            } else {
+                handled.done.join(", ")
+            }
+        );
+    }
+    if queued {
+        ctx.outbox_wake.notify_one();
+    }
+    Ok(results)
+}
+
+/// Parse the undecided mails (`undecided[i]` for `mails[i]`), spreading them over the cores.
+/// Parsing is total; should it panic all the same, that mail alone is set aside with the panic's
+/// message.
+fn parse_all(mails: &[Incoming], undecided: &[bool]) -> Vec<Option<Result<Parsed, String>>> {
+    let parse = |i: usize| {
+        undecided[i].then(|| {
+            std::panic::catch_unwind(|| understand::parse::parse(&mails[i].raw)).map_err(|panic| {
+                panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "the parser panicked".into())
+            })
+        })
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(undecided.iter().filter(|u| **u).count());
+    if threads <= 1 {
+        return (0..mails.len()).map(parse).collect();
+    }
+    // Thread t takes mails t, t + threads, …: referrals with attachments are spread evenly.
+    let mut out: Vec<Option<Result<Parsed, String>>> = (0..mails.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..mails.len())
+                        .step_by(threads)
+                        .map(|i| (i, parse(i)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for worker in workers {
+            // `parse` catches panics, so a worker cannot fail.
+            for (i, parsed) in worker.join().unwrap_or_default() {
+                out[i] = parsed;
+            }
+        }
+    });
+    out
+}
+
+/// Decide one stored mail and write its decision, case effects and outgoing mails in `tx`,
+/// inside the savepoint the caller opened (a decision that cannot be applied is undone to it and
+/// the mail quarantined instead).
+async fn decide(
+    tx: &mut Tx,
+    config: &Config,
+    loaded: &Loaded,
+    mail: &MailRecord,
+    parsed: Parsed,
+    incoming: &Incoming,
+) -> Result<Handled, IntakeError> {
+    let mut register = tx.register_scoped(&scope_of(&parsed, config)).await?;
+    if let Some(id) = &mail.message_id {
+        register.earlier = tx.earlier_mails(id, mail.id).await?;
+    }
     let mut decision = understand::classify::decide(parsed, &register, config);
-    decision.file = file.to_string();
+    decision.file = incoming.file.clone();
     let now = Utc::now();
 
     // A bounce of one of our mails: that row is marked failed in the same transaction.
     let mut bounced = Vec::new();
     if decision.kind == understand::MailKind::Bounce {
         for id in &decision.facts.bounced {
-            bounced.extend(ctx.store.outbox_by_message_id(id).await?);
+            bounced.extend(tx.outbox_by_message_id(id).await?);
         }
     }
 
     // The decision, the case changes and the mails they cause commit together, or not at all.
-    let mut tx = ctx.store.begin().await?;
     let applied = tx
         .apply_decision(config, &decision, mail.id, mail.received_at, now)
         .await;
@@ -178,8 +326,7 @@ pub async fn handle(
         Err(e) => {
             // Permanent (an illegal transition, a contradiction): nothing of it is kept; the
             // mail goes to quarantine with the reason, for a person.
-            tx.rollback().await?;
-            tx = ctx.store.begin().await?;
+            tx.rollback_to_savepoint().await?;
             (None, Some(format!("cannot apply the decision: {e}")))
         }
     };
@@ -205,24 +352,16 @@ pub async fn handle(
         effects.is_none(),
     );
     if let Some(notice) = unplaced {
-        done.extend(
-            queue_notices(&mut tx, config, &loaded.outbox, &[notice], &[], None, now).await?,
-        );
+        done.extend(queue_notices(tx, config, &loaded.outbox, &[notice], &[], None, now).await?);
     }
     // Marked here, before the case's notices: a bounce of a mail we know is told to the
     // coordinators by the outbox, once per outgoing mail (recipient, subject, case), so the
     // case code's generic bounce notice is left out, also for a second copy of the bounce.
     for row in &bounced {
         let error = format!("bounced: {}", decision.facts.subject);
-        let marked = crate::outbox::send::record_bounce_in(
-            &mut tx,
-            config,
-            &loaded.outbox,
-            row,
-            &error,
-            now,
-        )
-        .await?;
+        let marked =
+            crate::outbox::send::record_bounce_in(tx, config, &loaded.outbox, row, &error, now)
+                .await?;
         if marked {
             done.push(format!("outgoing mail #{} marked bounced", row.id));
         }
@@ -243,7 +382,7 @@ pub async fn handle(
             .collect();
         done.extend(
             queue_notices(
-                &mut tx,
+                tx,
                 config,
                 &loaded.outbox,
                 &notices,
@@ -257,10 +396,10 @@ pub async fn handle(
     if decision.kind == crate::understand::MailKind::CalendarResponse {
         done.push(
             crate::jobs::agenda::record_calendar_reply(
-                &mut tx,
+                tx,
                 config,
                 decision.partner.as_deref(),
-                raw,
+                &incoming.raw,
                 mail.id,
                 mail.received_at,
             )
@@ -281,21 +420,6 @@ pub async fn handle(
         },
     )
     .await?;
-    tx.commit().await?;
-    if !done.is_empty() {
-        ctx.outbox_wake.notify_one();
-    }
-    tracing::info!(
-        mail = mail.id,
-        kind = decision.kind.as_str(),
-        case = case_ref.as_deref().unwrap_or("-"),
-        "mail decided: {}",
-        if done.is_empty() {
-            "nothing to do".to_string()
-        } else {
-            done.join(", ")
-        }
-    );
     Ok(Handled {
         mail_id: mail.id,
         new: true,
@@ -368,7 +492,7 @@ fn dutch_kind(kind: crate::understand::MailKind) -> &'static str {
 }
 
 /// One pass over a Maildir inbox: finish moves a crash interrupted, then handle every waiting
-/// mail in delivery order. One bad mail never blocks the ones behind it.
+/// mail in delivery order, a batch at a time. One bad mail never blocks the ones behind it.
 pub async fn maildir_pass(
     ctx: &Context,
     maildir: &Maildir,
@@ -377,64 +501,73 @@ pub async fn maildir_pass(
 ) -> Result<usize, IntakeError> {
     let source = super::maildir_source(m);
     let loaded = ctx.loaded();
-    let mut handled = 0;
-    for entry in maildir
+    let pending = maildir
         .pending()
-        .map_err(|e| IntakeError::Io(format!("cannot list {}: {e}", m.path.display())))?
-    {
+        .map_err(|e| IntakeError::Io(format!("cannot list {}: {e}", m.path.display())))?;
+    let mut handled = 0;
+    for batch in pending.chunks(super::imap::FETCH_BATCH) {
         if stop.is_cancelled() {
             break;
         }
-        match handle_entry(ctx, &loaded, maildir, m, &source, &entry).await {
-            Ok(_) => handled += 1,
-            Err(e) if e.is_transient() => return Err(e),
-            Err(e) => tracing::error!(file = %entry.path.display(), "mail left in the inbox: {e}"),
+        let mut entries = Vec::with_capacity(batch.len());
+        let mut incoming = Vec::with_capacity(batch.len());
+        for entry in batch {
+            match std::fs::read(&entry.path) {
+                Ok(raw) => {
+                    incoming.push(Incoming {
+                        source: NewMail {
+                            source: source.clone(),
+                            source_key: entry.key.clone(),
+                            message_id: message_id(&raw),
+                            received_at: Utc::now(),
+                        },
+                        raw,
+                        file: entry.path.display().to_string(),
+                    });
+                    entries.push(entry);
+                }
+                // Moved or removed by someone else between the listing and now: not ours.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(IntakeError::Io(format!(
+                        "cannot read {}: {e}",
+                        entry.path.display()
+                    )))
+                }
+            }
+        }
+        let mut moved = Vec::with_capacity(entries.len());
+        let mut failed = None;
+        for (entry, result) in entries
+            .iter()
+            .zip(handle_batch(ctx, &loaded, incoming).await?)
+        {
+            let done = match result {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::error!(file = %entry.path.display(), "mail left in the inbox: {e}");
+                    continue;
+                }
+            };
+            let folder = match done.state {
+                MailState::Quarantined => &m.quarantine,
+                _ => &m.processed,
+            };
+            if let Err(e) = maildir.move_to(entry, folder) {
+                failed = Some(IntakeError::Io(format!(
+                    "cannot move {} to {folder}: {e}",
+                    entry.path.display()
+                )));
+                break;
+            }
+            moved.push(done.mail_id);
+        }
+        // What was moved is recorded as moved, also when a later move failed.
+        ctx.store.mark_all_moved(&moved).await?;
+        handled += moved.len();
+        if let Some(e) = failed {
+            return Err(e);
         }
     }
-    Ok(handled)
-}
-
-async fn handle_entry(
-    ctx: &Context,
-    loaded: &Loaded,
-    maildir: &Maildir,
-    m: &MaildirMailbox,
-    source: &str,
-    entry: &MaildirEntry,
-) -> Result<Handled, IntakeError> {
-    let raw = match std::fs::read(&entry.path) {
-        Ok(raw) => raw,
-        // Moved or removed by someone else between the listing and now: not ours to handle.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(IntakeError::Io(format!(
-                "{} vanished",
-                entry.path.display()
-            )))
-        }
-        Err(e) => {
-            return Err(IntakeError::Io(format!(
-                "cannot read {}: {e}",
-                entry.path.display()
-            )))
-        }
-    };
-    let new = NewMail {
-        source: source.to_string(),
-        source_key: entry.key.clone(),
-        message_id: message_id(&raw),
-        received_at: Utc::now(),
-    };
-    let handled = handle(ctx, loaded, &new, &raw, &entry.path.display().to_string()).await?;
-    let folder = match handled.state {
-        MailState::Quarantined => &m.quarantine,
-        _ => &m.processed,
-    };
-    maildir.move_to(entry, folder).map_err(|e| {
-        IntakeError::Io(format!(
-            "cannot move {} to {folder}: {e}",
-            entry.path.display()
-        ))
-    })?;
-    ctx.store.mark_moved(handled.mail_id).await?;
     Ok(handled)
 }

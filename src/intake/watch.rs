@@ -274,61 +274,73 @@ async fn pass(
     }
     let started = Instant::now();
     let mut done = 0;
-    for batch in uids.chunks(FETCH_BATCH) {
+    // While one batch is decided, the next is fetched: the mailbox and the database work side by
+    // side, and at most two batches are held in memory.
+    let mut batches = uids.chunks(FETCH_BATCH);
+    let mut fetched = match batches.next() {
+        Some(batch) => imap.fetch_raw(batch).await?,
+        None => Vec::new(),
+    };
+    while !fetched.is_empty() {
         if stop.is_cancelled() {
             break;
         }
-        // Decided mails are moved a batch at a time: one UID MOVE per folder instead of a round
-        // trip per mail. A crash before the move leaves them decided in the inbox, which the next
-        // pass only moves (`pipeline::handle` returns them as decided before).
-        let mut to_move: Vec<(u32, i64, bool)> = Vec::with_capacity(batch.len());
-        let mut failed = None;
-        for mail in imap.fetch_raw(batch).await? {
-            let key = format!("{uid_validity}/{}", mail.uid);
-            let new = NewMail {
-                source: source.to_string(),
-                source_key: key.clone(),
-                message_id: pipeline::message_id(&mail.bytes),
-                received_at: Utc::now(),
-            };
-            match pipeline::handle(ctx, &loaded, &new, &mail.bytes, "").await {
-                Ok(handled) => to_move.push((
-                    mail.uid,
-                    handled.mail_id,
-                    handled.state == MailState::Quarantined,
-                )),
-                Err(e) if e.is_transient() => {
-                    // Move what was decided before giving up on this pass.
-                    failed = Some(e);
-                    break;
+        let uids: Vec<u32> = fetched.iter().map(|m| m.uid).collect();
+        let incoming = fetched
+            .into_iter()
+            .map(|mail| pipeline::Incoming {
+                source: NewMail {
+                    source: source.to_string(),
+                    source_key: format!("{uid_validity}/{}", mail.uid),
+                    message_id: pipeline::message_id(&mail.bytes),
+                    received_at: Utc::now(),
+                },
+                raw: mail.bytes,
+                file: String::new(),
+            })
+            .collect();
+        let next = batches.next();
+        let (next_fetched, handled) = tokio::join!(
+            async {
+                match next {
+                    Some(batch) => imap.fetch_raw(batch).await,
+                    None => Ok(Vec::new()),
                 }
+            },
+            pipeline::handle_batch(ctx, &loaded, incoming),
+        );
+        // Decided mails are moved a batch at a time: one UID MOVE per folder. A crash before the
+        // move leaves them decided in the inbox, which the next pass only moves.
+        let mut to_processed = Vec::new();
+        let mut to_quarantine = Vec::new();
+        for (uid, result) in uids.iter().zip(handled?) {
+            match result {
+                Ok(handled) if handled.state == MailState::Quarantined => {
+                    to_quarantine.push((*uid, handled.mail_id));
+                }
+                Ok(handled) => to_processed.push((*uid, handled.mail_id)),
                 Err(e) => {
-                    tracing::error!(uid = mail.uid, "mail left in the inbox for a person: {e}");
-                    skip.insert(mail.uid);
+                    tracing::error!(uid, "mail left in the inbox for a person: {e}");
+                    skip.insert(*uid);
                 }
             }
         }
-        for (quarantined, folder) in [(false, &m.processed), (true, &m.quarantine)] {
-            let moving: Vec<&(u32, i64, bool)> = to_move
-                .iter()
-                .filter(|(_, _, q)| *q == quarantined)
-                .collect();
+        for (moving, folder) in [(to_processed, &m.processed), (to_quarantine, &m.quarantine)] {
             if moving.is_empty() {
                 continue;
             }
-            let uids: Vec<u32> = moving.iter().map(|(uid, _, _)| *uid).collect();
+            let (uids, ids): (Vec<u32>, Vec<i64>) = moving.into_iter().unzip();
             imap.move_uids(&uids, folder).await?;
-            for (_, id, _) in &moving {
-                ctx.store.mark_moved(*id).await.map_err(IntakeError::from)?;
-            }
-            done += moving.len();
-        }
-        if let Some(e) = failed {
-            return Err(e.into());
+            ctx.store
+                .mark_all_moved(&ids)
+                .await
+                .map_err(IntakeError::from)?;
+            done += ids.len();
         }
         if backfill {
             progress(done, total, started.elapsed());
         }
+        fetched = next_fetched?;
     }
     if backfill && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         eprintln!();

@@ -118,48 +118,12 @@ pub struct MailOutcome<'a> {
 }
 
 impl Store {
-    /// Store a mail's bytes and its row, before anything is decided. Seeing the same mail again
-    /// returns the existing row and `false`: the same source and key, or the very same bytes
-    /// from the same source under a new key (an IMAP mailbox recreated with a new UIDVALIDITY).
+    /// Store a mail's bytes and its row, before anything is decided (see [`Tx::record_mail`]).
     pub async fn record_mail(&self, mail: &NewMail, raw: &[u8]) -> Result<(MailRecord, bool)> {
-        if let Some(known) = self.mail_by_source(&mail.source, &mail.source_key).await? {
-            return Ok((known, false));
-        }
-        let sha = super::sha256_hex(raw);
-        let same_bytes = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND sha256 = $3 ORDER BY id LIMIT 1"
-        ))
-        .bind(&self.org)
-        .bind(&mail.source)
-        .bind(&sha)
-        .fetch_optional(self.pool())
-        .await?;
-        if let Some(row) = same_bytes {
-            return Ok((record(&row)?, false));
-        }
         let mut tx = self.begin().await?;
-        let sha = tx.put_blob(raw).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO mails (org, sha256, message_id, source, source_key, received_at, state)
-             VALUES ($1, $2, $3, $4, $5, $6, 'stored')
-             ON CONFLICT (org, source, source_key) DO NOTHING",
-        )
-        .bind(tx.org.clone())
-        .bind(&sha)
-        .bind(mail.message_id.clone())
-        .bind(&mail.source)
-        .bind(&mail.source_key)
-        .bind(ts(mail.received_at))
-        .execute(tx.conn())
-        .await?
-        .rows_affected()
-            == 1;
+        let recorded = tx.record_mail(mail, raw).await?;
         tx.commit().await?;
-        let row = self
-            .mail_by_source(&mail.source, &mail.source_key)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("mail {}", mail.source_key)))?;
-        Ok((row, inserted))
+        Ok(recorded)
     }
 
     pub async fn mail_by_source(
@@ -197,18 +161,8 @@ impl Store {
         message_id: &str,
         except: i64,
     ) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query(
-            "SELECT body_hash, message_id FROM mails
-             WHERE org = $1 AND message_id = $2 AND id <> $3 AND state <> 'stored' AND body_hash IS NOT NULL",
-        )
-        .bind(&self.org)
-        .bind(message_id)
-        .bind(except)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("body_hash")?, r.try_get("message_id")?)))
-            .collect()
+        let mut conn = self.pool().acquire().await?;
+        earlier_mails(&mut conn, &self.org, message_id, except).await
     }
 
     /// Mails of a source that were decided but not yet moved out of the inbox (a crash came
@@ -225,11 +179,21 @@ impl Store {
     }
 
     pub async fn mark_moved(&self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE mails SET moved = 1 WHERE org = $1 AND id = $2")
-            .bind(&self.org)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+        self.mark_all_moved(&[id]).await
+    }
+
+    /// Record that the mailbox confirmed the move of these mails out of the inbox: one
+    /// statement for a whole batch.
+    pub async fn mark_all_moved(&self, ids: &[i64]) -> Result<()> {
+        for chunk in ids.chunks(500) {
+            let list = super::placeholders(2, chunk.len());
+            let sql = format!("UPDATE mails SET moved = 1 WHERE org = $1 AND id IN ({list})");
+            let mut query = sqlx::query(&sql).bind(&self.org);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(self.pool()).await?;
+        }
         Ok(())
     }
 
@@ -263,7 +227,95 @@ impl Store {
     }
 }
 
+/// See [`Store::earlier_mails`]; on any connection, so that a transaction sees its own mails.
+async fn earlier_mails(
+    conn: &mut sqlx::AnyConnection,
+    org: &str,
+    message_id: &str,
+    except: i64,
+) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT body_hash, message_id FROM mails
+         WHERE org = $1 AND message_id = $2 AND id <> $3 AND state <> 'stored' AND body_hash IS NOT NULL",
+    )
+    .bind(org)
+    .bind(message_id)
+    .bind(except)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("body_hash")?, r.try_get("message_id")?)))
+        .collect()
+}
+
 impl Tx {
+    /// Store a mail's bytes and its row, before anything is decided. Seeing the same mail again
+    /// returns the existing row and `false`: the same source and key, or the very same bytes
+    /// from the same source under a new key (an IMAP mailbox recreated with a new UIDVALIDITY).
+    pub async fn record_mail(&mut self, mail: &NewMail, raw: &[u8]) -> Result<(MailRecord, bool)> {
+        if let Some(known) = self.mail_by_source(&mail.source, &mail.source_key).await? {
+            return Ok((known, false));
+        }
+        let sha = super::sha256_hex(raw);
+        let org = self.org.clone();
+        let same_bytes = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND sha256 = $3 ORDER BY id LIMIT 1"
+        ))
+        .bind(&org)
+        .bind(&mail.source)
+        .bind(&sha)
+        .fetch_optional(self.conn())
+        .await?;
+        if let Some(row) = same_bytes {
+            return Ok((record(&row)?, false));
+        }
+        let sha = self.put_blob(raw).await?;
+        sqlx::query(
+            "INSERT INTO mails (org, sha256, message_id, source, source_key, received_at, state)
+             VALUES ($1, $2, $3, $4, $5, $6, 'stored')",
+        )
+        .bind(&org)
+        .bind(&sha)
+        .bind(mail.message_id.clone())
+        .bind(&mail.source)
+        .bind(&mail.source_key)
+        .bind(ts(mail.received_at))
+        .execute(self.conn())
+        .await?;
+        let row = self
+            .mail_by_source(&mail.source, &mail.source_key)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("mail {}", mail.source_key)))?;
+        Ok((row, true))
+    }
+
+    async fn mail_by_source(
+        &mut self,
+        source: &str,
+        source_key: &str,
+    ) -> Result<Option<MailRecord>> {
+        let org = self.org.clone();
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND source_key = $3"
+        ))
+        .bind(org)
+        .bind(source)
+        .bind(source_key)
+        .fetch_optional(self.conn())
+        .await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    /// [`Store::earlier_mails`] as this transaction sees them.
+    pub async fn earlier_mails(
+        &mut self,
+        message_id: &str,
+        except: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let org = self.org.clone();
+        earlier_mails(self.conn(), &org, message_id, except).await
+    }
+
     /// Record the decision of a mail, in the transaction of its effects. Fails when the mail was
     /// decided already (by a concurrent instance), so that nothing is applied twice.
     pub async fn finish_mail(&mut self, id: i64, outcome: &MailOutcome<'_>) -> Result<()> {

@@ -234,6 +234,30 @@ impl Tx {
         &self.org
     }
 
+    /// Open a savepoint: [`Tx::rollback_to_savepoint`] undoes what came after it and keeps what
+    /// came before, so that one mail of a batch can fail without undoing the others.
+    pub async fn savepoint(&mut self) -> Result<()> {
+        sqlx::query("SAVEPOINT step").execute(self.conn()).await?;
+        Ok(())
+    }
+
+    /// Undo everything since [`Tx::savepoint`]; the savepoint stays open. On PostgreSQL this also
+    /// clears a failed statement, after which the transaction can go on.
+    pub async fn rollback_to_savepoint(&mut self) -> Result<()> {
+        sqlx::query("ROLLBACK TO SAVEPOINT step")
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Close the savepoint, keeping its changes in the transaction.
+    pub async fn release_savepoint(&mut self) -> Result<()> {
+        sqlx::query("RELEASE SAVEPOINT step")
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
     fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
     }
@@ -263,6 +287,14 @@ fn sqlite_url(url: &str) -> Result<String> {
         out.push_str(query);
     }
     Ok(out)
+}
+
+/// `$first, $first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Timestamps are stored as RFC 3339 UTC text with microseconds: sortable as text in both

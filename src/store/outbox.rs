@@ -113,6 +113,29 @@ fn row(r: &AnyRow) -> Result<OutboxRow> {
     })
 }
 
+async fn outbox_by_message_id(
+    conn: &mut sqlx::AnyConnection,
+    org: &str,
+    message_id: &str,
+) -> Result<Option<OutboxRow>> {
+    let r = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM outbox WHERE org = $1 AND message_id = $2"
+    ))
+    .bind(org)
+    .bind(message_id)
+    .fetch_optional(conn)
+    .await?;
+    r.as_ref().map(row).transpose()
+}
+
+impl Tx {
+    /// [`Store::outbox_by_message_id`] as this transaction sees it.
+    pub async fn outbox_by_message_id(&mut self, message_id: &str) -> Result<Option<OutboxRow>> {
+        let org = self.org.clone();
+        outbox_by_message_id(self.conn(), &org, message_id).await
+    }
+}
+
 impl Tx {
     /// Queue a composed mail in this transaction: it is sent if and only if the transaction
     /// commits. The same effect queued twice, or a second acknowledgement to the same sender
@@ -408,14 +431,8 @@ impl Store {
 
     /// Find the row of a Message-ID we sent (a bounce names it).
     pub async fn outbox_by_message_id(&self, message_id: &str) -> Result<Option<OutboxRow>> {
-        let r = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM outbox WHERE org = $1 AND message_id = $2"
-        ))
-        .bind(&self.org)
-        .bind(message_id)
-        .fetch_optional(self.pool())
-        .await?;
-        r.as_ref().map(row).transpose()
+        let mut conn = self.pool().acquire().await?;
+        outbox_by_message_id(&mut conn, &self.org, message_id).await
     }
 
     /// Has a mail with this Message-ID come into the shared mailbox (the Bcc copy of one of ours)?

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{opt_text, Result, Store};
+use super::{opt_text, placeholders, Result, Store, Tx};
 use crate::case::model::Status;
 use crate::understand::{Register, RegisteredCase};
 
@@ -45,14 +45,6 @@ fn registered(row: &AnyRow) -> Result<RegisteredCase> {
         social_assistant: opt_text(row, "social_assistant")?,
         open: Status::parse(&status).is_some_and(Status::is_open),
     })
-}
-
-/// `$first, $first+1, …` for `n` values.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn thread_key(id: &str) -> String {
@@ -106,99 +98,115 @@ impl Store {
     /// cases ordered by reference, its threads keyed without angle brackets. A few indexed
     /// queries, whatever the size of the register.
     pub async fn register_scoped(&self, scope: &RegisterScope) -> Result<Register> {
-        let mut threads = HashMap::new();
-        if !scope.message_ids.is_empty() {
-            // Received mails are stored with angle brackets; match either form.
-            let forms: Vec<String> = scope
-                .message_ids
-                .iter()
-                .flat_map(|id| [format!("<{id}>"), id.clone()])
-                .collect();
-            let list = placeholders(2, forms.len());
-            let received = format!(
-                "SELECT message_id, case_ref FROM mails
+        let mut conn = self.pool().acquire().await?;
+        register_scoped(&mut conn, &self.org, scope).await
+    }
+}
+
+impl Tx {
+    /// [`Store::register_scoped`] as this transaction sees it: intake decides a batch of mails
+    /// in one transaction, and a reply must find the case its referral opened a moment before.
+    pub async fn register_scoped(&mut self, scope: &RegisterScope) -> Result<Register> {
+        let org = self.org.clone();
+        register_scoped(self.conn(), &org, scope).await
+    }
+}
+
+async fn register_scoped(
+    conn: &mut sqlx::AnyConnection,
+    org: &str,
+    scope: &RegisterScope,
+) -> Result<Register> {
+    let mut threads = HashMap::new();
+    if !scope.message_ids.is_empty() {
+        // Received mails are stored with angle brackets; match either form.
+        let forms: Vec<String> = scope
+            .message_ids
+            .iter()
+            .flat_map(|id| [format!("<{id}>"), id.clone()])
+            .collect();
+        let list = placeholders(2, forms.len());
+        let received = format!(
+            "SELECT message_id, case_ref FROM mails
                  WHERE org = $1 AND case_ref IS NOT NULL AND message_id IN ({list})"
-            );
-            let sent = format!(
-                "SELECT o.message_id AS message_id, c.case_ref AS case_ref
+        );
+        let sent = format!(
+            "SELECT o.message_id AS message_id, c.case_ref AS case_ref
                  FROM outbox o JOIN cases c ON c.id = o.case_id
                  WHERE o.org = $1 AND c.org = $1 AND o.message_id IN ({list})"
-            );
-            // Received before sent, as in `register`: a sent mail's thread wins.
-            for sql in [received, sent] {
-                let mut query = sqlx::query(&sql).bind(&self.org);
-                for form in &forms {
-                    query = query.bind(form);
-                }
-                for row in query.fetch_all(self.pool()).await? {
-                    let id: String = row.try_get("message_id")?;
-                    let case: String = row.try_get("case_ref")?;
-                    threads.insert(thread_key(&id), case);
-                }
+        );
+        // Received before sent, as in `register`: a sent mail's thread wins.
+        for sql in [received, sent] {
+            let mut query = sqlx::query(&sql).bind(org);
+            for form in &forms {
+                query = query.bind(form);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                let id: String = row.try_get("message_id")?;
+                let case: String = row.try_get("case_ref")?;
+                threads.insert(thread_key(&id), case);
             }
         }
-
-        let mut cases: BTreeMap<String, RegisteredCase> = BTreeMap::new();
-        let open: Vec<&str> = Status::ALL
-            .into_iter()
-            .filter(|s| s.is_open())
-            .map(Status::as_str)
-            .collect();
-        if scope.all_open || !scope.partners.is_empty() {
-            let statuses = placeholders(2, open.len());
-            let sql = if scope.all_open {
-                format!(
-                    "SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND status IN ({statuses})"
-                )
-            } else {
-                let partners = placeholders(2 + open.len(), scope.partners.len());
-                format!(
-                    "SELECT {CASE_COLUMNS} FROM cases
-                     WHERE org = $1 AND status IN ({statuses}) AND partner IN ({partners})"
-                )
-            };
-            let mut query = sqlx::query(&sql).bind(&self.org);
-            for status in &open {
-                query = query.bind(*status);
-            }
-            if !scope.all_open {
-                for partner in &scope.partners {
-                    query = query.bind(partner);
-                }
-            }
-            for row in query.fetch_all(self.pool()).await? {
-                let case = registered(&row)?;
-                cases.insert(case.case_ref.clone(), case);
-            }
-        }
-        let mut refs: Vec<String> = scope
-            .case_refs
-            .iter()
-            .chain(threads.values())
-            .map(|r| r.to_uppercase())
-            .collect();
-        refs.sort();
-        refs.dedup();
-        if !refs.is_empty() {
-            let sql = format!(
-                "SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND UPPER(case_ref) IN ({})",
-                placeholders(2, refs.len())
-            );
-            let mut query = sqlx::query(&sql).bind(&self.org);
-            for r in &refs {
-                query = query.bind(r);
-            }
-            for row in query.fetch_all(self.pool()).await? {
-                let case = registered(&row)?;
-                cases.insert(case.case_ref.clone(), case);
-            }
-        }
-        Ok(Register {
-            cases: cases.into_values().collect(),
-            threads,
-            earlier: Vec::new(),
-        })
     }
+
+    let mut cases: BTreeMap<String, RegisteredCase> = BTreeMap::new();
+    let open: Vec<&str> = Status::ALL
+        .into_iter()
+        .filter(|s| s.is_open())
+        .map(Status::as_str)
+        .collect();
+    if scope.all_open || !scope.partners.is_empty() {
+        let statuses = placeholders(2, open.len());
+        let sql = if scope.all_open {
+            format!("SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND status IN ({statuses})")
+        } else {
+            let partners = placeholders(2 + open.len(), scope.partners.len());
+            format!(
+                "SELECT {CASE_COLUMNS} FROM cases
+                     WHERE org = $1 AND status IN ({statuses}) AND partner IN ({partners})"
+            )
+        };
+        let mut query = sqlx::query(&sql).bind(org);
+        for status in &open {
+            query = query.bind(*status);
+        }
+        if !scope.all_open {
+            for partner in &scope.partners {
+                query = query.bind(partner);
+            }
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let case = registered(&row)?;
+            cases.insert(case.case_ref.clone(), case);
+        }
+    }
+    let mut refs: Vec<String> = scope
+        .case_refs
+        .iter()
+        .chain(threads.values())
+        .map(|r| r.to_uppercase())
+        .collect();
+    refs.sort();
+    refs.dedup();
+    if !refs.is_empty() {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND UPPER(case_ref) IN ({})",
+            placeholders(2, refs.len())
+        );
+        let mut query = sqlx::query(&sql).bind(org);
+        for r in &refs {
+            query = query.bind(r);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let case = registered(&row)?;
+            cases.insert(case.case_ref.clone(), case);
+        }
+    }
+    Ok(Register {
+        cases: cases.into_values().collect(),
+        threads,
+        earlier: Vec::new(),
+    })
 }
 
 #[cfg(test)]
