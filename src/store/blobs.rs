@@ -14,19 +14,25 @@ impl Tx {
     /// Store bytes under their hash (a second copy of the same bytes is a no-op). Returns the hash.
     pub async fn put_blob(&mut self, bytes: &[u8]) -> Result<String> {
         let sha = sha256_hex(bytes);
+        self.put_hashed_blob(&sha, bytes).await?;
+        Ok(sha)
+    }
+
+    /// [`Tx::put_blob`] for bytes whose hash the caller has computed already.
+    pub(super) async fn put_hashed_blob(&mut self, sha: &str, bytes: &[u8]) -> Result<()> {
         let org = self.org.clone();
         sqlx::query(
             "INSERT INTO blobs (org, sha256, size, bytes, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (org, sha256) DO NOTHING",
         )
         .bind(org)
-        .bind(&sha)
+        .bind(sha)
         .bind(bytes.len() as i64)
         .bind(bytes.to_vec())
         .bind(ts(chrono::Utc::now()))
         .execute(self.conn())
         .await?;
-        Ok(sha)
+        Ok(())
     }
 }
 

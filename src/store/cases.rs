@@ -493,6 +493,26 @@ impl Tx {
         counsellor_changed: bool,
         at: DateTime<Utc>,
     ) -> Result<i64> {
+        self.save_case_since(case, None, counsellor_changed, at)
+            .await
+    }
+
+    /// [`Tx::save_case`] for a case read as `before` in this transaction: stored milestones and
+    /// concerns that did not change are not written again (a reply to a case changes one row
+    /// or two, not every step of its timeline).
+    pub async fn save_case_since(
+        &mut self,
+        case: &mut Case,
+        before: Option<&Case>,
+        counsellor_changed: bool,
+        at: DateTime<Utc>,
+    ) -> Result<i64> {
+        let unchanged_milestone = |m: &crate::case::model::Milestone| {
+            before.is_some_and(|b| b.milestones.iter().any(|o| o == m))
+        };
+        let unchanged_concern = |c: &crate::case::model::Concern| {
+            before.is_some_and(|b| b.concerns.iter().any(|o| o == c))
+        };
         let org = self.org.clone();
         let outcome = case.outcome().map(str::to_string);
         let id = match case.id {
@@ -658,6 +678,7 @@ impl Tx {
                     .await?;
                     m.id = Some(row.try_get("id")?);
                 }
+                Some(_) if unchanged_milestone(m) => {}
                 Some(mid) => {
                     sqlx::query(
                         "UPDATE milestones SET due_on = $1, meeting_month = $2, done_on = $3, escalation_step = $4,
@@ -693,6 +714,7 @@ impl Tx {
                     .await?;
                     c.id = Some(row.try_get("id")?);
                 }
+                Some(_) if unchanged_concern(c) => {}
                 Some(cid) => {
                     sqlx::query("UPDATE concerns SET resolved_at = $1 WHERE org = $2 AND id = $3")
                         .bind(c.resolved_at.map(ts))
@@ -730,10 +752,17 @@ impl Tx {
 
     /// Commit the case side of a mail's effects: every changed case, its children and events.
     /// The notices stay in `effects.notices` for the caller to queue in this same transaction.
-    pub async fn apply_effects(&mut self, effects: &mut Effects, at: DateTime<Utc>) -> Result<()> {
+    /// `before` are the cases as this transaction read them before the change.
+    pub async fn apply_effects(
+        &mut self,
+        effects: &mut Effects,
+        before: &BTreeMap<String, Case>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
         for change in effects.changes.iter_mut() {
+            let was = before.get(&change.case.case_ref);
             let id = self
-                .save_case(&mut change.case, change.counsellor_changed, at)
+                .save_case_since(&mut change.case, was, change.counsellor_changed, at)
                 .await?;
             self.add_events(id, &change.events).await?;
         }
@@ -809,7 +838,7 @@ impl Tx {
             referrals_this_month: earlier,
         };
         let mut effects = crate::case::apply(&input)?;
-        self.apply_effects(&mut effects, now).await?;
+        self.apply_effects(&mut effects, &cases, now).await?;
         Ok(effects)
     }
 

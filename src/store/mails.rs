@@ -253,57 +253,37 @@ impl Tx {
     /// returns the existing row and `false`: the same source and key, or the very same bytes
     /// from the same source under a new key (an IMAP mailbox recreated with a new UIDVALIDITY).
     pub async fn record_mail(&mut self, mail: &NewMail, raw: &[u8]) -> Result<(MailRecord, bool)> {
-        if let Some(known) = self.mail_by_source(&mail.source, &mail.source_key).await? {
-            return Ok((known, false));
-        }
         let sha = super::sha256_hex(raw);
         let org = self.org.clone();
-        let same_bytes = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND sha256 = $3 ORDER BY id LIMIT 1"
+        // The same key first, else the same bytes (one indexed look-up each).
+        let known = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND (source_key = $3 OR sha256 = $4)
+             ORDER BY CASE WHEN source_key = $3 THEN 0 ELSE 1 END, id LIMIT 1"
         ))
         .bind(&org)
         .bind(&mail.source)
+        .bind(&mail.source_key)
         .bind(&sha)
         .fetch_optional(self.conn())
         .await?;
-        if let Some(row) = same_bytes {
+        if let Some(row) = known {
             return Ok((record(&row)?, false));
         }
-        let sha = self.put_blob(raw).await?;
-        sqlx::query(
+        self.put_hashed_blob(&sha, raw).await?;
+        let row = sqlx::query(&format!(
             "INSERT INTO mails (org, sha256, message_id, source, source_key, received_at, state)
-             VALUES ($1, $2, $3, $4, $5, $6, 'stored')",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, 'stored')
+             RETURNING {COLUMNS}"
+        ))
         .bind(&org)
         .bind(&sha)
         .bind(mail.message_id.clone())
         .bind(&mail.source)
         .bind(&mail.source_key)
         .bind(ts(mail.received_at))
-        .execute(self.conn())
+        .fetch_one(self.conn())
         .await?;
-        let row = self
-            .mail_by_source(&mail.source, &mail.source_key)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("mail {}", mail.source_key)))?;
-        Ok((row, true))
-    }
-
-    async fn mail_by_source(
-        &mut self,
-        source: &str,
-        source_key: &str,
-    ) -> Result<Option<MailRecord>> {
-        let org = self.org.clone();
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND source_key = $3"
-        ))
-        .bind(org)
-        .bind(source)
-        .bind(source_key)
-        .fetch_optional(self.conn())
-        .await?;
-        row.as_ref().map(record).transpose()
+        Ok((record(&row)?, true))
     }
 
     /// [`Store::earlier_mails`] as this transaction sees them.
