@@ -278,14 +278,16 @@ fn mail(i: usize, rng: &mut Rng) -> Vec<u8> {
 
 fn register() -> Register {
     let cases = (1..10)
-        .map(|n| RegisteredCase {
-            case_ref: format!("VD-2026-{n:04}"),
-            partner: PARTNERS[n % 3].trim_end_matches(".example").to_string(),
-            candidate: format!("{} {}", FIRST[n], LAST[n]),
-            cir: None,
-            counsellor_email: None,
-            social_assistant: None,
-            open: true,
+        .map(|n| {
+            std::sync::Arc::new(RegisteredCase {
+                case_ref: format!("VD-2026-{n:04}"),
+                partner: PARTNERS[n % 3].trim_end_matches(".example").to_string(),
+                candidate: format!("{} {}", FIRST[n], LAST[n]),
+                cir: None,
+                counsellor_email: None,
+                social_assistant: None,
+                open: true,
+            })
         })
         .collect();
     Register {

@@ -13,7 +13,7 @@ use crate::context::{Context, Loaded};
 use crate::outbox::queue::queue_notices;
 use crate::outbox::{Answering, Notice};
 use crate::store::mails::MailOutcome;
-use crate::store::{MailRecord, MailState, NewMail, RegisterScope, StoreError, Tx};
+use crate::store::{MailRecord, MailState, NewMail, OpenCases, RegisterScope, StoreError, Tx};
 use crate::understand::parse::Parsed;
 use crate::understand::thread::Tags;
 use crate::understand::{self, Decision};
@@ -183,6 +183,7 @@ pub async fn handle_batch(
 
     let config = &loaded.config;
     let mut tx = ctx.store.begin().await?;
+    let mut open = OpenCases::default();
     let mut results = Vec::with_capacity(mails.len());
     for ((mail, record), parsed) in mails.iter().zip(records).zip(parsed.iter_mut()) {
         let Some(parsed) = parsed.take() else {
@@ -204,7 +205,7 @@ pub async fn handle_batch(
             }
         };
         tx.savepoint().await?;
-        match decide(&mut tx, config, loaded, &record, parsed, mail).await {
+        match decide(&mut tx, &mut open, config, loaded, &record, parsed, mail).await {
             Ok(handled) => {
                 tx.release_savepoint().await?;
                 results.push(Ok(handled));
@@ -291,16 +292,17 @@ fn parse_all(mails: &[Incoming], undecided: &[bool]) -> Vec<Option<Result<Parsed
 
 /// Decide one stored mail and write its decision, case effects and outgoing mails in `tx`,
 /// inside the savepoint the caller opened (a decision that cannot be applied is undone to it and
-/// the mail quarantined instead).
+/// the mail quarantined instead). `open` holds the open cases the batch has read so far.
 async fn decide(
     tx: &mut Tx,
+    open: &mut OpenCases,
     config: &Config,
     loaded: &Loaded,
     mail: &MailRecord,
     parsed: Parsed,
     incoming: &Incoming,
 ) -> Result<Handled, IntakeError> {
-    let mut register = tx.register_scoped(&scope_of(&parsed, config)).await?;
+    let mut register = tx.register_scoped(&scope_of(&parsed, config), open).await?;
     if let Some(id) = &mail.message_id {
         register.earlier = tx.earlier_mails(id, mail.id).await?;
     }
@@ -420,6 +422,10 @@ async fn decide(
         },
     )
     .await?;
+    // Last, so that a failure above (undone to the savepoint) leaves `open` as it was.
+    for change in effects.iter().flat_map(|fx| &fx.changes) {
+        open.changed(&change.case);
+    }
     Ok(Handled {
         mail_id: mail.id,
         new: true,

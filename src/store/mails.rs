@@ -255,19 +255,24 @@ impl Tx {
     pub async fn record_mail(&mut self, mail: &NewMail, raw: &[u8]) -> Result<(MailRecord, bool)> {
         let sha = super::sha256_hex(raw);
         let org = self.org.clone();
-        // The same key first, else the same bytes (one indexed look-up each).
-        let known = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND (source_key = $3 OR sha256 = $4)
-             ORDER BY CASE WHEN source_key = $3 THEN 0 ELSE 1 END, id LIMIT 1"
-        ))
-        .bind(&org)
-        .bind(&mail.source)
-        .bind(&mail.source_key)
-        .bind(&sha)
-        .fetch_optional(self.conn())
-        .await?;
-        if let Some(row) = known {
-            return Ok((record(&row)?, false));
+        // The same key, else the same bytes: two look-ups, each on its own index (written as one
+        // `OR`, SQLite walked every mail of the source).
+        let lookups = [
+            ("source_key", mail.source_key.as_str()),
+            ("sha256", sha.as_str()),
+        ];
+        for (column, value) in lookups {
+            let known = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND {column} = $3 ORDER BY id LIMIT 1"
+            ))
+            .bind(&org)
+            .bind(&mail.source)
+            .bind(value)
+            .fetch_optional(self.conn())
+            .await?;
+            if let Some(row) = known {
+                return Ok((record(&row)?, false));
+            }
         }
         self.put_hashed_blob(&sha, raw).await?;
         let row = sqlx::query(&format!(

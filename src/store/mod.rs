@@ -32,7 +32,7 @@ use sqlx::{AnyPool, Row};
 pub use cases::{ApplyError, CaseFilter, CounsellorPeriod};
 pub use health::Counts;
 pub use mails::{MailRecord, MailState, NewMail};
-pub use register::RegisterScope;
+pub use register::{OpenCases, RegisterScope};
 
 /// A store error, sorted into what retrying can fix and what it cannot.
 #[derive(Debug, thiserror::Error)]

@@ -6,12 +6,13 @@
 //! thread for every mail made a backfill quadratic.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{opt_text, placeholders, Result, Store, Tx};
-use crate::case::model::Status;
+use crate::case::model::{Case, Status};
 use crate::understand::{Register, RegisteredCase};
 
 /// The part of the register one mail can reach; the caller works it out from the parsed mail
@@ -64,7 +65,7 @@ impl Store {
         .await?;
         let mut cases = Vec::with_capacity(rows.len());
         for row in &rows {
-            cases.push(registered(row)?);
+            cases.push(Arc::new(registered(row)?));
         }
         let mut threads = HashMap::new();
         let received = sqlx::query(
@@ -94,21 +95,26 @@ impl Store {
         })
     }
 
-    /// The part of the register `scope` names, in the same shape as [`Store::register`]: its
-    /// cases ordered by reference, its threads keyed without angle brackets. A few indexed
+    /// The part of the register `scope` names, in the same shape as [`Store::register`] (its
+    /// threads keyed without angle brackets) but for the order of its cases. A few indexed
     /// queries, whatever the size of the register.
     pub async fn register_scoped(&self, scope: &RegisterScope) -> Result<Register> {
         let mut conn = self.pool().acquire().await?;
-        register_scoped(&mut conn, &self.org, scope).await
+        register_scoped(&mut conn, &self.org, scope, &mut OpenCases::default()).await
     }
 }
 
 impl Tx {
-    /// [`Store::register_scoped`] as this transaction sees it: intake decides a batch of mails
-    /// in one transaction, and a reply must find the case its referral opened a moment before.
-    pub async fn register_scoped(&mut self, scope: &RegisterScope) -> Result<Register> {
+    /// [`Store::register_scoped`] as this transaction sees it (intake decides a batch of mails
+    /// in one transaction, and a reply must find the case its referral opened a moment before),
+    /// with the open cases read earlier in this transaction kept in `open`.
+    pub async fn register_scoped(
+        &mut self,
+        scope: &RegisterScope,
+        open: &mut OpenCases,
+    ) -> Result<Register> {
         let org = self.org.clone();
-        register_scoped(self.conn(), &org, scope).await
+        register_scoped(self.conn(), &org, scope, open).await
     }
 }
 
@@ -116,6 +122,7 @@ async fn register_scoped(
     conn: &mut sqlx::AnyConnection,
     org: &str,
     scope: &RegisterScope,
+    open: &mut OpenCases,
 ) -> Result<Register> {
     let mut threads = HashMap::new();
     if !scope.message_ids.is_empty() {
@@ -126,9 +133,10 @@ async fn register_scoped(
             .flat_map(|id| [format!("<{id}>"), id.clone()])
             .collect();
         let list = placeholders(2, forms.len());
+        // Mails without a case are skipped below, not in SQL: `case_ref IS NOT NULL` led SQLite to
+        // walk the case_ref index over every mail instead of looking up the Message-IDs.
         let received = format!(
-            "SELECT message_id, case_ref FROM mails
-                 WHERE org = $1 AND case_ref IS NOT NULL AND message_id IN ({list})"
+            "SELECT message_id, case_ref FROM mails WHERE org = $1 AND message_id IN ({list})"
         );
         let sent = format!(
             "SELECT o.message_id AS message_id, c.case_ref AS case_ref
@@ -143,43 +151,23 @@ async fn register_scoped(
             }
             for row in query.fetch_all(&mut *conn).await? {
                 let id: String = row.try_get("message_id")?;
-                let case: String = row.try_get("case_ref")?;
-                threads.insert(thread_key(&id), case);
+                if let Some(case) = opt_text(&row, "case_ref")? {
+                    threads.insert(thread_key(&id), case);
+                }
             }
         }
     }
 
-    let mut cases: BTreeMap<String, RegisteredCase> = BTreeMap::new();
-    let open: Vec<&str> = Status::ALL
-        .into_iter()
-        .filter(|s| s.is_open())
-        .map(Status::as_str)
-        .collect();
-    if scope.all_open || !scope.partners.is_empty() {
-        let statuses = placeholders(2, open.len());
-        let sql = if scope.all_open {
-            format!("SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND status IN ({statuses})")
-        } else {
-            let partners = placeholders(2 + open.len(), scope.partners.len());
-            format!(
-                "SELECT {CASE_COLUMNS} FROM cases
-                     WHERE org = $1 AND status IN ({statuses}) AND partner IN ({partners})"
-            )
-        };
-        let mut query = sqlx::query(&sql).bind(org);
-        for status in &open {
-            query = query.bind(*status);
-        }
-        if !scope.all_open {
-            for partner in &scope.partners {
-                query = query.bind(partner);
-            }
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            let case = registered(&row)?;
-            cases.insert(case.case_ref.clone(), case);
+    let mut cases: Vec<Arc<RegisteredCase>> = Vec::new();
+    if scope.all_open {
+        cases.extend(open.all(conn, org).await?.values().cloned());
+    } else {
+        for partner in &scope.partners {
+            cases.extend(open.of_partner(conn, org, partner).await?.values().cloned());
         }
     }
+    let included =
+        |c: &RegisteredCase| c.open && (scope.all_open || scope.partners.contains(&c.partner));
     let mut refs: Vec<String> = scope
         .case_refs
         .iter()
@@ -199,14 +187,112 @@ async fn register_scoped(
         }
         for row in query.fetch_all(&mut *conn).await? {
             let case = registered(&row)?;
-            cases.insert(case.case_ref.clone(), case);
+            if !included(&case) {
+                cases.push(Arc::new(case));
+            }
         }
     }
     Ok(Register {
-        cases: cases.into_values().collect(),
+        cases,
         threads,
         earlier: Vec::new(),
     })
+}
+
+/// Open cases by reference.
+type ByRef = BTreeMap<String, Arc<RegisteredCase>>;
+
+/// The open cases one transaction has read, kept for the batch of mails intake decides in it:
+/// a partner's open cases are read once per batch instead of once per mail (in a backfill the
+/// same few hundred rows for every mail), and every case a mail creates or changes is put in
+/// with [`OpenCases::changed`], so that the next mail sees what the transaction sees.
+///
+/// Only valid inside the transaction that filled it; a fresh one reads everything again.
+#[derive(Debug, Default)]
+pub struct OpenCases {
+    partners: HashMap<String, ByRef>,
+    /// Every partner's, once a staff mail asked for them.
+    all: Option<ByRef>,
+}
+
+impl OpenCases {
+    /// A case created or changed in the transaction (its status may have closed it).
+    pub fn changed(&mut self, case: &Case) {
+        let entry = Arc::new(RegisteredCase {
+            case_ref: case.case_ref.clone(),
+            partner: case.partner.clone(),
+            candidate: case.candidate.clone(),
+            cir: case.cir.clone(),
+            counsellor_email: case.counsellor.email.clone(),
+            social_assistant: case.social_assistant.clone(),
+            open: case.status.is_open(),
+        });
+        let lists = self
+            .all
+            .iter_mut()
+            .chain(self.partners.get_mut(&case.partner));
+        for list in lists {
+            if entry.open {
+                list.insert(case.case_ref.clone(), entry.clone());
+            } else {
+                list.remove(&case.case_ref);
+            }
+        }
+    }
+
+    async fn of_partner(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        org: &str,
+        partner: &str,
+    ) -> Result<&ByRef> {
+        if !self.partners.contains_key(partner) {
+            let read = read_open(conn, org, Some(partner)).await?;
+            self.partners.insert(partner.to_string(), read);
+        }
+        Ok(&self.partners[partner])
+    }
+
+    async fn all(&mut self, conn: &mut sqlx::AnyConnection, org: &str) -> Result<&ByRef> {
+        if self.all.is_none() {
+            self.all = Some(read_open(conn, org, None).await?);
+        }
+        Ok(self.all.get_or_insert_default())
+    }
+}
+
+/// The open cases of one partner, or of all.
+async fn read_open(
+    conn: &mut sqlx::AnyConnection,
+    org: &str,
+    partner: Option<&str>,
+) -> Result<ByRef> {
+    let open: Vec<&str> = Status::ALL
+        .into_iter()
+        .filter(|s| s.is_open())
+        .map(Status::as_str)
+        .collect();
+    let statuses = placeholders(2, open.len());
+    let sql = match partner {
+        None => format!("SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND status IN ({statuses})"),
+        Some(_) => format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND status IN ({statuses}) AND partner = ${}",
+            2 + open.len()
+        ),
+    };
+    let mut query = sqlx::query(&sql).bind(org);
+    for status in &open {
+        query = query.bind(*status);
+    }
+    if let Some(partner) = partner {
+        query = query.bind(partner);
+    }
+    let mut out = ByRef::new();
+    for row in query.fetch_all(conn).await? {
+        let case = registered(&row)?;
+        out.insert(case.case_ref.clone(), Arc::new(case));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -296,8 +382,11 @@ mod tests {
         .execute(store.pool())
         .await
         .expect("insert mails");
-        let refs =
-            |r: &Register| -> Vec<String> { r.cases.iter().map(|c| c.case_ref.clone()).collect() };
+        let refs = |r: &Register| -> Vec<String> {
+            let mut refs: Vec<String> = r.cases.iter().map(|c| c.case_ref.clone()).collect();
+            refs.sort();
+            refs
+        };
 
         let partner = store
             .register_scoped(&RegisterScope {
@@ -343,5 +432,55 @@ mod tests {
             assert_eq!(same.open, case.open);
             assert_eq!(same.partner, case.partner);
         }
+    }
+
+    #[tokio::test]
+    async fn open_cases_read_once_follow_what_the_transaction_changes() {
+        let store = Store::open("sqlite::memory:", "woonhaven", 1)
+            .await
+            .expect("store");
+        case(&store, 1, "VD-2026-0001", "caw", "in_guidance").await;
+        let scope = RegisterScope {
+            partners: vec!["caw".into()],
+            ..RegisterScope::default()
+        };
+        let refs = |r: &Register| -> Vec<String> {
+            let mut refs: Vec<String> = r.cases.iter().map(|c| c.case_ref.clone()).collect();
+            refs.sort();
+            refs
+        };
+        let mut tx = store.begin().await.expect("tx");
+        let mut open = OpenCases::default();
+        let first = tx.register_scoped(&scope, &mut open).await.expect("read");
+        assert_eq!(refs(&first), ["VD-2026-0001"]);
+
+        let mut created = Case::new(
+            "VD-2026-0002".into(),
+            "caw",
+            "vivendo",
+            "Mona Claes",
+            chrono::Utc::now(),
+        );
+        open.changed(&created);
+        let mut closed = Case::new(
+            "VD-2026-0001".into(),
+            "caw",
+            "vivendo",
+            "Jan Peeters",
+            chrono::Utc::now(),
+        );
+        closed.status = Status::ClosedPositive;
+        open.changed(&closed);
+        let second = tx.register_scoped(&scope, &mut open).await.expect("cached");
+        assert_eq!(refs(&second), ["VD-2026-0002"], "created in, closed out");
+        assert_eq!(second.cases[0].candidate, "Mona Claes");
+
+        // Another partner's case changes nothing for caw's list.
+        created.partner = "ocmw".into();
+        created.case_ref = "VD-2026-0003".into();
+        open.changed(&created);
+        let third = tx.register_scoped(&scope, &mut open).await.expect("cached");
+        assert_eq!(refs(&third), ["VD-2026-0002"]);
+        tx.rollback().await.expect("rollback");
     }
 }

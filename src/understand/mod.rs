@@ -29,6 +29,7 @@ pub mod tnef;
 pub mod trust;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -248,7 +249,8 @@ pub struct RegisteredCase {
 /// The case register triage reads: a plain value filled by the store.
 #[derive(Debug, Clone, Default)]
 pub struct Register {
-    pub cases: Vec<RegisteredCase>,
+    /// Shared, so that intake builds a register per mail from the open cases it read once.
+    pub cases: Vec<Arc<RegisteredCase>>,
     /// Message-IDs of mails `doorstroom` sent or received → the case they belong to, so that a
     /// reply (In-Reply-To / References) threads to its case.
     pub threads: HashMap<String, String>,
@@ -262,6 +264,7 @@ impl Register {
         self.cases
             .iter()
             .find(|c| c.case_ref.eq_ignore_ascii_case(case_ref))
+            .map(Arc::as_ref)
     }
 }
 

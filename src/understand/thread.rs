@@ -115,6 +115,7 @@ pub fn by_name<'a>(
     register
         .cases
         .iter()
+        .map(std::sync::Arc::as_ref)
         .filter(|c| c.open && partner.is_none_or(|p| c.partner == p))
         .filter(|c| {
             let name = super::text::normalise(&c.candidate);
@@ -174,7 +175,7 @@ mod tests {
     #[test]
     fn names_match_in_either_order() {
         let register = Register {
-            cases: vec![RegisteredCase {
+            cases: vec![std::sync::Arc::new(RegisteredCase {
                 case_ref: "VD-2026-0001".into(),
                 partner: "caw".into(),
                 candidate: "Jan Peeters".into(),
@@ -182,7 +183,7 @@ mod tests {
                 counsellor_email: None,
                 social_assistant: None,
                 open: true,
-            }],
+            })],
             ..Register::default()
         };
         assert_eq!(

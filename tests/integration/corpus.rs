@@ -33,7 +33,7 @@ pub(crate) fn register() -> Register {
     let text = std::fs::read_to_string(corpus_dir().join("register.json")).expect("register.json");
     let file: RegisterFile = serde_json::from_str(&text).expect("register.json parses");
     Register {
-        cases: file.cases,
+        cases: file.cases.into_iter().map(std::sync::Arc::new).collect(),
         threads: file.threads,
         earlier: Vec::new(),
     }
