@@ -215,6 +215,7 @@ pub struct Output {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    crate::memory::limit_arenas();
     let cli = Cli::parse();
     crate::daemon::init_logging(cli.log_format);
     match run(cli) {

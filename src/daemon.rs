@@ -174,6 +174,9 @@ pub async fn run(
         systemd::watchdog(stop_taking.clone()),
     );
 
+    // Start-up parsed the config and rendered every template with sample data; none of that is
+    // needed until the next reload.
+    crate::memory::release_freed();
     systemd::notify("READY=1\nSTATUS=watching the shared mailbox");
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
 

@@ -20,6 +20,7 @@
 //! | [`oauth`] | OAuth2 client-credentials tokens for XOAUTH2 (IMAP and SMTP), cached | logging tokens or secrets |
 //! | [`daemon`] | start-up and shutdown of the long-running service, leases, systemd | business logic |
 //! | [`context`] | what tasks share: the store and the current config | anything else |
+//! | [`memory`] | giving freed heap memory back to the OS when a burst of work is over | allocating |
 //! | [`cli`], [`commands`] | the command line an admin types; one module per command | anything the daemon would do differently |
 //!
 //! Every long-running task takes its dependencies, its clock and a shutdown handle as arguments, so
@@ -34,6 +35,7 @@ pub mod context;
 pub mod daemon;
 pub mod intake;
 pub mod jobs;
+pub mod memory;
 pub mod oauth;
 pub mod outbox;
 pub mod store;

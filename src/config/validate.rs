@@ -635,9 +635,12 @@ fn database(c: &mut Checker, raw: Option<RawDatabase>) -> Option<Database> {
         );
         return None;
     }
+    // SQLite has one writer at a time: a third connection would only add memory (each holds a
+    // page cache and a thread). PostgreSQL serves the jobs and the outbox beside intake.
+    let default_connections = if url.starts_with("sqlite:") { 2 } else { 5 };
     Some(Database {
+        max_connections: raw.max_connections.unwrap_or(default_connections),
         url,
-        max_connections: raw.max_connections.unwrap_or(5),
     })
 }
 

@@ -173,7 +173,7 @@ async fn session(
     let mut skip = HashSet::new();
     let mut last_full = Instant::now();
     loop {
-        pass(
+        let handled = pass(
             ctx,
             &mut imap,
             m,
@@ -183,6 +183,10 @@ async fn session(
             stop,
         )
         .await?;
+        if handled > 0 {
+            // Parsing decodes every attachment in memory; give that back before waiting.
+            crate::memory::release_freed();
+        }
         if stop.is_cancelled() {
             imap.logout().await;
             return Ok(());
