@@ -278,17 +278,16 @@ async fn pass(
     }
     let started = Instant::now();
     let mut done = 0;
-    // While one batch is decided, the next is fetched: the mailbox and the database work side by
-    // side, and at most two batches are held in memory.
+    // Three batches in flight: while one is decided, the one before is moved out of the inbox
+    // and the one after is fetched. The mailbox and the database work side by side, and at most
+    // two batches of mail are held in memory.
     let mut batches = uids.chunks(FETCH_BATCH);
     let mut fetched = match batches.next() {
         Some(batch) => imap.fetch_raw(batch).await?,
         None => Vec::new(),
     };
-    while !fetched.is_empty() {
-        if stop.is_cancelled() {
-            break;
-        }
+    let mut decided = Moves::default();
+    while !fetched.is_empty() && !stop.is_cancelled() {
         let uids: Vec<u32> = fetched.iter().map(|m| m.uid).collect();
         let incoming = fetched
             .into_iter()
@@ -304,52 +303,86 @@ async fn pass(
             })
             .collect();
         let next = batches.next();
-        let (next_fetched, handled) = tokio::join!(
+        let previous = std::mem::take(&mut decided);
+        let (mailbox, handled) = tokio::join!(
             async {
-                match next {
-                    Some(batch) => imap.fetch_raw(batch).await,
-                    None => Ok(Vec::new()),
-                }
+                let moved = previous.apply(imap, m).await?;
+                let next = match next {
+                    Some(batch) => imap.fetch_raw(batch).await?,
+                    None => Vec::new(),
+                };
+                Ok::<_, ImapError>((moved, next))
             },
             pipeline::handle_batch(ctx, &loaded, incoming),
         );
-        // Decided mails are moved a batch at a time: one UID MOVE per folder. A crash before the
-        // move leaves them decided in the inbox, which the next pass only moves.
-        let mut to_processed = Vec::new();
-        let mut to_quarantine = Vec::new();
-        for (uid, result) in uids.iter().zip(handled?) {
+        // The batch just decided is moved while the next one is decided. A crash before its move
+        // leaves it decided in the inbox, which the next pass only moves.
+        let (moved, next_fetched) = mailbox?;
+        done += record_moved(ctx, &moved).await?;
+        let handled = handled?;
+        for (uid, result) in uids.iter().zip(handled) {
             match result {
-                Ok(handled) if handled.state == MailState::Quarantined => {
-                    to_quarantine.push((*uid, handled.mail_id));
-                }
-                Ok(handled) => to_processed.push((*uid, handled.mail_id)),
+                Ok(handled) => decided.add(*uid, &handled),
                 Err(e) => {
                     tracing::error!(uid, "mail left in the inbox for a person: {e}");
                     skip.insert(*uid);
                 }
             }
         }
-        for (moving, folder) in [(to_processed, &m.processed), (to_quarantine, &m.quarantine)] {
+        if backfill {
+            progress(done, total, started.elapsed());
+        }
+        fetched = next_fetched;
+    }
+    let moved = decided.apply(imap, m).await?;
+    done += record_moved(ctx, &moved).await?;
+    if backfill && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!();
+    }
+    Ok(done)
+}
+
+/// Decided mails waiting to leave the inbox: (UID, mail id) per folder.
+#[derive(Debug, Default)]
+struct Moves {
+    processed: Vec<(u32, i64)>,
+    quarantine: Vec<(u32, i64)>,
+}
+
+impl Moves {
+    fn add(&mut self, uid: u32, handled: &pipeline::Handled) {
+        let to = match handled.state {
+            MailState::Quarantined => &mut self.quarantine,
+            _ => &mut self.processed,
+        };
+        to.push((uid, handled.mail_id));
+    }
+
+    /// One UID MOVE per folder; returns the ids of the mails the server moved.
+    async fn apply(self, imap: &mut ImapSession, m: &ImapMailbox) -> Result<Vec<i64>, ImapError> {
+        let mut moved = Vec::new();
+        for (moving, folder) in [
+            (self.processed, &m.processed),
+            (self.quarantine, &m.quarantine),
+        ] {
             if moving.is_empty() {
                 continue;
             }
             let (uids, ids): (Vec<u32>, Vec<i64>) = moving.into_iter().unzip();
             imap.move_uids(&uids, folder).await?;
-            ctx.store
-                .mark_all_moved(&ids)
-                .await
-                .map_err(IntakeError::from)?;
-            done += ids.len();
+            moved.extend(ids);
         }
-        if backfill {
-            progress(done, total, started.elapsed());
-        }
-        fetched = next_fetched?;
+        Ok(moved)
     }
-    if backfill && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        eprintln!();
-    }
-    Ok(done)
+}
+
+/// Record the moves the server confirmed; returns how many.
+async fn record_moved(ctx: &Context, ids: &[i64]) -> Result<usize, WatchError> {
+    ctx.store
+        .mark_all_moved(ids)
+        .await
+        .map_err(IntakeError::from)?;
+    Ok(ids.len())
 }
 
 /// Backfill progress: a bar redrawn in place on a terminal, a log line every batch otherwise.
