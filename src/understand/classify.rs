@@ -432,13 +432,10 @@ impl Reading<'_> {
         let all = std::mem::take(&mut self.attachments);
         let mut judged: Vec<(RawAttachment, Judged)> = all
             .into_iter()
-            .map(|a| {
-                let j = attachments::judge(
-                    &a.filename,
-                    &a.content_type,
-                    &a.bytes,
-                    a.problem.as_deref(),
-                );
+            .map(|mut a| {
+                let j = a.judged.take().unwrap_or_else(|| {
+                    attachments::judge(&a.filename, &a.content_type, &a.bytes, a.problem.as_deref())
+                });
                 (a, j)
             })
             .collect();

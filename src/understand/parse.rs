@@ -33,6 +33,10 @@ pub struct RawAttachment {
     pub bytes: Vec<u8>,
     /// What is wrong with the transfer of these bytes (cut-off base64, missing end), if anything.
     pub problem: Option<String>,
+    /// What the bytes are, read when the mail is parsed ([`super::attachments::judge`]): reading
+    /// a PDF's text is the costly part of triage, and parsing runs in parallel where deciding
+    /// cannot. `None` until then.
+    pub judged: Option<super::attachments::Judged>,
 }
 
 /// One mail as far as a person could read it.
@@ -103,6 +107,18 @@ pub fn parse(raw: &[u8]) -> Parsed {
             .problems
             .push("the mail has no From and no Message-ID header".into());
         parsed.structure_broken = true;
+    }
+    let mut part = Some(&mut parsed);
+    while let Some(p) = part {
+        for a in &mut p.attachments {
+            a.judged = Some(super::attachments::judge(
+                &a.filename,
+                &a.content_type,
+                &a.bytes,
+                a.problem.as_deref(),
+            ));
+        }
+        part = p.inner.as_deref_mut();
     }
     parsed
 }
@@ -230,6 +246,7 @@ fn unpack_tnef(attachment: &RawAttachment, p: &mut Parsed) {
                     content_type,
                     bytes: file.bytes,
                     problem,
+                    judged: None,
                 });
             }
         }
@@ -366,6 +383,7 @@ fn raw_attachment(message: &Message<'_>, part: &MessagePart<'_>, ctype: String) 
         content_type: ctype,
         bytes,
         problem,
+        judged: None,
     }
 }
 
