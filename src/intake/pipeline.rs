@@ -56,6 +56,8 @@ pub struct Handled {
     pub new: bool,
     pub state: MailState,
     pub decision: Option<Decision>,
+    /// The case the mail is filed under (a new referral's case too).
+    pub case_ref: Option<String>,
     /// What was done: "case VD-2026-0001 created", "2 mails queued", …
     pub done: Vec<String>,
     pub reason: Option<String>,
@@ -192,6 +194,7 @@ pub async fn handle_batch(
                 new: false,
                 state: record.state,
                 decision: None,
+                case_ref: record.case_ref,
                 done: vec!["decided before; only moved".into()],
                 reason: record.reason,
             }));
@@ -224,14 +227,10 @@ pub async fn handle_batch(
     for handled in results.iter().flatten().filter(|h| h.new) {
         queued |= !handled.done.is_empty();
         let kind = handled.decision.as_ref().map_or("-", |d| d.kind.as_str());
-        let case = handled
-            .decision
-            .as_ref()
-            .and_then(|d| d.case_ref.as_deref());
         tracing::info!(
             mail = handled.mail_id,
             kind,
-            case = case.unwrap_or("-"),
+            case = handled.case_ref.as_deref().unwrap_or("-"),
             "mail decided: {}",
             if handled.done.is_empty() {
                 "nothing to do".to_string()
@@ -431,6 +430,7 @@ async fn decide(
         new: true,
         state,
         decision: Some(decision),
+        case_ref,
         done,
         reason,
     })

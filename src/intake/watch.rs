@@ -282,10 +282,7 @@ async fn pass(
     // and the one after is fetched. The mailbox and the database work side by side, and at most
     // two batches of mail are held in memory.
     let mut batches = uids.chunks(FETCH_BATCH);
-    let mut fetched = match batches.next() {
-        Some(batch) => imap.fetch_raw(batch).await?,
-        None => Vec::new(),
-    };
+    let mut fetched = fetch_next(imap, &mut batches).await?;
     let mut decided = Moves::default();
     while !fetched.is_empty() && !stop.is_cancelled() {
         let uids: Vec<u32> = fetched.iter().map(|m| m.uid).collect();
@@ -302,15 +299,11 @@ async fn pass(
                 file: String::new(),
             })
             .collect();
-        let next = batches.next();
         let previous = std::mem::take(&mut decided);
         let (mailbox, handled) = tokio::join!(
             async {
                 let moved = previous.apply(imap, m).await?;
-                let next = match next {
-                    Some(batch) => imap.fetch_raw(batch).await?,
-                    None => Vec::new(),
-                };
+                let next = fetch_next(imap, &mut batches).await?;
                 Ok::<_, ImapError>((moved, next))
             },
             pipeline::handle_batch(ctx, &loaded, incoming),
@@ -340,6 +333,21 @@ async fn pass(
         eprintln!();
     }
     Ok(done)
+}
+
+/// The mails of the next batch that are still there (someone may have moved a whole batch away
+/// since the search); empty only when no batch is left.
+async fn fetch_next(
+    imap: &mut ImapSession,
+    batches: &mut std::slice::Chunks<'_, u32>,
+) -> Result<Vec<super::imap::RawMail>, ImapError> {
+    for batch in batches.by_ref() {
+        let mails = imap.fetch_raw(batch).await?;
+        if !mails.is_empty() {
+            return Ok(mails);
+        }
+    }
+    Ok(Vec::new())
 }
 
 /// Decided mails waiting to leave the inbox: (UID, mail id) per folder.
