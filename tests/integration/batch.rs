@@ -1,0 +1,115 @@
+//! A batch of mails is decided in one transaction, one savepoint per mail: a mail that cannot be
+//! applied is quarantined without undoing the mails before it, and a reply finds the case its
+//! referral opened earlier in the same batch.
+
+use chrono::Utc;
+use doorstroom::context::Context;
+use doorstroom::intake::pipeline::{self, Incoming};
+use doorstroom::store::{MailState, NewMail};
+
+use crate::db::{self, BOTH};
+use crate::outbox::config;
+
+fn example(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/mail")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn mail(message_id: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Els Wouters <els.wouters@caw-antwerpen.example>\r\n\
+         To: Versnelde doorstroom <versneldedoorstroom@woonhaven.example>\r\n\
+         Subject: {subject}\r\nDate: Mon, 16 Nov 2026 10:12:00 +0100\r\n\
+         Message-ID: {message_id}\r\n{extra}MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=\"utf-8\"\r\n\r\n{body}\r\n\r\nMet vriendelijke groeten,\r\nEls Wouters\r\n"
+    )
+    .into_bytes()
+}
+
+fn incoming(key: &str, raw: Vec<u8>) -> Incoming {
+    Incoming {
+        source: NewMail {
+            source: "batch-test".into(),
+            source_key: key.into(),
+            message_id: pipeline::message_id(&raw),
+            received_at: Utc::now(),
+        },
+        raw,
+        file: key.into(),
+    }
+}
+
+#[tokio::test]
+async fn one_mail_that_cannot_be_applied_leaves_the_rest_of_its_batch_standing() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "batch").await;
+        let ctx = Context::fixed(store.clone(), config()).unwrap();
+        let batch = vec![
+            incoming("1", example("01-referral-complete.eml")),
+            incoming(
+                "2",
+                mail(
+                    "<unknown-ref@example.mail>",
+                    "Zorgen begeleiding VD-2026-0999",
+                    "",
+                    "In dossier VD-2026-0999 loopt de begeleiding moeizaam: er is geen medewerking.",
+                ),
+            ),
+            incoming(
+                "3",
+                mail(
+                    "<reply-1@example.mail>",
+                    "RE: Aanmelding versnelde doorstroom - Jan Claes",
+                    "In-Reply-To: <01-referral-complete@example.mail>\r\n\
+                     References: <01-referral-complete@example.mail>\r\n",
+                    "Dank voor uw bericht. Het huisbezoek is gepland.",
+                ),
+            ),
+            incoming("4", example("02-referral-incomplete.eml")),
+        ];
+        let results = pipeline::handle_batch(&ctx, &ctx.loaded(), batch)
+            .await
+            .expect("no database trouble");
+        let handled: Vec<_> = results
+            .into_iter()
+            .map(|r| r.expect("every mail gets a decision"))
+            .collect();
+
+        let first_case = handled[0]
+            .case_ref
+            .clone()
+            .expect("the referral opened a case");
+        assert_eq!(handled[0].state, MailState::Processed, "{backend:?}");
+        assert_eq!(handled[1].state, MailState::Quarantined, "{backend:?}");
+        assert!(
+            handled[1]
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains("cannot apply the decision")),
+            "{:?}",
+            handled[1].reason
+        );
+        assert_eq!(
+            handled[2].case_ref.as_deref(),
+            Some(first_case.as_str()),
+            "the reply found the case opened earlier in the batch ({backend:?})"
+        );
+        assert_eq!(handled[3].state, MailState::Processed);
+        assert_ne!(handled[3].case_ref, handled[0].case_ref);
+
+        // Committed as decided: both cases, every mail's row, nothing of the failed apply.
+        let cases = store.cases(&Default::default()).await.unwrap();
+        assert_eq!(cases.len(), 2, "{backend:?}");
+        for (h, state) in handled.iter().zip([
+            MailState::Processed,
+            MailState::Quarantined,
+            MailState::Processed,
+            MailState::Processed,
+        ]) {
+            assert_eq!(store.mail(h.mail_id).await.unwrap().state, state);
+        }
+        assert!(store.case("VD-2026-0999").await.unwrap().is_none());
+    }
+}
