@@ -1,6 +1,7 @@
 //! Link flags for the `doorstroom` binary.
 
 fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
     // Pack the binary's relative relocations (DT_RELR, glibc ≥ 2.36, binutils ≥ 2.38): a PIE of
     // this size otherwise carries over a megabyte of them, read at every start and kept resident.
     let target = std::env::var("TARGET").unwrap_or_default();
