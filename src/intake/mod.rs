@@ -80,7 +80,13 @@ async fn run_maildir(
     let mut backoff = Duration::from_secs(1);
     loop {
         match pipeline::maildir_pass(&ctx, &maildir, &m, &stop).await {
-            Ok(_) => backoff = Duration::from_secs(1),
+            Ok(handled) => {
+                backoff = Duration::from_secs(1);
+                if handled > 0 {
+                    // As after an IMAP pass: parsing decoded every attachment in memory.
+                    crate::memory::release_freed();
+                }
+            }
             Err(e) => {
                 tracing::warn!(
                     "Maildir pass failed, retrying in {} s: {e}",

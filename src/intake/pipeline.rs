@@ -176,7 +176,7 @@ pub async fn handle_batch(
         .iter()
         .map(|r| r.state == MailState::Stored)
         .collect();
-    let (mails, mut parsed) = tokio::task::spawn_blocking(move || {
+    let (mails, parsed) = tokio::task::spawn_blocking(move || {
         let parsed = parse_all(&mails, &undecided);
         (mails, parsed)
     })
@@ -187,8 +187,8 @@ pub async fn handle_batch(
     let mut tx = ctx.store.begin().await?;
     let mut open = OpenCases::default();
     let mut results = Vec::with_capacity(mails.len());
-    for ((mail, record), parsed) in mails.iter().zip(records).zip(parsed.iter_mut()) {
-        let Some(parsed) = parsed.take() else {
+    for ((mail, record), parsed) in mails.iter().zip(records).zip(parsed) {
+        let Some(parsed) = parsed else {
             results.push(Ok(Handled {
                 mail_id: record.id,
                 new: false,

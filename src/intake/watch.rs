@@ -232,25 +232,25 @@ async fn settle_moves(
     in_inbox: &[u32],
 ) -> Result<(), WatchError> {
     let inbox: HashSet<u32> = in_inbox.iter().copied().collect();
-    for mail in ctx
+    let waiting = ctx
         .store
         .mails_awaiting_move(source)
         .await
-        .map_err(IntakeError::from)?
-    {
-        let still_there = mail
-            .source_key
-            .split_once('/')
-            .filter(|(validity, _)| *validity == uid_validity.to_string())
-            .and_then(|(_, uid)| uid.parse::<u32>().ok())
-            .is_some_and(|uid| inbox.contains(&uid));
-        if !still_there {
-            ctx.store
-                .mark_moved(mail.id)
-                .await
-                .map_err(IntakeError::from)?;
-        }
-    }
+        .map_err(IntakeError::from)?;
+    let gone: Vec<i64> = waiting
+        .iter()
+        .filter(|mail| {
+            let still_there = mail
+                .source_key
+                .split_once('/')
+                .filter(|(validity, _)| *validity == uid_validity.to_string())
+                .and_then(|(_, uid)| uid.parse::<u32>().ok())
+                .is_some_and(|uid| inbox.contains(&uid));
+            !still_there
+        })
+        .map(|mail| mail.id)
+        .collect();
+    record_moved(ctx, &gone).await?;
     Ok(())
 }
 

@@ -126,22 +126,6 @@ impl Store {
         Ok(recorded)
     }
 
-    pub async fn mail_by_source(
-        &self,
-        source: &str,
-        source_key: &str,
-    ) -> Result<Option<MailRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND source_key = $3"
-        ))
-        .bind(&self.org)
-        .bind(source)
-        .bind(source_key)
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(record).transpose()
-    }
-
     pub async fn mail(&self, id: i64) -> Result<MailRecord> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM mails WHERE org = $1 AND id = $2"

@@ -299,6 +299,13 @@ async fn read_open(
 mod tests {
     use super::*;
 
+    /// The references of a register's cases, sorted (a scoped register's order is not fixed).
+    fn refs(r: &Register) -> Vec<String> {
+        let mut refs: Vec<String> = r.cases.iter().map(|c| c.case_ref.clone()).collect();
+        refs.sort();
+        refs
+    }
+
     async fn case(store: &Store, id: i64, case_ref: &str, partner: &str, status: &str) {
         sqlx::query(
             "INSERT INTO cases (id, org, case_ref, partner, programme, status, candidate, cir,
@@ -382,11 +389,6 @@ mod tests {
         .execute(store.pool())
         .await
         .expect("insert mails");
-        let refs = |r: &Register| -> Vec<String> {
-            let mut refs: Vec<String> = r.cases.iter().map(|c| c.case_ref.clone()).collect();
-            refs.sort();
-            refs
-        };
 
         let partner = store
             .register_scoped(&RegisterScope {
@@ -443,11 +445,6 @@ mod tests {
         let scope = RegisterScope {
             partners: vec!["caw".into()],
             ..RegisterScope::default()
-        };
-        let refs = |r: &Register| -> Vec<String> {
-            let mut refs: Vec<String> = r.cases.iter().map(|c| c.case_ref.clone()).collect();
-            refs.sort();
-            refs
         };
         let mut tx = store.begin().await.expect("tx");
         let mut open = OpenCases::default();
