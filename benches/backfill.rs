@@ -246,6 +246,12 @@ fn count_files(dir: &Path) -> usize {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let total: usize = support::env_number("DOORSTROOM_BACKFILL_MAILS", 10_000);
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let mut stack = MailStack::start();
     let dir = tempfile::tempdir().expect("temp dir");
 

@@ -13,7 +13,7 @@ use crate::context::{Context, Loaded};
 use crate::outbox::queue::queue_notices;
 use crate::outbox::{Answering, Notice};
 use crate::store::mails::MailOutcome;
-use crate::store::{MailRecord, MailState, NewMail, OpenCases, RegisterScope, StoreError, Tx};
+use crate::store::{CaseCache, MailRecord, MailState, NewMail, RegisterScope, StoreError, Tx};
 use crate::understand::parse::Parsed;
 use crate::understand::thread::Tags;
 use crate::understand::{self, Decision};
@@ -149,46 +149,74 @@ pub async fn handle(
         .unwrap_or_else(|| Err(IntakeError::Io("a batch of one mail gave no result".into())))
 }
 
-/// Handle a batch of mails in source order, as the daemon does on every pass:
-///
-/// 1. the raw bytes of every mail are stored (one transaction): from here on nothing is lost;
-/// 2. the mails not decided before are parsed, over all cores and off the async runtime;
-/// 3. each is decided against the register as the mails before it left it, and its decision,
-///    case effects and outgoing mails are written under a savepoint; all commit at once.
-///
-/// The outer error is transient and undoes the whole batch (every mail stays undecided in the
-/// inbox and is tried again); the inner ones belong to one mail, which is left for a person
-/// while the mails behind it go on. Mails decided before (a restart after a crash) come back as
-/// they are, to be moved.
+/// A batch of mails read and parsed, ready for [`handle_prepared`]. Parsing needs no database,
+/// so a source can prepare its next batch while the one before is being decided.
+pub struct Prepared {
+    mails: Vec<Incoming>,
+    /// Per mail: what the parser made of it, or the message of a parser panic.
+    parsed: Vec<Result<Parsed, String>>,
+}
+
+impl Prepared {
+    pub fn len(&self) -> usize {
+        self.mails.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.mails.is_empty()
+    }
+}
+
+/// Parse a batch over all cores, off the async runtime.
+pub async fn prepare(mails: Vec<Incoming>) -> Result<Prepared, IntakeError> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = parse_all(&mails);
+        Prepared { mails, parsed }
+    })
+    .await
+    .map_err(|e| IntakeError::Io(format!("the parser task failed: {e}")))
+}
+
+/// Handle a batch of mails in source order: [`prepare`], then [`handle_prepared`].
 pub async fn handle_batch(
     ctx: &Context,
     loaded: &Loaded,
     mails: Vec<Incoming>,
 ) -> Result<Vec<Result<Handled, IntakeError>>, IntakeError> {
-    let mut tx = ctx.store.begin().await?;
-    let mut records = Vec::with_capacity(mails.len());
-    for mail in &mails {
-        records.push(tx.record_mail(&mail.source, &mail.raw).await?.0);
-    }
-    tx.commit().await?;
+    handle_prepared(ctx, loaded, prepare(mails).await?).await
+}
 
-    let undecided: Vec<bool> = records
-        .iter()
-        .map(|r| r.state == MailState::Stored)
-        .collect();
-    let (mails, parsed) = tokio::task::spawn_blocking(move || {
-        let parsed = parse_all(&mails, &undecided);
-        (mails, parsed)
-    })
-    .await
-    .map_err(|e| IntakeError::Io(format!("the parser task failed: {e}")))?;
+/// Handle a prepared batch of mails in source order, as the daemon does on every pass:
+///
+/// 1. the raw bytes of every mail are stored (one transaction): from here on nothing is lost;
+/// 2. each mail not decided before is decided against the register as the mails before it left
+///    it, and its decision, case effects and outgoing mails are written under a savepoint; all
+///    commit at once.
+///
+/// The outer error is transient and undoes the whole batch (every mail stays undecided in the
+/// inbox and is tried again); the inner ones belong to one mail, which is left for a person
+/// while the mails behind it go on. Mails decided before (a restart after a crash) come back as
+/// they are, to be moved.
+pub async fn handle_prepared(
+    ctx: &Context,
+    loaded: &Loaded,
+    prepared: Prepared,
+) -> Result<Vec<Result<Handled, IntakeError>>, IntakeError> {
+    let Prepared { mails, parsed } = prepared;
+    let mut tx = ctx.store.begin().await?;
+    let mut sources: Vec<(&NewMail, &[u8])> = Vec::with_capacity(mails.len());
+    for mail in &mails {
+        sources.push((&mail.source, &mail.raw));
+    }
+    let records = tx.record_mails(&sources).await?;
+    tx.commit().await?;
 
     let config = &loaded.config;
     let mut tx = ctx.store.begin().await?;
-    let mut open = OpenCases::default();
+    let mut open = CaseCache::default();
     let mut results = Vec::with_capacity(mails.len());
-    for ((mail, record), parsed) in mails.iter().zip(records).zip(parsed) {
-        let Some(parsed) = parsed else {
+    for ((mail, (record, _)), parsed) in mails.iter().zip(records).zip(parsed) {
+        if record.state != MailState::Stored {
             results.push(Ok(Handled {
                 mail_id: record.id,
                 new: false,
@@ -199,7 +227,7 @@ pub async fn handle_batch(
                 reason: record.reason,
             }));
             continue;
-        };
+        }
         let parsed = match parsed {
             Ok(parsed) => parsed,
             Err(panic) => {
@@ -207,16 +235,12 @@ pub async fn handle_batch(
                 continue;
             }
         };
-        tx.savepoint().await?;
+        tx.begin_step().await?;
         match decide(&mut tx, &mut open, config, loaded, &record, parsed, mail).await {
-            Ok(handled) => {
-                tx.release_savepoint().await?;
-                results.push(Ok(handled));
-            }
+            Ok(handled) => results.push(Ok(handled)),
             Err(e) if e.is_transient() => return Err(e),
             Err(e) => {
                 tx.rollback_to_savepoint().await?;
-                tx.release_savepoint().await?;
                 results.push(Err(e));
             }
         }
@@ -245,24 +269,22 @@ pub async fn handle_batch(
     Ok(results)
 }
 
-/// Parse the undecided mails (`undecided[i]` for `mails[i]`), spreading them over the cores.
-/// Parsing is total; should it panic all the same, that mail alone is set aside with the panic's
-/// message.
-fn parse_all(mails: &[Incoming], undecided: &[bool]) -> Vec<Option<Result<Parsed, String>>> {
+/// Parse every mail, spreading them over the cores. Parsing is total; should it panic all the
+/// same, that mail alone is set aside with the panic's message. (A mail decided before, found
+/// again after a crash, is parsed for nothing: rare, and it keeps parsing free of the database.)
+fn parse_all(mails: &[Incoming]) -> Vec<Result<Parsed, String>> {
     let parse = |i: usize| {
-        undecided[i].then(|| {
-            std::panic::catch_unwind(|| understand::parse::parse(&mails[i].raw)).map_err(|panic| {
-                panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "the parser panicked".into())
-            })
+        std::panic::catch_unwind(|| understand::parse::parse(&mails[i].raw)).map_err(|panic| {
+            panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "the parser panicked".into())
         })
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
-        .min(undecided.iter().filter(|u| **u).count());
+        .min(mails.len());
     if threads <= 1 {
         return (0..mails.len()).map(parse).collect();
     }
@@ -282,11 +304,13 @@ fn parse_all(mails: &[Incoming], undecided: &[bool]) -> Vec<Option<Result<Parsed
         for worker in workers {
             // `parse` catches panics, so a worker cannot fail.
             for (i, parsed) in worker.join().unwrap_or_default() {
-                out[i] = parsed;
+                out[i] = Some(parsed);
             }
         }
     });
-    out
+    out.into_iter()
+        .map(|p| p.unwrap_or_else(|| Err("the parser gave no result".into())))
+        .collect()
 }
 
 /// Decide one stored mail and write its decision, case effects and outgoing mails in `tx`,
@@ -294,7 +318,7 @@ fn parse_all(mails: &[Incoming], undecided: &[bool]) -> Vec<Option<Result<Parsed
 /// the mail quarantined instead). `open` holds the open cases the batch has read so far.
 async fn decide(
     tx: &mut Tx,
-    open: &mut OpenCases,
+    open: &mut CaseCache,
     config: &Config,
     loaded: &Loaded,
     mail: &MailRecord,
@@ -319,7 +343,7 @@ async fn decide(
 
     // The decision, the case changes and the mails they cause commit together, or not at all.
     let applied = tx
-        .apply_decision(config, &decision, mail.id, mail.received_at, now)
+        .apply_decision_in(config, &decision, mail.id, mail.received_at, now, open)
         .await;
     let (effects, failure) = match applied {
         Ok(effects) => (Some(effects), None),

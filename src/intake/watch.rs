@@ -279,38 +279,25 @@ async fn pass(
     let started = Instant::now();
     let mut done = 0;
     // Three batches in flight: while one is decided, the one before is moved out of the inbox
-    // and the one after is fetched. The mailbox and the database work side by side, and at most
-    // two batches of mail are held in memory.
+    // and the one after is fetched and parsed. The mailbox, the parser and the database work
+    // side by side, and at most two batches of mail are held in memory.
     let mut batches = uids.chunks(FETCH_BATCH);
-    let mut fetched = fetch_next(imap, &mut batches).await?;
+    let mut next = fetch_next(imap, &mut batches, source, uid_validity).await?;
     let mut decided = Moves::default();
-    while !fetched.is_empty() && !stop.is_cancelled() {
-        let uids: Vec<u32> = fetched.iter().map(|m| m.uid).collect();
-        let incoming = fetched
-            .into_iter()
-            .map(|mail| pipeline::Incoming {
-                source: NewMail {
-                    source: source.to_string(),
-                    source_key: format!("{uid_validity}/{}", mail.uid),
-                    message_id: pipeline::message_id(&mail.bytes),
-                    received_at: Utc::now(),
-                },
-                raw: mail.bytes,
-                file: String::new(),
-            })
-            .collect();
+    while !next.uids.is_empty() && !stop.is_cancelled() {
+        let Batch { uids, prepared } = next;
         let previous = std::mem::take(&mut decided);
         let (mailbox, handled) = tokio::join!(
             async {
                 let moved = previous.apply(imap, m).await?;
-                let next = fetch_next(imap, &mut batches).await?;
-                Ok::<_, ImapError>((moved, next))
+                let next = fetch_next(imap, &mut batches, source, uid_validity).await?;
+                Ok::<_, WatchError>((moved, next))
             },
-            pipeline::handle_batch(ctx, &loaded, incoming),
+            pipeline::handle_prepared(ctx, &loaded, prepared),
         );
         // The batch just decided is moved while the next one is decided. A crash before its move
         // leaves it decided in the inbox, which the next pass only moves.
-        let (moved, next_fetched) = mailbox?;
+        let (moved, fetched) = mailbox?;
         done += record_moved(ctx, &moved).await?;
         let handled = handled?;
         for (uid, result) in uids.iter().zip(handled) {
@@ -325,7 +312,7 @@ async fn pass(
         if backfill {
             progress(done, total, started.elapsed());
         }
-        fetched = next_fetched;
+        next = fetched;
     }
     let moved = decided.apply(imap, m).await?;
     done += record_moved(ctx, &moved).await?;
@@ -335,19 +322,43 @@ async fn pass(
     Ok(done)
 }
 
-/// The mails of the next batch that are still there (someone may have moved a whole batch away
-/// since the search); empty only when no batch is left.
+/// A batch of mails fetched and parsed, with their UIDs.
+struct Batch {
+    uids: Vec<u32>,
+    prepared: pipeline::Prepared,
+}
+
+/// Fetch and parse the mails of the next batch that are still there (someone may have moved a
+/// whole batch away since the search); empty only when no batch is left.
 async fn fetch_next(
     imap: &mut ImapSession,
     batches: &mut std::slice::Chunks<'_, u32>,
-) -> Result<Vec<super::imap::RawMail>, ImapError> {
+    source: &str,
+    uid_validity: u32,
+) -> Result<Batch, WatchError> {
+    let mut fetched = Vec::new();
     for batch in batches.by_ref() {
-        let mails = imap.fetch_raw(batch).await?;
-        if !mails.is_empty() {
-            return Ok(mails);
+        fetched = imap.fetch_raw(batch).await?;
+        if !fetched.is_empty() {
+            break;
         }
     }
-    Ok(Vec::new())
+    let uids = fetched.iter().map(|m| m.uid).collect();
+    let incoming = fetched
+        .into_iter()
+        .map(|mail| pipeline::Incoming {
+            source: NewMail {
+                source: source.to_string(),
+                source_key: format!("{uid_validity}/{}", mail.uid),
+                message_id: pipeline::message_id(&mail.bytes),
+                received_at: Utc::now(),
+            },
+            raw: mail.bytes,
+            file: String::new(),
+        })
+        .collect();
+    let prepared = pipeline::prepare(incoming).await?;
+    Ok(Batch { uids, prepared })
 }
 
 /// Decided mails waiting to leave the inbox: (UID, mail id) per folder.

@@ -12,7 +12,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{opt_text, parse_ts, ts, Result, Store, StoreError, Tx};
+use super::{opt_text, parse_ts, placeholders, ts, CaseCache, Result, Store, StoreError, Tx};
 use crate::case::model::parse_reference;
 use crate::case::quota::Month;
 use crate::case::{
@@ -282,6 +282,29 @@ async fn load_case(conn: &mut AnyConnection, org: &str, case_ref: &str) -> Resul
         .next())
 }
 
+/// A case as [`load_case`] would read it back once written: times to the microsecond (as
+/// [`ts`] stores them), children in the order the queries give them, no document bytes.
+pub(super) fn as_stored(case: &Case) -> Case {
+    fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+        chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
+    }
+    let mut case = case.clone();
+    case.referred_at = micros(case.referred_at);
+    case.closed_at = case.closed_at.map(micros);
+    for d in &mut case.documents {
+        d.received_at = micros(d.received_at);
+        d.bytes = Vec::new();
+    }
+    for c in &mut case.concerns {
+        c.raised_at = micros(c.raised_at);
+        c.resolved_at = c.resolved_at.map(micros);
+    }
+    case.milestones.sort_by_key(|m| (m.due_on, m.id));
+    case.documents.sort_by_key(|d| d.id);
+    case.concerns.sort_by_key(|c| c.id);
+    case
+}
+
 impl Store {
     /// One case with its documents, milestones and concerns.
     pub async fn case(&self, case_ref: &str) -> Result<Option<Case>> {
@@ -483,6 +506,28 @@ impl Tx {
     pub async fn case(&mut self, case_ref: &str) -> Result<Option<Case>> {
         let org = self.org.clone();
         load_case(self.conn(), &org, case_ref).await
+    }
+
+    /// [`Tx::case`], from `cache` when this transaction read or wrote the case before.
+    pub async fn case_cached(
+        &mut self,
+        case_ref: &str,
+        cache: &mut CaseCache,
+    ) -> Result<Option<Case>> {
+        if let Some(case) = cache.case(case_ref) {
+            // Tests run debug builds: there every cached case is checked against the database.
+            #[cfg(debug_assertions)]
+            {
+                let stored = self.case(case_ref).await?;
+                debug_assert_eq!(stored.as_ref(), Some(case), "cached case {case_ref}");
+            }
+            return Ok(Some(case.clone()));
+        }
+        let case = self.case(case_ref).await?;
+        if let Some(case) = &case {
+            cache.read(case);
+        }
+        Ok(case)
     }
 
     /// Write a case and its new or changed children; sets the ids of what was inserted.
@@ -728,25 +773,30 @@ impl Tx {
         Ok(id)
     }
 
-    /// Append events to a case's audit trail.
+    /// Append events to a case's audit trail (one statement).
     pub async fn add_events(&mut self, case_id: i64, events: &[CaseEvent]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let org = self.org.clone();
+        let rows: Vec<String> = (0..events.len())
+            .map(|n| format!("($1, $2, {})", placeholders(3 + 5 * n, 5)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO case_events (org, case_id, at, kind, detail, cause_kind, cause_ref) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(org).bind(case_id);
         for e in events {
             let (kind, reference) = e.cause.columns();
-            sqlx::query(
-                "INSERT INTO case_events (org, case_id, at, kind, detail, cause_kind, cause_ref)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(org.clone())
-            .bind(case_id)
-            .bind(ts(e.at))
-            .bind(e.kind.clone())
-            .bind(e.detail.to_string())
-            .bind(kind)
-            .bind(reference)
-            .execute(self.conn())
-            .await?;
+            query = query
+                .bind(ts(e.at))
+                .bind(e.kind.clone())
+                .bind(e.detail.to_string())
+                .bind(kind)
+                .bind(reference);
         }
+        query.execute(self.conn()).await?;
         Ok(())
     }
 
@@ -794,6 +844,22 @@ impl Tx {
         received_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> std::result::Result<Effects, ApplyError> {
+        let mut cache = CaseCache::default();
+        self.apply_decision_in(config, decision, mail_id, received_at, now, &mut cache)
+            .await
+    }
+
+    /// [`Tx::apply_decision`] reading the cases it names through `cache`. The caller puts the
+    /// changed cases in the cache once everything of the mail is written.
+    pub async fn apply_decision_in(
+        &mut self,
+        config: &Config,
+        decision: &Decision,
+        mail_id: i64,
+        received_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        cache: &mut CaseCache,
+    ) -> std::result::Result<Effects, ApplyError> {
         let mut cases = BTreeMap::new();
         let names = decision
             .case_ref
@@ -801,7 +867,7 @@ impl Tx {
             .chain(decision.conclusions.keys())
             .chain(decision.facts.conclusions.keys());
         for r in names {
-            if let Some(c) = self.case(r).await? {
+            if let Some(c) = self.case_cached(r, cache).await? {
                 cases.insert(c.case_ref.clone(), c);
             }
         }

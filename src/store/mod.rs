@@ -32,7 +32,7 @@ use sqlx::{AnyPool, Row};
 pub use cases::{ApplyError, CaseFilter, CounsellorPeriod};
 pub use health::Counts;
 pub use mails::{MailRecord, MailState, NewMail};
-pub use register::{OpenCases, RegisterScope};
+pub use register::{CaseCache, RegisterScope};
 
 /// A store error, sorted into what retrying can fix and what it cannot.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +111,8 @@ pub struct Store {
 pub struct Tx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
     org: String,
+    /// A step's savepoint is open (see [`Tx::begin_step`]).
+    in_step: bool,
 }
 
 impl Store {
@@ -208,6 +210,7 @@ impl Store {
         Ok(Tx {
             tx,
             org: self.org.clone(),
+            in_step: false,
         })
     }
 
@@ -234,25 +237,27 @@ impl Tx {
         &self.org
     }
 
-    /// Open a savepoint: [`Tx::rollback_to_savepoint`] undoes what came after it and keeps what
-    /// came before, so that one mail of a batch can fail without undoing the others.
-    pub async fn savepoint(&mut self) -> Result<()> {
-        sqlx::query("SAVEPOINT step").execute(self.conn()).await?;
+    /// Begin the next step of a batch: keep what the step before changed and open a savepoint,
+    /// to which [`Tx::rollback_to_savepoint`] undoes this step alone (one mail of a batch can
+    /// fail without undoing the others). One round trip: the previous step's savepoint is
+    /// released in the same call.
+    pub async fn begin_step(&mut self) -> Result<()> {
+        let sql = if self.in_step {
+            "RELEASE SAVEPOINT step; SAVEPOINT step"
+        } else {
+            "SAVEPOINT step"
+        };
+        // A plain string: no arguments, so PostgreSQL runs it as a simple query, which may
+        // hold two statements.
+        sqlx::Executor::execute(self.conn(), sql).await?;
+        self.in_step = true;
         Ok(())
     }
 
-    /// Undo everything since [`Tx::savepoint`]; the savepoint stays open. On PostgreSQL this also
+    /// Undo everything since [`Tx::begin_step`]; the savepoint stays open. On PostgreSQL this also
     /// clears a failed statement, after which the transaction can go on.
     pub async fn rollback_to_savepoint(&mut self) -> Result<()> {
         sqlx::query("ROLLBACK TO SAVEPOINT step")
-            .execute(self.conn())
-            .await?;
-        Ok(())
-    }
-
-    /// Close the savepoint, keeping its changes in the transaction.
-    pub async fn release_savepoint(&mut self) -> Result<()> {
-        sqlx::query("RELEASE SAVEPOINT step")
             .execute(self.conn())
             .await?;
         Ok(())

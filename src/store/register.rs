@@ -48,6 +48,18 @@ fn registered(row: &AnyRow) -> Result<RegisteredCase> {
     })
 }
 
+fn registered_case(case: &Case) -> RegisteredCase {
+    RegisteredCase {
+        case_ref: case.case_ref.clone(),
+        partner: case.partner.clone(),
+        candidate: case.candidate.clone(),
+        cir: case.cir.clone(),
+        counsellor_email: case.counsellor.email.clone(),
+        social_assistant: case.social_assistant.clone(),
+        open: case.status.is_open(),
+    }
+}
+
 fn thread_key(id: &str) -> String {
     id.trim_matches(|c| c == '<' || c == '>').to_string()
 }
@@ -100,7 +112,7 @@ impl Store {
     /// queries, whatever the size of the register.
     pub async fn register_scoped(&self, scope: &RegisterScope) -> Result<Register> {
         let mut conn = self.pool().acquire().await?;
-        register_scoped(&mut conn, &self.org, scope, &mut OpenCases::default()).await
+        register_scoped(&mut conn, &self.org, scope, &mut CaseCache::default()).await
     }
 }
 
@@ -111,7 +123,7 @@ impl Tx {
     pub async fn register_scoped(
         &mut self,
         scope: &RegisterScope,
-        open: &mut OpenCases,
+        open: &mut CaseCache,
     ) -> Result<Register> {
         let org = self.org.clone();
         register_scoped(self.conn(), &org, scope, open).await
@@ -122,7 +134,7 @@ async fn register_scoped(
     conn: &mut sqlx::AnyConnection,
     org: &str,
     scope: &RegisterScope,
-    open: &mut OpenCases,
+    open: &mut CaseCache,
 ) -> Result<Register> {
     let mut threads = HashMap::new();
     if !scope.message_ids.is_empty() {
@@ -134,26 +146,23 @@ async fn register_scoped(
             .collect();
         let list = placeholders(2, forms.len());
         // Mails without a case are skipped below, not in SQL: `case_ref IS NOT NULL` led SQLite to
-        // walk the case_ref index over every mail instead of looking up the Message-IDs.
-        let received = format!(
-            "SELECT message_id, case_ref FROM mails WHERE org = $1 AND message_id IN ({list})"
+        // walk the case_ref index over every mail instead of looking up the Message-IDs. Received
+        // before sent, as in `register`: a sent mail's thread wins.
+        let sql = format!(
+            "SELECT message_id, case_ref, 0 AS sent FROM mails WHERE org = $1 AND message_id IN ({list})
+             UNION ALL
+             SELECT o.message_id, c.case_ref, 1 FROM outbox o JOIN cases c ON c.id = o.case_id
+                 WHERE o.org = $1 AND c.org = $1 AND o.message_id IN ({list})
+             ORDER BY sent"
         );
-        let sent = format!(
-            "SELECT o.message_id AS message_id, c.case_ref AS case_ref
-                 FROM outbox o JOIN cases c ON c.id = o.case_id
-                 WHERE o.org = $1 AND c.org = $1 AND o.message_id IN ({list})"
-        );
-        // Received before sent, as in `register`: a sent mail's thread wins.
-        for sql in [received, sent] {
-            let mut query = sqlx::query(&sql).bind(org);
-            for form in &forms {
-                query = query.bind(form);
-            }
-            for row in query.fetch_all(&mut *conn).await? {
-                let id: String = row.try_get("message_id")?;
-                if let Some(case) = opt_text(&row, "case_ref")? {
-                    threads.insert(thread_key(&id), case);
-                }
+        let mut query = sqlx::query(&sql).bind(org);
+        for form in &forms {
+            query = query.bind(form);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let id: String = row.try_get("message_id")?;
+            if let Some(case) = opt_text(&row, "case_ref")? {
+                threads.insert(thread_key(&id), case);
             }
         }
     }
@@ -176,7 +185,19 @@ async fn register_scoped(
         .collect();
     refs.sort();
     refs.dedup();
-    if !refs.is_empty() {
+    // The cases the mail names or threads to, from the transaction's own cases when it has
+    // them all.
+    let known: Option<Vec<RegisteredCase>> = refs
+        .iter()
+        .map(|r| open.case(r).map(registered_case))
+        .collect();
+    if let Some(known) = known {
+        for case in known {
+            if !included(&case) {
+                cases.push(Arc::new(case));
+            }
+        }
+    } else {
         let sql = format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND UPPER(case_ref) IN ({})",
             placeholders(2, refs.len())
@@ -202,31 +223,28 @@ async fn register_scoped(
 /// Open cases by reference.
 type ByRef = BTreeMap<String, Arc<RegisteredCase>>;
 
-/// The open cases one transaction has read, kept for the batch of mails intake decides in it:
-/// a partner's open cases are read once per batch instead of once per mail (in a backfill the
-/// same few hundred rows for every mail), and every case a mail creates or changes is put in
-/// with [`OpenCases::changed`], so that the next mail sees what the transaction sees.
+/// The cases one transaction has read or written, kept for the batch of mails intake decides in
+/// it, so that the next mail sees what the transaction sees without asking the database again:
+/// a partner's open cases (read once per batch instead of once per mail; in a backfill the same
+/// few hundred rows for every mail), and whole cases with their documents, milestones and
+/// concerns (a batch often holds several mails of one case). Every case a mail creates or
+/// changes is put in with [`CaseCache::changed`].
 ///
 /// Only valid inside the transaction that filled it; a fresh one reads everything again.
 #[derive(Debug, Default)]
-pub struct OpenCases {
+pub struct CaseCache {
     partners: HashMap<String, ByRef>,
     /// Every partner's, once a staff mail asked for them.
     all: Option<ByRef>,
+    /// Whole cases by upper-case reference, exactly as the database would give them back.
+    whole: HashMap<String, Case>,
 }
 
-impl OpenCases {
-    /// A case created or changed in the transaction (its status may have closed it).
+impl CaseCache {
+    /// A case created or changed in the transaction (its status may have closed it), as it was
+    /// written.
     pub fn changed(&mut self, case: &Case) {
-        let entry = Arc::new(RegisteredCase {
-            case_ref: case.case_ref.clone(),
-            partner: case.partner.clone(),
-            candidate: case.candidate.clone(),
-            cir: case.cir.clone(),
-            counsellor_email: case.counsellor.email.clone(),
-            social_assistant: case.social_assistant.clone(),
-            open: case.status.is_open(),
-        });
+        let entry = Arc::new(registered_case(case));
         let lists = self
             .all
             .iter_mut()
@@ -238,6 +256,19 @@ impl OpenCases {
                 list.remove(&case.case_ref);
             }
         }
+        self.whole
+            .insert(case.case_ref.to_uppercase(), super::cases::as_stored(case));
+    }
+
+    /// A whole case read or written earlier in the transaction.
+    pub(super) fn case(&self, case_ref: &str) -> Option<&Case> {
+        self.whole.get(&case_ref.to_uppercase())
+    }
+
+    /// A whole case as the transaction read it from the database.
+    pub(super) fn read(&mut self, case: &Case) {
+        self.whole
+            .insert(case.case_ref.to_uppercase(), case.clone());
     }
 
     async fn of_partner(
@@ -447,7 +478,7 @@ mod tests {
             ..RegisterScope::default()
         };
         let mut tx = store.begin().await.expect("tx");
-        let mut open = OpenCases::default();
+        let mut open = CaseCache::default();
         let first = tx.register_scoped(&scope, &mut open).await.expect("read");
         assert_eq!(refs(&first), ["VD-2026-0001"]);
 
@@ -478,6 +509,77 @@ mod tests {
         open.changed(&created);
         let third = tx.register_scoped(&scope, &mut open).await.expect("cached");
         assert_eq!(refs(&third), ["VD-2026-0002"]);
+        tx.rollback().await.expect("rollback");
+    }
+
+    #[tokio::test]
+    async fn whole_cases_come_back_from_the_cache_as_the_database_gives_them() {
+        use crate::case::model::{Concern, Document, Milestone};
+        use crate::case::{DocumentKind, MilestoneKind};
+        use chrono::Timelike;
+        let store = Store::open("sqlite::memory:", "woonhaven", 1)
+            .await
+            .expect("store");
+        let mut tx = store.begin().await.expect("tx");
+        // Nanoseconds, which the database does not keep.
+        let now = chrono::Utc::now()
+            .with_nanosecond(123_456_789)
+            .expect("time");
+        let mut written = Case::new("VD-2026-0001".into(), "caw", "vivendo", "Jan Peeters", now);
+        written.closed_at = Some(now);
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 12, d).expect("date");
+        // Not in due order, as a recomputed plan may leave them.
+        for (name, due) in [("late", day(20)), ("early", day(1))] {
+            written.milestones.push(Milestone {
+                id: None,
+                kind: MilestoneKind::Evaluation,
+                name: name.into(),
+                due_on: due,
+                meeting_month: None,
+                done_on: None,
+                escalation_step: 0,
+                superseded: false,
+                counsellor_attends: false,
+                discuss_at_meeting: false,
+            });
+        }
+        written.documents.push(Document {
+            id: None,
+            kind: DocumentKind::Other,
+            filename: "verslag.pdf".into(),
+            sha256: None,
+            size: 3,
+            mail_id: None,
+            sender: None,
+            received_at: now,
+            usable: true,
+            note: None,
+            bytes: b"pdf".to_vec(),
+        });
+        written.concerns.push(Concern {
+            id: None,
+            statement: "huurachterstand".into(),
+            urgent: true,
+            raised_at: now,
+            mail_id: None,
+            resolved_at: Some(now),
+        });
+        tx.save_case(&mut written, true, now).await.expect("save");
+
+        let mut cache = CaseCache::default();
+        cache.changed(&written);
+        let stored = tx
+            .case("VD-2026-0001")
+            .await
+            .expect("read")
+            .expect("stored");
+        assert_ne!(written, stored, "times, order and bytes differ once stored");
+        let cached = tx
+            .case_cached("vd-2026-0001", &mut cache)
+            .await
+            .expect("cached")
+            .expect("found by any case");
+        assert_eq!(cached, stored);
         tx.rollback().await.expect("rollback");
     }
 }
