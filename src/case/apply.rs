@@ -18,7 +18,7 @@ use super::model::{
 use super::plan;
 use super::quota::{self, Month, QuotaCheck};
 use super::{DocumentKind, Role};
-use crate::config::{Config, Programme};
+use crate::config::{Config, Partner, Programme};
 use crate::outbox::Notice;
 use crate::understand::{Conclusion, Decision, MailKind};
 
@@ -294,7 +294,13 @@ pub fn checklist(programme: &Programme, body: &str) -> (Vec<String>, Vec<String>
         })
 }
 
-fn referral(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
+/// The case a mail opens: for the decision's partner, under the reference reserved for it, with
+/// the candidate (a placeholder when the mail names none) and CIR number the mail gave, in
+/// `programme` (the partner's own when `None`). Returns the partner too.
+pub(super) fn new_case<'a>(
+    input: &Input<'a>,
+    programme: Option<&str>,
+) -> Result<(Case, &'a Partner), CaseError> {
     let d = input.decision;
     let partner_id = d.partner.as_deref().ok_or(CaseError::Missing("partner"))?;
     let partner = input
@@ -305,19 +311,24 @@ fn referral(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
         .new_reference
         .clone()
         .ok_or(CaseError::Missing("new case reference"))?;
-    let candidate = d
-        .candidate
-        .clone()
-        .unwrap_or_else(|| "(naam onbekend)".into());
+    let candidate = d.candidate.as_deref().unwrap_or("(naam onbekend)");
+    let programme = programme.unwrap_or(&partner.programme);
     let mut case = Case::new(
-        reference.clone(),
+        reference,
         &partner.id,
-        &partner.programme,
-        &candidate,
+        programme,
+        candidate,
         input.received_at,
     );
-    let programme = programme(input, &case)?;
     case.cir = d.cir.clone();
+    Ok((case, partner))
+}
+
+fn referral(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
+    let d = input.decision;
+    let (mut case, partner) = new_case(input, None)?;
+    let (reference, candidate) = (case.case_ref.clone(), case.candidate.clone());
+    let programme = programme(input, &case)?;
     if !d.facts.from_staff {
         // The partner's referring counsellor guides the candidate unless the mail names another.
         case.counsellor.email = d.facts.sender.clone();

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::apply::{
-    ack, add_documents, cause, notice, programme, today, CaseChange, Effects, Input,
+    ack, add_documents, cause, new_case, notice, programme, today, CaseChange, Effects, Input,
 };
 use super::model::{Case, CaseError, GoalsMet, Status, Transition};
 use super::{plan, Role};
@@ -55,27 +55,8 @@ pub(super) fn request(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseErr
     if let Some(open) = named.filter(|c| c.status.is_open()) {
         return super::apply::reply(input, open.clone(), fx);
     }
-    let partner_id = d.partner.as_deref().ok_or(CaseError::Missing("partner"))?;
-    let partner = input
-        .config
-        .partner(partner_id)
-        .ok_or_else(|| CaseError::UnknownPartner(partner_id.into()))?;
-    let reference = input
-        .new_reference
-        .clone()
-        .ok_or(CaseError::Missing("new case reference"))?;
-    let candidate = d
-        .candidate
-        .clone()
-        .unwrap_or_else(|| "(naam onbekend)".into());
-    let mut case = Case::new(
-        reference.clone(),
-        &partner.id,
-        &programme.id,
-        &candidate,
-        input.received_at,
-    );
-    case.cir = d.cir.clone();
+    let (mut case, partner) = new_case(input, Some(&programme.id))?;
+    let (reference, candidate) = (case.case_ref.clone(), case.candidate.clone());
     case.other_guidance = programme.other_guidance;
     // The staff member who asked answers for the case on the landlord's side: reminders and the
     // partner's answer go to them.

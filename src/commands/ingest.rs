@@ -9,8 +9,9 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::context::Context;
+use crate::intake::imap::FETCH_BATCH;
 use crate::intake::maildir::Maildir;
-use crate::intake::pipeline::{self, Handled};
+use crate::intake::pipeline::{self, Handled, Incoming};
 use crate::store::{sha256_hex, NewMail};
 
 /// The mails a path stands for, in processing order: a Maildir's waiting mails oldest first, a
@@ -41,40 +42,71 @@ fn expand(path: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
     Ok(vec![(path.to_path_buf(), "file".to_string())])
 }
 
+/// How a file is recognised when seen again: by content (ingesting the same file twice is a
+/// no-op), a Maildir mail by the unique part of its name, as the daemon keys it.
+fn source_key(file: &Path, source: &str, raw: &[u8]) -> String {
+    match source {
+        "file" => sha256_hex(raw),
+        _ => file
+            .file_name()
+            .map(|n| {
+                n.to_string_lossy()
+                    .split(":2,")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .unwrap_or_default(),
+    }
+}
+
 pub async fn run(config: Config, paths: &[PathBuf], json: bool) -> anyhow::Result<bool> {
+    // Every path is checked before the first mail is processed.
+    let mut files = Vec::new();
+    for path in paths {
+        files.extend(expand(path)?);
+    }
     let store = crate::daemon::open_store(&config).await?;
     let ctx = Context::fixed(store.clone(), config).context("mail templates")?;
     let loaded = ctx.loaded();
     let mut all_ok = true;
-    for path in paths {
-        for (file, source) in expand(path)? {
+    // In batches, as the daemon handles a Maildir: the same decisions, a transaction per batch.
+    for batch in files.chunks(FETCH_BATCH) {
+        let mut incoming = Vec::with_capacity(batch.len());
+        for (file, source) in batch {
             let raw =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            // Files are recognised by content, so that ingesting the same file twice is a no-op.
-            let key = match source.as_str() {
-                "file" => sha256_hex(&raw),
-                _ => file
-                    .file_name()
-                    .map(|n| {
-                        n.to_string_lossy()
-                            .split(":2,")
-                            .next()
-                            .unwrap_or_default()
-                            .to_string()
-                    })
-                    .unwrap_or_default(),
-            };
-            let new = NewMail {
-                source,
-                source_key: key,
-                message_id: pipeline::message_id(&raw),
-                received_at: Utc::now(),
-            };
-            let shown = file.display().to_string();
-            match pipeline::handle(&ctx, &loaded, &new, &raw, &shown).await {
-                Ok(handled) => print(&shown, &handled, json)?,
-                Err(e) => {
-                    all_ok = false;
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            incoming.push(Incoming {
+                source: NewMail {
+                    source: source.clone(),
+                    source_key: source_key(file, source, &raw),
+                    message_id: pipeline::message_id(&raw),
+                    // A lone .eml file has no arrival time: it counts as received now.
+                    received_at: match source.as_str() {
+                        "file" => Utc::now(),
+                        _ => pipeline::file_arrival(file),
+                    },
+                },
+                raw,
+                file: file.display().to_string(),
+            });
+        }
+        let shown: Vec<String> = incoming.iter().map(|m| m.file.clone()).collect();
+        match pipeline::handle_batch(&ctx, &loaded, incoming).await {
+            Ok(results) => {
+                for (shown, result) in shown.iter().zip(results) {
+                    match result {
+                        Ok(handled) => print(shown, &handled, json)?,
+                        Err(e) => {
+                            all_ok = false;
+                            eprintln!("{shown}: not processed: {e}");
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                all_ok = false;
+                for shown in &shown {
                     eprintln!("{shown}: not processed: {e}");
                 }
             }

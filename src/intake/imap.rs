@@ -22,6 +22,7 @@ use async_imap::extensions::idle::IdleResponse;
 use async_imap::imap_proto::{MailboxDatum, Response, Status};
 use async_imap::types::UnsolicitedResponse;
 use async_imap::{Authenticator, Client, Session};
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -222,6 +223,8 @@ pub struct FolderState {
 pub struct RawMail {
     pub uid: u32,
     pub bytes: Vec<u8>,
+    /// When the server received it (INTERNALDATE), if it said.
+    pub received_at: Option<DateTime<Utc>>,
 }
 
 /// Why [`ImapSession::idle`] returned.
@@ -404,7 +407,7 @@ impl ImapSession {
         let session = self.session()?;
         let fetches = within(timeout, "UID FETCH", async {
             session
-                .uid_fetch(&set, "(UID BODY.PEEK[])")
+                .uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])")
                 .await?
                 .try_collect::<Vec<_>>()
                 .await
@@ -420,6 +423,7 @@ impl ImapSession {
                 Some(RawMail {
                     uid: f.uid.filter(|u| wanted.contains(u))?,
                     bytes: f.body()?.to_vec(),
+                    received_at: f.internal_date().map(|t| t.with_timezone(&Utc)),
                 })
             })
             .collect();
@@ -553,14 +557,27 @@ impl ImapSession {
     /// Store `bytes` as a new message in `folder` with the given flags (e.g. `["\\Seen"]` for a
     /// Sent copy). Used for the Sent copy of outgoing mail and by tests.
     pub async fn append(&mut self, folder: &str, flags: &[&str], bytes: &[u8]) -> Result<()> {
+        self.append_received(folder, flags, None, bytes).await
+    }
+
+    /// [`ImapSession::append`] with the time the server is to record as the message's arrival
+    /// (its INTERNALDATE; the server's clock when `None`), as a mailbox migration keeps it.
+    pub async fn append_received(
+        &mut self,
+        folder: &str,
+        flags: &[&str],
+        received_at: Option<DateTime<Utc>>,
+        bytes: &[u8],
+    ) -> Result<()> {
         check_folder_name(folder)?;
         let flags = (!flags.is_empty()).then(|| format!("({})", flags.join(" ")));
+        let date = received_at.map(|t| format!("\"{}\"", t.format("%d-%b-%Y %H:%M:%S +0000")));
         let timeout = self.timeout;
         let session = self.session()?;
         within(
             timeout,
             "APPEND",
-            session.append(folder, flags.as_deref(), None, bytes),
+            session.append(folder, flags.as_deref(), date.as_deref(), bytes),
         )
         .await?
         .map_err(|e| match e {

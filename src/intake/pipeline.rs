@@ -3,7 +3,7 @@
 //! The same code serves the daemon's sources and `doorstroom ingest`, so that replaying an
 //! exported mailbox decides exactly what the daemon would have.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -119,6 +119,25 @@ pub fn scope_of(parsed: &Parsed, config: &Config) -> RegisterScope {
     scope.message_ids.sort();
     scope.message_ids.dedup();
     scope
+}
+
+/// When a mail arrived, as its mailbox recorded it (IMAP INTERNALDATE, a Maildir file's
+/// modification time), else now. Triage and the case rules count from it (the meeting a concern
+/// is for, the month of a referral's quota), so a mail read late, in a backfill or after an
+/// outage, is decided as it would have been on arrival. Never in the future.
+pub fn arrival(recorded: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let now = Utc::now();
+    recorded.filter(|t| *t <= now).unwrap_or(now)
+}
+
+/// The modification time of a Maildir file: when it was delivered.
+pub fn file_arrival(path: &std::path::Path) -> DateTime<Utc> {
+    arrival(
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(DateTime::<Utc>::from),
+    )
 }
 
 /// A mail as a source hands it to intake.
@@ -549,7 +568,7 @@ pub async fn maildir_pass(
                             source: source.clone(),
                             source_key: entry.key.clone(),
                             message_id: message_id(&raw),
-                            received_at: Utc::now(),
+                            received_at: file_arrival(&entry.path),
                         },
                         raw,
                         file: entry.path.display().to_string(),

@@ -351,7 +351,7 @@ async fn fetch_next(
                 source: source.to_string(),
                 source_key: format!("{uid_validity}/{}", mail.uid),
                 message_id: pipeline::message_id(&mail.bytes),
-                received_at: Utc::now(),
+                received_at: pipeline::arrival(mail.received_at),
             },
             raw: mail.bytes,
             file: String::new(),

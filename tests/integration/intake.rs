@@ -137,6 +137,39 @@ async fn a_restarted_imap_server_is_routine_and_the_daemon_catches_up_by_itself(
     daemon.stop().await;
 }
 
+/// A mail read late (a first-start backfill, an outage) counts from when the mailbox received
+/// it, not from when the daemon got to it: the case is referred on the day the mail arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_read_late_counts_from_when_the_mailbox_received_it() {
+    use chrono::TimeZone;
+    let stack = MailStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup::imap_config(&stack, Db::Sqlite, &dir);
+    let arrived = chrono::Utc.with_ymd_and_hms(2026, 9, 14, 8, 30, 0).unwrap();
+    let mut imap = stack.session(SHARED_MAILBOX).await;
+    imap.append_received("INBOX", &[], Some(arrived), &referral(3))
+        .await
+        .unwrap();
+    let daemon = Daemon::start(config.clone());
+    let store =
+        doorstroom::store::Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
+            .await
+            .unwrap();
+    wait_handled(&store, 3).await;
+    daemon.stop().await;
+    let mail = store
+        .list_mails(false, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.message_id.as_deref() == Some("<intake-3@caw-antwerpen.example>"))
+        .expect("the mail");
+    assert_eq!(mail.received_at, arrived);
+    let case_ref = mail.case_ref.expect("a referral opens a case");
+    let case = store.case(&case_ref).await.unwrap().expect("the case");
+    assert_eq!(case.referred_at, arrived);
+}
+
 /// Wait until mail `intake-N` is decided and moved out of the inbox.
 async fn wait_handled(store: &doorstroom::store::Store, n: u32) {
     let id = format!("<intake-{n}@caw-antwerpen.example>");

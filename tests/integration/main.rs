@@ -9,6 +9,7 @@ mod corpus;
 mod crash;
 mod daemon;
 mod db;
+mod ingest;
 mod intake;
 mod jobs;
 mod mailstack;
