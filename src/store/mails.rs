@@ -264,48 +264,28 @@ impl Tx {
             .iter()
             .map(|(_, raw)| super::sha256_hex(raw))
             .collect();
-        let mut sources: Vec<String> = mails.iter().map(|(m, _)| m.source.clone()).collect();
+        let mut sources: Vec<&str> = mails.iter().map(|(m, _)| m.source.as_str()).collect();
         sources.sort_unstable();
         sources.dedup();
         // The oldest row per (source, key) and per (source, hash).
         let mut by_key: HashMap<(String, String), MailRecord> = HashMap::new();
         let mut by_sha: HashMap<(String, String), MailRecord> = HashMap::new();
         for source in sources {
-            let keys: Vec<String> = mails
-                .iter()
-                .filter(|(m, _)| m.source == source)
-                .map(|(m, _)| m.source_key.clone())
+            let of_source = || {
+                mails
+                    .iter()
+                    .zip(&hashes)
+                    .filter(|((m, _), _)| m.source == source)
+            };
+            let keys: Vec<String> = of_source()
+                .map(|((m, _), _)| m.source_key.clone())
                 .collect();
-            let shas: Vec<String> = mails
-                .iter()
-                .zip(&hashes)
-                .filter(|((m, _), _)| m.source == source)
-                .map(|(_, sha)| sha.clone())
-                .collect();
-            // Two look-ups, each on its own index (written as one `OR`, SQLite walked every mail
-            // of the source).
-            for (column, values, found) in [
-                ("source_key", keys, &mut by_key),
-                ("sha256", shas, &mut by_sha),
-            ] {
-                for chunk in values.chunks(500) {
-                    let sql = format!(
-                        "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND {column} IN ({}) ORDER BY id",
-                        super::placeholders(3, chunk.len())
-                    );
-                    let mut query = sqlx::query(&sql).bind(&org).bind(&source);
-                    for value in chunk {
-                        query = query.bind(value);
-                    }
-                    for row in query.fetch_all(self.conn()).await? {
-                        let known = record(&row)?;
-                        let key = match column {
-                            "source_key" => known.source_key.clone(),
-                            _ => known.sha256.clone(),
-                        };
-                        found.entry((source.clone(), key)).or_insert(known);
-                    }
-                }
+            let shas: Vec<String> = of_source().map(|(_, sha)| sha.clone()).collect();
+            for (key, known) in self.oldest_by(source, "source_key", keys).await? {
+                by_key.insert((source.to_string(), key), known);
+            }
+            for (sha, known) in self.oldest_by(source, "sha256", shas).await? {
+                by_sha.insert((source.to_string(), sha), known);
             }
         }
 
@@ -318,7 +298,7 @@ impl Tx {
             let key = (mail.source.clone(), mail.source_key.clone());
             let content = (mail.source.clone(), sha.clone());
             // As one mail at a time would find them: by key, then by content; a row stored
-            // before the batch before one of this batch (its id is lower).
+            // before the batch comes before one of this batch (its id is lower).
             if let Some(known) = by_key.get(&key) {
                 outcome.push(Found::Known(Box::new(known.clone())));
             } else if let Some(&first) = fresh.get(&key) {
@@ -396,6 +376,37 @@ impl Tx {
                 }
             })
             .collect()
+    }
+
+    /// The oldest mail of `source` per value of `column` (`source_key` or `sha256`, each with
+    /// its own index: written as one `OR`, SQLite walked every mail of the source).
+    async fn oldest_by(
+        &mut self,
+        source: &str,
+        column: &'static str,
+        values: Vec<String>,
+    ) -> Result<HashMap<String, MailRecord>> {
+        let org = self.org.clone();
+        let mut oldest = HashMap::new();
+        for chunk in values.chunks(500) {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM mails WHERE org = $1 AND source = $2 AND {column} IN ({}) ORDER BY id",
+                super::placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(&org).bind(source);
+            for value in chunk {
+                query = query.bind(value);
+            }
+            for row in query.fetch_all(self.conn()).await? {
+                let known = record(&row)?;
+                let value = match column {
+                    "source_key" => known.source_key.clone(),
+                    _ => known.sha256.clone(),
+                };
+                oldest.entry(value).or_insert(known);
+            }
+        }
+        Ok(oldest)
     }
 
     /// [`Store::earlier_mails`] as this transaction sees them.
