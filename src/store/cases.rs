@@ -81,6 +81,53 @@ const CASE_COLUMNS: &str = "id, case_ref, partner, programme, status, candidate,
      counsellor_name, counsellor_email, counsellor_phone, lease_start, referred_at, guidance_end, \
      closed_at, goals_met, eviction_avoided, other_guidance, extension_months, stopped_on, report_due, previous_case";
 
+/// A case's row written, its shared fields first (`$1` … `$19`, see [`bind_case_fields`]), then
+/// `$20` org, `$21` case_ref, `$22` referred_at, `$23` the time of the write.
+const INSERT_CASE: &str = "INSERT INTO cases (partner, programme, status, candidate, cir, social_assistant,
+        counsellor_name, counsellor_email, counsellor_phone, lease_start, guidance_end, closed_at, outcome,
+        goals_met, eviction_avoided, other_guidance, extension_months, stopped_on, report_due,
+        org, case_ref, referred_at, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+        $20, $21, $22, $23, $23)
+     RETURNING id";
+
+/// A case's row rewritten: the shared fields as in [`INSERT_CASE`], then `$20` the time of the
+/// write, `$21` org, `$22` the row id.
+const UPDATE_CASE: &str =
+    "UPDATE cases SET partner = $1, programme = $2, status = $3, candidate = $4, cir = $5,
+        social_assistant = $6, counsellor_name = $7, counsellor_email = $8, counsellor_phone = $9,
+        lease_start = $10, guidance_end = $11, closed_at = $12, outcome = $13, goals_met = $14,
+        eviction_avoided = $15, other_guidance = $16, extension_months = $17, stopped_on = $18,
+        report_due = $19, updated_at = $20
+     WHERE org = $21 AND id = $22";
+
+/// Bind the fields a case's insert and update share, in the order of [`INSERT_CASE`].
+fn bind_case_fields<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    case: &Case,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(case.partner.clone())
+        .bind(case.programme.clone())
+        .bind(case.status.as_str())
+        .bind(case.candidate.clone())
+        .bind(case.cir.clone())
+        .bind(case.social_assistant.clone())
+        .bind(case.counsellor.name.clone())
+        .bind(case.counsellor.email.clone())
+        .bind(case.counsellor.phone.clone())
+        .bind(date_text(case.lease_start))
+        .bind(date_text(case.guidance_end))
+        .bind(case.closed_at.map(ts))
+        .bind(case.outcome().map(str::to_string))
+        .bind(case.goals_met.map(|g| g.as_str().to_string()))
+        .bind(case.eviction_avoided.map(i64::from))
+        .bind(i64::from(case.other_guidance))
+        .bind(i64::from(case.extension_months))
+        .bind(date_text(case.stopped_on))
+        .bind(date_text(case.report_due))
+}
+
 fn case_row(row: &AnyRow) -> Result<Case> {
     let status: String = row.try_get("status")?;
     Ok(Case {
@@ -559,86 +606,32 @@ impl Tx {
             before.is_some_and(|b| b.concerns.iter().any(|o| o == c))
         };
         let org = self.org.clone();
-        let outcome = case.outcome().map(str::to_string);
         let id = match case.id {
             None => {
-                let row = sqlx::query(
-                    "INSERT INTO cases (org, case_ref, partner, programme, status, candidate, cir, social_assistant,
-                        counsellor_name, counsellor_email, counsellor_phone, lease_start, referred_at, guidance_end,
-                        closed_at, outcome, goals_met, eviction_avoided, other_guidance, extension_months,
-                        stopped_on, report_due, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                        $20, $21, $22, $23, $23)
-                     RETURNING id",
-                )
-                .bind(org.clone())
-                .bind(case.case_ref.clone())
-                .bind(case.partner.clone())
-                .bind(case.programme.clone())
-                .bind(case.status.as_str())
-                .bind(case.candidate.clone())
-                .bind(case.cir.clone())
-                .bind(case.social_assistant.clone())
-                .bind(case.counsellor.name.clone())
-                .bind(case.counsellor.email.clone())
-                .bind(case.counsellor.phone.clone())
-                .bind(date_text(case.lease_start))
-                .bind(ts(case.referred_at))
-                .bind(date_text(case.guidance_end))
-                .bind(case.closed_at.map(ts))
-                .bind(outcome)
-                .bind(case.goals_met.map(|g| g.as_str().to_string()))
-                .bind(case.eviction_avoided.map(i64::from))
-                .bind(i64::from(case.other_guidance))
-                .bind(i64::from(case.extension_months))
-                .bind(date_text(case.stopped_on))
-                .bind(date_text(case.report_due))
-                .bind(ts(at))
-                .fetch_one(self.conn())
-                .await
-                .map_err(|e| match StoreError::from(e) {
-                    StoreError::Conflict(_) => {
-                        StoreError::Conflict(format!("case {} exists already", case.case_ref))
-                    }
-                    other => other,
-                })?;
+                let row = bind_case_fields(sqlx::query(INSERT_CASE), case)
+                    .bind(org.clone())
+                    .bind(case.case_ref.clone())
+                    .bind(ts(case.referred_at))
+                    .bind(ts(at))
+                    .fetch_one(self.conn())
+                    .await
+                    .map_err(|e| match StoreError::from(e) {
+                        StoreError::Conflict(_) => {
+                            StoreError::Conflict(format!("case {} exists already", case.case_ref))
+                        }
+                        other => other,
+                    })?;
                 let id: i64 = row.try_get("id")?;
                 case.id = Some(id);
                 id
             }
             Some(id) => {
-                sqlx::query(
-                    "UPDATE cases SET partner = $1, programme = $2, status = $3, candidate = $4, cir = $5,
-                        social_assistant = $6, counsellor_name = $7, counsellor_email = $8, counsellor_phone = $9,
-                        lease_start = $10, guidance_end = $11, closed_at = $12, outcome = $13, goals_met = $14,
-                        eviction_avoided = $15, other_guidance = $16, extension_months = $17, stopped_on = $18,
-                        report_due = $19, updated_at = $20
-                     WHERE org = $21 AND id = $22",
-                )
-                .bind(case.partner.clone())
-                .bind(case.programme.clone())
-                .bind(case.status.as_str())
-                .bind(case.candidate.clone())
-                .bind(case.cir.clone())
-                .bind(case.social_assistant.clone())
-                .bind(case.counsellor.name.clone())
-                .bind(case.counsellor.email.clone())
-                .bind(case.counsellor.phone.clone())
-                .bind(date_text(case.lease_start))
-                .bind(date_text(case.guidance_end))
-                .bind(case.closed_at.map(ts))
-                .bind(outcome)
-                .bind(case.goals_met.map(|g| g.as_str().to_string()))
-                .bind(case.eviction_avoided.map(i64::from))
-                .bind(i64::from(case.other_guidance))
-                .bind(i64::from(case.extension_months))
-                .bind(date_text(case.stopped_on))
-                .bind(date_text(case.report_due))
-                .bind(ts(at))
-                .bind(org.clone())
-                .bind(id)
-                .execute(self.conn())
-                .await?;
+                bind_case_fields(sqlx::query(UPDATE_CASE), case)
+                    .bind(ts(at))
+                    .bind(org.clone())
+                    .bind(id)
+                    .execute(self.conn())
+                    .await?;
                 id
             }
         };
