@@ -188,6 +188,13 @@ impl Prepared {
 
 /// Parse a batch over all cores, off the async runtime.
 pub async fn prepare(mails: Vec<Incoming>) -> Result<Prepared, IntakeError> {
+    // An empty inbox is the common case: no thread for it.
+    if mails.is_empty() {
+        return Ok(Prepared {
+            mails,
+            parsed: Vec::new(),
+        });
+    }
     tokio::task::spawn_blocking(move || {
         let parsed = parse_all(&mails);
         Prepared { mails, parsed }
