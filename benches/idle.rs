@@ -4,7 +4,8 @@
 //!   `NOTIFY_SOCKET` this bench creates (the sd_notify protocol), and until the `ready` log line;
 //! - then, after a settling period, over an idle period of `DOORSTROOM_IDLE_SECS` (default 120;
 //!   the issue's figure is 600): resident memory (VmRSS, and its peak VmHWM) from
-//!   `/proc/PID/status`, CPU time (utime + stime from `/proc/PID/stat`), and wake-ups (voluntary
+//!   `/proc/PID/status`, split at the end into anonymous memory (heap, stacks: RssAnon) and pages
+//!   of mapped files (the binary's code, libraries: RssFile), CPU time (utime + stime from `/proc/PID/stat`), and wake-ups (voluntary
 //!   context switches summed over every thread in `/proc/PID/task/*/status`).
 //!
 //! The mailbox holds a few decided mails, so the daemon has done real work before it rests. The
@@ -41,6 +42,9 @@ use mailstack::{MailStack, SHARED_MAILBOX};
 struct Sample {
     rss_kb: u64,
     hwm_kb: u64,
+    /// VmRSS split: heap and stacks, and pages of mapped files (the binary's code, libraries).
+    anon_kb: u64,
+    file_kb: u64,
     cpu_ticks: u64,
     voluntary: u64,
     involuntary: u64,
@@ -80,6 +84,8 @@ fn sample(pid: u32) -> Sample {
     Sample {
         rss_kb: status_field(&status, "VmRSS:"),
         hwm_kb: status_field(&status, "VmHWM:"),
+        anon_kb: status_field(&status, "RssAnon:"),
+        file_kb: status_field(&status, "RssFile:"),
         cpu_ticks: tick(11) + tick(12),
         voluntary,
         involuntary,
@@ -202,6 +208,11 @@ async fn main() {
         after.rss_kb as f64 / 1024.0,
         peak_rss as f64 / 1024.0,
         after.hwm_kb as f64 / 1024.0
+    );
+    println!(
+        "    of which at the end: {:.1} MB anonymous (heap, stacks), {:.1} MB of mapped files (code)",
+        after.anon_kb as f64 / 1024.0,
+        after.file_kb as f64 / 1024.0
     );
     println!(
         "  CPU {cpu:.2} s ({:.3} % of one core); {} voluntary + {} involuntary context switches \
