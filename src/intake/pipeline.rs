@@ -176,16 +176,6 @@ pub struct Prepared {
     parsed: Vec<Result<Parsed, String>>,
 }
 
-impl Prepared {
-    pub fn len(&self) -> usize {
-        self.mails.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.mails.is_empty()
-    }
-}
-
 /// Parse a batch over all cores, off the async runtime.
 pub async fn prepare(mails: Vec<Incoming>) -> Result<Prepared, IntakeError> {
     // An empty inbox is the common case: no thread for it.
