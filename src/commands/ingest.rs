@@ -14,9 +14,23 @@ use crate::intake::maildir::Maildir;
 use crate::intake::pipeline::{self, Handled, Incoming};
 use crate::store::{sha256_hex, NewMail};
 
+/// One mail to replay: where it is, which source it counts as, and its key there.
+struct Found {
+    path: PathBuf,
+    source: String,
+    /// A Maildir mail's key, as the daemon keys it; `None` for a file, which is recognised by
+    /// its content (ingesting the same file twice is a no-op).
+    key: Option<String>,
+}
+
 /// The mails a path stands for, in processing order: a Maildir's waiting mails oldest first, a
 /// folder's `.eml` files by name, or the file itself.
-fn expand(path: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+fn expand(path: &Path) -> anyhow::Result<Vec<Found>> {
+    let file = |path: PathBuf| Found {
+        path,
+        source: "file".to_string(),
+        key: None,
+    };
     if Maildir::is_maildir(path) {
         let source = format!("maildir:{}", path.display());
         let entries = Maildir::new(path)
@@ -24,7 +38,11 @@ fn expand(path: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
             .with_context(|| format!("cannot read the Maildir {}", path.display()))?;
         return Ok(entries
             .into_iter()
-            .map(|e| (e.path, source.clone()))
+            .map(|e| Found {
+                path: e.path,
+                source: source.clone(),
+                key: Some(e.key),
+            })
             .collect());
     }
     if path.is_dir() {
@@ -34,30 +52,12 @@ fn expand(path: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
             .filter(|p| p.extension().is_some_and(|e| e == "eml"))
             .collect();
         files.sort();
-        return Ok(files.into_iter().map(|p| (p, "file".to_string())).collect());
+        return Ok(files.into_iter().map(file).collect());
     }
     if !path.exists() {
         anyhow::bail!("{} does not exist", path.display());
     }
-    Ok(vec![(path.to_path_buf(), "file".to_string())])
-}
-
-/// How a file is recognised when seen again: by content (ingesting the same file twice is a
-/// no-op), a Maildir mail by the unique part of its name, as the daemon keys it.
-fn source_key(file: &Path, source: &str, raw: &[u8]) -> String {
-    match source {
-        "file" => sha256_hex(raw),
-        _ => file
-            .file_name()
-            .map(|n| {
-                n.to_string_lossy()
-                    .split(":2,")
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .unwrap_or_default(),
-    }
+    Ok(vec![file(path.to_path_buf())])
 }
 
 pub async fn run(config: Config, paths: &[PathBuf], json: bool) -> anyhow::Result<bool> {
@@ -73,22 +73,22 @@ pub async fn run(config: Config, paths: &[PathBuf], json: bool) -> anyhow::Resul
     // In batches, as the daemon handles a Maildir: the same decisions, a transaction per batch.
     for batch in files.chunks(FETCH_BATCH) {
         let mut incoming = Vec::with_capacity(batch.len());
-        for (file, source) in batch {
-            let raw =
-                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        for found in batch {
+            let raw = std::fs::read(&found.path)
+                .with_context(|| format!("cannot read {}", found.path.display()))?;
             incoming.push(Incoming {
                 source: NewMail {
-                    source: source.clone(),
-                    source_key: source_key(file, source, &raw),
+                    source: found.source.clone(),
+                    source_key: found.key.clone().unwrap_or_else(|| sha256_hex(&raw)),
                     message_id: pipeline::message_id(&raw),
                     // A lone .eml file has no arrival time: it counts as received now.
-                    received_at: match source.as_str() {
-                        "file" => Utc::now(),
-                        _ => pipeline::file_arrival(file),
+                    received_at: match found.key {
+                        Some(_) => pipeline::file_arrival(&found.path),
+                        None => Utc::now(),
                     },
                 },
                 raw,
-                file: file.display().to_string(),
+                file: found.path.display().to_string(),
             });
         }
         let shown: Vec<String> = incoming.iter().map(|m| m.file.clone()).collect();
