@@ -359,7 +359,7 @@ async fn decide(
 
     // The decision, the case changes and the mails they cause commit together, or not at all.
     let applied = tx
-        .apply_decision_in(config, &decision, mail.id, mail.received_at, now, open)
+        .apply_decision(config, &decision, mail.id, mail.received_at, now, open)
         .await;
     let (effects, failure) = match applied {
         Ok(effects) => (Some(effects), None),

@@ -826,25 +826,11 @@ impl Tx {
         Ok(())
     }
 
-    /// Load what a decision names, reserve a reference for a referral, apply the decision and
-    /// commit its case effects in this transaction. The caller records the mail's outcome and
-    /// queues `effects.notices` before committing.
+    /// Load what a decision names (through `cache`, the cases this transaction read or wrote
+    /// before), reserve a reference for a referral, apply the decision and commit its case
+    /// effects in this transaction. The caller records the mail's outcome, queues
+    /// `effects.notices` and puts the changed cases in the cache before committing.
     pub async fn apply_decision(
-        &mut self,
-        config: &Config,
-        decision: &Decision,
-        mail_id: i64,
-        received_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> std::result::Result<Effects, ApplyError> {
-        let mut cache = CaseCache::default();
-        self.apply_decision_in(config, decision, mail_id, received_at, now, &mut cache)
-            .await
-    }
-
-    /// [`Tx::apply_decision`] reading the cases it names through `cache`. The caller puts the
-    /// changed cases in the cache once everything of the mail is written.
-    pub async fn apply_decision_in(
         &mut self,
         config: &Config,
         decision: &Decision,

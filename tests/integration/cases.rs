@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{NaiveDate, TimeZone, Utc};
 use doorstroom::case::{DocumentKind, MilestoneKind, Role, Status};
 use doorstroom::config::Config;
-use doorstroom::store::{CaseFilter, NewMail, Store};
+use doorstroom::store::{CaseCache, CaseFilter, NewMail, Store};
 use doorstroom::understand::{Attachment, Contact, Decision, Facts, MailKind};
 
 use crate::db::{self, BOTH};
@@ -73,7 +73,7 @@ async fn apply(store: &Store, d: &Decision, key: &str) -> doorstroom::case::Effe
     let at = Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
     let mut tx = store.begin().await.unwrap();
     let fx = tx
-        .apply_decision(&config(), d, id, at, at)
+        .apply_decision(&config(), d, id, at, at, &mut CaseCache::default())
         .await
         .unwrap_or_else(|e| panic!("apply {key}: {e}"));
     tx.commit().await.unwrap();
@@ -294,7 +294,14 @@ async fn a_concern_for_another_partners_case_changes_nothing() {
         let id = mail(&store, "concern").await;
         let mut tx = store.begin().await.unwrap();
         let err = tx
-            .apply_decision(&config(), &concern, id, Utc::now(), Utc::now())
+            .apply_decision(
+                &config(),
+                &concern,
+                id,
+                Utc::now(),
+                Utc::now(),
+                &mut CaseCache::default(),
+            )
             .await
             .unwrap_err();
         assert!(!err.is_transient());

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use doorstroom::case::{MilestoneKind, Role, Status};
 use doorstroom::context::Context;
 use doorstroom::jobs::{self, Job};
-use doorstroom::store::{NewMail, Store};
+use doorstroom::store::{CaseCache, NewMail, Store};
 use doorstroom::understand::{Decision, Facts, MailKind};
 
 use crate::db::{self, BOTH};
@@ -54,7 +54,7 @@ async fn apply(store: &Store, d: &Decision, key: &str, when: DateTime<Utc>) -> O
     let id = store.record_mail(&new, key.as_bytes()).await.unwrap().0.id;
     let mut tx = store.begin().await.unwrap();
     let fx = tx
-        .apply_decision(&config(), d, id, when, when)
+        .apply_decision(&config(), d, id, when, when, &mut CaseCache::default())
         .await
         .unwrap_or_else(|e| panic!("apply {key}: {e}"));
     tx.commit().await.unwrap();

@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono::{TimeZone, Utc};
 use doorstroom::case::{GoalsMet, Status};
 use doorstroom::config::Config;
-use doorstroom::store::{NewMail, Store};
+use doorstroom::store::{CaseCache, NewMail, Store};
 use doorstroom::understand::{Decision, Facts, MailKind};
 
 use crate::db::{self, BOTH};
@@ -58,7 +58,7 @@ async fn apply(store: &Store, d: &Decision, key: &str) -> doorstroom::case::Effe
     let at = Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
     let mut tx = store.begin().await.unwrap();
     let fx = tx
-        .apply_decision(&config(), d, id, at, at)
+        .apply_decision(&config(), d, id, at, at, &mut CaseCache::default())
         .await
         .unwrap_or_else(|e| panic!("apply {key}: {e}"));
     tx.commit().await.unwrap();

@@ -13,7 +13,7 @@ use doorstroom::jobs::{self, Job};
 use doorstroom::outbox::queue::queue_notices;
 use doorstroom::outbox::Answering;
 use doorstroom::store::mails::MailOutcome;
-use doorstroom::store::{MailState, NewMail, Store};
+use doorstroom::store::{CaseCache, MailState, NewMail, Store};
 use doorstroom::understand::{Attachment, Decision, Facts, MailKind};
 
 use crate::db::{self, BOTH};
@@ -63,7 +63,7 @@ async fn ingest(ctx: &Context, d: &Decision, key: &str, when: DateTime<Utc>) -> 
     let loaded = ctx.loaded();
     let mut tx = store.begin().await.unwrap();
     let fx = tx
-        .apply_decision(&loaded.config, d, id, when, when)
+        .apply_decision(&loaded.config, d, id, when, when, &mut CaseCache::default())
         .await
         .unwrap_or_else(|e| panic!("apply {key}: {e}"));
     let changed: Vec<_> = fx.changes.iter().map(|c| &c.case).collect();
