@@ -7,11 +7,11 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::{watch, Mutex, Notify};
 
 use crate::config::Config;
 use crate::outbox::{Outbox, TemplateError};
-use crate::store::Store;
+use crate::store::{CaseCache, Store};
 
 /// A config with its templates, both checked.
 pub struct Loaded {
@@ -38,6 +38,9 @@ pub struct Context {
     /// Rung after a commit that queued mail, so the sender delivers it now rather than at its
     /// next poll.
     pub outbox_wake: Arc<Notify>,
+    /// The cases intake read in its last batch, for the next one (see [`CaseCache`]); intake
+    /// decides one batch at a time.
+    pub intake_cache: Arc<Mutex<CaseCache>>,
 }
 
 impl Context {
@@ -50,6 +53,7 @@ impl Context {
             store,
             loaded: rx,
             outbox_wake: Arc::new(Notify::new()),
+            intake_cache: Arc::default(),
         })
     }
 
@@ -59,6 +63,7 @@ impl Context {
             store,
             loaded: rx,
             outbox_wake: Arc::new(Notify::new()),
+            intake_cache: Arc::default(),
         }
     }
 

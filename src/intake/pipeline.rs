@@ -13,7 +13,9 @@ use crate::context::{Context, Loaded};
 use crate::outbox::queue::queue_notices;
 use crate::outbox::{Answering, Notice};
 use crate::store::mails::MailOutcome;
-use crate::store::{CaseCache, MailRecord, MailState, NewMail, RegisterScope, StoreError, Tx};
+use crate::store::{
+    CaseCache, MailBytes, MailRecord, MailState, NewMail, RegisterScope, StoreError, Tx,
+};
 use crate::understand::parse::Parsed;
 use crate::understand::thread::Tags;
 use crate::understand::{self, Decision};
@@ -172,11 +174,12 @@ pub async fn handle(
 /// so a source can prepare its next batch while the one before is being decided.
 pub struct Prepared {
     mails: Vec<Incoming>,
-    /// Per mail: what the parser made of it, or the message of a parser panic.
-    parsed: Vec<Result<Parsed, String>>,
+    /// Per mail: the hash of its bytes, and what the parser made of it or the message of a
+    /// parser panic.
+    parsed: Vec<(String, Result<Parsed, String>)>,
 }
 
-/// Parse a batch over all cores, off the async runtime.
+/// Hash and parse a batch over all cores, off the async runtime.
 pub async fn prepare(mails: Vec<Incoming>) -> Result<Prepared, IntakeError> {
     // An empty inbox is the common case: no thread for it.
     if mails.is_empty() {
@@ -220,18 +223,25 @@ pub async fn handle_prepared(
 ) -> Result<Vec<Result<Handled, IntakeError>>, IntakeError> {
     let Prepared { mails, parsed } = prepared;
     let mut tx = ctx.store.begin().await?;
-    let mut sources: Vec<(&NewMail, &[u8])> = Vec::with_capacity(mails.len());
-    for mail in &mails {
-        sources.push((&mail.source, &mail.raw));
-    }
-    let records = tx.record_mails(&sources).await?;
+    let batch: Vec<MailBytes> = mails
+        .iter()
+        .zip(&parsed)
+        .map(|(mail, (sha256, _))| MailBytes {
+            mail: &mail.source,
+            raw: &mail.raw,
+            sha256,
+        })
+        .collect();
+    let records = tx.record_mails(&batch).await?;
+    drop(batch);
     tx.commit().await?;
 
     let config = &loaded.config;
+    let mut open = ctx.intake_cache.lock().await;
     let mut tx = ctx.store.begin().await?;
-    let mut open = CaseCache::default();
+    tx.revalidate(&mut open).await?;
     let mut results = Vec::with_capacity(mails.len());
-    for ((mail, (record, _)), parsed) in mails.iter().zip(records).zip(parsed) {
+    for ((mail, (record, _)), (_, parsed)) in mails.iter().zip(records).zip(parsed) {
         if record.state != MailState::Stored {
             results.push(Ok(Handled {
                 mail_id: record.id,
@@ -261,7 +271,8 @@ pub async fn handle_prepared(
             }
         }
     }
-    tx.commit().await?;
+    tx.commit_cached(&mut open).await?;
+    drop(open);
 
     let mut queued = false;
     for handled in results.iter().flatten().filter(|h| h.new) {
@@ -285,18 +296,21 @@ pub async fn handle_prepared(
     Ok(results)
 }
 
-/// Parse every mail, spreading them over the cores. Parsing is total; should it panic all the
-/// same, that mail alone is set aside with the panic's message. (A mail decided before, found
-/// again after a crash, is parsed for nothing: rare, and it keeps parsing free of the database.)
-fn parse_all(mails: &[Incoming]) -> Vec<Result<Parsed, String>> {
+/// Hash and parse every mail, spreading them over the cores. Parsing is total; should it panic
+/// all the same, that mail alone is set aside with the panic's message. (A mail decided before,
+/// found again after a crash, is parsed for nothing: rare, and it keeps parsing free of the
+/// database.)
+fn parse_all(mails: &[Incoming]) -> Vec<(String, Result<Parsed, String>)> {
     let parse = |i: usize| {
-        std::panic::catch_unwind(|| understand::parse::parse(&mails[i].raw)).map_err(|panic| {
+        let raw = &mails[i].raw;
+        let parsed = std::panic::catch_unwind(|| understand::parse::parse(raw)).map_err(|panic| {
             panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "the parser panicked".into())
-        })
+        });
+        (crate::store::sha256_hex(raw), parsed)
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
@@ -305,7 +319,8 @@ fn parse_all(mails: &[Incoming]) -> Vec<Result<Parsed, String>> {
         return (0..mails.len()).map(parse).collect();
     }
     // Thread t takes mails t, t + threads, …: referrals with attachments are spread evenly.
-    let mut out: Vec<Option<Result<Parsed, String>>> = (0..mails.len()).map(|_| None).collect();
+    let mut out: Vec<Option<(String, Result<Parsed, String>)>> =
+        (0..mails.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
@@ -325,7 +340,13 @@ fn parse_all(mails: &[Incoming]) -> Vec<Result<Parsed, String>> {
         }
     });
     out.into_iter()
-        .map(|p| p.unwrap_or_else(|| Err("the parser gave no result".into())))
+        .enumerate()
+        .map(|(i, p)| {
+            p.unwrap_or_else(|| {
+                let sha256 = crate::store::sha256_hex(&mails[i].raw);
+                (sha256, Err("the parser gave no result".into()))
+            })
+        })
         .collect()
 }
 
@@ -341,10 +362,9 @@ async fn decide(
     parsed: Parsed,
     incoming: &Incoming,
 ) -> Result<Handled, IntakeError> {
-    let mut register = tx.register_scoped(&scope_of(&parsed, config), open).await?;
-    if let Some(id) = &mail.message_id {
-        register.earlier = tx.earlier_mails(id, mail.id).await?;
-    }
+    let mut scope = scope_of(&parsed, config);
+    scope.copies_of = mail.message_id.clone().map(|id| (id, mail.id));
+    let register = tx.register_scoped(&scope, open).await?;
     let mut decision = understand::classify::decide(parsed, &register, config);
     decision.file = incoming.file.clone();
     let now = Utc::now();

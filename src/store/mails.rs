@@ -147,8 +147,11 @@ impl Store {
         message_id: &str,
         except: i64,
     ) -> Result<Vec<(String, String)>> {
-        let mut conn = self.pool().acquire().await?;
-        earlier_mails(&mut conn, &self.org, message_id, except).await
+        let scope = super::RegisterScope {
+            copies_of: Some((message_id.to_string(), except)),
+            ..super::RegisterScope::default()
+        };
+        Ok(self.register_scoped(&scope).await?.earlier)
     }
 
     /// Mails of a source that were decided but not yet moved out of the inbox (a crash came
@@ -213,25 +216,12 @@ impl Store {
     }
 }
 
-/// See [`Store::earlier_mails`]; on any connection, so that a transaction sees its own mails.
-async fn earlier_mails(
-    conn: &mut sqlx::AnyConnection,
-    org: &str,
-    message_id: &str,
-    except: i64,
-) -> Result<Vec<(String, String)>> {
-    let rows = sqlx::query(
-        "SELECT body_hash, message_id FROM mails
-         WHERE org = $1 AND message_id = $2 AND id <> $3 AND state <> 'stored' AND body_hash IS NOT NULL",
-    )
-    .bind(org)
-    .bind(message_id)
-    .bind(except)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("body_hash")?, r.try_get("message_id")?)))
-        .collect()
+/// A mail to record, with the hash of its bytes ([`super::sha256_hex`]), which a caller with
+/// many mails works out off the database's path.
+pub struct MailBytes<'a> {
+    pub mail: &'a NewMail,
+    pub raw: &'a [u8],
+    pub sha256: &'a str,
 }
 
 /// A mail of a batch being recorded: stored before, or new (first stored by the batch's mail
@@ -246,7 +236,14 @@ impl Tx {
     /// returns the existing row and `false`: the same source and key, or the very same bytes
     /// from the same source under a new key (an IMAP mailbox recreated with a new UIDVALIDITY).
     pub async fn record_mail(&mut self, mail: &NewMail, raw: &[u8]) -> Result<(MailRecord, bool)> {
-        let mut recorded = self.record_mails(&[(mail, raw)]).await?;
+        let sha256 = super::sha256_hex(raw);
+        let mut recorded = self
+            .record_mails(&[MailBytes {
+                mail,
+                raw,
+                sha256: &sha256,
+            }])
+            .await?;
         recorded
             .pop()
             .ok_or_else(|| StoreError::NotFound(format!("the row of mail {}", mail.source_key)))
@@ -257,30 +254,19 @@ impl Tx {
     /// up by key and by hash at once, and the new ones inserted together.
     pub async fn record_mails(
         &mut self,
-        mails: &[(&NewMail, &[u8])],
+        batch: &[MailBytes<'_>],
     ) -> Result<Vec<(MailRecord, bool)>> {
         let org = self.org.clone();
-        let hashes: Vec<String> = mails
-            .iter()
-            .map(|(_, raw)| super::sha256_hex(raw))
-            .collect();
-        let mut sources: Vec<&str> = mails.iter().map(|(m, _)| m.source.as_str()).collect();
+        let mut sources: Vec<&str> = batch.iter().map(|m| m.mail.source.as_str()).collect();
         sources.sort_unstable();
         sources.dedup();
         // The oldest row per (source, key) and per (source, hash).
         let mut by_key: HashMap<(String, String), MailRecord> = HashMap::new();
         let mut by_sha: HashMap<(String, String), MailRecord> = HashMap::new();
         for source in sources {
-            let of_source = || {
-                mails
-                    .iter()
-                    .zip(&hashes)
-                    .filter(|((m, _), _)| m.source == source)
-            };
-            let keys: Vec<String> = of_source()
-                .map(|((m, _), _)| m.source_key.clone())
-                .collect();
-            let shas: Vec<String> = of_source().map(|(_, sha)| sha.clone()).collect();
+            let of_source = || batch.iter().filter(|m| m.mail.source == source);
+            let keys: Vec<String> = of_source().map(|m| m.mail.source_key.clone()).collect();
+            let shas: Vec<String> = of_source().map(|m| m.sha256.to_string()).collect();
             for (key, known) in self.oldest_by(source, "source_key", keys).await? {
                 by_key.insert((source.to_string(), key), known);
             }
@@ -293,10 +279,10 @@ impl Tx {
         let mut new = Vec::new();
         let mut fresh: HashMap<(String, String), usize> = HashMap::new();
         let mut fresh_sha: HashMap<(String, String), usize> = HashMap::new();
-        let mut outcome: Vec<Found> = Vec::with_capacity(mails.len());
-        for (i, ((mail, _), sha)) in mails.iter().zip(&hashes).enumerate() {
+        let mut outcome: Vec<Found> = Vec::with_capacity(batch.len());
+        for (i, MailBytes { mail, sha256, .. }) in batch.iter().enumerate() {
             let key = (mail.source.clone(), mail.source_key.clone());
-            let content = (mail.source.clone(), sha.clone());
+            let content = (mail.source.clone(), sha256.to_string());
             // As one mail at a time would find them: by key, then by content; a row stored
             // before the batch comes before one of this batch (its id is lower).
             if let Some(known) = by_key.get(&key) {
@@ -334,11 +320,8 @@ impl Tx {
             );
             let mut query = sqlx::query(&sql).bind(&org).bind(&now);
             for &i in chunk {
-                let raw = mails[i].1;
-                query = query
-                    .bind(&hashes[i])
-                    .bind(raw.len() as i64)
-                    .bind(raw.to_vec());
+                let MailBytes { raw, sha256, .. } = batch[i];
+                query = query.bind(sha256).bind(raw.len() as i64).bind(raw.to_vec());
             }
             query.execute(self.conn()).await?;
             let sql = format!(
@@ -348,9 +331,9 @@ impl Tx {
             );
             let mut query = sqlx::query(&sql).bind(&org);
             for &i in chunk {
-                let mail = mails[i].0;
+                let MailBytes { mail, sha256, .. } = batch[i];
                 query = query
-                    .bind(&hashes[i])
+                    .bind(sha256)
                     .bind(mail.message_id.clone())
                     .bind(&mail.source)
                     .bind(&mail.source_key)
@@ -367,7 +350,7 @@ impl Tx {
             .map(|(i, found)| match found {
                 Found::Known(known) => Ok((*known, false)),
                 Found::New(first) => {
-                    let mail = mails[first].0;
+                    let mail = batch[first].mail;
                     let key = (mail.source.clone(), mail.source_key.clone());
                     let stored = inserted.get(&key).cloned().ok_or_else(|| {
                         StoreError::NotFound(format!("the new row of mail {}", mail.source_key))
@@ -407,16 +390,6 @@ impl Tx {
             }
         }
         Ok(oldest)
-    }
-
-    /// [`Store::earlier_mails`] as this transaction sees them.
-    pub async fn earlier_mails(
-        &mut self,
-        message_id: &str,
-        except: i64,
-    ) -> Result<Vec<(String, String)>> {
-        let org = self.org.clone();
-        earlier_mails(self.conn(), &org, message_id, except).await
     }
 
     /// Record the decision of a mail, in the transaction of its effects. Fails when the mail was

@@ -31,7 +31,7 @@ use sqlx::{AnyPool, Row};
 
 pub use cases::{ApplyError, CaseFilter, CounsellorPeriod};
 pub use health::Counts;
-pub use mails::{MailRecord, MailState, NewMail};
+pub use mails::{MailBytes, MailRecord, MailState, NewMail};
 pub use register::{CaseCache, RegisterScope};
 
 /// A store error, sorted into what retrying can fix and what it cannot.
@@ -111,6 +111,7 @@ pub struct Store {
 pub struct Tx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
     org: String,
+    backend: Backend,
     /// A step's savepoint is open (see [`Tx::begin_step`]).
     in_step: bool,
 }
@@ -137,6 +138,12 @@ impl Store {
         if backend == Backend::Sqlite {
             options = options.after_connect(|conn, _| {
                 Box::pin(async move {
+                    // Mail and documents are stored whole: 16 kB pages write them in a quarter of
+                    // the system calls of the default 4 kB. Takes effect on a new database only
+                    // (before WAL is switched on); an existing one keeps its page size.
+                    sqlx::query("PRAGMA page_size = 16384")
+                        .execute(&mut *conn)
+                        .await?;
                     sqlx::query("PRAGMA journal_mode = WAL")
                         .execute(&mut *conn)
                         .await?;
@@ -147,6 +154,11 @@ impl Store {
                         .execute(&mut *conn)
                         .await?;
                     sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    // The statement journal of intake's savepoint per mail, in memory rather than
+                    // in a temporary file.
+                    sqlx::query("PRAGMA temp_store = MEMORY")
                         .execute(&mut *conn)
                         .await?;
                     Ok(())
@@ -210,6 +222,7 @@ impl Store {
         Ok(Tx {
             tx,
             org: self.org.clone(),
+            backend: self.backend,
             in_step: false,
         })
     }

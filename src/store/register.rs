@@ -30,6 +30,9 @@ pub struct RegisterScope {
     /// Message-IDs without angle brackets (In-Reply-To, References, returned mails): only these
     /// are looked up in the threads.
     pub message_ids: Vec<String>,
+    /// The mail at hand, by Message-ID (as stored) and id: the decided mails with the same
+    /// Message-ID are read into [`Register::earlier`] (see [`Store::earlier_mails`]).
+    pub copies_of: Option<(String, i64)>,
 }
 
 const CASE_COLUMNS: &str =
@@ -136,33 +139,55 @@ async fn register_scoped(
     scope: &RegisterScope,
     open: &mut CaseCache,
 ) -> Result<Register> {
+    // The threads and the earlier copies of the mail in one query.
     let mut threads = HashMap::new();
-    if !scope.message_ids.is_empty() {
-        // Received mails are stored with angle brackets; match either form.
-        let forms: Vec<String> = scope
-            .message_ids
-            .iter()
-            .flat_map(|id| [format!("<{id}>"), id.clone()])
-            .collect();
+    let mut earlier = Vec::new();
+    let forms: Vec<String> = scope
+        .message_ids
+        .iter()
+        .flat_map(|id| [format!("<{id}>"), id.clone()])
+        .collect();
+    let mut arms = Vec::new();
+    if !forms.is_empty() {
         let list = placeholders(2, forms.len());
         // Mails without a case are skipped below, not in SQL: `case_ref IS NOT NULL` led SQLite to
         // walk the case_ref index over every mail instead of looking up the Message-IDs. Received
-        // before sent, as in `register`: a sent mail's thread wins.
-        let sql = format!(
-            "SELECT message_id, case_ref, 0 AS sent FROM mails WHERE org = $1 AND message_id IN ({list})
-             UNION ALL
-             SELECT o.message_id, c.case_ref, 1 FROM outbox o JOIN cases c ON c.id = o.case_id
-                 WHERE o.org = $1 AND c.org = $1 AND o.message_id IN ({list})
-             ORDER BY sent"
-        );
+        // (0) before sent (1), as in `register`: a sent mail's thread wins.
+        arms.push(format!(
+            "SELECT message_id, case_ref AS value, CAST(0 AS BIGINT) AS kind FROM mails
+                 WHERE org = $1 AND message_id IN ({list})"
+        ));
+        arms.push(format!(
+            "SELECT o.message_id, c.case_ref AS value, CAST(1 AS BIGINT) AS kind FROM outbox o JOIN cases c ON c.id = o.case_id
+                 WHERE o.org = $1 AND c.org = $1 AND o.message_id IN ({list})"
+        ));
+    }
+    if scope.copies_of.is_some() {
+        let (id, except) = (2 + forms.len(), 3 + forms.len());
+        arms.push(format!(
+            "SELECT message_id, body_hash AS value, CAST(2 AS BIGINT) AS kind FROM mails
+                 WHERE org = $1 AND message_id = ${id} AND id <> ${except} AND state <> 'stored'
+                     AND body_hash IS NOT NULL"
+        ));
+    }
+    if !arms.is_empty() {
+        let sql = format!("{} ORDER BY kind", arms.join(" UNION ALL "));
         let mut query = sqlx::query(&sql).bind(org);
         for form in &forms {
             query = query.bind(form);
         }
+        if let Some((id, except)) = &scope.copies_of {
+            query = query.bind(id).bind(*except);
+        }
         for row in query.fetch_all(&mut *conn).await? {
             let id: String = row.try_get("message_id")?;
-            if let Some(case) = opt_text(&row, "case_ref")? {
-                threads.insert(thread_key(&id), case);
+            let value = opt_text(&row, "value")?;
+            match (row.try_get::<i64, _>("kind")?, value) {
+                (2, Some(body_hash)) => earlier.push((body_hash, id)),
+                (0 | 1, Some(case)) => {
+                    threads.insert(thread_key(&id), case);
+                }
+                _ => {}
             }
         }
     }
@@ -216,21 +241,23 @@ async fn register_scoped(
     Ok(Register {
         cases,
         threads,
-        earlier: Vec::new(),
+        earlier,
     })
 }
 
 /// Open cases by reference.
 type ByRef = BTreeMap<String, Arc<RegisteredCase>>;
 
-/// The cases one transaction has read or written, kept for the batch of mails intake decides in
-/// it, so that the next mail sees what the transaction sees without asking the database again:
-/// a partner's open cases (read once per batch instead of once per mail; in a backfill the same
-/// few hundred rows for every mail), and whole cases with their documents, milestones and
-/// concerns (a batch often holds several mails of one case). Every case a mail creates or
-/// changes is put in with [`CaseCache::changed`].
+/// The cases intake has read or written, kept for the batch of mails it decides in one
+/// transaction, so that the next mail sees what the transaction sees without asking the database
+/// again: a partner's open cases (in a backfill the same few hundred rows for every mail), and
+/// whole cases with their documents, milestones and concerns (a batch often holds several mails
+/// of one case). Every case a mail creates or changes is put in with [`CaseCache::changed`].
 ///
-/// Only valid inside the transaction that filled it; a fresh one reads everything again.
+/// On SQLite the cache also outlives its transaction: [`Tx::commit_cached`] notes the
+/// organisation's case version (a counter every change to a case table moves on, see migration
+/// 0013), and [`Tx::revalidate`] keeps the cache for the next batch only when nothing changed
+/// since, by whatever process. On PostgreSQL, with writers side by side, it is emptied instead.
 #[derive(Debug, Default)]
 pub struct CaseCache {
     partners: HashMap<String, ByRef>,
@@ -238,7 +265,13 @@ pub struct CaseCache {
     all: Option<ByRef>,
     /// Whole cases by upper-case reference, exactly as the database would give them back.
     whole: HashMap<String, Case>,
+    /// The case version the contents were committed at; `None` while a transaction uses the
+    /// cache (or after one failed), which makes the next [`Tx::revalidate`] empty it.
+    version: Option<i64>,
 }
+
+/// Whole cases kept from one batch to the next; above this the batch's are let go.
+const WHOLE_KEPT: usize = 256;
 
 impl CaseCache {
     /// A case created or changed in the transaction (its status may have closed it), as it was
@@ -277,18 +310,80 @@ impl CaseCache {
         org: &str,
         partner: &str,
     ) -> Result<&ByRef> {
-        if !self.partners.contains_key(partner) {
-            let read = read_open(conn, org, Some(partner)).await?;
-            self.partners.insert(partner.to_string(), read);
+        match self.partners.get(partner) {
+            // Tests run debug builds: there every cached list is checked against the database.
+            #[cfg(debug_assertions)]
+            Some(cached) => {
+                let stored = read_open(conn, org, Some(partner)).await?;
+                debug_assert_eq!(&stored, cached, "cached open cases of {partner}");
+            }
+            #[cfg(not(debug_assertions))]
+            Some(_) => {}
+            None => {
+                let read = read_open(conn, org, Some(partner)).await?;
+                self.partners.insert(partner.to_string(), read);
+            }
         }
         Ok(&self.partners[partner])
     }
 
     async fn all(&mut self, conn: &mut sqlx::AnyConnection, org: &str) -> Result<&ByRef> {
-        if self.all.is_none() {
-            self.all = Some(read_open(conn, org, None).await?);
+        match &self.all {
+            #[cfg(debug_assertions)]
+            Some(cached) => {
+                let stored = read_open(conn, org, None).await?;
+                debug_assert_eq!(&stored, cached, "cached open cases");
+            }
+            #[cfg(not(debug_assertions))]
+            Some(_) => {}
+            None => self.all = Some(read_open(conn, org, None).await?),
         }
         Ok(self.all.get_or_insert_default())
+    }
+
+    fn clear(&mut self) {
+        *self = CaseCache::default();
+    }
+}
+
+impl Tx {
+    /// Make `cache` fit for this transaction: kept when the organisation's cases are as the
+    /// transaction that filled it committed them (SQLite), emptied otherwise. To be called
+    /// first in a transaction that uses a cache kept from an earlier one.
+    pub async fn revalidate(&mut self, cache: &mut CaseCache) -> Result<()> {
+        let kept = cache.version.take();
+        if kept.is_none() || kept != self.case_version().await? {
+            cache.clear();
+        }
+        Ok(())
+    }
+
+    /// Commit, and note in `cache` (filled in this transaction) the case version it is valid
+    /// at, for the next [`Tx::revalidate`]. On PostgreSQL nothing is noted.
+    pub async fn commit_cached(mut self, cache: &mut CaseCache) -> Result<()> {
+        let version = self.case_version().await?;
+        self.commit().await?;
+        if cache.whole.len() > WHOLE_KEPT {
+            cache.whole.clear();
+        }
+        cache.version = version;
+        Ok(())
+    }
+
+    /// The organisation's case version as this transaction sees it; `None` on PostgreSQL.
+    async fn case_version(&mut self) -> Result<Option<i64>> {
+        if self.backend != super::Backend::Sqlite {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT version FROM case_versions WHERE org = $1")
+            .bind(self.org.clone())
+            .fetch_optional(self.conn())
+            .await?;
+        // No row yet: no case was ever written.
+        Ok(Some(match row {
+            Some(row) => row.try_get("version")?,
+            None => 0,
+        }))
     }
 }
 
@@ -342,7 +437,8 @@ mod tests {
             "INSERT INTO cases (id, org, case_ref, partner, programme, status, candidate, cir,
                                 social_assistant, counsellor_email, referred_at, created_at, updated_at)
              VALUES ($1, $2, $3, $4, 'vivendo', $5, 'Jan Peeters', '2026-001', 'sa@w.example',
-                     'els@caw.example', '2026-11-01', '2026-11-01', '2026-11-01')",
+                     'els@caw.example', '2026-11-01T09:00:00.000000Z', '2026-11-01T09:00:00.000000Z',
+                     '2026-11-01T09:00:00.000000Z')",
         )
         .bind(id)
         .bind(store.org())
@@ -482,33 +578,75 @@ mod tests {
         let first = tx.register_scoped(&scope, &mut open).await.expect("read");
         assert_eq!(refs(&first), ["VD-2026-0001"]);
 
-        let mut created = Case::new(
-            "VD-2026-0002".into(),
-            "caw",
-            "vivendo",
-            "Mona Claes",
-            chrono::Utc::now(),
-        );
+        // What intake does: write a case, then tell the cache (debug builds check every cached
+        // list against the database, so a cache that missed a change fails here).
+        let now = chrono::Utc::now();
+        let mut created = Case::new("VD-2026-0002".into(), "caw", "vivendo", "Mona Claes", now);
+        tx.save_case(&mut created, false, now)
+            .await
+            .expect("create");
         open.changed(&created);
-        let mut closed = Case::new(
-            "VD-2026-0001".into(),
-            "caw",
-            "vivendo",
-            "Jan Peeters",
-            chrono::Utc::now(),
-        );
+        let mut closed = tx.case("VD-2026-0001").await.expect("read").expect("case");
         closed.status = Status::ClosedPositive;
+        tx.save_case(&mut closed, false, now).await.expect("close");
         open.changed(&closed);
         let second = tx.register_scoped(&scope, &mut open).await.expect("cached");
         assert_eq!(refs(&second), ["VD-2026-0002"], "created in, closed out");
         assert_eq!(second.cases[0].candidate, "Mona Claes");
 
         // Another partner's case changes nothing for caw's list.
-        created.partner = "ocmw".into();
-        created.case_ref = "VD-2026-0003".into();
-        open.changed(&created);
+        let mut other = Case::new("VD-2026-0003".into(), "ocmw", "vivendo", "Mona Claes", now);
+        tx.save_case(&mut other, false, now).await.expect("other");
+        open.changed(&other);
         let third = tx.register_scoped(&scope, &mut open).await.expect("cached");
         assert_eq!(refs(&third), ["VD-2026-0002"]);
+        tx.rollback().await.expect("rollback");
+    }
+
+    #[tokio::test]
+    async fn the_cache_outlives_its_transaction_only_while_no_case_changes() {
+        let store = Store::open("sqlite::memory:", "woonhaven", 1)
+            .await
+            .expect("store");
+        case(&store, 1, "VD-2026-0001", "caw", "in_guidance").await;
+        let scope = RegisterScope {
+            partners: vec!["caw".into()],
+            ..RegisterScope::default()
+        };
+        let mut open = CaseCache::default();
+        let mut tx = store.begin().await.expect("tx");
+        tx.revalidate(&mut open).await.expect("revalidate");
+        tx.register_scoped(&scope, &mut open).await.expect("read");
+        tx.commit_cached(&mut open).await.expect("commit");
+
+        // Nothing changed in between: the next batch starts with what the last one read.
+        let mut tx = store.begin().await.expect("tx");
+        tx.revalidate(&mut open).await.expect("revalidate");
+        assert!(open.partners.contains_key("caw"), "kept");
+        tx.commit_cached(&mut open).await.expect("commit");
+
+        // A job (or an admin's command) closes the case: the cache is emptied and read again.
+        let mut job = store.begin().await.expect("tx");
+        let mut closed = job.case("VD-2026-0001").await.expect("read").expect("case");
+        closed.status = Status::ClosedPositive;
+        job.save_case(&mut closed, false, chrono::Utc::now())
+            .await
+            .expect("close");
+        job.commit().await.expect("commit");
+        let mut tx = store.begin().await.expect("tx");
+        tx.revalidate(&mut open).await.expect("revalidate");
+        assert!(open.partners.is_empty(), "emptied");
+        let register = tx.register_scoped(&scope, &mut open).await.expect("read");
+        assert!(refs(&register).is_empty(), "the closed case is not open");
+
+        // A batch that fails (no commit) leaves nothing for the next one to trust.
+        drop(tx);
+        let mut tx = store.begin().await.expect("tx");
+        tx.revalidate(&mut open).await.expect("revalidate");
+        assert!(
+            open.partners.is_empty(),
+            "a failed batch's cache is not kept"
+        );
         tx.rollback().await.expect("rollback");
     }
 

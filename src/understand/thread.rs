@@ -3,6 +3,7 @@
 //! sender partner's open cases. Pure lookups in the [`Register`].
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use regex::Regex;
@@ -112,6 +113,9 @@ pub fn by_name<'a>(
     text: &str,
 ) -> Vec<&'a RegisteredCase> {
     let lower = super::text::normalise(text);
+    // A name written in the text has each of its words there as a whole word: most candidates
+    // are ruled out by a look-up per word instead of a search through the text.
+    let present: HashSet<&str> = words_of(&lower).collect();
     register
         .cases
         .iter()
@@ -119,7 +123,7 @@ pub fn by_name<'a>(
         .filter(|c| c.open && partner.is_none_or(|p| c.partner == p))
         .filter(|c| {
             let name = super::text::normalise(&c.candidate);
-            if name.len() < 4 {
+            if name.len() < 4 || !words_of(&name).all(|w| present.contains(w)) {
                 return false;
             }
             let words: Vec<&str> = name.split(' ').collect();
@@ -133,6 +137,12 @@ pub fn by_name<'a>(
                 || (!reversed.is_empty() && contains_words(&lower, &reversed))
         })
         .collect()
+}
+
+/// The words of a text: its runs of letters and digits.
+fn words_of(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
 }
 
 fn contains_words(text: &str, phrase: &str) -> bool {
@@ -192,5 +202,38 @@ mod tests {
         );
         assert!(by_name(&register, Some("ocmw"), "Jan Peeters").is_empty());
         assert!(by_name(&register, Some("caw"), "Jan Peetersen").is_empty());
+    }
+
+    #[test]
+    fn names_with_hyphens_apostrophes_and_accents_match_in_any_case() {
+        let case = |n: usize, candidate: &str| {
+            std::sync::Arc::new(RegisteredCase {
+                case_ref: format!("VD-2026-000{n}"),
+                partner: "caw".into(),
+                candidate: candidate.into(),
+                cir: None,
+                counsellor_email: None,
+                social_assistant: None,
+                open: true,
+            })
+        };
+        let register = Register {
+            cases: vec![
+                case(1, "Marie-Claire Dubois-Éloi"),
+                case(2, "Seán O'Brien"),
+                case(3, "Οδυσσέας Παπαδόπουλος"),
+            ],
+            ..Register::default()
+        };
+        let named = |text: &str| -> Vec<String> {
+            by_name(&register, Some("caw"), text)
+                .into_iter()
+                .map(|c| c.case_ref.clone())
+                .collect()
+        };
+        assert_eq!(named("Over MARIE-CLAIRE  DUBOIS-ÉLOI."), ["VD-2026-0001"]);
+        assert_eq!(named("(o'brien seán) belde"), ["VD-2026-0002"]);
+        assert_eq!(named("ΟΔΥΣΣΈΑΣ ΠΑΠΑΔΌΠΟΥΛΟΣ"), ["VD-2026-0003"]);
+        assert!(named("Marie Dubois-Éloi, O'Briens Seán").is_empty());
     }
 }

@@ -289,3 +289,43 @@ async fn several_processes_opening_a_new_database_at_once_all_succeed() {
         }
     }
 }
+
+/// A new SQLite database gets 16 kB pages (mail is stored whole); one created by an earlier
+/// version keeps its 4 kB pages and opens as before.
+#[tokio::test]
+async fn a_new_sqlite_database_has_large_pages_and_an_old_one_keeps_its_own() {
+    use sqlx::Row;
+    async fn page_size(url: &str) -> i64 {
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+            .await
+            .unwrap();
+        let row = sqlx::query("PRAGMA page_size")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        row.try_get(0).unwrap()
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let new = format!("sqlite://{}", dir.path().join("new.db").display());
+    doorstroom::store::Store::open(&new, "woonhaven", 2)
+        .await
+        .unwrap();
+    assert_eq!(page_size(&new).await, 16384);
+
+    let old = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    {
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&old)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE earlier (x INTEGER)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    assert_eq!(page_size(&old).await, 4096);
+    let store = doorstroom::store::Store::open(&old, "woonhaven", 2)
+        .await
+        .unwrap();
+    store.record_mail(&new_mail("1"), b"mail").await.unwrap();
+    assert_eq!(page_size(&old).await, 4096);
+}
