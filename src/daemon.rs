@@ -173,6 +173,12 @@ pub async fn run(
         "watchdog",
         systemd::watchdog(stop_taking.clone()),
     );
+    let checkpoints = (store.clone(), stop_taking.clone());
+    spawn(&mut tasks, "checkpoint", async move {
+        let (store, stop) = checkpoints;
+        store.run_checkpointer(stop).await;
+        Ok(())
+    });
 
     // Start-up parsed the config and rendered every template with sample data; none of that is
     // needed until the next reload.

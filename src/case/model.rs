@@ -434,6 +434,56 @@ pub struct Case {
 }
 
 impl Case {
+    /// Whether the case's own fields (the case row, without documents, milestones and concerns)
+    /// are those of `other`. Every field is named, so that a new one is not forgotten here.
+    pub fn same_row(&self, other: &Case) -> bool {
+        let Case {
+            id,
+            case_ref,
+            partner,
+            programme,
+            status,
+            candidate,
+            cir,
+            social_assistant,
+            counsellor,
+            lease_start,
+            referred_at,
+            guidance_end,
+            extension_months,
+            stopped_on,
+            report_due,
+            closed_at,
+            goals_met,
+            eviction_avoided,
+            other_guidance,
+            previous_case,
+            documents: _,
+            milestones: _,
+            concerns: _,
+        } = self;
+        *id == other.id
+            && *case_ref == other.case_ref
+            && *partner == other.partner
+            && *programme == other.programme
+            && *status == other.status
+            && *candidate == other.candidate
+            && *cir == other.cir
+            && *social_assistant == other.social_assistant
+            && *counsellor == other.counsellor
+            && *lease_start == other.lease_start
+            && *referred_at == other.referred_at
+            && *guidance_end == other.guidance_end
+            && *extension_months == other.extension_months
+            && *stopped_on == other.stopped_on
+            && *report_due == other.report_due
+            && *closed_at == other.closed_at
+            && *goals_met == other.goals_met
+            && *eviction_avoided == other.eviction_avoided
+            && *other_guidance == other.other_guidance
+            && *previous_case == other.previous_case
+    }
+
     /// A fresh referral, not stored yet.
     pub fn new(
         case_ref: String,
@@ -601,6 +651,32 @@ pub fn parse_reference(format: &ReferenceFormat, reference: &str) -> Option<(i32
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_row_is_the_same_whatever_the_children_and_not_when_a_field_moves() {
+        let case = Case::new(
+            "VD-2026-0001".into(),
+            "caw",
+            "vivendo",
+            "Jan Peeters",
+            Utc::now(),
+        );
+        let mut other = case.clone();
+        other.concerns.push(Concern {
+            id: None,
+            statement: "huurachterstal".into(),
+            urgent: false,
+            raised_at: Utc::now(),
+            mail_id: None,
+            resolved_at: None,
+        });
+        assert!(case.same_row(&other), "a child is not the row");
+        other.counsellor.email = Some("els@caw.example".into());
+        assert!(!case.same_row(&other), "the counsellor is");
+        let mut stopped = case.clone();
+        stopped.status = Status::Stopped;
+        assert!(!case.same_row(&stopped));
+    }
 
     #[test]
     fn a_complete_referral_cannot_be_completed_again() {

@@ -273,6 +273,9 @@ pub async fn handle_prepared(
     }
     tx.commit_cached(&mut open).await?;
     drop(open);
+    // The batch's mail and documents are in the write-ahead log: copied to the database file
+    // on another connection while the next batch is decided.
+    ctx.store.checkpoint_soon();
 
     let mut queued = false;
     for handled in results.iter().flatten().filter(|h| h.new) {

@@ -625,6 +625,9 @@ impl Tx {
                 case.id = Some(id);
                 id
             }
+            // Only children changed (a concern, a document): the case row stays as it is, and
+            // its `updated_at` tells when the row itself last changed.
+            Some(id) if before.is_some_and(|b| b.same_row(case)) => id,
             Some(id) => {
                 bind_case_fields(sqlx::query(UPDATE_CASE), case)
                     .bind(ts(at))

@@ -11,6 +11,7 @@
 
 mod blobs;
 pub mod cases;
+mod checkpoint;
 pub mod digest;
 mod health;
 pub mod jobs;
@@ -23,11 +24,13 @@ pub mod retention;
 pub use blobs::sha256_hex;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
+use tokio::sync::Notify;
 
 pub use cases::{ApplyError, CaseFilter, CounsellorPeriod};
 pub use health::Counts;
@@ -105,6 +108,10 @@ pub struct Store {
     /// Every query is scoped to this organisation.
     org: String,
     backend: Backend,
+    /// The database URL as connected (SQLite: as rewritten by `sqlite_url`).
+    url: String,
+    /// Rung for the checkpointer (see `checkpoint`).
+    checkpoint: Arc<Notify>,
 }
 
 /// One database transaction: everything a mail or a job changes commits together or not at all.
@@ -175,6 +182,8 @@ impl Store {
             pool,
             org: org.to_string(),
             backend,
+            url,
+            checkpoint: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
