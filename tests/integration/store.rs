@@ -329,3 +329,50 @@ async fn a_new_sqlite_database_has_large_pages_and_an_old_one_keeps_its_own() {
     store.record_mail(&new_mail("1"), b"mail").await.unwrap();
     assert_eq!(page_size(&old).await, 4096);
 }
+
+/// The daemon's checkpointer copies what intake committed from the write-ahead log into the
+/// database file when asked, without intake's connection doing it (the log is far below the
+/// 1,000 pages at which SQLite would checkpoint by itself).
+#[tokio::test]
+async fn the_checkpointer_moves_committed_mail_into_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doorstroom.db");
+    let store = doorstroom::store::Store::open(&format!("sqlite://{}", path.display()), "w", 2)
+        .await
+        .unwrap();
+    let file_size = || std::fs::metadata(&path).unwrap().len();
+    let before = file_size();
+    // Two megabytes that do not compress into fewer pages.
+    let mut state = 7u64;
+    let raw: Vec<u8> = (0..2_000_000)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) as u8
+        })
+        .collect();
+    store.record_mail(&new_mail("big"), &raw).await.unwrap();
+    assert!(
+        file_size() < before + 1_000_000,
+        "committed mail waits in the log"
+    );
+
+    let stop = tokio_util::sync::CancellationToken::new();
+    let checkpointer = {
+        let (store, stop) = (store.clone(), stop.clone());
+        tokio::spawn(async move { store.run_checkpointer(stop).await })
+    };
+    store.checkpoint_soon();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while file_size() < before + 2_000_000 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    checkpointer.await.unwrap();
+    assert!(
+        file_size() >= before + 2_000_000,
+        "the database file holds the mail: {} bytes",
+        file_size()
+    );
+}
