@@ -216,15 +216,7 @@ impl Outbox {
         let rendered =
             self.templates
                 .render_notice(config, &notice.template, case, &notice.data)?;
-        let ack_key = (notice.to_sender && answering.is_some()).then(|| {
-            format!(
-                "ack:{}:{}:{}",
-                notice.case_ref.as_deref().unwrap_or("-"),
-                answering.map_or("", |a| a.sender.as_str()),
-                now.with_timezone(&config.organisation.time_zone)
-                    .date_naive()
-            )
-        });
+        let ack_key = ack_key(config, notice, answering, now);
         let mail = compose::compose(
             config,
             &compose::Composition {
@@ -254,6 +246,24 @@ impl Outbox {
             bytes: mail.bytes,
         })
     }
+}
+
+/// The key of the acknowledgement `notice` is, if it is one: a notice to the sender of the mail
+/// it answers. One per sender, case and day (the landlord's day) is queued.
+pub fn ack_key(
+    config: &Config,
+    notice: &Notice,
+    answering: Option<&Answering>,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let answering = answering.filter(|_| notice.to_sender)?;
+    Some(format!(
+        "ack:{}:{}:{}",
+        notice.case_ref.as_deref().unwrap_or("-"),
+        answering.sender,
+        now.with_timezone(&config.organisation.time_zone)
+            .date_naive()
+    ))
 }
 
 /// Shared test fixtures: the example config, its templates, a case, notices.

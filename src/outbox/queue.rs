@@ -41,6 +41,17 @@ impl Answering {
     }
 }
 
+/// What happened to a notice, as `ingest --json` and the log say it.
+fn outcome_line(template: &str, outcome: QueueOutcome, recipients: usize) -> String {
+    match outcome {
+        QueueOutcome::Queued(_) => format!("{template} queued for {recipients} recipient(s)"),
+        QueueOutcome::Duplicate => format!("{template} was queued before"),
+        QueueOutcome::AckLimit => {
+            format!("{template} skipped: one acknowledgement per sender per case per day")
+        }
+    }
+}
+
 /// Queue `notices` in `tx`. `changed` are the cases as the same transaction leaves them (a new
 /// referral exists only there); other cases are read through `tx`. Returns one line per notice
 /// saying what happened to it. A notice refused by the guard or a template is never queued;
@@ -56,6 +67,13 @@ pub async fn queue_notices(
 ) -> Result<Vec<String>, StoreError> {
     let mut done = Vec::new();
     for notice in notices {
+        // An acknowledgement the sender had today is not composed only to be refused.
+        if let Some(ack) = super::ack_key(config, notice, answering, now) {
+            if let Some(outcome) = tx.queued_before(&notice.effect_key(), &ack).await? {
+                done.push(outcome_line(&notice.template, outcome, 0));
+                continue;
+            }
+        }
         let case = match notice.case_ref.as_deref() {
             None => None,
             Some(r) => match changed.iter().find(|c| c.case_ref == r) {
@@ -64,20 +82,14 @@ pub async fn queue_notices(
             },
         };
         match outbox.prepare(config, notice, case.as_ref(), None, answering, now) {
-            Ok(mail) => match tx.queue(&mail, now).await? {
-                QueueOutcome::Queued(_) => done.push(format!(
-                    "{} queued for {} recipient(s)",
-                    notice.template,
-                    mail.recipients.len()
-                )),
-                QueueOutcome::Duplicate => {
-                    done.push(format!("{} was queued before", notice.template))
-                }
-                QueueOutcome::AckLimit => done.push(format!(
-                    "{} skipped: one acknowledgement per sender per case per day",
-                    notice.template
-                )),
-            },
+            Ok(mail) => {
+                let outcome = tx.queue(&mail, now).await?;
+                done.push(outcome_line(
+                    &notice.template,
+                    outcome,
+                    mail.recipients.len(),
+                ));
+            }
             Err(PrepareError::Guard(e)) if !e.is_bug() => {
                 done.push(format!("{} not sent: {e}", notice.template));
             }

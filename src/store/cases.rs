@@ -606,6 +606,7 @@ impl Tx {
             before.is_some_and(|b| b.concerns.iter().any(|o| o == c))
         };
         let org = self.org.clone();
+        let created = case.id.is_none();
         let id = match case.id {
             None => {
                 let row = bind_case_fields(sqlx::query(INSERT_CASE), case)
@@ -647,14 +648,17 @@ impl Tx {
                 .await?;
         }
         if counsellor_changed {
-            sqlx::query(
-                "UPDATE counsellors SET valid_to = $1 WHERE org = $2 AND case_id = $3 AND valid_to IS NULL",
-            )
-            .bind(ts(at))
-            .bind(org.clone())
-            .bind(id)
-            .execute(self.conn())
-            .await?;
+            // A new case has no counsellor period to close.
+            if !created {
+                sqlx::query(
+                    "UPDATE counsellors SET valid_to = $1 WHERE org = $2 AND case_id = $3 AND valid_to IS NULL",
+                )
+                .bind(ts(at))
+                .bind(org.clone())
+                .bind(id)
+                .execute(self.conn())
+                .await?;
+            }
             sqlx::query(
                 "INSERT INTO counsellors (org, case_id, name, email, phone, partner, valid_from)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -183,6 +183,34 @@ impl Tx {
         })
     }
 
+    /// Whether a notice would be refused before it is composed: the same effect was queued
+    /// before (`dedupe_key`), or the sender has had its acknowledgement (`ack_key`) of the day.
+    /// `None` when it may be queued.
+    pub async fn queued_before(
+        &mut self,
+        dedupe_key: &str,
+        ack_key: &str,
+    ) -> Result<Option<QueueOutcome>> {
+        let org = self.org.clone();
+        let rows = sqlx::query(
+            "SELECT dedupe_key FROM outbox WHERE org = $1 AND (dedupe_key = $2 OR ack_key = $3)",
+        )
+        .bind(org)
+        .bind(dedupe_key)
+        .bind(ack_key)
+        .fetch_all(self.conn())
+        .await?;
+        let mut outcome = None;
+        for row in rows {
+            let key: String = row.try_get("dedupe_key")?;
+            if key == dedupe_key {
+                return Ok(Some(QueueOutcome::Duplicate));
+            }
+            outcome = Some(QueueOutcome::AckLimit);
+        }
+        Ok(outcome)
+    }
+
     /// Mark a row failed in this transaction (together with the notice that tells the
     /// coordinator). Only from `sending` or `queued`; false when it was in neither.
     pub async fn mark_outbox_failed(

@@ -388,6 +388,78 @@ async fn a_sender_gets_one_acknowledgement_per_case_per_day() {
     }
 }
 
+/// In a cause's transaction, an acknowledgement the sender had today is refused before it is
+/// composed, and said so; the same notice again is "queued before".
+#[tokio::test]
+async fn queueing_a_causes_notices_refuses_a_second_acknowledgement_of_the_day() {
+    let config = config();
+    let outbox = Outbox::load(&config).unwrap();
+    let info = case();
+    let mut model = doorstroom::case::model::Case::new(
+        info.case_ref.clone(),
+        &info.partner,
+        &info.programme,
+        &info.candidate,
+        t0(),
+    );
+    model.social_assistant = info.social_assistant.clone();
+    model.counsellor.name = info.counsellor_name.clone();
+    model.counsellor.email = info.counsellor_email.clone();
+    let lotte = answering("lotte.wouters@caw-antwerpen.example");
+    async fn queue(
+        tx: &mut doorstroom::store::Tx,
+        (config, outbox): (&Config, &Outbox),
+        (model, lotte): (&doorstroom::case::model::Case, &Answering),
+        mail: u32,
+        at: DateTime<Utc>,
+    ) -> Vec<String> {
+        let notice = Notice {
+            template: "referral_ack".into(),
+            case_ref: Some(model.case_ref.clone()),
+            to: vec![],
+            to_sender: true,
+            urgent: false,
+            data: sample_data("referral_ack"),
+            dedupe: format!("mail:{mail}"),
+        };
+        doorstroom::outbox::queue::queue_notices(
+            tx,
+            config,
+            outbox,
+            &[notice],
+            &[model],
+            Some(lotte),
+            at,
+        )
+        .await
+        .unwrap()
+    }
+    let queued = ["referral_ack queued for 1 recipient(s)"];
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "outbox-ack-cause").await;
+        let mut tx = store.begin().await.unwrap();
+        let with = ((&config, &outbox), (&model, &lotte));
+        let first = queue(&mut tx, with.0, with.1, 1, t0()).await;
+        assert_eq!(first, queued, "{backend:?}");
+        let second = queue(&mut tx, with.0, with.1, 2, t0() + Duration::hours(3)).await;
+        assert_eq!(
+            second,
+            ["referral_ack skipped: one acknowledgement per sender per case per day"],
+            "{backend:?}"
+        );
+        let again = queue(&mut tx, with.0, with.1, 1, t0() + Duration::hours(4)).await;
+        assert_eq!(again, ["referral_ack was queued before"], "{backend:?}");
+        let tomorrow = queue(&mut tx, with.0, with.1, 3, t0() + Duration::days(1)).await;
+        assert_eq!(tomorrow, queued, "{backend:?}");
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.outbox_queued(10).await.unwrap().len(),
+            2,
+            "{backend:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_rolled_back_cause_queues_nothing() {
     let config = config();
