@@ -233,7 +233,7 @@ pub async fn handle_prepared(
         })
         .collect();
     let records = tx.record_mails(&batch).await?;
-    drop(batch);
+    drop(batch); // it borrows `parsed`, which the loop below takes
     tx.commit().await?;
 
     let config = &loaded.config;

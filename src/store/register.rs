@@ -142,6 +142,7 @@ async fn register_scoped(
     // The threads and the earlier copies of the mail in one query.
     let mut threads = HashMap::new();
     let mut earlier = Vec::new();
+    // Received mails are stored with angle brackets; match either form.
     let forms: Vec<String> = scope
         .message_ids
         .iter()
