@@ -1,13 +1,14 @@
 //! SQLite's checkpoints, off intake's path.
 //!
 //! In WAL mode a commit appends the changed pages to the write-ahead log; a checkpoint copies
-//! them back into the database file and syncs it. By default the connection whose commit takes
-//! the log past 1,000 pages does that itself, in the middle of its work: in a backfill, intake's
-//! own connection, which then copies and syncs megabytes of mail before it decides the next
-//! batch. The daemon instead runs [`Store::run_checkpointer`]: after each batch intake asks for
-//! a checkpoint, which another connection runs on another core while intake goes on (a
+//! them back into the database file and syncs it. Left to SQLite, the connection whose commit
+//! takes the log past a threshold does that itself, in the middle of its work: in a backfill,
+//! intake's own connection, which then copies and syncs megabytes of mail before it decides the
+//! next batch. The daemon instead runs [`Store::run_checkpointer`]: after each batch intake asks
+//! for a checkpoint, which another connection runs on another core while intake goes on (a
 //! `PASSIVE` checkpoint takes no lock a writer waits for). The automatic checkpoint stays as the
-//! safety net; it finds little left to do.
+//! safety net, raised to 4,000 pages (64 MB of log, see `Store::open`) so that it rarely comes
+//! before the checkpointer; a command run without the daemon relies on it.
 
 use std::time::Duration;
 

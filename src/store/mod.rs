@@ -163,6 +163,13 @@ impl Store {
                     sqlx::query("PRAGMA synchronous = NORMAL")
                         .execute(&mut *conn)
                         .await?;
+                    // The daemon's checkpointer copies the log into the database after every
+                    // intake batch (see `checkpoint`); a writer checkpoints by itself only past
+                    // 64 MB of log (4,000 pages of 16 kB), as the safety net, or when a command
+                    // runs without the daemon.
+                    sqlx::query("PRAGMA wal_autocheckpoint = 4000")
+                        .execute(&mut *conn)
+                        .await?;
                     // The statement journal of intake's savepoint per mail, in memory rather than
                     // in a temporary file.
                     sqlx::query("PRAGMA temp_store = MEMORY")

@@ -332,7 +332,7 @@ async fn a_new_sqlite_database_has_large_pages_and_an_old_one_keeps_its_own() {
 
 /// The daemon's checkpointer copies what intake committed from the write-ahead log into the
 /// database file when asked, without intake's connection doing it (the log is far below the
-/// 1,000 pages at which SQLite would checkpoint by itself).
+/// 4,000 pages at which a writer would checkpoint by itself).
 #[tokio::test]
 async fn the_checkpointer_moves_committed_mail_into_the_database_file() {
     let dir = tempfile::tempdir().unwrap();
