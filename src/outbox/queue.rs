@@ -1,6 +1,7 @@
 //! Queueing the notices of one cause (a mail, a job pass) inside the transaction of that cause:
 //! each notice is guarded, rendered and composed by [`Outbox::prepare`], then queued with
-//! [`Tx::queue`]. A mail is sent if and only if its cause commits.
+//! [`Tx::queue`] (an acknowledgement the sender had today is refused before it is composed). A
+//! mail is sent if and only if its cause commits.
 
 use chrono::{DateTime, Utc};
 
