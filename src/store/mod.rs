@@ -101,6 +101,25 @@ pub enum Backend {
     Postgres,
 }
 
+/// What every SQLite connection sets, in this order.
+const SQLITE_PRAGMAS: [&str; 7] = [
+    // Mail and documents are stored whole: 16 kB pages write them in a quarter of the system
+    // calls of the default 4 kB. Takes effect on a new database only (before WAL is switched
+    // on); an existing one keeps its page size.
+    "PRAGMA page_size = 16384",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA synchronous = NORMAL",
+    // The daemon's checkpointer copies the log into the database after every intake batch (see
+    // `checkpoint`); a writer checkpoints by itself only past 64 MB of log (4,000 pages of
+    // 16 kB), as the safety net, or when a command runs without the daemon.
+    "PRAGMA wal_autocheckpoint = 4000",
+    // The statement journal of intake's savepoint per mail, in memory rather than in a
+    // temporary file.
+    "PRAGMA temp_store = MEMORY",
+];
+
 /// The database of one organisation.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -145,36 +164,9 @@ impl Store {
         if backend == Backend::Sqlite {
             options = options.after_connect(|conn, _| {
                 Box::pin(async move {
-                    // Mail and documents are stored whole: 16 kB pages write them in a quarter of
-                    // the system calls of the default 4 kB. Takes effect on a new database only
-                    // (before WAL is switched on); an existing one keeps its page size.
-                    sqlx::query("PRAGMA page_size = 16384")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA journal_mode = WAL")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA busy_timeout = 10000")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA foreign_keys = ON")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA synchronous = NORMAL")
-                        .execute(&mut *conn)
-                        .await?;
-                    // The daemon's checkpointer copies the log into the database after every
-                    // intake batch (see `checkpoint`); a writer checkpoints by itself only past
-                    // 64 MB of log (4,000 pages of 16 kB), as the safety net, or when a command
-                    // runs without the daemon.
-                    sqlx::query("PRAGMA wal_autocheckpoint = 4000")
-                        .execute(&mut *conn)
-                        .await?;
-                    // The statement journal of intake's savepoint per mail, in memory rather than
-                    // in a temporary file.
-                    sqlx::query("PRAGMA temp_store = MEMORY")
-                        .execute(&mut *conn)
-                        .await?;
+                    for pragma in SQLITE_PRAGMAS {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
+                    }
                     Ok(())
                 })
             });
