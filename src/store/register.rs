@@ -564,8 +564,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn open_cases_read_once_follow_what_the_transaction_changes() {
+    /// A store with caw's open case VD-2026-0001, and the scope of caw's mail.
+    async fn one_open_case_of_caw() -> (Store, RegisterScope) {
         let store = Store::open("sqlite::memory:", "woonhaven", 1)
             .await
             .expect("store");
@@ -574,6 +574,12 @@ mod tests {
             partners: vec!["caw".into()],
             ..RegisterScope::default()
         };
+        (store, scope)
+    }
+
+    #[tokio::test]
+    async fn open_cases_read_once_follow_what_the_transaction_changes() {
+        let (store, scope) = one_open_case_of_caw().await;
         let mut tx = store.begin().await.expect("tx");
         let mut open = CaseCache::default();
         let first = tx.register_scoped(&scope, &mut open).await.expect("read");
@@ -606,14 +612,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_cache_outlives_its_transaction_only_while_no_case_changes() {
-        let store = Store::open("sqlite::memory:", "woonhaven", 1)
-            .await
-            .expect("store");
-        case(&store, 1, "VD-2026-0001", "caw", "in_guidance").await;
-        let scope = RegisterScope {
-            partners: vec!["caw".into()],
-            ..RegisterScope::default()
-        };
+        let (store, scope) = one_open_case_of_caw().await;
         let mut open = CaseCache::default();
         let mut tx = store.begin().await.expect("tx");
         tx.revalidate(&mut open).await.expect("revalidate");
