@@ -179,8 +179,8 @@ pub fn pdf_text(bytes: &[u8]) -> String {
         pos = end + 9;
         let flate = memchr::memmem::find(dict, b"FlateDecode").is_some();
         let other_filter = !flate && memchr::memmem::find(dict, b"/Filter").is_some();
-        if other_filter {
-            continue; // images (DCTDecode) and the like
+        if other_filter || is_image(dict) {
+            continue; // images (a scan's pages, DCTDecode) and the like: no text operators
         }
         let content = if flate {
             let mut inflated = Vec::new();
@@ -308,6 +308,18 @@ fn literal_string(content: &[u8], mut i: usize) -> (String, usize) {
     (s, i)
 }
 
+/// A stream dictionary of an image (`/Subtype /Image`, also written without the space): its
+/// bytes are pixels, which read as text operators only by chance (a scan is mostly one large
+/// image, often stored raw or deflated).
+fn is_image(dict: &[u8]) -> bool {
+    let Some(at) = memchr::memmem::find(dict, b"/Subtype") else {
+        return false;
+    };
+    let rest = &dict[at + b"/Subtype".len()..];
+    let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+    rest.starts_with(b"/Image")
+}
+
 fn find_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     memchr::memmem::find(hay.get(from..)?, needle).map(|p| p + from)
 }
@@ -416,6 +428,23 @@ mod tests {
         let text = pdf_text(&bytes);
         assert!(text.contains("Uitgebreid sociaal verslag"), "{text}");
         assert!(text.contains("Kandidaat"), "{text}");
+    }
+
+    #[test]
+    fn image_streams_are_not_read_as_text() {
+        // Pixels that happen to spell a text operator, in an image stored raw and in one
+        // written without a space before `/Image`; the page's own text is read.
+        let mut bytes = b"%PDF-1.4\n1 0 obj\n<< /Length 40 >>\nstream\nBT (Sociaal verslag) Tj ET\nendstream\nendobj\n".to_vec();
+        for dict in ["/Type /XObject /Subtype /Image /Width 8", "/Subtype/Image"] {
+            bytes.extend_from_slice(
+                format!("2 0 obj\n<< {dict} >>\nstream\n(Addendum) Tj\nendstream\nendobj\n")
+                    .as_bytes(),
+            );
+        }
+        bytes.extend_from_slice(b"%%EOF\n");
+        let text = pdf_text(&bytes);
+        assert!(text.contains("Sociaal verslag"), "{text}");
+        assert!(!text.contains("Addendum"), "{text}");
     }
 
     #[test]
