@@ -247,7 +247,8 @@ pub(super) fn add_documents(
             id: None,
             kind: a.kind,
             filename: a.filename.clone(),
-            sha256: None,
+            // An empty attachment is noted, not stored.
+            sha256: Some(a.sha256.clone()).filter(|s| !s.is_empty() && !a.bytes.is_empty()),
             size: a.size as u64,
             mail_id: Some(input.mail_id),
             sender: d.facts.sender.clone(),
@@ -964,7 +965,8 @@ mod tests {
             size: 3,
             note: None,
             unusable: false,
-            bytes: vec![1, 2, 3],
+            sha256: crate::store::sha256_hex(&[1, 2, 3]),
+            bytes: std::sync::Arc::new(vec![1, 2, 3]),
         }];
         let fx = run(&dec, &[], 0).unwrap();
         let case = &fx.changes[0].case;

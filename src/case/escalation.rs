@@ -433,7 +433,7 @@ mod tests {
             received_at: Utc.with_ymd_and_hms(2026, 5, 3, 0, 0, 0).unwrap(),
             usable: true,
             note: None,
-            bytes: Vec::new(),
+            bytes: Default::default(),
         });
         assert!(due(&[c], &ladder(), d(2026, 5, 9)).reminders.is_empty());
     }

@@ -327,9 +327,10 @@ pub struct Document {
     /// Present but empty or unreadable: does not count as the required document.
     pub usable: bool,
     pub note: Option<String>,
-    /// The bytes of a document not stored yet; empty once stored.
+    /// The bytes of a document not stored yet (shared with the attachment triage saw, not
+    /// copied); empty once stored.
     #[serde(skip)]
-    pub bytes: Vec<u8>,
+    pub bytes: std::sync::Arc<Vec<u8>>,
 }
 
 /// A step in the guidance timeline, planned from the lease start.

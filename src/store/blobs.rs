@@ -28,7 +28,7 @@ impl Tx {
         .bind(org)
         .bind(sha)
         .bind(bytes.len() as i64)
-        .bind(bytes.to_vec())
+        .bind(bytes)
         .bind(ts(chrono::Utc::now()))
         .execute(self.conn())
         .await?;

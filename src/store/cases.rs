@@ -201,7 +201,7 @@ fn document_row(row: &AnyRow) -> Result<(i64, Document)> {
             received_at: parse_ts(&row.try_get::<String, _>("received_at")?)?,
             usable: flag(row, "usable")?,
             note: opt_text(row, "note")?,
-            bytes: Vec::new(),
+            bytes: Default::default(),
         },
     ))
 }
@@ -340,7 +340,7 @@ pub(super) fn as_stored(case: &Case) -> Case {
     case.closed_at = case.closed_at.map(micros);
     for d in &mut case.documents {
         d.received_at = micros(d.received_at);
-        d.bytes = Vec::new();
+        d.bytes = Default::default();
     }
     for c in &mut case.concerns {
         c.raised_at = micros(c.raised_at);
@@ -674,13 +674,13 @@ impl Tx {
             .await?;
         }
         for d in case.documents.iter_mut().filter(|d| d.id.is_none()) {
-            let sha = if d.bytes.is_empty() {
-                d.sha256.clone()
-            } else {
+            if !d.bytes.is_empty() {
                 let bytes = std::mem::take(&mut d.bytes);
-                Some(self.put_blob(&bytes).await?)
-            };
-            d.sha256 = sha;
+                match &d.sha256 {
+                    Some(sha) => self.put_hashed_blob(sha, &bytes).await?,
+                    None => d.sha256 = Some(self.put_blob(&bytes).await?),
+                }
+            }
             let row = sqlx::query(
                 "INSERT INTO documents (org, case_id, kind, filename, sha256, size, mail_id, sender, received_at, usable, note)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",

@@ -692,7 +692,7 @@ mod tests {
             received_at: now,
             usable: true,
             note: None,
-            bytes: b"pdf".to_vec(),
+            bytes: std::sync::Arc::new(b"pdf".to_vec()),
         });
         written.concerns.push(Concern {
             id: None,

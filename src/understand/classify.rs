@@ -497,7 +497,8 @@ impl Reading<'_> {
                 size: a.bytes.len(),
                 note: Some(note),
                 unusable: j.unusable.is_some(),
-                bytes: a.bytes,
+                sha256: j.sha256,
+                bytes: std::sync::Arc::new(a.bytes),
             });
         }
     }

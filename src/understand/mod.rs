@@ -167,9 +167,13 @@ pub struct Attachment {
     pub note: Option<String>,
     /// Empty, truncated or unreadable: present but not usable as the required document.
     pub unusable: bool,
-    /// The decoded bytes, kept so that intake can store the document on the case.
+    /// The SHA-256 of the bytes (empty in a decision read back from JSON).
     #[serde(skip)]
-    pub bytes: Vec<u8>,
+    pub sha256: String,
+    /// The decoded bytes, kept so that intake can store the document on the case; shared, not
+    /// copied, with the case's document.
+    #[serde(skip)]
+    pub bytes: std::sync::Arc<Vec<u8>>,
 }
 
 /// What triage decided about one mail. Serialises to the `triage --json` object.

@@ -103,6 +103,7 @@ async fn ingest(ctx: &Context, d: &Decision, key: &str, when: DateTime<Utc>) -> 
 async fn ended_case(ctx: &Context, prefix: &str) -> String {
     let mut referral = decision(MailKind::Referral, None);
     referral.documents.push(DocumentKind::Addendum);
+    let bytes = format!("%PDF- addendum {prefix}").into_bytes();
     referral.facts.attachments.push(Attachment {
         filename: "addendum Jan Peeters.pdf".into(),
         content_type: "application/pdf".into(),
@@ -110,7 +111,8 @@ async fn ended_case(ctx: &Context, prefix: &str) -> String {
         size: 22,
         note: None,
         unusable: false,
-        bytes: format!("%PDF- addendum {prefix}").into_bytes(),
+        sha256: doorstroom::store::sha256_hex(&bytes),
+        bytes: std::sync::Arc::new(bytes),
     });
     let reference = ingest(
         ctx,
