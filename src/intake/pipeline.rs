@@ -209,8 +209,10 @@ pub async fn handle_batch(
 ///
 /// 1. the raw bytes of every mail are stored (one transaction): from here on nothing is lost;
 /// 2. each mail not decided before is decided against the register as the mails before it left
-///    it, and its decision, case effects and outgoing mails are written under a savepoint; all
-///    commit at once.
+///    it, and its decision, case effects and outgoing mails are written; all commit at once.
+///    Should one mail fail for good half-way through its writes, the batch is undone and
+///    decided again with a savepoint per mail, to which that mail alone is undone (a savepoint
+///    for every mail of every batch would cost a round trip each, for a failure that is rare).
 ///
 /// The outer error is transient and undoes the whole batch (every mail stays undecided in the
 /// inbox and is tried again); the inner ones belong to one mail, which is left for a person
@@ -236,42 +238,25 @@ pub async fn handle_prepared(
     drop(batch); // it borrows `parsed`, which the loop below takes
     tx.commit().await?;
 
-    let config = &loaded.config;
+    let records: Vec<MailRecord> = records.into_iter().map(|(record, _)| record).collect();
+    let parsed: Vec<Result<Parsed, String>> = parsed.into_iter().map(|(_, p)| p).collect();
     let mut open = ctx.intake_cache.lock().await;
-    let mut tx = ctx.store.begin().await?;
-    tx.revalidate(&mut open).await?;
-    let mut results = Vec::with_capacity(mails.len());
-    for ((mail, (record, _)), (_, parsed)) in mails.iter().zip(records).zip(parsed) {
-        if record.state != MailState::Stored {
-            results.push(Ok(Handled {
-                mail_id: record.id,
-                new: false,
-                state: record.state,
-                decision: None,
-                case_ref: record.case_ref,
-                done: vec!["decided before; only moved".into()],
-                reason: record.reason,
-            }));
-            continue;
+    let results = match decide_batch(ctx, loaded, &mails, &records, parsed, &mut open, false)
+        .await?
+    {
+        Some(results) => results,
+        None => {
+            tracing::info!(
+                mails = mails.len(),
+                "a mail of the batch failed half-way: deciding the batch again, a savepoint per mail"
+            );
+            // The parsed mails went into the undone attempt: parsing is deterministic.
+            let parsed = prepare_again(&mails).await?;
+            decide_batch(ctx, loaded, &mails, &records, parsed, &mut open, true)
+                .await?
+                .ok_or_else(|| IntakeError::Io("a savepoint did not hold a failed mail".into()))?
         }
-        let parsed = match parsed {
-            Ok(parsed) => parsed,
-            Err(panic) => {
-                results.push(Err(IntakeError::Unreadable(panic)));
-                continue;
-            }
-        };
-        tx.begin_step().await?;
-        match decide(&mut tx, &mut open, config, loaded, &record, parsed, mail).await {
-            Ok(handled) => results.push(Ok(handled)),
-            Err(e) if e.is_transient() => return Err(e),
-            Err(e) => {
-                tx.rollback_to_savepoint().await?;
-                results.push(Err(e));
-            }
-        }
-    }
-    tx.commit_cached(&mut open).await?;
+    };
     drop(open);
     // The batch's mail and documents are in the write-ahead log: copied to the database file
     // on another connection while the next batch is decided.
@@ -297,6 +282,72 @@ pub async fn handle_prepared(
         ctx.outbox_wake.notify_one();
     }
     Ok(results)
+}
+
+/// Decide the stored mails of a batch in one transaction and commit it. `careful`: each mail
+/// under a savepoint, and a mail that fails for good is undone alone and handed back as its
+/// error; otherwise such a failure undoes the whole transaction and gives `None`, for the
+/// caller to decide the batch again carefully.
+async fn decide_batch(
+    ctx: &Context,
+    loaded: &Loaded,
+    mails: &[Incoming],
+    records: &[MailRecord],
+    parsed: Vec<Result<Parsed, String>>,
+    open: &mut CaseCache,
+    careful: bool,
+) -> Result<Option<Vec<Result<Handled, IntakeError>>>, IntakeError> {
+    let mut tx = ctx.store.begin().await?;
+    tx.revalidate(open).await?;
+    let mut results = Vec::with_capacity(mails.len());
+    for ((mail, record), parsed) in mails.iter().zip(records).zip(parsed) {
+        if record.state != MailState::Stored {
+            results.push(Ok(Handled {
+                mail_id: record.id,
+                new: false,
+                state: record.state,
+                decision: None,
+                case_ref: record.case_ref.clone(),
+                done: vec!["decided before; only moved".into()],
+                reason: record.reason.clone(),
+            }));
+            continue;
+        }
+        let parsed = match parsed {
+            Ok(parsed) => parsed,
+            Err(panic) => {
+                results.push(Err(IntakeError::Unreadable(panic)));
+                continue;
+            }
+        };
+        if careful {
+            tx.begin_step().await?;
+        }
+        match decide(&mut tx, open, loaded, record, parsed, mail, careful).await {
+            Ok(handled) => results.push(Ok(handled)),
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) if careful => {
+                tx.rollback_to_savepoint().await?;
+                results.push(Err(e));
+            }
+            Err(e) => {
+                tracing::debug!(mail = record.id, "undoing the batch: {e}");
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
+    }
+    tx.commit_cached(open).await?;
+    Ok(Some(results))
+}
+
+/// Parse a batch again (after an undone attempt took the parsed mails), off the async runtime.
+async fn prepare_again(mails: &[Incoming]) -> Result<Vec<Result<Parsed, String>>, IntakeError> {
+    let mails = mails.to_vec();
+    let parsed = tokio::task::spawn_blocking(move || parse_all(&mails))
+        .await
+        .map_err(|e| IntakeError::Io(format!("the parser task failed: {e}")))?;
+    Ok(parsed.into_iter().map(|(_, p)| p).collect())
 }
 
 /// Hash and parse every mail, spreading them over the cores. Parsing is total; should it panic
@@ -353,18 +404,20 @@ fn parse_all(mails: &[Incoming]) -> Vec<(String, Result<Parsed, String>)> {
         .collect()
 }
 
-/// Decide one stored mail and write its decision, case effects and outgoing mails in `tx`,
-/// inside the savepoint the caller opened (a decision that cannot be applied is undone to it and
-/// the mail quarantined instead). `open` holds the open cases the batch has read so far.
+/// Decide one stored mail and write its decision, case effects and outgoing mails in `tx`.
+/// `careful`: inside the savepoint the caller opened, to which a decision that cannot be applied
+/// is undone and the mail quarantined instead; otherwise that failure is returned, for the
+/// caller to undo the batch. `open` holds the open cases the batch has read so far.
 async fn decide(
     tx: &mut Tx,
     open: &mut CaseCache,
-    config: &Config,
     loaded: &Loaded,
     mail: &MailRecord,
     parsed: Parsed,
     incoming: &Incoming,
+    careful: bool,
 ) -> Result<Handled, IntakeError> {
+    let config = &loaded.config;
     let mut scope = scope_of(&parsed, config);
     scope.copies_of = mail.message_id.clone().map(|id| (id, mail.id));
     let register = tx.register_scoped(&scope, open).await?;
@@ -386,7 +439,7 @@ async fn decide(
         .await;
     let (effects, failure) = match applied {
         Ok(effects) => (Some(effects), None),
-        Err(e) if e.is_transient() => return Err(IntakeError::Apply(e)),
+        Err(e) if e.is_transient() || !careful => return Err(IntakeError::Apply(e)),
         Err(e) => {
             // Permanent (an illegal transition, a contradiction): nothing of it is kept; the
             // mail goes to quarantine with the reason, for a person.
