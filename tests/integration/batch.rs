@@ -1,6 +1,6 @@
-//! A batch of mails is decided in one transaction, one savepoint per mail: a mail that cannot be
-//! applied is quarantined without undoing the mails before it, and a reply finds the case its
-//! referral opened earlier in the same batch.
+//! A batch of mails is decided in one transaction (again with a savepoint per mail when one fails
+//! for good): a mail that cannot be applied is quarantined without undoing the mails before it,
+//! and a reply finds the case its referral opened earlier in the same batch.
 
 use chrono::Utc;
 use doorstroom::context::Context;
