@@ -224,7 +224,7 @@ pub async fn handle_prepared(
     prepared: Prepared,
 ) -> Result<Vec<Result<Handled, IntakeError>>, IntakeError> {
     let Prepared { mails, parsed } = prepared;
-    let mut tx = ctx.store.begin().await?;
+    let mut tx = ctx.store.begin_bulk().await?;
     let batch: Vec<MailBytes> = mails
         .iter()
         .zip(&parsed)
@@ -297,7 +297,7 @@ async fn decide_batch(
     open: &mut CaseCache,
     careful: bool,
 ) -> Result<Option<Vec<Result<Handled, IntakeError>>>, IntakeError> {
-    let mut tx = ctx.store.begin().await?;
+    let mut tx = ctx.store.begin_bulk().await?;
     tx.revalidate(open).await?;
     let mut results = Vec::with_capacity(mails.len());
     for ((mail, record), parsed) in mails.iter().zip(records).zip(parsed) {

@@ -120,6 +120,13 @@ const SQLITE_PRAGMAS: [&str; 7] = [
     "PRAGMA temp_store = MEMORY",
 ];
 
+/// A transaction of [`Store::begin_bulk`] caches up to 32 MB of pages (SQLite's default, which
+/// the others keep, is 2 MB): the mail and documents of an intake batch flowing through a small
+/// cache pushed out the index pages every mail looks up, and spilled pages to the log before
+/// the commit. Back to the default before the commit, which gives the memory back.
+const SQLITE_BULK_CACHE: &str = "PRAGMA cache_size = -32768";
+const SQLITE_DEFAULT_CACHE: &str = "PRAGMA cache_size = -2000";
+
 /// The database of one organisation.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -140,6 +147,8 @@ pub struct Tx {
     backend: Backend,
     /// A step's savepoint is open (see [`Tx::begin_step`]).
     in_step: bool,
+    /// Begun by [`Store::begin_bulk`] on SQLite: the page cache is to be made small again.
+    bulk: bool,
 }
 
 impl Store {
@@ -232,7 +241,19 @@ impl Store {
             org: self.org.clone(),
             backend: self.backend,
             in_step: false,
+            bulk: false,
         })
+    }
+
+    /// [`Store::begin`] for a transaction that writes much (an intake batch): on SQLite its
+    /// connection caches more pages until the commit (see `SQLITE_BULK_CACHE`).
+    pub async fn begin_bulk(&self) -> Result<Tx> {
+        let mut tx = self.begin().await?;
+        if tx.backend == Backend::Sqlite {
+            sqlx::Executor::execute(tx.conn(), SQLITE_BULK_CACHE).await?;
+            tx.bulk = true;
+        }
+        Ok(tx)
     }
 
     pub async fn close(&self) {
@@ -246,12 +267,24 @@ impl Store {
 }
 
 impl Tx {
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        self.end_bulk().await?;
         Ok(self.tx.commit().await?)
     }
 
-    pub async fn rollback(self) -> Result<()> {
+    pub async fn rollback(mut self) -> Result<()> {
+        self.end_bulk().await?;
         Ok(self.tx.rollback().await?)
+    }
+
+    /// The page cache of a bulk transaction back to the default: the pages above it are freed
+    /// as the commit or rollback releases them. (A transaction dropped on an error keeps the
+    /// large cache on its connection until that connection closes.)
+    async fn end_bulk(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.bulk) {
+            sqlx::Executor::execute(self.conn(), SQLITE_DEFAULT_CACHE).await?;
+        }
+        Ok(())
     }
 
     pub fn org(&self) -> &str {
@@ -338,4 +371,37 @@ pub fn parse_ts(text: &str) -> Result<DateTime<Utc>> {
 /// Read an optional text column.
 fn opt_text(row: &AnyRow, column: &str) -> Result<Option<String>> {
     Ok(row.try_get::<Option<String>, _>(column)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn cache_size(tx: &mut Tx) -> i64 {
+        let row = sqlx::query("PRAGMA cache_size")
+            .fetch_one(tx.conn())
+            .await
+            .expect("cache size");
+        row.try_get(0).expect("a number")
+    }
+
+    #[tokio::test]
+    async fn a_bulk_transaction_caches_more_pages_until_it_ends() {
+        // One connection: every transaction below runs on the same one.
+        let store = Store::open("sqlite::memory:", "woonhaven", 1)
+            .await
+            .expect("open");
+        for commit in [true, false] {
+            let mut tx = store.begin_bulk().await.expect("begin");
+            assert_eq!(cache_size(&mut tx).await, -32768);
+            if commit {
+                tx.commit().await.expect("commit");
+            } else {
+                tx.rollback().await.expect("rollback");
+            }
+            let mut tx = store.begin().await.expect("begin");
+            assert_eq!(cache_size(&mut tx).await, -2000, "after commit: {commit}");
+            tx.rollback().await.expect("rollback");
+        }
+    }
 }
