@@ -7,14 +7,15 @@
 //! recognised by its `UIDVALIDITY/UID` (or, after the mailbox was recreated, by its bytes) and
 //! only moved. No flag is ever set, `\Seen` included: fetching uses `BODY.PEEK[]`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::imap::{
-    Credentials, IdleOutcome, ImapError, ImapServer, ImapSession, FETCH_BATCH, MAX_IDLE,
+    Credentials, IdleOutcome, ImapError, ImapServer, ImapSession, FETCH_BATCH, FETCH_BYTES,
+    MAX_IDLE,
 };
 use super::pipeline::{self, IntakeError};
 use crate::config::{Auth, ImapMailbox};
@@ -281,7 +282,18 @@ async fn pass(
     // Three batches in flight: while one is decided, the one before is moved out of the inbox
     // and the one after is fetched and parsed. The mailbox, the parser and the database work
     // side by side, and at most two batches of mail are held in memory.
-    let mut batches = uids.chunks(FETCH_BATCH);
+    // One UID at a time (the IDLE path) needs no sizes to be bounded. A mail whose size the
+    // server does not give is fetched all the same (counted as small).
+    let sizes = if uids.len() > 1 {
+        imap.sizes(&uids).await?
+    } else {
+        HashMap::new()
+    };
+    let sized: Vec<(u32, u64)> = uids
+        .iter()
+        .map(|&uid| (uid, sizes.get(&uid).copied().unwrap_or(0)))
+        .collect();
+    let mut batches = fetch_batches(&sized).into_iter();
     let mut next = fetch_next(imap, &mut batches, source, uid_validity).await?;
     let mut decided = Moves::default();
     while !next.uids.is_empty() && !stop.is_cancelled() {
@@ -332,13 +344,13 @@ struct Batch {
 /// whole batch away since the search); empty only when no batch is left.
 async fn fetch_next(
     imap: &mut ImapSession,
-    batches: &mut std::slice::Chunks<'_, u32>,
+    batches: &mut std::vec::IntoIter<Vec<u32>>,
     source: &str,
     uid_validity: u32,
 ) -> Result<Batch, WatchError> {
     let mut fetched = Vec::new();
     for batch in batches.by_ref() {
-        fetched = imap.fetch_raw(batch).await?;
+        fetched = imap.fetch_raw(&batch).await?;
         if !fetched.is_empty() {
             break;
         }
@@ -359,6 +371,26 @@ async fn fetch_next(
         .collect();
     let prepared = pipeline::prepare(incoming).await?;
     Ok(Batch { uids, prepared })
+}
+
+/// UIDs with their sizes, in order, cut into fetches of at most [`FETCH_BATCH`] mails and
+/// [`FETCH_BYTES`] bytes (a larger mail is fetched alone).
+fn fetch_batches(sized: &[(u32, u64)]) -> Vec<Vec<u32>> {
+    let mut batches: Vec<Vec<u32>> = Vec::new();
+    let mut bytes = 0;
+    for &(uid, size) in sized {
+        match batches.last_mut() {
+            Some(batch) if batch.len() < FETCH_BATCH && bytes + size <= FETCH_BYTES => {
+                batch.push(uid);
+                bytes += size;
+            }
+            _ => {
+                batches.push(vec![uid]);
+                bytes = size;
+            }
+        }
+    }
+    batches
 }
 
 /// Decided mails waiting to leave the inbox: (UID, mail id) per folder.
@@ -426,6 +458,28 @@ fn progress(done: usize, total: usize, elapsed: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fetches_are_cut_by_count_and_by_bytes() {
+        let mb = 1 << 20;
+        let small: Vec<(u32, u64)> = (1..=450).map(|uid| (uid, 30_000)).collect();
+        let lens: Vec<usize> = fetch_batches(&small).iter().map(Vec::len).collect();
+        assert_eq!(lens, [FETCH_BATCH, FETCH_BATCH, 50]);
+
+        let large = [
+            (1, 10 * mb),
+            (2, 5 * mb),
+            (3, 2 * mb),
+            (4, 40 * mb),
+            (5, mb),
+        ];
+        assert_eq!(
+            fetch_batches(&large),
+            [vec![1, 2], vec![3], vec![4], vec![5]],
+            "16 MB at most; a larger mail alone"
+        );
+        assert!(fetch_batches(&[]).is_empty());
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_up_to_the_maximum_and_resets() {
