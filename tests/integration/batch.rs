@@ -41,35 +41,40 @@ fn incoming(key: &str, raw: Vec<u8>) -> Incoming {
     }
 }
 
+/// A referral, a concern about a case that does not exist (it cannot be applied), a reply to the
+/// referral, and a second referral.
+fn batch() -> Vec<Incoming> {
+    vec![
+        incoming("1", example("01-referral-complete.eml")),
+        incoming(
+            "2",
+            mail(
+                "<unknown-ref@example.mail>",
+                "Zorgen begeleiding VD-2026-0999",
+                "",
+                "In dossier VD-2026-0999 loopt de begeleiding moeizaam: er is geen medewerking.",
+            ),
+        ),
+        incoming(
+            "3",
+            mail(
+                "<reply-1@example.mail>",
+                "RE: Aanmelding versnelde doorstroom - Jan Claes",
+                "In-Reply-To: <01-referral-complete@example.mail>\r\n\
+                 References: <01-referral-complete@example.mail>\r\n",
+                "Dank voor uw bericht. Het huisbezoek is gepland.",
+            ),
+        ),
+        incoming("4", example("02-referral-incomplete.eml")),
+    ]
+}
+
 #[tokio::test]
 async fn one_mail_that_cannot_be_applied_leaves_the_rest_of_its_batch_standing() {
     for backend in BOTH {
         let (store, _dir) = db::open(backend, "batch").await;
         let ctx = Context::fixed(store.clone(), config()).unwrap();
-        let batch = vec![
-            incoming("1", example("01-referral-complete.eml")),
-            incoming(
-                "2",
-                mail(
-                    "<unknown-ref@example.mail>",
-                    "Zorgen begeleiding VD-2026-0999",
-                    "",
-                    "In dossier VD-2026-0999 loopt de begeleiding moeizaam: er is geen medewerking.",
-                ),
-            ),
-            incoming(
-                "3",
-                mail(
-                    "<reply-1@example.mail>",
-                    "RE: Aanmelding versnelde doorstroom - Jan Claes",
-                    "In-Reply-To: <01-referral-complete@example.mail>\r\n\
-                     References: <01-referral-complete@example.mail>\r\n",
-                    "Dank voor uw bericht. Het huisbezoek is gepland.",
-                ),
-            ),
-            incoming("4", example("02-referral-incomplete.eml")),
-        ];
-        let results = pipeline::handle_batch(&ctx, &ctx.loaded(), batch)
+        let results = pipeline::handle_batch(&ctx, &ctx.loaded(), batch())
             .await
             .expect("no database trouble");
         let handled: Vec<_> = results
@@ -111,5 +116,29 @@ async fn one_mail_that_cannot_be_applied_leaves_the_rest_of_its_batch_standing()
             assert_eq!(store.mail(h.mail_id).await.unwrap().state, state);
         }
         assert!(store.case("VD-2026-0999").await.unwrap().is_none());
+
+        // The batch was decided a second time, a savepoint per mail, after the failing mail
+        // undid the first attempt: the outbox holds what the batch without that mail queues,
+        // and one mail more, telling the coordinator about the mail that could not be placed.
+        let (alone, _alone_dir) = db::open(backend, "batch-without").await;
+        let alone_ctx = Context::fixed(alone.clone(), config()).unwrap();
+        let mut without = batch();
+        without.remove(1);
+        pipeline::handle_batch(&alone_ctx, &alone_ctx.loaded(), without)
+            .await
+            .expect("no database trouble");
+        let kinds = |rows: Vec<doorstroom::store::outbox::OutboxRow>| {
+            let mut kinds: Vec<String> = rows.into_iter().map(|r| r.kind).collect();
+            kinds.sort();
+            kinds
+        };
+        let mut expected = kinds(alone.list_outbox(false, 100).await.unwrap());
+        expected.push("unplaced_mail".into());
+        expected.sort();
+        assert_eq!(
+            kinds(store.list_outbox(false, 100).await.unwrap()),
+            expected,
+            "{backend:?}"
+        );
     }
 }
