@@ -9,7 +9,6 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::context::Context;
-use crate::intake::imap::FETCH_BATCH;
 use crate::intake::maildir::Maildir;
 use crate::intake::pipeline::{self, Handled, Incoming};
 use crate::store::{sha256_hex, NewMail};
@@ -71,7 +70,7 @@ pub async fn run(config: Config, paths: &[PathBuf], json: bool) -> anyhow::Resul
     let loaded = ctx.loaded();
     let mut all_ok = true;
     // In batches, as the daemon handles a Maildir: the same decisions, a transaction per batch.
-    for batch in files.chunks(FETCH_BATCH) {
+    for batch in crate::intake::batches(&files, |found| crate::intake::file_size(&found.path)) {
         let mut incoming = Vec::with_capacity(batch.len());
         for found in batch {
             let raw = std::fs::read(&found.path)

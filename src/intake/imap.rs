@@ -30,14 +30,14 @@ use tokio_rustls::client::TlsStream;
 
 use crate::config::{is_loopback, TlsMode};
 
-/// How many messages one `UID FETCH` asks for at most; callers chunk their UID lists by this
-/// (and by [`FETCH_BYTES`]) so that a backfill of thousands of mails keeps memory bounded. A
-/// batch is also one transaction of intake: 200 rather than 50 made the backfill benchmark's
+/// How many messages one `UID FETCH` asks for at most (and one intake batch of any source
+/// holds, see [`super::batches`]), so that a backfill of thousands of mails keeps memory
+/// bounded. A batch is also one transaction of intake: 200 rather than 50 made the backfill benchmark's
 /// 10,000 mails 15 % faster (fewer commits and round trips).
 pub const FETCH_BATCH: usize = 200;
 
-/// How many bytes of mail one `UID FETCH` asks for at most (by `RFC822.SIZE`); a larger mail is
-/// fetched alone.
+/// How many bytes of mail one `UID FETCH` asks for at most (by `RFC822.SIZE`; a Maildir or
+/// `ingest` batch by file size); a larger mail is fetched alone.
 pub const FETCH_BYTES: u64 = 16 << 20;
 
 /// RFC 2177 §3: clients should re-issue IDLE at least every 29 minutes; callers pass at most this.

@@ -21,6 +21,32 @@ use crate::context::Context;
 use maildir::Maildir;
 pub use pipeline::{Handled, IntakeError};
 
+/// Cut `items` (mails, or files of mail) into consecutive batches of at most
+/// [`imap::FETCH_BATCH`] items and [`imap::FETCH_BYTES`] bytes by `size`; an item larger than
+/// that is a batch of its own. A batch is what intake holds in memory at once, and one
+/// transaction.
+pub fn batches<T>(items: &[T], size: impl Fn(&T) -> u64) -> Vec<&[T]> {
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        let size = size(item);
+        if i > start && (i - start == imap::FETCH_BATCH || bytes + size > imap::FETCH_BYTES) {
+            batches.push(&items[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < items.len() {
+        batches.push(&items[start..]);
+    }
+    batches
+}
+
+/// The size of a file, for [`batches`]; 0 when it cannot be read (reading it then says why).
+pub fn file_size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
 /// Run the configured mailbox's intake until `stop` is cancelled.
 pub async fn run(ctx: Context, stop: CancellationToken) -> anyhow::Result<()> {
     let config = ctx.config();
@@ -146,4 +172,23 @@ async fn probe_imap(m: &crate::config::ImapMailbox) -> Result<String, String> {
         "signed in to {}:{}, {} has {} mail(s), UIDVALIDITY {}; {idle}, {moves}",
         m.host, m.port, m.inbox, folder.exists, folder.uid_validity
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_cut_by_count_and_by_bytes() {
+        let small = vec![30_000u64; 450];
+        let lens: Vec<usize> = batches(&small, |&s| s).iter().map(|b| b.len()).collect();
+        assert_eq!(lens, [imap::FETCH_BATCH, imap::FETCH_BATCH, 50]);
+
+        let mb = 1 << 20;
+        let large = [10 * mb, 5 * mb, 2 * mb, 40 * mb, mb];
+        let cut: Vec<&[u64]> = batches(&large, |&s| s);
+        let expected: [&[u64]; 4] = [&[10 * mb, 5 * mb], &[2 * mb], &[40 * mb], &[mb]];
+        assert_eq!(cut, expected, "16 MB at most; a larger mail alone");
+        assert!(batches(&[] as &[u64], |&s| s).is_empty());
+    }
 }

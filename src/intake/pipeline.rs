@@ -627,7 +627,7 @@ pub async fn maildir_pass(
         .pending()
         .map_err(|e| IntakeError::Io(format!("cannot list {}: {e}", m.path.display())))?;
     let mut handled = 0;
-    for batch in pending.chunks(super::imap::FETCH_BATCH) {
+    for batch in super::batches(&pending, |entry| super::file_size(&entry.path)) {
         if stop.is_cancelled() {
             break;
         }

@@ -13,10 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use super::imap::{
-    Credentials, IdleOutcome, ImapError, ImapServer, ImapSession, FETCH_BATCH, FETCH_BYTES,
-    MAX_IDLE,
-};
+use super::imap::{Credentials, IdleOutcome, ImapError, ImapServer, ImapSession, MAX_IDLE};
 use super::pipeline::{self, IntakeError};
 use crate::config::{Auth, ImapMailbox};
 use crate::context::Context;
@@ -293,7 +290,11 @@ async fn pass(
         .iter()
         .map(|&uid| (uid, sizes.get(&uid).copied().unwrap_or(0)))
         .collect();
-    let mut batches = fetch_batches(&sized).into_iter();
+    let uid_batches: Vec<Vec<u32>> = super::batches(&sized, |&(_, size)| size)
+        .iter()
+        .map(|batch| batch.iter().map(|&(uid, _)| uid).collect())
+        .collect();
+    let mut batches = uid_batches.into_iter();
     let mut next = fetch_next(imap, &mut batches, source, uid_validity).await?;
     let mut decided = Moves::default();
     while !next.uids.is_empty() && !stop.is_cancelled() {
@@ -373,26 +374,6 @@ async fn fetch_next(
     Ok(Batch { uids, prepared })
 }
 
-/// UIDs with their sizes, in order, cut into fetches of at most [`FETCH_BATCH`] mails and
-/// [`FETCH_BYTES`] bytes (a larger mail is fetched alone).
-fn fetch_batches(sized: &[(u32, u64)]) -> Vec<Vec<u32>> {
-    let mut batches: Vec<Vec<u32>> = Vec::new();
-    let mut bytes = 0;
-    for &(uid, size) in sized {
-        match batches.last_mut() {
-            Some(batch) if batch.len() < FETCH_BATCH && bytes + size <= FETCH_BYTES => {
-                batch.push(uid);
-                bytes += size;
-            }
-            _ => {
-                batches.push(vec![uid]);
-                bytes = size;
-            }
-        }
-    }
-    batches
-}
-
 /// Decided mails waiting to leave the inbox: (UID, mail id) per folder.
 #[derive(Debug, Default)]
 struct Moves {
@@ -458,28 +439,6 @@ fn progress(done: usize, total: usize, elapsed: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fetches_are_cut_by_count_and_by_bytes() {
-        let mb = 1 << 20;
-        let small: Vec<(u32, u64)> = (1..=450).map(|uid| (uid, 30_000)).collect();
-        let lens: Vec<usize> = fetch_batches(&small).iter().map(Vec::len).collect();
-        assert_eq!(lens, [FETCH_BATCH, FETCH_BATCH, 50]);
-
-        let large = [
-            (1, 10 * mb),
-            (2, 5 * mb),
-            (3, 2 * mb),
-            (4, 40 * mb),
-            (5, mb),
-        ];
-        assert_eq!(
-            fetch_batches(&large),
-            [vec![1, 2], vec![3], vec![4], vec![5]],
-            "16 MB at most; a larger mail alone"
-        );
-        assert!(fetch_batches(&[]).is_empty());
-    }
 
     #[test]
     fn backoff_doubles_with_jitter_up_to_the_maximum_and_resets() {
