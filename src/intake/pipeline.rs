@@ -357,7 +357,12 @@ async fn prepare_again(mails: &[Incoming]) -> Result<Vec<Result<Parsed, String>>
 fn parse_all(mails: &[Incoming]) -> Vec<(String, Result<Parsed, String>)> {
     let parse = |i: usize| {
         let raw = &mails[i].raw;
-        let parsed = std::panic::catch_unwind(|| understand::parse::parse(raw)).map_err(|panic| {
+        let parsed = std::panic::catch_unwind(|| {
+            let mut parsed = understand::parse::parse(raw);
+            parsed.hash_attachments();
+            parsed
+        })
+        .map_err(|panic| {
             panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())

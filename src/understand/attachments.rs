@@ -25,9 +25,6 @@ pub struct Judged {
     pub unusable: Option<String>,
     /// Text found in the document (may be empty for scans).
     pub text: String,
-    /// The SHA-256 of the bytes, under which the document is stored: worked out here, where
-    /// mails are parsed side by side, rather than on the database's path.
-    pub sha256: String,
 }
 
 /// Recognise a document kind in a piece of text (file name or content), most specific first.
@@ -146,7 +143,6 @@ pub fn judge(filename: &str, content_type: &str, bytes: &[u8], problem: Option<&
         note,
         unusable,
         text,
-        sha256: crate::store::sha256_hex(bytes),
     }
 }
 

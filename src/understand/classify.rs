@@ -497,7 +497,7 @@ impl Reading<'_> {
                 size: a.bytes.len(),
                 note: Some(note),
                 unusable: j.unusable.is_some(),
-                sha256: j.sha256,
+                sha256: a.sha256.unwrap_or_default(),
                 bytes: std::sync::Arc::new(a.bytes),
             });
         }

@@ -167,7 +167,8 @@ pub struct Attachment {
     pub note: Option<String>,
     /// Empty, truncated or unreadable: present but not usable as the required document.
     pub unusable: bool,
-    /// The SHA-256 of the bytes (empty in a decision read back from JSON).
+    /// The SHA-256 of the bytes; empty when not worked out (triage alone, a decision read back
+    /// from JSON): the store then hashes the bytes itself.
     #[serde(skip)]
     pub sha256: String,
     /// The decoded bytes, kept so that intake can store the document on the case; shared, not

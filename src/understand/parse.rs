@@ -37,6 +37,24 @@ pub struct RawAttachment {
     /// a PDF's text is the costly part of triage, and parsing runs in parallel where deciding
     /// cannot. `None` until then.
     pub judged: Option<super::attachments::Judged>,
+    /// The SHA-256 of the bytes, under which the document is stored: worked out by intake where
+    /// it parses mails side by side ([`Parsed::hash_attachments`]), rather than on the
+    /// database's path. `None` otherwise (triage alone needs no hash).
+    pub sha256: Option<String>,
+}
+
+impl Parsed {
+    /// Work out [`RawAttachment::sha256`] of every attachment, of this mail and the mails
+    /// forwarded inside it.
+    pub fn hash_attachments(&mut self) {
+        let mut part = Some(self);
+        while let Some(p) = part {
+            for a in &mut p.attachments {
+                a.sha256 = Some(crate::store::sha256_hex(&a.bytes));
+            }
+            part = p.inner.as_deref_mut();
+        }
+    }
 }
 
 /// One mail as far as a person could read it.
@@ -247,6 +265,7 @@ fn unpack_tnef(attachment: &RawAttachment, p: &mut Parsed) {
                     bytes: file.bytes,
                     problem,
                     judged: None,
+                    sha256: None,
                 });
             }
         }
@@ -384,6 +403,7 @@ fn raw_attachment(message: &Message<'_>, part: &MessagePart<'_>, ctype: String) 
         bytes,
         problem,
         judged: None,
+        sha256: None,
     }
 }
 
