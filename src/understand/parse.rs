@@ -670,6 +670,44 @@ mod tests {
     }
 
     #[test]
+    fn attachments_are_hashed_only_when_asked_also_inside_a_forwarded_mail() {
+        let raw = b"From: a@b.be\r\nMessage-ID: <x@y>\r\nContent-Type: multipart/mixed; boundary=\"o\"\r\n\r\n\
+--o\r\nContent-Type: text/plain\r\n\r\nZie bijlagen.\r\n\
+--o\r\nContent-Type: application/pdf; name=\"buiten.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nYWJj\r\n\
+--o\r\nContent-Type: message/rfc822\r\n\r\n\
+From: c@d.be\r\nMessage-ID: <i@y>\r\nContent-Type: multipart/mixed; boundary=\"i\"\r\n\r\n\
+--i\r\nContent-Type: text/plain\r\n\r\nAanmelding.\r\n\
+--i\r\nContent-Type: application/pdf; name=\"binnen.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nZGVm\r\n\
+--i--\r\n\
+--o--\r\n";
+        let mut p = parse(raw);
+        let inner = p.inner.as_deref().expect("the forwarded mail");
+        assert_eq!(inner.attachments.len(), 1);
+        assert!(p
+            .attachments
+            .iter()
+            .chain(&inner.attachments)
+            .all(|a| a.sha256.is_none()));
+
+        p.hash_attachments();
+        let outer = p
+            .attachments
+            .iter()
+            .find(|a| a.filename == "buiten.pdf")
+            .expect("outer");
+        assert_eq!(
+            outer.sha256.as_deref(),
+            Some(crate::store::sha256_hex(b"abc").as_str())
+        );
+        let inner = &p.inner.as_deref().expect("the forwarded mail").attachments[0];
+        assert_eq!(inner.filename, "binnen.pdf");
+        assert_eq!(
+            inner.sha256.as_deref(),
+            Some(crate::store::sha256_hex(b"def").as_str())
+        );
+    }
+
+    #[test]
     fn wrong_boundary_is_reported() {
         let raw = b"From: a@b.be\r\nMessage-ID: <x@y>\r\nContent-Type: multipart/mixed; boundary=\"abc\"\r\n\r\n--xyz\r\nContent-Type: text/plain\r\n\r\nHallo\r\n--xyz--\r\n";
         let p = parse(raw);
