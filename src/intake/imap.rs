@@ -408,19 +408,13 @@ impl ImapSession {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
-        let set = uid_set(uids);
-        let timeout = self.timeout;
-        let session = self.session()?;
-        let fetches = within(timeout, "UID FETCH", async {
-            session
-                .uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])")
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        })
-        .await?
-        .map_err(|e| ImapError::from_imap("UID FETCH", e))?;
-        self.drain_unsolicited();
+        let fetches = self
+            .uid_fetch(
+                "UID FETCH",
+                &uid_set(uids),
+                "(UID INTERNALDATE BODY.PEEK[])",
+            )
+            .await?;
         let wanted: std::collections::HashSet<u32> = uids.iter().copied().collect();
         let mut mails: Vec<RawMail> = fetches
             .iter()
@@ -443,19 +437,9 @@ impl ImapSession {
         if uids.is_empty() {
             return Ok(Default::default());
         }
-        let set = uid_set(uids);
-        let timeout = self.timeout;
-        let session = self.session()?;
-        let fetches = within(timeout, "UID FETCH RFC822.SIZE", async {
-            session
-                .uid_fetch(&set, "(UID RFC822.SIZE)")
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        })
-        .await?
-        .map_err(|e| ImapError::from_imap("UID FETCH RFC822.SIZE", e))?;
-        self.drain_unsolicited();
+        let fetches = self
+            .uid_fetch("UID FETCH RFC822.SIZE", &uid_set(uids), "(UID RFC822.SIZE)")
+            .await?;
         let wanted: std::collections::HashSet<u32> = uids.iter().copied().collect();
         Ok(fetches
             .iter()
@@ -466,22 +450,38 @@ impl ImapSession {
     /// The flags of one message as IMAP writes them (`\Seen`, `\Deleted`, `$Forwarded`),
     /// `None` if the UID is gone. For tests and for the admin's view; intake never needs them.
     pub async fn flags(&mut self, uid: u32) -> Result<Option<Vec<String>>> {
+        let fetches = self
+            .uid_fetch("UID FETCH FLAGS", &uid.to_string(), "(UID FLAGS)")
+            .await?;
+        Ok(fetches
+            .iter()
+            .find(|f| f.uid == Some(uid))
+            .map(|f| f.flags().map(|fl| flag_name(&fl)).collect()))
+    }
+
+    /// One `UID FETCH` of `items` for the UIDs of `set` (`command` names it in errors), every
+    /// response collected, within the session's timeout; unsolicited responses that came along
+    /// are handled after it. The responses may include unsolicited ones for other UIDs: callers
+    /// keep those they asked for.
+    async fn uid_fetch(
+        &mut self,
+        command: &'static str,
+        set: &str,
+        items: &str,
+    ) -> Result<Vec<async_imap::types::Fetch>> {
         let timeout = self.timeout;
         let session = self.session()?;
-        let fetches = within(timeout, "UID FETCH FLAGS", async {
+        let fetches = within(timeout, command, async {
             session
-                .uid_fetch(uid.to_string(), "(UID FLAGS)")
+                .uid_fetch(set, items)
                 .await?
                 .try_collect::<Vec<_>>()
                 .await
         })
         .await?
-        .map_err(|e| ImapError::from_imap("UID FETCH", e))?;
+        .map_err(|e| ImapError::from_imap(command, e))?;
         self.drain_unsolicited();
-        Ok(fetches
-            .iter()
-            .find(|f| f.uid == Some(uid))
-            .map(|f| f.flags().map(|fl| flag_name(&fl)).collect()))
+        Ok(fetches)
     }
 
     /// Move one message from the selected folder to `to`: `UID MOVE` (RFC 6851), or where the
