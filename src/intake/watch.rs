@@ -286,15 +286,7 @@ async fn pass(
     } else {
         HashMap::new()
     };
-    let sized: Vec<(u32, u64)> = uids
-        .iter()
-        .map(|&uid| (uid, sizes.get(&uid).copied().unwrap_or(0)))
-        .collect();
-    let uid_batches: Vec<Vec<u32>> = super::batches(&sized, |&(_, size)| size)
-        .iter()
-        .map(|batch| batch.iter().map(|&(uid, _)| uid).collect())
-        .collect();
-    let mut batches = uid_batches.into_iter();
+    let mut batches = super::batches(&uids, |uid| sizes.get(uid).copied().unwrap_or(0)).into_iter();
     let mut next = fetch_next(imap, &mut batches, source, uid_validity).await?;
     let mut decided = Moves::default();
     while !next.uids.is_empty() && !stop.is_cancelled() {
@@ -345,13 +337,13 @@ struct Batch {
 /// whole batch away since the search); empty only when no batch is left.
 async fn fetch_next(
     imap: &mut ImapSession,
-    batches: &mut std::vec::IntoIter<Vec<u32>>,
+    batches: &mut std::vec::IntoIter<&[u32]>,
     source: &str,
     uid_validity: u32,
 ) -> Result<Batch, WatchError> {
     let mut fetched = Vec::new();
     for batch in batches.by_ref() {
-        fetched = imap.fetch_raw(&batch).await?;
+        fetched = imap.fetch_raw(batch).await?;
         if !fetched.is_empty() {
             break;
         }
