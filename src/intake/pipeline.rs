@@ -337,6 +337,17 @@ async fn decide_batch(
             }
         }
     }
+    match tx.write_finished().await.map_err(IntakeError::from) {
+        Ok(()) => {}
+        Err(e) if e.is_transient() => return Err(e),
+        Err(e) => {
+            // A mail of the batch was decided already (a concurrent instance): found again
+            // mail by mail.
+            tracing::debug!("undoing the batch: {e}");
+            tx.rollback().await?;
+            return Ok(None);
+        }
+    }
     tx.commit_cached(open).await?;
     Ok(Some(results))
 }
@@ -529,7 +540,7 @@ async fn decide(
         );
     }
     tx.finish_mail(
-        mail.id,
+        mail,
         &MailOutcome {
             state,
             kind: decision.kind.as_str(),
@@ -540,8 +551,12 @@ async fn decide(
             reason: reason.as_deref(),
             at: now,
         },
-    )
-    .await?;
+    );
+    // The batch's decisions are written together at its end; under a savepoint, at once, so
+    // that a mail decided already is undone alone.
+    if careful {
+        tx.write_finished().await?;
+    }
     // Last, so that a failure above (undone to the savepoint) leaves `open` as it was.
     for change in effects.iter().flat_map(|fx| &fx.changes) {
         open.changed(&change.case);

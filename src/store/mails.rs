@@ -392,36 +392,95 @@ impl Tx {
         Ok(oldest)
     }
 
-    /// Record the decision of a mail, in the transaction of its effects. Fails when the mail was
-    /// decided already (by a concurrent instance), so that nothing is applied twice.
-    pub async fn finish_mail(&mut self, id: i64, outcome: &MailOutcome<'_>) -> Result<()> {
-        let org = self.org.clone();
-        let n = sqlx::query(
-            "UPDATE mails SET state = $1, kind = $2, partner = $3, case_ref = $4, body_hash = $5, decision = $6,
-                    reason = $7, processed_at = $8
-             WHERE org = $9 AND id = $10 AND state = 'stored'",
-        )
-        .bind(outcome.state.as_str())
-        .bind(outcome.kind)
-        .bind(outcome.partner.map(str::to_string))
-        .bind(outcome.case_ref.map(str::to_string))
-        .bind(outcome.body_hash.map(str::to_string))
-        .bind(outcome.decision.to_string())
-        .bind(outcome.reason.map(str::to_string))
-        .bind(ts(outcome.at))
-        .bind(org)
-        .bind(id)
-        .execute(self.conn())
-        .await?
-        .rows_affected();
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict(format!(
-                "mail {id} was already decided"
-            )))
-        }
+    /// Record the decision of a mail, in the transaction of its effects. The row is written by
+    /// [`Tx::write_finished`], with those of the other mails decided in this transaction (one
+    /// statement for a batch instead of one per mail); until then the transaction's own
+    /// register reads ([`Tx::register_scoped`]) see the decision as if it were written.
+    pub fn finish_mail(&mut self, mail: &MailRecord, outcome: &MailOutcome<'_>) {
+        self.finished.push(Finished {
+            id: mail.id,
+            message_id: mail.message_id.clone(),
+            state: outcome.state,
+            kind: outcome.kind.to_string(),
+            partner: outcome.partner.map(str::to_string),
+            case_ref: outcome.case_ref.map(str::to_string),
+            body_hash: outcome.body_hash.map(str::to_string),
+            decision: outcome.decision.to_string(),
+            reason: outcome.reason.map(str::to_string),
+            at: ts(outcome.at),
+        });
     }
+
+    /// Write the decisions recorded by [`Tx::finish_mail`]. Fails, and writes none of them, when
+    /// a mail was decided already (by a concurrent instance), so that nothing is applied twice.
+    pub async fn write_finished(&mut self) -> Result<()> {
+        // 9 values a row: 100 rows stay far below either database's limit on parameters.
+        const ROWS: usize = 100;
+        let finished = std::mem::take(&mut self.finished);
+        let org = self.org.clone();
+        for chunk in finished.chunks(ROWS) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|n| format!("({})", super::placeholders(2 + 9 * n, 9)))
+                .collect();
+            // VALUES columns are `column1`, `column2`, … in both SQLite and PostgreSQL.
+            let sql = format!(
+                "UPDATE mails SET state = v.column2, kind = v.column3, partner = v.column4,
+                        case_ref = v.column5, body_hash = v.column6, decision = v.column7,
+                        reason = v.column8, processed_at = v.column9
+                 FROM (VALUES {}) AS v
+                 WHERE mails.org = $1 AND mails.id = v.column1 AND mails.state = 'stored'
+                 RETURNING mails.id",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(&org);
+            for f in chunk {
+                query = query
+                    .bind(f.id)
+                    .bind(f.state.as_str())
+                    .bind(&f.kind)
+                    .bind(&f.partner)
+                    .bind(&f.case_ref)
+                    .bind(&f.body_hash)
+                    .bind(&f.decision)
+                    .bind(&f.reason)
+                    .bind(&f.at);
+            }
+            let written: std::collections::HashSet<i64> = query
+                .fetch_all(self.conn())
+                .await?
+                .iter()
+                .map(|row| row.try_get::<i64, _>(0))
+                .collect::<std::result::Result<_, _>>()?;
+            if let Some(f) = chunk.iter().find(|f| !written.contains(&f.id)) {
+                return Err(StoreError::Conflict(format!(
+                    "mail {} was already decided",
+                    f.id
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The connection, and the decisions recorded in this transaction and not yet written.
+    pub(super) fn conn_and_finished(&mut self) -> (&mut sqlx::AnyConnection, &[Finished]) {
+        (&mut self.tx, &self.finished)
+    }
+}
+
+/// A mail's decision as [`Tx::finish_mail`] holds it until [`Tx::write_finished`].
+#[derive(Debug)]
+pub(super) struct Finished {
+    pub id: i64,
+    /// As stored: with angle brackets.
+    pub message_id: Option<String>,
+    state: MailState,
+    kind: String,
+    partner: Option<String>,
+    pub case_ref: Option<String>,
+    pub body_hash: Option<String>,
+    decision: String,
+    reason: Option<String>,
+    at: String,
 }
 
 impl Store {

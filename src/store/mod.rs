@@ -149,6 +149,12 @@ pub struct Tx {
     in_step: bool,
     /// Begun by [`Store::begin_bulk`] on SQLite: the page cache is to be made small again.
     bulk: bool,
+    /// Mail decisions waiting for [`Tx::write_finished`], and how many of them were there when
+    /// the step's savepoint was set.
+    finished: Vec<mails::Finished>,
+    finished_before_step: usize,
+    /// What this transaction knows to be in the outbox (see [`Tx::queued_before`]).
+    queued: outbox::Known,
 }
 
 impl Store {
@@ -242,6 +248,9 @@ impl Store {
             backend: self.backend,
             in_step: false,
             bulk: false,
+            finished: Vec::new(),
+            finished_before_step: 0,
+            queued: outbox::Known::default(),
         })
     }
 
@@ -268,6 +277,7 @@ impl Store {
 
 impl Tx {
     pub async fn commit(mut self) -> Result<()> {
+        self.write_finished().await?;
         self.end_bulk().await?;
         Ok(self.tx.commit().await?)
     }
@@ -305,6 +315,7 @@ impl Tx {
         // hold two statements.
         sqlx::Executor::execute(self.conn(), sql).await?;
         self.in_step = true;
+        self.finished_before_step = self.finished.len();
         Ok(())
     }
 
@@ -314,6 +325,9 @@ impl Tx {
         sqlx::query("ROLLBACK TO SAVEPOINT step")
             .execute(self.conn())
             .await?;
+        self.finished.truncate(self.finished_before_step);
+        // What the step queued is gone; which keys were there before it is not known here.
+        self.queued = outbox::Known::default();
         Ok(())
     }
 

@@ -6,6 +6,8 @@
 //! and is resolved by [`crate::outbox::send`], never here. Every state change is conditional on
 //! the state it expects, so two senders can never both deliver one row.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -128,6 +130,14 @@ async fn outbox_by_message_id(
     r.as_ref().map(row).transpose()
 }
 
+/// Keys a transaction knows to be in the outbox: the effects it queued itself, and the
+/// acknowledgement keys it queued or found (see [`Tx::queued_before`]).
+#[derive(Debug, Default)]
+pub(super) struct Known {
+    effects: HashSet<String>,
+    acks: HashSet<String>,
+}
+
 impl Tx {
     /// [`Store::outbox_by_message_id`] as this transaction sees it.
     pub async fn outbox_by_message_id(&mut self, message_id: &str) -> Result<Option<OutboxRow>> {
@@ -169,6 +179,10 @@ impl Tx {
         .fetch_optional(self.conn())
         .await?;
         if let Some(id) = inserted {
+            self.queued.effects.insert(mail.dedupe_key.clone());
+            if let Some(ack) = &mail.ack_key {
+                self.queued.acks.insert(ack.clone());
+            }
             return Ok(QueueOutcome::Queued(id));
         }
         let same_effect: Option<i64> =
@@ -186,14 +200,27 @@ impl Tx {
     /// Whether a notice would be refused before it is composed: the same effect was queued
     /// before (`dedupe_key`), or the sender has had its acknowledgement (`ack_key`) of the day.
     /// `None` when it may be queued.
+    ///
+    /// An acknowledgement key seen once stays known for the rest of the transaction (a backfill
+    /// reads many mails of one sender about one case): a notice under a known key is refused
+    /// without asking the database, as queued before when this transaction queued its effect,
+    /// else as [`QueueOutcome::AckLimit`]. (Had an earlier transaction queued the very same
+    /// effect, the database would name that first; either way nothing is queued. Intake's
+    /// effects name their mail, which is decided once.)
     pub async fn queued_before(
         &mut self,
         dedupe_key: &str,
         ack_key: &str,
     ) -> Result<Option<QueueOutcome>> {
+        if self.queued.effects.contains(dedupe_key) {
+            return Ok(Some(QueueOutcome::Duplicate));
+        }
+        if self.queued.acks.contains(ack_key) {
+            return Ok(Some(QueueOutcome::AckLimit));
+        }
         let org = self.org.clone();
         let rows = sqlx::query(
-            "SELECT dedupe_key FROM outbox WHERE org = $1 AND (dedupe_key = $2 OR ack_key = $3)",
+            "SELECT dedupe_key, ack_key FROM outbox WHERE org = $1 AND (dedupe_key = $2 OR ack_key = $3)",
         )
         .bind(org)
         .bind(dedupe_key)
@@ -202,11 +229,15 @@ impl Tx {
         .await?;
         let mut outcome = None;
         for row in rows {
+            if opt_text(&row, "ack_key")?.as_deref() == Some(ack_key) {
+                self.queued.acks.insert(ack_key.to_string());
+            }
             let key: String = row.try_get("dedupe_key")?;
             if key == dedupe_key {
-                return Ok(Some(QueueOutcome::Duplicate));
+                outcome = Some(QueueOutcome::Duplicate);
+            } else if outcome.is_none() {
+                outcome = Some(QueueOutcome::AckLimit);
             }
-            outcome = Some(QueueOutcome::AckLimit);
         }
         Ok(outcome)
     }

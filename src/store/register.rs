@@ -11,6 +11,7 @@ use std::sync::Arc;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::mails::Finished;
 use super::{opt_text, placeholders, Result, Store, Tx};
 use crate::case::model::{Case, Status};
 use crate::understand::{Register, RegisteredCase};
@@ -115,7 +116,7 @@ impl Store {
     /// queries, whatever the size of the register.
     pub async fn register_scoped(&self, scope: &RegisterScope) -> Result<Register> {
         let mut conn = self.pool().acquire().await?;
-        register_scoped(&mut conn, &self.org, scope, &mut CaseCache::default()).await
+        register_scoped(&mut conn, &self.org, scope, &mut CaseCache::default(), &[]).await
     }
 }
 
@@ -129,18 +130,49 @@ impl Tx {
         open: &mut CaseCache,
     ) -> Result<Register> {
         let org = self.org.clone();
-        register_scoped(self.conn(), &org, scope, open).await
+        let (conn, finished) = self.conn_and_finished();
+        register_scoped(conn, &org, scope, open, finished).await
     }
 }
 
+/// The mails decided in a transaction whose rows are not written yet (see [`Tx::finish_mail`])
+/// as the database would give them: as received threads and as earlier copies of the mail at
+/// hand.
+fn add_finished(
+    scope: &RegisterScope,
+    finished: &[Finished],
+    received: &mut HashMap<String, String>,
+    earlier: &mut Vec<(String, String)>,
+) {
+    for f in finished {
+        let Some(id) = &f.message_id else { continue };
+        let key = thread_key(id);
+        if let Some(case) = &f.case_ref {
+            if scope.message_ids.contains(&key) {
+                received.entry(key).or_insert_with(|| case.clone());
+            }
+        }
+        if let (Some((copy_of, except)), Some(body_hash)) = (&scope.copies_of, &f.body_hash) {
+            if copy_of == id && *except != f.id {
+                earlier.push((body_hash.clone(), id.clone()));
+            }
+        }
+    }
+}
+
+/// `finished`: the decisions the transaction holds back (see [`Tx::finish_mail`]), read as if
+/// they were written.
 async fn register_scoped(
     conn: &mut sqlx::AnyConnection,
     org: &str,
     scope: &RegisterScope,
     open: &mut CaseCache,
+    finished: &[Finished],
 ) -> Result<Register> {
-    // The threads and the earlier copies of the mail in one query.
+    // The threads and the earlier copies of the mail in one query. A sent mail's thread wins
+    // over a received one's.
     let mut threads = HashMap::new();
+    let mut sent = HashMap::new();
     let mut earlier = Vec::new();
     // Received mails are stored with angle brackets; match either form.
     let forms: Vec<String> = scope
@@ -152,8 +184,7 @@ async fn register_scoped(
     if !forms.is_empty() {
         let list = placeholders(2, forms.len());
         // Mails without a case are skipped below, not in SQL: `case_ref IS NOT NULL` led SQLite to
-        // walk the case_ref index over every mail instead of looking up the Message-IDs. Received
-        // (0) before sent (1), as in `register`: a sent mail's thread wins.
+        // walk the case_ref index over every mail instead of looking up the Message-IDs.
         arms.push(format!(
             "SELECT message_id, case_ref AS value, CAST(0 AS BIGINT) AS kind FROM mails
                  WHERE org = $1 AND message_id IN ({list})"
@@ -172,7 +203,7 @@ async fn register_scoped(
         ));
     }
     if !arms.is_empty() {
-        let sql = format!("{} ORDER BY kind", arms.join(" UNION ALL "));
+        let sql = arms.join(" UNION ALL ");
         let mut query = sqlx::query(&sql).bind(org);
         for form in &forms {
             query = query.bind(form);
@@ -185,13 +216,18 @@ async fn register_scoped(
             let value = opt_text(&row, "value")?;
             match (row.try_get::<i64, _>("kind")?, value) {
                 (2, Some(body_hash)) => earlier.push((body_hash, id)),
-                (0 | 1, Some(case)) => {
+                (0, Some(case)) => {
                     threads.insert(thread_key(&id), case);
+                }
+                (1, Some(case)) => {
+                    sent.insert(thread_key(&id), case);
                 }
                 _ => {}
             }
         }
     }
+    add_finished(scope, finished, &mut threads, &mut earlier);
+    threads.extend(sent);
 
     let mut cases: Vec<Arc<RegisteredCase>> = Vec::new();
     if scope.all_open {

@@ -460,6 +460,58 @@ async fn queueing_a_causes_notices_refuses_a_second_acknowledgement_of_the_day()
     }
 }
 
+/// A step undone to its savepoint takes its acknowledgement along: the transaction no longer
+/// counts it as the sender's acknowledgement of the day.
+#[tokio::test]
+async fn an_acknowledgement_undone_to_a_savepoint_is_forgotten() {
+    let config = config();
+    let outbox = Outbox::load(&config).unwrap();
+    let info = case();
+    let model = doorstroom::case::model::Case::new(
+        info.case_ref.clone(),
+        &info.partner,
+        &info.programme,
+        &info.candidate,
+        t0(),
+    );
+    let lotte = answering("lotte.wouters@caw-antwerpen.example");
+    let notice = |mail: u32| Notice {
+        template: "referral_ack".into(),
+        case_ref: Some(model.case_ref.clone()),
+        to: vec![],
+        to_sender: true,
+        urgent: false,
+        data: sample_data("referral_ack"),
+        dedupe: format!("mail:{mail}"),
+    };
+    let queued = ["referral_ack queued for 1 recipient(s)"];
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "outbox-ack-savepoint").await;
+        let mut tx = store.begin().await.unwrap();
+        for mail in [1, 2] {
+            tx.begin_step().await.unwrap();
+            let done = doorstroom::outbox::queue::queue_notices(
+                &mut tx,
+                &config,
+                &outbox,
+                &[notice(mail)],
+                &[&model],
+                Some(&lotte),
+                t0(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(done, queued, "{backend:?}: mail {mail}");
+            tx.rollback_to_savepoint().await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert!(
+            store.outbox_queued(10).await.unwrap().is_empty(),
+            "{backend:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_rolled_back_cause_queues_nothing() {
     let config = config();

@@ -59,7 +59,8 @@ async fn ingest(ctx: &Context, d: &Decision, key: &str, when: DateTime<Utc>) -> 
         message_id: Some(format!("<{key}@caw-antwerpen.example>")),
         received_at: when,
     };
-    let id = store.record_mail(&new, raw.as_bytes()).await.unwrap().0.id;
+    let mail = store.record_mail(&new, raw.as_bytes()).await.unwrap().0;
+    let id = mail.id;
     let loaded = ctx.loaded();
     let mut tx = store.begin().await.unwrap();
     let fx = tx
@@ -80,7 +81,7 @@ async fn ingest(ctx: &Context, d: &Decision, key: &str, when: DateTime<Utc>) -> 
     .unwrap();
     let case_ref = fx.case_ref.clone().unwrap();
     tx.finish_mail(
-        id,
+        &mail,
         &MailOutcome {
             state: MailState::Processed,
             kind: d.kind.as_str(),
@@ -91,9 +92,7 @@ async fn ingest(ctx: &Context, d: &Decision, key: &str, when: DateTime<Utc>) -> 
             reason: None,
             at: when,
         },
-    )
-    .await
-    .unwrap();
+    );
     tx.commit().await.unwrap();
     case_ref
 }

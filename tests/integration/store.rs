@@ -1,7 +1,7 @@
 //! The store on SQLite and PostgreSQL: the same tests on both.
 
 use chrono::Utc;
-use doorstroom::store::{mails::MailOutcome, MailState, NewMail};
+use doorstroom::store::{mails::MailOutcome, CaseCache, MailState, NewMail, RegisterScope};
 
 use crate::db::{self, BOTH};
 
@@ -41,11 +41,12 @@ async fn a_mail_seen_twice_is_stored_once_and_keeps_its_decision() {
             at: Utc::now(),
         };
         let mut tx = store.begin().await.unwrap();
-        tx.finish_mail(first.id, &outcome).await.unwrap();
+        tx.finish_mail(&first, &outcome);
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
+        tx.finish_mail(&first, &outcome);
         assert!(
-            tx.finish_mail(first.id, &outcome).await.is_err(),
+            tx.write_finished().await.is_err(),
             "{backend:?}: decided twice"
         );
         tx.rollback().await.unwrap();
@@ -225,6 +226,109 @@ async fn the_same_bytes_under_a_new_uid_are_the_same_mail() {
     }
 }
 
+/// A transaction writes its mails' decisions together at the end; until then its own register
+/// reads see them exactly as they read them once written: as the thread of a reply and as an
+/// earlier copy of a mail.
+#[tokio::test]
+async fn decisions_waiting_to_be_written_are_read_as_if_written() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "finished-later").await;
+        // More mails than one statement writes.
+        let mut mails = Vec::new();
+        for n in 0..130 {
+            let raw = format!("Message-ID: <abc@caw.example>\r\n\r\ncopy {n}\r\n");
+            let (mail, _) = store
+                .record_mail(&new_mail(&n.to_string()), raw.as_bytes())
+                .await
+                .unwrap();
+            mails.push(mail);
+        }
+        let (first, rest) = mails.split_first().unwrap();
+        let decision = serde_json::json!({"kind": "referral"});
+        let outcome = MailOutcome {
+            state: MailState::Processed,
+            kind: "referral",
+            partner: Some("caw"),
+            case_ref: Some("VD-2026-0001"),
+            body_hash: Some("h1"),
+            decision: &decision,
+            reason: None,
+            at: Utc::now(),
+        };
+        let last = rest.last().unwrap();
+        let scope = RegisterScope {
+            message_ids: vec!["abc@caw.example".into()],
+            copies_of: Some(("<abc@caw.example>".into(), last.id)),
+            ..RegisterScope::default()
+        };
+        // What the register gives: the threads, the earlier copies, and the cases the threads
+        // lead to.
+        let seen = |register: &doorstroom::understand::Register| {
+            let cases: Vec<String> = register.cases.iter().map(|c| c.case_ref.clone()).collect();
+            (register.threads.clone(), register.earlier.clone(), cases)
+        };
+
+        let mut tx = store.begin().await.unwrap();
+        let mut case = doorstroom::case::model::Case::new(
+            "VD-2026-0001".into(),
+            "caw",
+            "vivendo",
+            "Jan Peeters",
+            Utc::now(),
+        );
+        tx.save_case(&mut case, true, Utc::now()).await.unwrap();
+        let before = seen(
+            &tx.register_scoped(&scope, &mut CaseCache::default())
+                .await
+                .unwrap(),
+        );
+        assert!(
+            before.0.is_empty() && before.1.is_empty() && before.2.is_empty(),
+            "{backend:?}"
+        );
+        tx.finish_mail(first, &outcome);
+        let waiting = seen(
+            &tx.register_scoped(&scope, &mut CaseCache::default())
+                .await
+                .unwrap(),
+        );
+        for mail in &rest[..rest.len() - 1] {
+            tx.finish_mail(
+                mail,
+                &MailOutcome {
+                    body_hash: None,
+                    ..outcome.clone()
+                },
+            );
+        }
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let written = seen(
+            &tx.register_scoped(&scope, &mut CaseCache::default())
+                .await
+                .unwrap(),
+        );
+        tx.rollback().await.unwrap();
+        assert_eq!(waiting, written, "{backend:?}");
+        assert_eq!(
+            written.0.get("abc@caw.example").map(String::as_str),
+            Some("VD-2026-0001"),
+            "{backend:?}"
+        );
+        assert_eq!(
+            written.1,
+            vec![("h1".to_string(), "<abc@caw.example>".to_string())],
+            "{backend:?}"
+        );
+        assert_eq!(written.2, ["VD-2026-0001"], "{backend:?}");
+        // Every mail but the last was written, by the commit alone.
+        let awaiting = store.mails_awaiting_move("maildir:test").await.unwrap();
+        assert_eq!(awaiting.len(), mails.len() - 1, "{backend:?}");
+        assert!(awaiting.iter().all(|m| m.state == MailState::Processed));
+    }
+}
+
 #[tokio::test]
 async fn raw_mail_is_dropped_after_the_retention_period_but_its_decision_stays() {
     for backend in BOTH {
@@ -239,7 +343,7 @@ async fn raw_mail_is_dropped_after_the_retention_period_but_its_decision_stays()
             .await
             .unwrap();
         let decision = serde_json::json!({"kind": "bulk"});
-        for (id, at) in [(mail.id, old), (fresh.id, Utc::now())] {
+        for (mail, at) in [(&mail, old), (&fresh, Utc::now())] {
             let mut tx = store.begin().await.unwrap();
             let outcome = MailOutcome {
                 state: MailState::Processed,
@@ -251,7 +355,7 @@ async fn raw_mail_is_dropped_after_the_retention_period_but_its_decision_stays()
                 reason: None,
                 at,
             };
-            tx.finish_mail(id, &outcome).await.unwrap();
+            tx.finish_mail(mail, &outcome);
             tx.commit().await.unwrap();
         }
         let purged = store
