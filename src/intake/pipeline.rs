@@ -337,7 +337,7 @@ async fn decide_batch(
             }
         }
     }
-    match tx.write_finished().await.map_err(IntakeError::from) {
+    match tx.write_held().await.map_err(IntakeError::from) {
         Ok(()) => {}
         Err(e) if e.is_transient() => return Err(e),
         Err(e) => {
@@ -552,10 +552,10 @@ async fn decide(
             at: now,
         },
     );
-    // The batch's decisions are written together at its end; under a savepoint, at once, so
-    // that a mail decided already is undone alone.
+    // The batch's decisions and case events are written together at its end; under a
+    // savepoint, at once, so that a mail decided already is undone alone.
     if careful {
-        tx.write_finished().await?;
+        tx.write_held().await?;
     }
     // Last, so that a failure above (undone to the savepoint) leaves `open` as it was.
     for change in effects.iter().flat_map(|fx| &fx.changes) {

@@ -773,30 +773,50 @@ impl Tx {
         Ok(id)
     }
 
-    /// Append events to a case's audit trail (one statement).
+    /// Append events to a case's audit trail (one statement). A bulk transaction holds them back
+    /// and writes them with the batch's (see [`Tx::write_held`]): nothing reads them before the
+    /// commit.
     pub async fn add_events(&mut self, case_id: i64, events: &[CaseEvent]) -> Result<()> {
-        if events.is_empty() {
-            return Ok(());
+        let rows: Vec<(i64, CaseEvent)> = events.iter().map(|e| (case_id, e.clone())).collect();
+        if self.held.events_too {
+            self.held.events.extend(rows);
+            Ok(())
+        } else {
+            self.insert_events(&rows).await
         }
+    }
+
+    /// Write the events held back by [`Tx::add_events`] (see [`Tx::write_held`]).
+    pub(super) async fn write_events(&mut self) -> Result<()> {
+        let events = std::mem::take(&mut self.held.events);
+        self.insert_events(&events).await
+    }
+
+    async fn insert_events(&mut self, events: &[(i64, CaseEvent)]) -> Result<()> {
+        // 6 values a row: 500 rows stay far below either database's limit on parameters.
+        const ROWS: usize = 500;
         let org = self.org.clone();
-        let rows: Vec<String> = (0..events.len())
-            .map(|n| format!("($1, $2, {})", placeholders(3 + 5 * n, 5)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO case_events (org, case_id, at, kind, detail, cause_kind, cause_ref) VALUES {}",
-            rows.join(", ")
-        );
-        let mut query = sqlx::query(&sql).bind(org).bind(case_id);
-        for e in events {
-            let (kind, reference) = e.cause.columns();
-            query = query
-                .bind(ts(e.at))
-                .bind(e.kind.clone())
-                .bind(e.detail.to_string())
-                .bind(kind)
-                .bind(reference);
+        for chunk in events.chunks(ROWS) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|n| format!("($1, {})", placeholders(2 + 6 * n, 6)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO case_events (org, case_id, at, kind, detail, cause_kind, cause_ref) VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(&org);
+            for (case_id, e) in chunk {
+                let (kind, reference) = e.cause.columns();
+                query = query
+                    .bind(*case_id)
+                    .bind(ts(e.at))
+                    .bind(e.kind.clone())
+                    .bind(e.detail.to_string())
+                    .bind(kind)
+                    .bind(reference);
+            }
+            query.execute(self.conn()).await?;
         }
-        query.execute(self.conn()).await?;
         Ok(())
     }
 

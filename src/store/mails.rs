@@ -393,11 +393,11 @@ impl Tx {
     }
 
     /// Record the decision of a mail, in the transaction of its effects. The row is written by
-    /// [`Tx::write_finished`], with those of the other mails decided in this transaction (one
+    /// [`Tx::write_held`], with those of the other mails decided in this transaction (one
     /// statement for a batch instead of one per mail); until then the transaction's own
     /// register reads ([`Tx::register_scoped`]) see the decision as if it were written.
     pub fn finish_mail(&mut self, mail: &MailRecord, outcome: &MailOutcome<'_>) {
-        self.finished.push(Finished {
+        self.held.finished.push(Finished {
             id: mail.id,
             message_id: mail.message_id.clone(),
             state: outcome.state,
@@ -411,12 +411,11 @@ impl Tx {
         });
     }
 
-    /// Write the decisions recorded by [`Tx::finish_mail`]. Fails, and writes none of them, when
-    /// a mail was decided already (by a concurrent instance), so that nothing is applied twice.
-    pub async fn write_finished(&mut self) -> Result<()> {
+    /// Write the decisions recorded by [`Tx::finish_mail`] (see [`Tx::write_held`]).
+    pub(super) async fn write_finished(&mut self) -> Result<()> {
         // 9 values a row: 100 rows stay far below either database's limit on parameters.
         const ROWS: usize = 100;
-        let finished = std::mem::take(&mut self.finished);
+        let finished = std::mem::take(&mut self.held.finished);
         let org = self.org.clone();
         for chunk in finished.chunks(ROWS) {
             let rows: Vec<String> = (0..chunk.len())
@@ -463,11 +462,11 @@ impl Tx {
 
     /// The connection, and the decisions recorded in this transaction and not yet written.
     pub(super) fn conn_and_finished(&mut self) -> (&mut sqlx::AnyConnection, &[Finished]) {
-        (&mut self.tx, &self.finished)
+        (&mut self.tx, &self.held.finished)
     }
 }
 
-/// A mail's decision as [`Tx::finish_mail`] holds it until [`Tx::write_finished`].
+/// A mail's decision as [`Tx::finish_mail`] holds it until [`Tx::write_held`].
 #[derive(Debug)]
 pub(super) struct Finished {
     pub id: i64,

@@ -149,12 +149,24 @@ pub struct Tx {
     in_step: bool,
     /// Begun by [`Store::begin_bulk`] on SQLite: the page cache is to be made small again.
     bulk: bool,
-    /// Mail decisions waiting for [`Tx::write_finished`], and how many of them were there when
-    /// the step's savepoint was set.
-    finished: Vec<mails::Finished>,
-    finished_before_step: usize,
+    /// Writes held back until [`Tx::write_held`].
+    held: Held,
     /// What this transaction knows to be in the outbox (see [`Tx::queued_before`]).
     queued: outbox::Known,
+}
+
+/// What a transaction writes in one statement per table for many mails instead of one per mail:
+/// the mails' decisions ([`Tx::finish_mail`]) and, in a bulk transaction, the cases' events
+/// ([`Tx::add_events`]). Written by [`Tx::write_held`], which [`Tx::commit`] calls too; read
+/// meanwhile as if written where the transaction reads them (decisions by the register; events
+/// nowhere).
+#[derive(Debug, Default)]
+struct Held {
+    finished: Vec<mails::Finished>,
+    events_too: bool,
+    events: Vec<(i64, crate::case::model::CaseEvent)>,
+    /// How many of each there were when the step's savepoint was set.
+    at_step: (usize, usize),
 }
 
 impl Store {
@@ -248,8 +260,7 @@ impl Store {
             backend: self.backend,
             in_step: false,
             bulk: false,
-            finished: Vec::new(),
-            finished_before_step: 0,
+            held: Held::default(),
             queued: outbox::Known::default(),
         })
     }
@@ -258,6 +269,7 @@ impl Store {
     /// connection caches more pages until the commit (see `SQLITE_BULK_CACHE`).
     pub async fn begin_bulk(&self) -> Result<Tx> {
         let mut tx = self.begin().await?;
+        tx.held.events_too = true;
         if tx.backend == Backend::Sqlite {
             sqlx::Executor::execute(tx.conn(), SQLITE_BULK_CACHE).await?;
             tx.bulk = true;
@@ -277,7 +289,7 @@ impl Store {
 
 impl Tx {
     pub async fn commit(mut self) -> Result<()> {
-        self.write_finished().await?;
+        self.write_held().await?;
         self.end_bulk().await?;
         Ok(self.tx.commit().await?)
     }
@@ -315,7 +327,7 @@ impl Tx {
         // hold two statements.
         sqlx::Executor::execute(self.conn(), sql).await?;
         self.in_step = true;
-        self.finished_before_step = self.finished.len();
+        self.held.at_step = (self.held.finished.len(), self.held.events.len());
         Ok(())
     }
 
@@ -325,10 +337,20 @@ impl Tx {
         sqlx::query("ROLLBACK TO SAVEPOINT step")
             .execute(self.conn())
             .await?;
-        self.finished.truncate(self.finished_before_step);
+        let (finished, events) = self.held.at_step;
+        self.held.finished.truncate(finished);
+        self.held.events.truncate(events);
         // What the step queued is gone; which keys were there before it is not known here.
         self.queued = outbox::Known::default();
         Ok(())
+    }
+
+    /// Write what this transaction held back (see `Held`). Fails when a mail was decided
+    /// already (by a concurrent instance), so that nothing is applied twice; the caller undoes
+    /// the transaction.
+    pub async fn write_held(&mut self) -> Result<()> {
+        self.write_finished().await?;
+        self.write_events().await
     }
 
     fn conn(&mut self) -> &mut sqlx::AnyConnection {

@@ -17,6 +17,8 @@ impl Tx {
     /// Remove the personal data held beside the case row of `case_id` / `case_ref` (the caller
     /// blanks and saves the case row itself, with its status event, in this transaction).
     pub async fn anonymise_case_data(&mut self, case_id: i64, case_ref: &str) -> Result<()> {
+        // What the transaction holds back is anonymised with the rest.
+        self.write_held().await?;
         let org = self.org.clone();
         // Bytes first, while the links that say which bytes are this case's still exist.
         sqlx::query(

@@ -45,10 +45,7 @@ async fn a_mail_seen_twice_is_stored_once_and_keeps_its_decision() {
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
         tx.finish_mail(&first, &outcome);
-        assert!(
-            tx.write_finished().await.is_err(),
-            "{backend:?}: decided twice"
-        );
+        assert!(tx.write_held().await.is_err(), "{backend:?}: decided twice");
         tx.rollback().await.unwrap();
 
         let awaiting = store.mails_awaiting_move("maildir:test").await.unwrap();
@@ -326,6 +323,55 @@ async fn decisions_waiting_to_be_written_are_read_as_if_written() {
         let awaiting = store.mails_awaiting_move("maildir:test").await.unwrap();
         assert_eq!(awaiting.len(), mails.len() - 1, "{backend:?}");
         assert!(awaiting.iter().all(|m| m.state == MailState::Processed));
+    }
+}
+
+/// A bulk transaction (intake's) writes its cases' events with the batch; a step undone to its
+/// savepoint takes its events along, and the commit writes the rest, in order.
+#[tokio::test]
+async fn events_held_back_by_a_bulk_transaction_are_written_by_its_commit() {
+    use doorstroom::case::model::{Case, CaseEvent, Cause};
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "events-held").await;
+        let event = |kind: &str, mail: i64| CaseEvent {
+            at: Utc::now(),
+            kind: kind.into(),
+            detail: serde_json::json!({"mail": mail}),
+            cause: Cause::Mail { id: mail },
+        };
+        let mut tx = store.begin_bulk().await.unwrap();
+        let mut case = Case::new(
+            "VD-2026-0001".into(),
+            "caw",
+            "vivendo",
+            "Jan Peeters",
+            Utc::now(),
+        );
+        let id = tx.save_case(&mut case, true, Utc::now()).await.unwrap();
+        for (mail, keep) in [(1, true), (2, false), (3, true)] {
+            tx.begin_step().await.unwrap();
+            tx.add_events(id, &[event("concern", mail), event("document", mail)])
+                .await
+                .unwrap();
+            if !keep {
+                tx.rollback_to_savepoint().await.unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+        let written: Vec<(String, Cause)> = store
+            .case_events(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.kind, e.cause))
+            .collect();
+        let expected: Vec<(String, Cause)> = [1, 3]
+            .into_iter()
+            .flat_map(|mail| {
+                ["concern", "document"].map(|k| (k.to_string(), Cause::Mail { id: mail }))
+            })
+            .collect();
+        assert_eq!(written, expected, "{backend:?}");
     }
 }
 
