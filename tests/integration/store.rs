@@ -3,7 +3,7 @@
 use chrono::Utc;
 use doorstroom::store::{mails::MailOutcome, CaseCache, MailState, NewMail, RegisterScope};
 
-use crate::db::{self, BOTH};
+use crate::db::{self, Db, BOTH};
 
 fn new_mail(key: &str) -> NewMail {
     NewMail {
@@ -525,4 +525,25 @@ async fn the_checkpointer_moves_committed_mail_into_the_database_file() {
         "the database file holds the mail: {} bytes",
         file_size()
     );
+}
+
+/// On PostgreSQL, mail and documents are stored out of line without TOAST's compression, which
+/// base64 and PDF do not repay (it cost five times the write itself).
+#[tokio::test]
+async fn postgres_stores_mail_and_documents_uncompressed() {
+    use sqlx::Row;
+    let (store, _dir) = db::open(Db::Postgres, "blob-storage").await;
+    store.record_mail(&new_mail("1"), b"mail").await.unwrap();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(db::postgres_url())
+        .await
+        .unwrap();
+    let row = sqlx::query(
+        "SELECT CAST(attstorage AS TEXT) FROM pg_attribute
+         WHERE attrelid = CAST('blobs' AS regclass) AND attname = 'bytes'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    // `e`: external, uncompressed (PostgreSQL's default for bytea is `x`, compressed).
+    assert_eq!(row.try_get::<String, _>(0).unwrap(), "e");
 }
