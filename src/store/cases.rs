@@ -777,11 +777,12 @@ impl Tx {
     /// and writes them with the batch's (see [`Tx::write_held`]): nothing reads them before the
     /// commit.
     pub async fn add_events(&mut self, case_id: i64, events: &[CaseEvent]) -> Result<()> {
-        let rows: Vec<(i64, CaseEvent)> = events.iter().map(|e| (case_id, e.clone())).collect();
         if self.held.events_too {
-            self.held.events.extend(rows);
+            let held = events.iter().map(|e| (case_id, e.clone()));
+            self.held.events.extend(held);
             Ok(())
         } else {
+            let rows: Vec<(i64, &CaseEvent)> = events.iter().map(|e| (case_id, e)).collect();
             self.insert_events(&rows).await
         }
     }
@@ -789,10 +790,12 @@ impl Tx {
     /// Write the events held back by [`Tx::add_events`] (see [`Tx::write_held`]).
     pub(super) async fn write_events(&mut self) -> Result<()> {
         let events = std::mem::take(&mut self.held.events);
-        self.insert_events(&events).await
+        let rows: Vec<(i64, &CaseEvent)> =
+            events.iter().map(|(case_id, e)| (*case_id, e)).collect();
+        self.insert_events(&rows).await
     }
 
-    async fn insert_events(&mut self, events: &[(i64, CaseEvent)]) -> Result<()> {
+    async fn insert_events(&mut self, events: &[(i64, &CaseEvent)]) -> Result<()> {
         // 6 values a row: 500 rows stay far below either database's limit on parameters.
         const ROWS: usize = 500;
         let org = self.org.clone();

@@ -388,6 +388,19 @@ async fn a_sender_gets_one_acknowledgement_per_case_per_day() {
     }
 }
 
+/// The acknowledgement of a referral to its sender, as intake asks for it for mail `mail`.
+fn referral_ack_notice(case_ref: &str, mail: u32) -> Notice {
+    Notice {
+        template: "referral_ack".into(),
+        case_ref: Some(case_ref.to_string()),
+        to: vec![],
+        to_sender: true,
+        urgent: false,
+        data: sample_data("referral_ack"),
+        dedupe: format!("mail:{mail}"),
+    }
+}
+
 /// In a cause's transaction, an acknowledgement the sender had today is refused before it is
 /// composed, and said so; the same notice again is "queued before".
 #[tokio::test]
@@ -413,20 +426,11 @@ async fn queueing_a_causes_notices_refuses_a_second_acknowledgement_of_the_day()
         mail: u32,
         at: DateTime<Utc>,
     ) -> Vec<String> {
-        let notice = Notice {
-            template: "referral_ack".into(),
-            case_ref: Some(model.case_ref.clone()),
-            to: vec![],
-            to_sender: true,
-            urgent: false,
-            data: sample_data("referral_ack"),
-            dedupe: format!("mail:{mail}"),
-        };
         doorstroom::outbox::queue::queue_notices(
             tx,
             config,
             outbox,
-            &[notice],
+            &[referral_ack_notice(&model.case_ref, mail)],
             &[model],
             Some(lotte),
             at,
@@ -475,15 +479,6 @@ async fn an_acknowledgement_undone_to_a_savepoint_is_forgotten() {
         t0(),
     );
     let lotte = answering("lotte.wouters@caw-antwerpen.example");
-    let notice = |mail: u32| Notice {
-        template: "referral_ack".into(),
-        case_ref: Some(model.case_ref.clone()),
-        to: vec![],
-        to_sender: true,
-        urgent: false,
-        data: sample_data("referral_ack"),
-        dedupe: format!("mail:{mail}"),
-    };
     let queued = ["referral_ack queued for 1 recipient(s)"];
     for backend in BOTH {
         let (store, _dir) = db::open(backend, "outbox-ack-savepoint").await;
@@ -494,7 +489,7 @@ async fn an_acknowledgement_undone_to_a_savepoint_is_forgotten() {
                 &mut tx,
                 &config,
                 &outbox,
-                &[notice(mail)],
+                &[referral_ack_notice(&model.case_ref, mail)],
                 &[&model],
                 Some(&lotte),
                 t0(),

@@ -14,6 +14,20 @@ fn new_mail(key: &str) -> NewMail {
     }
 }
 
+/// A mail processed as `kind` for caw's case VD-2026-0001, body hash "h1", decided now.
+fn processed_for_case<'a>(kind: &'a str, decision: &'a serde_json::Value) -> MailOutcome<'a> {
+    MailOutcome {
+        state: MailState::Processed,
+        kind,
+        partner: Some("caw"),
+        case_ref: Some("VD-2026-0001"),
+        body_hash: Some("h1"),
+        decision,
+        reason: None,
+        at: Utc::now(),
+    }
+}
+
 #[tokio::test]
 async fn a_mail_seen_twice_is_stored_once_and_keeps_its_decision() {
     for backend in BOTH {
@@ -30,16 +44,7 @@ async fn a_mail_seen_twice_is_stored_once_and_keeps_its_decision() {
         assert_eq!(again.id, first.id);
 
         let decision = serde_json::json!({"kind": "concern"});
-        let outcome = MailOutcome {
-            state: MailState::Processed,
-            kind: "concern",
-            partner: Some("caw"),
-            case_ref: Some("VD-2026-0001"),
-            body_hash: Some("h1"),
-            decision: &decision,
-            reason: None,
-            at: Utc::now(),
-        };
+        let outcome = processed_for_case("concern", &decision);
         let mut tx = store.begin().await.unwrap();
         tx.finish_mail(&first, &outcome);
         tx.commit().await.unwrap();
@@ -242,16 +247,7 @@ async fn decisions_waiting_to_be_written_are_read_as_if_written() {
         }
         let (first, rest) = mails.split_first().unwrap();
         let decision = serde_json::json!({"kind": "referral"});
-        let outcome = MailOutcome {
-            state: MailState::Processed,
-            kind: "referral",
-            partner: Some("caw"),
-            case_ref: Some("VD-2026-0001"),
-            body_hash: Some("h1"),
-            decision: &decision,
-            reason: None,
-            at: Utc::now(),
-        };
+        let outcome = processed_for_case("referral", &decision);
         let last = rest.last().unwrap();
         let scope = RegisterScope {
             message_ids: vec!["abc@caw.example".into()],
