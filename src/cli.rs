@@ -220,6 +220,8 @@ pub fn main() -> ExitCode {
     crate::daemon::init_logging(cli.log_format);
     match run(cli) {
         Ok(code) => code,
+        // The reader of a pipe (`| head -1`) has seen enough: not an error.
+        Err(e) if crate::output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // One line an admin can act on: the error with its causes, no backtrace.
             eprintln!("doorstroom: error: {e:#}");
@@ -243,7 +245,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { connect } => check(&cli.config, connect),
         Command::PrintService => {
-            print!("{}", crate::daemon::SYSTEMD_UNIT);
+            crate::out!("{}", crate::daemon::SYSTEMD_UNIT);
             Ok(ExitCode::SUCCESS)
         }
         Command::Run => {
@@ -400,9 +402,9 @@ fn check(path: &Path, connect: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    print!("{}", crate::config::summary(&config));
+    crate::out!("{}", crate::config::summary(&config));
     match crate::outbox::check_templates(&config) {
-        Ok(()) => println!(
+        Ok(()) => crate::outln!(
             "  templates      {} mail kinds in {}, each rendered with sample data",
             crate::outbox::templates::TEMPLATE_NAMES.len(),
             config.templates.dir.display()

@@ -242,7 +242,7 @@ pub async fn probe(config: &Config) -> bool {
     let mut ok = true;
     match open_store(config).await {
         Ok(store) => {
-            println!(
+            crate::outln!(
                 "  database       ok: opened and migrated {}",
                 crate::config::redact_url(&config.database.url)
             );
@@ -250,7 +250,7 @@ pub async fn probe(config: &Config) -> bool {
         }
         Err(e) => {
             ok = false;
-            println!("  database       FAILED: {e:#}");
+            crate::outln!("  database       FAILED: {e:#}");
         }
     }
     let smtp = match &config.smtp {
@@ -269,8 +269,8 @@ pub async fn probe(config: &Config) -> bool {
     for (what, result) in probes {
         ok &= result.is_ok();
         match result {
-            Ok(detail) => println!("  {what:<14} ok: {detail}"),
-            Err(e) => println!("  {what:<14} FAILED: {e}"),
+            Ok(detail) => crate::outln!("  {what:<14} ok: {detail}"),
+            Err(e) => crate::outln!("  {what:<14} FAILED: {e}"),
         }
     }
     ok

@@ -21,6 +21,7 @@
 //! | [`daemon`] | start-up and shutdown of the long-running service, leases, systemd | business logic |
 //! | [`context`] | what tasks share: the store and the current config | anything else |
 //! | [`memory`] | giving freed heap memory back to the OS when a burst of work is over | allocating |
+//! | [`output`] | stdout for the commands: a closed pipe (`| head`) ends quietly with exit 0 | printing anything else |
 //! | [`cli`], [`commands`] | the command line an admin types; one module per command | anything the daemon would do differently |
 //!
 //! Every long-running task takes its dependencies, its clock and a shutdown handle as arguments, so
@@ -38,6 +39,7 @@ pub mod jobs;
 pub mod memory;
 pub mod oauth;
 pub mod outbox;
+pub mod output;
 pub mod store;
 pub mod understand;
 

@@ -71,7 +71,7 @@ pub async fn import_cases(config: Config, file: &Path) -> anyhow::Result<()> {
     }
     tx.commit().await?;
     store.close().await;
-    println!(
+    crate::outln!(
         "imported {} case(s) from {}: {}",
         imported.len(),
         file.display(),
@@ -140,19 +140,23 @@ pub async fn list(
         })
         .collect();
     if json {
-        println!("{}", serde_json::to_string_pretty(&listed)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&listed)?);
         return Ok(());
     }
     if listed.is_empty() {
-        println!("no cases");
+        crate::outln!("no cases");
         return Ok(());
     }
-    println!(
+    crate::outln!(
         "{:<14}  {:<16}  {:<19}  {:<24}  {:<10}  next milestone",
-        "case", "partner", "status", "candidate", "lease"
+        "case",
+        "partner",
+        "status",
+        "candidate",
+        "lease"
     );
     for l in &listed {
-        println!(
+        crate::outln!(
             "{:<14}  {:<16}  {:<19}  {:<24}  {:<10}  {}",
             l.case_ref,
             l.partner,
@@ -223,7 +227,7 @@ pub async fn case(
     tx.commit().await?;
     store.close().await;
     for e in &events {
-        println!("{}: {} {}", case.case_ref, e.kind, e.detail);
+        crate::outln!("{}: {} {}", case.case_ref, e.kind, e.detail);
     }
     Ok(())
 }
@@ -255,9 +259,9 @@ async fn show(config: Config, reference: &str, json: bool) -> anyhow::Result<()>
         mails,
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&t)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&t)?);
     } else {
-        print!("{}", render(&t, &config));
+        crate::out!("{}", render(&t, &config));
     }
     Ok(())
 }
@@ -427,19 +431,19 @@ pub async fn report(
         "html" => {
             let page = report::to_html(&rows, &config.organisation.name, year);
             if preventive.is_empty() {
-                print!("{page}");
+                crate::out!("{page}");
             } else {
                 let section = report::preventive_to_html(&preventive);
-                print!(
+                crate::out!(
                     "{}",
                     page.replacen("</body></html>", &format!("{section}</body></html>"), 1)
                 );
             }
         }
         _ => {
-            print!("{}", report::to_csv(&rows));
+            crate::out!("{}", report::to_csv(&rows));
             if !preventive.is_empty() {
-                print!("\n{}", report::preventive_to_csv(&preventive));
+                crate::out!("\n{}", report::preventive_to_csv(&preventive));
             }
         }
     }

@@ -140,7 +140,7 @@ pub async fn run(config: Config, case_ref: &str, out: &Path) -> anyhow::Result<(
     let exported = export_case(&store, case_ref, out).await;
     store.close().await;
     let e = exported?;
-    println!(
+    crate::outln!(
         "{}: {} document(s), {} mail(s){}",
         e.dir.display(),
         e.documents,

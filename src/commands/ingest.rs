@@ -128,7 +128,7 @@ fn print(file: &str, handled: &Handled, json: bool) -> anyhow::Result<()> {
             map.insert("new".into(), handled.new.into());
             map.insert("done".into(), serde_json::to_value(&handled.done)?);
         }
-        println!("{}", serde_json::to_string(&object)?);
+        crate::outln!("{}", serde_json::to_string(&object)?);
     } else {
         let kind = handled
             .decision
@@ -139,7 +139,7 @@ fn print(file: &str, handled: &Handled, json: bool) -> anyhow::Result<()> {
             .as_ref()
             .and_then(|d| d.case_ref.as_deref())
             .unwrap_or("-");
-        println!(
+        crate::outln!(
             "{file}: mail {} {kind}, case {case}; {}",
             handled.mail_id,
             handled.done.join("; ")

@@ -11,10 +11,10 @@ pub async fn list(config: Config, quarantined: bool, json: bool) -> anyhow::Resu
     let mails = store.list_mails(quarantined, 500).await?;
     if json {
         for mail in &mails {
-            println!("{}", serde_json::to_string(mail)?);
+            crate::outln!("{}", serde_json::to_string(mail)?);
         }
     } else if mails.is_empty() {
-        println!(
+        crate::outln!(
             "{}",
             if quarantined {
                 "no quarantined mails"
@@ -23,12 +23,16 @@ pub async fn list(config: Config, quarantined: bool, json: bool) -> anyhow::Resu
             }
         );
     } else {
-        println!(
+        crate::outln!(
             "{:>6}  {:<20}  {:<12}  {:<22}  {:<14}  reason",
-            "id", "received", "state", "kind", "case"
+            "id",
+            "received",
+            "state",
+            "kind",
+            "case"
         );
         for m in &mails {
-            println!(
+            crate::outln!(
                 "{:>6}  {:<20}  {:<12}  {:<22}  {:<14}  {}",
                 m.id,
                 m.received_at.format("%Y-%m-%d %H:%M:%S"),
@@ -76,9 +80,9 @@ pub async fn retry(config: Config, id: i64) -> anyhow::Result<()> {
                 Maildir::new(&m.path).move_to(&entry, &m.processed)?;
             }
         }
-        println!("mail {id}: now {kind}, processed");
+        crate::outln!("mail {id}: now {kind}, processed");
     } else {
-        println!(
+        crate::outln!(
             "mail {id}: still quarantined as {kind}: {}",
             handled.reason.unwrap_or_default()
         );

@@ -37,11 +37,11 @@ pub async fn run(
 async fn list(store: &Store, failed: bool, json: bool) -> anyhow::Result<ExitCode> {
     let rows = store.list_outbox(failed, 200).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        println!(
+        crate::outln!(
             "{}",
             if failed {
                 "no failed mails"
@@ -51,12 +51,18 @@ async fn list(store: &Store, failed: bool, json: bool) -> anyhow::Result<ExitCod
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    crate::outln!(
         "{:>6}  {:<8} {:>3}  {:<16}  {:<24}  {:<13}  {:<34}  SUBJECT",
-        "ID", "STATE", "TRY", "WHEN", "KIND", "CASE", "TO"
+        "ID",
+        "STATE",
+        "TRY",
+        "WHEN",
+        "KIND",
+        "CASE",
+        "TO"
     );
     for r in &rows {
-        println!(
+        crate::outln!(
             "{:>6}  {:<8} {:>3}  {:<16}  {:<24}  {:<13}  {:<34}  {}",
             r.id,
             r.state.as_str(),
@@ -68,7 +74,7 @@ async fn list(store: &Store, failed: bool, json: bool) -> anyhow::Result<ExitCod
             r.subject
         );
         if let (Some(e), OutboxState::Failed | OutboxState::Queued) = (&r.last_error, r.state) {
-            println!("{:>6}  └ {e}", "");
+            crate::outln!("{:>6}  └ {e}", "");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -106,9 +112,9 @@ async fn show(store: &Store, id: i64, json: bool) -> anyhow::Result<ExitCode> {
     let text = String::from_utf8_lossy(&message);
     if json {
         let value = serde_json::json!({ "mail": row, "message": text });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        println!(
+        crate::outln!(
             "# outbox mail {} ({}), {} attempt(s), kind {}, case {}",
             row.id,
             row.state.as_str(),
@@ -117,16 +123,16 @@ async fn show(store: &Store, id: i64, json: bool) -> anyhow::Result<ExitCode> {
             row.case_ref.as_deref().unwrap_or("-")
         );
         if let Some(e) = &row.last_error {
-            println!("# last error: {e}");
+            crate::outln!("# last error: {e}");
         }
-        print!("{text}");
+        crate::out!("{text}");
     }
     Ok(ExitCode::SUCCESS)
 }
 
 async fn retry(store: &Store, id: i64) -> anyhow::Result<ExitCode> {
     if store.retry_outbox(id, Utc::now()).await? {
-        println!("outbox mail {id} is queued again; the daemon sends it on its next pass");
+        crate::outln!("outbox mail {id} is queued again; the daemon sends it on its next pass");
         return Ok(ExitCode::SUCCESS);
     }
     match store.outbox_row(id).await {

@@ -26,16 +26,18 @@ pub async fn purge(
 ) -> anyhow::Result<retention::Plan> {
     let plan = retention::plan(store, config, now).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&plan)?);
     } else {
         let verb = if dry_run { "would be" } else { "is" };
         for due in &plan.anonymise {
-            println!(
+            crate::outln!(
                 "{}: {} since {}, {verb} anonymised",
-                due.case_ref, due.status, due.ended_on
+                due.case_ref,
+                due.status,
+                due.ended_on
             );
         }
-        println!(
+        crate::outln!(
             "{} case(s) {} anonymised (ended {} months ago or more); the raw bytes of {} mail(s) decided before {} {} dropped",
             plan.anonymise.len(),
             if dry_run { "would be" } else { "are" },
@@ -51,7 +53,7 @@ pub async fn purge(
         };
         let (anonymised, purged) = retention::apply(store, &plan, now, &cause).await?;
         if !json {
-            println!("done: {anonymised} case(s) anonymised, {purged} raw mail(s) dropped");
+            crate::outln!("done: {anonymised} case(s) anonymised, {purged} raw mail(s) dropped");
         }
     }
     Ok(plan)

@@ -29,7 +29,7 @@ pub async fn run(config: Config, json: bool) -> anyhow::Result<bool> {
             .iter()
             .map(|(what, date)| serde_json::json!({ "what": what, "expires": date }))
             .collect();
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(
                 &serde_json::json!({ "health": health, "counts": counts, "secrets": secrets })
@@ -49,43 +49,44 @@ pub async fn run(config: Config, json: bool) -> anyhow::Result<bool> {
     };
     let mut healthy = true;
     match health.get("intake.connected_since") {
-        Some((v, _)) => println!("intake          connected since {v}"),
-        None => println!("intake          never connected (is the daemon running?)"),
+        Some((v, _)) => crate::outln!("intake          connected since {v}"),
+        None => crate::outln!("intake          never connected (is the daemon running?)"),
     }
     if let Some((error, at)) = health.get("intake.error").filter(|(e, _)| !e.is_empty()) {
         healthy = false;
-        println!("intake error    {error} ({})", age(*at));
+        crate::outln!("intake error    {error} ({})", age(*at));
     }
     match counts.last_mail_at {
-        Some(t) => println!(
+        Some(t) => crate::outln!(
             "last mail       {} ({})",
             t.format("%Y-%m-%d %H:%M"),
             age(t)
         ),
-        None => println!("last mail       none yet"),
+        None => crate::outln!("last mail       none yet"),
     }
-    println!(
+    crate::outln!(
         "mails           {} decided, {} quarantined",
-        counts.mails_total, counts.mails_quarantined
+        counts.mails_total,
+        counts.mails_quarantined
     );
     match counts.outbox_oldest_waiting {
-        Some(t) => println!(
+        Some(t) => crate::outln!(
             "outbox          {} waiting, oldest {}; {} failed",
             counts.outbox_waiting,
             age(t),
             counts.outbox_failed
         ),
-        None => println!(
+        None => crate::outln!(
             "outbox          nothing waiting; {} failed",
             counts.outbox_failed
         ),
     }
     if counts.failed_jobs.is_empty() {
-        println!("jobs            no failed runs");
+        crate::outln!("jobs            no failed runs");
     } else {
         healthy = false;
         for (job, slot, result) in &counts.failed_jobs {
-            println!("job failed      {job} {slot}: {result}");
+            crate::outln!("job failed      {job} {slot}: {result}");
         }
     }
     for (what, date) in &secrets {
@@ -95,7 +96,7 @@ pub async fn run(config: Config, json: bool) -> anyhow::Result<bool> {
         } else {
             ""
         };
-        println!("secret          {what} expires {date} ({days} days){flag}");
+        crate::outln!("secret          {what} expires {date} ({days} days){flag}");
     }
     Ok(healthy)
 }

@@ -56,9 +56,9 @@ pub fn run(config: &Config, files: &[PathBuf], json: bool) -> anyhow::Result<Exi
         let mut decision = triage(&raw, &register, config);
         decision.file = file.display().to_string();
         if json {
-            println!("{}", serde_json::to_string(&decision)?);
+            crate::outln!("{}", serde_json::to_string(&decision)?);
         } else {
-            print!("{}", summary(&decision, &register));
+            crate::out!("{}", summary(&decision, &register));
         }
     }
     runtime.block_on(store.close());

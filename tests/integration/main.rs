@@ -14,6 +14,7 @@ mod intake;
 mod jobs;
 mod mailstack;
 mod meetings;
+mod operate;
 mod outbox;
 mod preventive;
 mod register_scope;
