@@ -14,20 +14,9 @@ use serde::Serialize;
 
 use super::meeting::{MeetingMode, MonthSchedule};
 use super::Month;
-use crate::case::Role;
-use crate::config::{EscalationStep, Partner};
+use crate::config::{EscalationStep, Partner, Role};
 
-/// How the agenda names a candidate (`[meeting] candidate_display`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CandidateDisplay {
-    /// "J.P." for Jan Peeters: the default, the least personal data that still lets the
-    /// counsellor recognise the case next to its reference.
-    #[default]
-    Initials,
-    /// The full name as recorded on the case.
-    Name,
-}
+pub use crate::config::vocabulary::CandidateDisplay;
 
 impl CandidateDisplay {
     pub fn show(self, full_name: &str) -> String {

@@ -24,7 +24,7 @@ pub mod reply;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Serialize, Serializer};
 
 pub use holidays::{
@@ -36,12 +36,7 @@ pub use meeting::{
     Note, ScheduledDay,
 };
 
-/// The `n`th-to-last `weekday` of a month: `n = 1` is the last Thursday, `n = 2` the one before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NthLastWeekday {
-    pub n: u32,
-    pub weekday: Weekday,
-}
+pub use crate::config::vocabulary::NthLastWeekday;
 
 impl NthLastWeekday {
     /// The date of this rule in the given month; `None` only for an invalid month or `n` beyond
@@ -193,6 +188,7 @@ pub fn dutch_month(year: i32, month: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Weekday;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

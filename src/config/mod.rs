@@ -6,8 +6,10 @@
 //! column and a hint ([`diagnostics`]). Loading never touches the network or the database.
 
 pub mod diagnostics;
+pub mod keywords;
 pub mod raw;
 mod validate;
+pub mod vocabulary;
 
 pub use validate::is_loopback;
 
@@ -17,11 +19,11 @@ use std::time::Duration;
 use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 
-use crate::calendar::NthLastWeekday;
-use crate::case::{DocumentKind, MilestoneKind, Role};
-use crate::understand::keywords::Keywords;
-
 pub use diagnostics::{ConfigErrors, Diagnostic};
+pub use keywords::Keywords;
+pub use vocabulary::{
+    CandidateDisplay, DocumentKind, MailKind, MilestoneKind, NthLastWeekday, Role,
+};
 
 /// Everything `doorstroom` needs to know about one landlord's installation.
 #[derive(Debug, Clone)]
@@ -243,7 +245,7 @@ pub struct Programme {
     pub final_report_within_days: u32,
     /// The mail kind that opens a case in this programme instead of a partner's referral
     /// (`preventive_request`: the landlord asks a partner for preventive guidance, `002`).
-    pub opened_by: Option<crate::understand::MailKind>,
+    pub opened_by: Option<MailKind>,
     /// Guidance the landlord asks of a partner outside accelerated allocation: its cases carry
     /// `other_guidance` and are listed in section (c) of the agenda.
     pub other_guidance: bool,
@@ -311,7 +313,7 @@ pub struct MeetingRule {
     pub on_closing_day: ClosedDayShift,
     pub conclusions_reminder_working_days: u32,
     /// How the agenda names a candidate: initials (default, least personal data) or full name.
-    pub candidate_display: crate::calendar::agenda::CandidateDisplay,
+    pub candidate_display: CandidateDisplay,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

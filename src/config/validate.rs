@@ -9,7 +9,6 @@ use chrono::{NaiveDate, NaiveTime, Weekday};
 
 use super::raw::*;
 use super::*;
-use crate::calendar::agenda::CandidateDisplay;
 
 /// Collects problems; positions are filled in by the caller from the source map.
 #[derive(Default)]
@@ -693,7 +692,7 @@ fn programmes(c: &mut Checker, raw: Vec<RawProgramme>) -> Vec<Programme> {
             .filter_map(|(j, m)| milestone(c, &format!("{path}.milestone[{}]", j + 1), m))
             .collect();
         let opened_by = p.opened_by.as_deref().and_then(|k| match k {
-            "preventive_request" => Some(crate::understand::MailKind::PreventiveRequest),
+            "preventive_request" => Some(MailKind::PreventiveRequest),
             other => {
                 c.error(
                     format!("{path}.opened_by"),

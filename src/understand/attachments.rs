@@ -9,7 +9,7 @@
 
 use std::io::Read;
 
-use crate::case::DocumentKind;
+use crate::config::DocumentKind;
 
 /// Never inflate more than this from one stream: a zip bomb must not stop the daemon.
 const MAX_INFLATE: u64 = 8 * 1024 * 1024;

@@ -16,8 +16,8 @@ use super::text::{self, Body};
 use super::thread::{self, Tags};
 use super::trust::{self, Trust};
 use super::{Attachment, Conclusion, Decision, Facts, MailKind, Register};
-use crate::case::{DocumentKind, Role};
 use crate::config::Config;
+use crate::config::{DocumentKind, Role};
 
 /// Everything read from the mail before the kind is chosen.
 struct Reading<'a> {

@@ -1,6 +1,6 @@
 //! RFC 2047 encoded words where mail-parser leaves them alone: inside quoted strings (a common
 //! client bug in `filename="=?UTF-8?B?…?="`). Only the charsets clients really use; anything
-//! else is kept as written.
+//! else is kept as written. Also [`windows_1252`], the charset decoder the parser and TNEF share.
 
 /// Decode every `=?charset?B|Q?text?=` in `s`; undecodable words stay as they are.
 pub fn decode_words(s: &str) -> String {
@@ -65,12 +65,26 @@ fn decode_one(s: &str) -> Option<(String, usize)> {
     };
     let text = match charset.as_str() {
         "utf-8" | "utf8" | "us-ascii" => String::from_utf8_lossy(&bytes).into_owned(),
-        "iso-8859-1" | "iso-8859-15" | "latin1" | "windows-1252" | "cp1252" => {
-            super::parse::windows_1252(&bytes)
-        }
+        "iso-8859-1" | "iso-8859-15" | "latin1" | "windows-1252" | "cp1252" => windows_1252(&bytes),
         _ => return None,
     };
     Some((text, end + 2))
+}
+
+/// windows-1252, the charset Outlook means whatever it declares.
+pub fn windows_1252(bytes: &[u8]) -> String {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
+        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
+        'ž', 'Ÿ',
+    ];
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x80..=0x9F => HIGH[(b - 0x80) as usize],
+            _ => b as char,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -21,12 +21,14 @@ pub mod classify;
 pub mod dates;
 pub mod encoded;
 pub mod html;
-pub mod keywords;
 pub mod parse;
 pub mod text;
 pub mod thread;
 pub mod tnef;
 pub mod trust;
+
+/// The keyword lists are config (the `[triage]` table); classification reads them from there.
+pub use crate::config::keywords;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -34,92 +36,10 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::case::{DocumentKind, Role};
 use crate::config::Config;
+use crate::config::{DocumentKind, Role};
 
-/// What a mail is. The JSON names are part of the `triage --json` contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MailKind {
-    /// aanmelding with every required document.
-    Referral,
-    /// aanmelding with a required document missing, empty or unreadable.
-    ReferralIncomplete,
-    /// New counsellor or new contact details.
-    ContactChange,
-    /// Cooperation, results, damage, liveability (`003` §5).
-    Concern,
-    /// Safety of anyone involved: told at once.
-    UrgentConcern,
-    /// Stop of guidance and/or eindverslag.
-    FinalReport,
-    /// A partner answers the agenda mail to have a case discussed.
-    DiscussionRequest,
-    /// Staff tells the start date of the lease.
-    LeaseStart,
-    /// After the monthly meeting: a decision per case.
-    MeetingConclusions,
-    /// Adds to a known case (e.g. completes a missing document).
-    ReplyToCase,
-    /// Staff ask a partner (landlord's shared mailbox in Cc) for preventive guidance of a tenant
-    /// threatened with eviction (`002` §5.2): opens a case in the programme opened by it.
-    PreventiveRequest,
-    AutoReply,
-    Bounce,
-    Bulk,
-    CalendarResponse,
-    SpamOrSpoof,
-    /// An authenticated partner writes about another partner's case.
-    CrossPartner,
-    UnknownSender,
-    Malformed,
-    /// Same mail delivered twice.
-    Duplicate,
-}
-
-impl MailKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailKind::Referral => "referral",
-            MailKind::ReferralIncomplete => "referral_incomplete",
-            MailKind::ContactChange => "contact_change",
-            MailKind::Concern => "concern",
-            MailKind::UrgentConcern => "urgent_concern",
-            MailKind::FinalReport => "final_report",
-            MailKind::DiscussionRequest => "discussion_request",
-            MailKind::LeaseStart => "lease_start",
-            MailKind::MeetingConclusions => "meeting_conclusions",
-            MailKind::ReplyToCase => "reply_to_case",
-            MailKind::PreventiveRequest => "preventive_request",
-            MailKind::AutoReply => "auto_reply",
-            MailKind::Bounce => "bounce",
-            MailKind::Bulk => "bulk",
-            MailKind::CalendarResponse => "calendar_response",
-            MailKind::SpamOrSpoof => "spam_or_spoof",
-            MailKind::CrossPartner => "cross_partner",
-            MailKind::UnknownSender => "unknown_sender",
-            MailKind::Malformed => "malformed",
-            MailKind::Duplicate => "duplicate",
-        }
-    }
-
-    /// Mail that goes to the quarantine folder instead of the processed folder: nothing can be
-    /// done with it without a person looking.
-    pub fn is_quarantined(self) -> bool {
-        matches!(
-            self,
-            MailKind::Malformed | MailKind::SpamOrSpoof | MailKind::UnknownSender
-        )
-    }
-
-    /// Mail written by a machine: never answered (RFC 3834 §2).
-    pub fn is_automated(self) -> bool {
-        matches!(
-            self,
-            MailKind::AutoReply | MailKind::Bounce | MailKind::Bulk | MailKind::CalendarResponse
-        )
-    }
-}
+pub use crate::config::vocabulary::MailKind;
 
 /// One decision per case in the conclusions of a meeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

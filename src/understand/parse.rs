@@ -13,6 +13,7 @@ use mail_parser::{
     Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
 
+pub use super::encoded::windows_1252;
 use super::html::html_to_text;
 use super::tnef;
 
@@ -572,22 +573,6 @@ fn decoded_raw(message: &Message<'_>, part: &MessagePart<'_>) -> Option<Vec<u8>>
         "base64" => mail_parser::decoders::base64::base64_decode(body),
         _ => Some(body.to_vec()),
     }
-}
-
-/// windows-1252, the charset Outlook means whatever it declares.
-pub fn windows_1252(bytes: &[u8]) -> String {
-    const HIGH: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
-        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
-        'ž', 'Ÿ',
-    ];
-    bytes
-        .iter()
-        .map(|&b| match b {
-            0x80..=0x9F => HIGH[(b - 0x80) as usize],
-            _ => b as char,
-        })
-        .collect()
 }
 
 fn undo_mojibake(text: &str) -> Option<String> {

@@ -148,7 +148,9 @@ pub fn read(data: &[u8]) -> Result<Tnef, TnefError> {
 /// A NUL-terminated 8-bit string (windows-1252 in practice).
 fn string8(value: &[u8]) -> String {
     let end = value.iter().position(|b| *b == 0).unwrap_or(value.len());
-    super::parse::windows_1252(&value[..end]).trim().to_string()
+    super::encoded::windows_1252(&value[..end])
+        .trim()
+        .to_string()
 }
 
 /// Find one string property in a MAPI property list ([MS-OXTNEF] §2.1.3.4).

@@ -1,7 +1,8 @@
 //! Keyword lists that steer classification, with Dutch (Flemish) defaults an admin can replace in
-//! the `[triage]` table of the config.
+//! the `[triage]` table of the config. Config owns them (they are validated with it); the
+//! classifier in [`crate::understand`] reads them.
 
-use crate::config::raw::RawTriage;
+use super::raw::RawTriage;
 
 /// Lowercase phrases; a mail matches a list when its text contains one of them as words.
 #[derive(Debug, Clone, PartialEq, Eq)]
