@@ -179,6 +179,54 @@ pub(super) fn notice(
     }
 }
 
+/// How a coordinator calls each kind of mail (in notices about a mail).
+pub fn dutch_kind(kind: MailKind) -> &'static str {
+    use MailKind::*;
+    match kind {
+        Referral | ReferralIncomplete => "aanmelding",
+        ContactChange => "wijziging contactgegevens",
+        Concern => "zorg over de begeleiding",
+        UrgentConcern => "dringende zorg (veiligheid)",
+        FinalReport => "stopzetting of eindverslag",
+        DiscussionRequest => "vraag om een dossier te bespreken",
+        LeaseStart => "ingang huurovereenkomst",
+        MeetingConclusions => "conclusies van het overleg",
+        ReplyToCase => "antwoord in een dossier",
+        PreventiveRequest => "vraag tot preventieve woonbegeleiding",
+        CrossPartner => "vraag over een dossier van een andere partner",
+        Malformed => "onleesbare mail",
+        _ => "mail",
+    }
+}
+
+/// The longest stretch of a mail's text a forward carries (the whole mail stays in the store).
+const FORWARD_TEXT_CHARS: usize = 4000;
+
+/// The mail itself (sender, subject, text) forwarded to whoever owns `case_ref`: its social
+/// assistant, else the coordinators (the guard's fallback for the role). `why` says, in Dutch,
+/// why a person must read it.
+pub(super) fn forward(input: &Input<'_>, case_ref: &str, why: &str) -> Notice {
+    let d = input.decision;
+    let mut text: String = d.facts.body_text.chars().take(FORWARD_TEXT_CHARS).collect();
+    if d.facts.body_text.chars().count() > FORWARD_TEXT_CHARS {
+        text.push_str("\n[…]");
+    }
+    notice(
+        input,
+        "forwarded_mail",
+        Some(case_ref),
+        vec![Role::SocialAssistant],
+        json!({
+            "sender": d.facts.sender.clone().unwrap_or_default(),
+            "sender_name": d.facts.sender_name,
+            "kind": dutch_kind(d.kind),
+            "subject": d.facts.subject,
+            "text": text.trim(),
+            "why": why,
+        }),
+    )
+}
+
 /// An acknowledgement to the sender, only when the decision allows answering.
 pub(super) fn ack(
     input: &Input<'_>,
@@ -410,6 +458,26 @@ pub(super) fn reply(input: &Input<'_>, mut case: Case, fx: &mut Effects) -> Resu
     });
     fx.notices
         .extend(ack(input, "reply_ack", &case.case_ref, data));
+    if events.is_empty() {
+        // Nothing specific recognised (no document, no step): the acknowledgement alone may be
+        // skipped (one per sender per case per day), so the mail itself goes to whoever owns
+        // the case and stays in its history.
+        events.push(case.event(
+            input.now,
+            "mail",
+            json!({
+                "subject": input.decision.facts.subject,
+                "sender": input.decision.facts.sender,
+                "forwarded": true,
+            }),
+            &cause(input),
+        ));
+        fx.notices.push(forward(
+            input,
+            &case.case_ref,
+            "niets specifieks herkend in de mail",
+        ));
+    }
     fx.changes.push(CaseChange {
         case,
         created: false,

@@ -604,33 +604,13 @@ fn unplaced_notice(
         data: serde_json::json!({
             "sender": decision.facts.sender.clone().unwrap_or_default(),
             "partner_name": partner_name,
-            "kind": dutch_kind(kind),
+            "kind": crate::case::apply::dutch_kind(kind),
             "subject": decision.facts.subject,
             "reason": reason.unwrap_or_default(),
             "urgent": kind == MailKind::UrgentConcern,
         }),
         dedupe: format!("mail:{mail_id}"),
     })
-}
-
-/// How a coordinator calls each kind of mail.
-fn dutch_kind(kind: crate::understand::MailKind) -> &'static str {
-    use crate::understand::MailKind::*;
-    match kind {
-        Referral | ReferralIncomplete => "aanmelding",
-        ContactChange => "wijziging contactgegevens",
-        Concern => "zorg over de begeleiding",
-        UrgentConcern => "dringende zorg (veiligheid)",
-        FinalReport => "stopzetting of eindverslag",
-        DiscussionRequest => "vraag om een dossier te bespreken",
-        LeaseStart => "ingang huurovereenkomst",
-        MeetingConclusions => "conclusies van het overleg",
-        ReplyToCase => "antwoord in een dossier",
-        PreventiveRequest => "vraag tot preventieve woonbegeleiding",
-        CrossPartner => "vraag over een dossier van een andere partner",
-        Malformed => "onleesbare mail",
-        _ => "mail",
-    }
 }
 
 /// One pass over a Maildir inbox: finish moves a crash interrupted, then handle every waiting
@@ -712,4 +692,147 @@ pub async fn maildir_pass(
         }
     }
     Ok(handled)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::case::model::{Case, Status};
+    use crate::understand::{Conclusion, Contact, Facts, MailKind};
+
+    /// Every kind, in declaration order. The match below fails to compile when a kind is added,
+    /// so that a new kind cannot skip the walk.
+    const KINDS: [MailKind; 20] = [
+        MailKind::Referral,
+        MailKind::ReferralIncomplete,
+        MailKind::ContactChange,
+        MailKind::Concern,
+        MailKind::UrgentConcern,
+        MailKind::FinalReport,
+        MailKind::DiscussionRequest,
+        MailKind::LeaseStart,
+        MailKind::MeetingConclusions,
+        MailKind::ReplyToCase,
+        MailKind::PreventiveRequest,
+        MailKind::AutoReply,
+        MailKind::Bounce,
+        MailKind::Bulk,
+        MailKind::CalendarResponse,
+        MailKind::SpamOrSpoof,
+        MailKind::CrossPartner,
+        MailKind::UnknownSender,
+        MailKind::Malformed,
+        MailKind::Duplicate,
+    ];
+
+    fn _every_kind_is_walked(kind: MailKind) {
+        use MailKind::*;
+        match kind {
+            Referral | ReferralIncomplete | ContactChange | Concern | UrgentConcern
+            | FinalReport | DiscussionRequest | LeaseStart | MeetingConclusions | ReplyToCase
+            | PreventiveRequest | AutoReply | Bounce | Bulk | CalendarResponse | SpamOrSpoof
+            | CrossPartner | UnknownSender | Malformed | Duplicate => {}
+        }
+    }
+
+    /// A decision of `kind` as triage gives it, about `case_ref` (or none), with the facts its
+    /// kind carries.
+    fn decision(kind: MailKind, case_ref: Option<&str>) -> Decision {
+        let mut conclusions = BTreeMap::new();
+        if let Some(r) = case_ref {
+            conclusions.insert(r.to_string(), Conclusion::DiscussAgain);
+        }
+        Decision {
+            file: String::new(),
+            kind,
+            partner: Some("caw-antwerpen".into()),
+            case_ref: case_ref.map(str::to_string),
+            candidate: Some("Jan Peeters".into()),
+            cir: None,
+            documents: Vec::new(),
+            missing: Vec::new(),
+            must_auto_reply: !kind.is_automated() && !kind.is_quarantined(),
+            notify: vec![crate::case::Role::Coordinator],
+            lease_start: chrono::NaiveDate::from_ymd_opt(2026, 12, 1),
+            conclusions: conclusions
+                .iter()
+                .map(|(k, c): (&String, &Conclusion)| (k.clone(), c.as_text()))
+                .collect(),
+            new_contact: Some(Contact {
+                name: None,
+                email: None,
+                phone: Some("0486 55 44 33".into()),
+            }),
+            duplicate_of: None,
+            reasons: vec!["test".into()],
+            facts: Facts {
+                sender: Some("lotte.wouters@caw-antwerpen.example".into()),
+                subject: "Nieuw gsm-nummer".into(),
+                body_text: "Ik heb een nieuw gsm-nummer: 0486 55 44 33".into(),
+                conclusions,
+                ..Facts::default()
+            },
+        }
+    }
+
+    #[test]
+    fn every_kind_of_mail_with_or_without_its_case_has_an_effect_a_person_sees() {
+        let config = crate::outbox::testing::config();
+        let at = Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap();
+        let mut case = Case::new(
+            "VD-2026-0001".into(),
+            "caw-antwerpen",
+            "vivendo",
+            "Jan Peeters",
+            Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap(),
+        );
+        case.status = Status::InGuidance;
+        let listed: Vec<MailKind> = crate::jobs::digest::LISTED_KINDS.to_vec();
+        let mut silent = Vec::new();
+        for kind in KINDS {
+            for found in [true, false] {
+                let case_ref = found.then_some("VD-2026-0001");
+                let d = decision(kind, case_ref);
+                let cases: BTreeMap<String, Case> = if found {
+                    BTreeMap::from([(case.case_ref.clone(), case.clone())])
+                } else {
+                    BTreeMap::new()
+                };
+                let applied = crate::case::apply(&crate::case::Input {
+                    config: &config,
+                    decision: &d,
+                    mail_id: 7,
+                    received_at: at,
+                    now: at,
+                    cases: &cases,
+                    new_reference: Some("VD-2026-0100".into()),
+                    referrals_this_month: 0,
+                });
+                // Told by mail (an acknowledgement to the sender alone does not count: it may be
+                // skipped), or shown in the digest: a new case, a concern this mail raised.
+                let told = applied.as_ref().is_ok_and(|fx| {
+                    fx.notices.iter().any(|n| !n.to.is_empty())
+                        || fx.changes.iter().any(|c| {
+                            c.created
+                                || c.case
+                                    .concerns
+                                    .iter()
+                                    .any(|x| x.id.is_none() && x.mail_id == Some(7))
+                        })
+                });
+                let failure = applied.as_ref().err().map(|e| e.to_string());
+                let unplaced =
+                    unplaced_notice(&config, &d, 7, failure.as_deref(), applied.is_err()).is_some();
+                let in_digest = kind.is_quarantined() || listed.contains(&kind);
+                if !(told || unplaced || in_digest) {
+                    silent.push(format!("{kind:?} (case found: {found}): {applied:?}"));
+                }
+            }
+        }
+        assert!(silent.is_empty(), "silent mails:\n{}", silent.join("\n"));
+    }
 }

@@ -20,7 +20,47 @@ use crate::context::Context;
 use crate::outbox::queue::queue_notices;
 use crate::outbox::templates::initials;
 use crate::outbox::Notice;
-use crate::store::digest::{FailedMail, QuarantinedMail};
+use crate::store::digest::{FailedMail, ListedMail, QuarantinedMail};
+use crate::understand::MailKind;
+
+/// Kinds of processed mail that cause no notice to a person by themselves: the digest lists
+/// each one, so that no mail is ever silent (an out-of-office, a calendar answer, a mailing, a
+/// second copy of a mail).
+pub const LISTED_KINDS: &[MailKind] = &[
+    MailKind::AutoReply,
+    MailKind::Bulk,
+    MailKind::CalendarResponse,
+    MailKind::Duplicate,
+];
+
+/// How the digest shows each listed kind.
+fn listed_kind_dutch(kind: &str) -> &'static str {
+    match kind {
+        "auto_reply" => "automatisch antwoord (niet beantwoord)",
+        "bulk" => "nieuwsbrief of mailing",
+        "calendar_response" => "antwoord op een uitnodiging",
+        "duplicate" => "tweede exemplaar van een mail",
+        _ => "mail",
+    }
+}
+
+/// The digest's `other_mail` lines: one per listed mail, with its partner, case and reason.
+pub fn other_mail(config: &Config, mails: &[ListedMail]) -> Vec<serde_json::Value> {
+    mails
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.id,
+                "kind": listed_kind_dutch(&m.kind),
+                "partner_name": m.partner.as_deref().map(|p| config
+                    .partner(p)
+                    .map_or_else(|| p.to_string(), |p| p.name.clone())),
+                "case_ref": m.case_ref,
+                "reason": m.reason,
+            })
+        })
+        .collect()
+}
 
 /// Daily or weekly: the two digests differ in their cron and their subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +123,9 @@ pub struct DigestData {
     pub awaiting_final_report: Vec<serde_json::Value>,
     pub quarantined: Vec<serde_json::Value>,
     pub outbox_failures: Vec<serde_json::Value>,
+    /// Mails nobody was mailed about (automated mail, duplicates): listed so that none is
+    /// silent (see [`LISTED_KINDS`] and [`other_mail`]).
+    pub other_mail: Vec<serde_json::Value>,
 }
 
 impl DigestData {
@@ -96,6 +139,7 @@ impl DigestData {
             && self.awaiting_final_report.is_empty()
             && self.quarantined.is_empty()
             && self.outbox_failures.is_empty()
+            && self.other_mail.is_empty()
     }
 }
 
@@ -236,7 +280,13 @@ pub async fn run_once(ctx: &Context, period: Period, now: DateTime<Utc>) -> anyh
         .await?;
     let quarantined = ctx.store.quarantined_between(from, now).await?;
     let failed = ctx.store.outbox_failed_between(from, now).await?;
-    let data = compose(config, &cases, &quarantined, &failed, from, now);
+    let mut data = compose(config, &cases, &quarantined, &failed, from, now);
+    let kinds: Vec<&str> = LISTED_KINDS.iter().map(|k| k.as_str()).collect();
+    let listed = ctx
+        .store
+        .processed_of_kinds_between(&kinds, from, now)
+        .await?;
+    data.other_mail = other_mail(config, &listed);
     if data.is_empty() && !config.digest.send_when_empty {
         return Ok(format!("nothing to report since {from}: no digest"));
     }

@@ -45,6 +45,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "bounce_notice",
     "discussion_request_ack",
     "unplaced_mail",
+    "forwarded_mail",
     "digest",
     "health_alert",
     "preventive_request_ack",
@@ -686,6 +687,16 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
             json!({"sender": "pieter.desmet@ocmw-antwerpen.example", "partner_name": "OCMW Antwerpen", "kind": "dringende zorg (veiligheid)", "subject": "Incident bij mevrouw X", "reason": "het dossier kon niet gevonden worden", "urgent": true}),
         ),
         (
+            "forwarded_mail",
+            "default",
+            json!({"sender": "lotte.wouters@caw-antwerpen.example", "sender_name": "Lotte Wouters", "kind": "antwoord in een dossier", "subject": "Re: Herinnering huisbezoek", "text": "Dag,\n\nIk ben volgende week met verlof; mijn collega neemt de afspraak over.\n\nLotte", "why": "niets specifieks herkend in de mail"}),
+        ),
+        (
+            "forwarded_mail",
+            "low_confidence",
+            json!({"sender": "info@caw-antwerpen.example", "sender_name": null, "kind": "zorg over de begeleiding", "subject": "", "text": "Kunnen we even bellen over meneer?", "why": "de beslissing is onzeker (geen dossiernummer; de naam past bij meer dan één dossier)"}),
+        ),
+        (
             "cross_partner_notice",
             "no_case",
             json!({"sender": "k.jacobs@ocmw-antwerpen.example", "sender_partner": "ocmw-antwerpen", "subject": "Vraag over mevrouw X"}),
@@ -793,6 +804,9 @@ fn sample_digest() -> Value {
         ],
         "outbox_failures": [
             {"id": 42, "recipient": "oud.adres@caw-antwerpen.example", "subject": "[VD-2026-0007] Herinnering", "error": "550 5.1.1 mailbox unavailable"}
+        ],
+        "other_mail": [
+            {"id": 121, "kind": "automatisch antwoord (niet beantwoord)", "partner_name": "CAW Antwerpen", "case_ref": "VD-2026-0007", "reason": "auto_reply: afwezigheid in de tekst (\"ben afwezig tot\")"}
         ],
         "health": {"connected_since": "2026-12-01 09:14", "last_mail": "2026-12-07 07:52", "outbox_waiting": 0}
     })

@@ -29,7 +29,64 @@ pub struct FailedMail {
     pub error: String,
 }
 
+/// A processed mail of a kind the digest lists by itself (automated mail, duplicates): nothing
+/// was sent about it, so the digest is where a person sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedMail {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    pub kind: String,
+    pub partner: Option<String>,
+    pub case_ref: Option<String>,
+    /// The decision's first reason (why this kind).
+    pub reason: String,
+}
+
 impl Store {
+    /// Processed mails of one of `kinds` (their `MailKind::as_str` names) decided in
+    /// `[from, to)`, oldest first.
+    pub async fn processed_of_kinds_between(
+        &self,
+        kinds: &[&str],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ListedMail>> {
+        let rows = sqlx::query(
+            "SELECT id, received_at, kind, partner, case_ref, decision FROM mails
+             WHERE org = $1 AND state = 'processed' AND kind IS NOT NULL
+               AND COALESCE(processed_at, received_at) >= $2 AND COALESCE(processed_at, received_at) < $3
+             ORDER BY received_at, id",
+        )
+        .bind(&self.org)
+        .bind(ts(from))
+        .bind(ts(to))
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let kind: String = r.try_get("kind")?;
+            if !kinds.contains(&kind.as_str()) {
+                continue;
+            }
+            let decision: Option<serde_json::Value> =
+                opt_text(r, "decision")?.and_then(|d| serde_json::from_str(&d).ok());
+            let reason = decision
+                .as_ref()
+                .and_then(|d| d["reasons"][0].as_str())
+                .unwrap_or_default()
+                .to_string();
+            out.push(ListedMail {
+                id: r.try_get("id")?,
+                received_at: parse_ts(&r.try_get::<String, _>("received_at")?)?,
+                kind,
+                partner: opt_text(r, "partner")?,
+                case_ref: opt_text(r, "case_ref")?,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+
     /// Mails quarantined (received or decided) in `[from, to)`, oldest first.
     pub async fn quarantined_between(
         &self,
