@@ -22,7 +22,6 @@ fn config(dir: &Path) -> Config {
     let path = root.join("config/doorstroom.example.toml");
     let text = std::fs::read_to_string(&path).expect("example config");
     let mut config = Config::parse(&text, &path).expect("valid example config");
-    config.templates.dir = root.join("mail-templates");
     config.smtp = Smtp::File {
         path: dir.join("sent"),
         retry_for: std::time::Duration::from_secs(3 * 86_400),

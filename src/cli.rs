@@ -177,9 +177,32 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// Print the hardened systemd unit for the daemon.
+    /// Print the hardened systemd unit for the daemon (with this --config).
     #[command(name = "print-service")]
     PrintService,
+    /// The mail templates: the Dutch set is built in; `[templates] dir` may replace some of them.
+    Templates {
+        #[command(subcommand)]
+        action: TemplatesAction,
+    },
+}
+
+/// `doorstroom templates export DIR` / `preview NAME`.
+#[derive(Debug, Subcommand)]
+pub enum TemplatesAction {
+    /// Write the shipped templates into DIR for editing (never overwrites a file).
+    Export {
+        /// The folder to write into; keep only the files you change and name it as [templates] dir.
+        dir: PathBuf,
+    },
+    /// Render one mail kind with sample data, as text and HTML, through this config's templates.
+    Preview {
+        /// The mail kind, e.g. referral_ack (the file name without .txt.j2 / .html.j2).
+        name: String,
+        /// Write NAME.txt and NAME.html here instead of printing them.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -245,7 +268,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { connect } => check(&cli.config, connect),
         Command::PrintService => {
-            crate::out!("{}", crate::daemon::SYSTEMD_UNIT);
+            crate::out!("{}", crate::daemon::systemd_unit(&cli.config));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Templates { action } => {
+            match action {
+                TemplatesAction::Export { dir } => crate::commands::templates::export(&dir)?,
+                TemplatesAction::Preview { name, out } => {
+                    crate::commands::templates::preview(&load(&cli.config)?, &name, out.as_deref())?
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Run => {
@@ -394,6 +426,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `doorstroom check`: the config, then every template; only when both are good does it say the
+/// config is valid. `--connect` then tries each server without changing anything.
 fn check(path: &Path, connect: bool) -> anyhow::Result<ExitCode> {
     let config = match Config::load(path) {
         Ok(config) => config,
@@ -402,20 +436,36 @@ fn check(path: &Path, connect: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    crate::out!("{}", crate::config::summary(&config));
-    match crate::outbox::check_templates(&config) {
-        Ok(()) => crate::outln!(
-            "  templates      {} mail kinds in {}, each rendered with sample data",
-            crate::outbox::templates::TEMPLATE_NAMES.len(),
-            config.templates.dir.display()
-        ),
-        Err(problems) => {
+    let templates = match crate::outbox::Templates::load(&config) {
+        Ok(templates) => templates,
+        Err(crate::outbox::TemplateError::Invalid { problems, .. }) => {
             for p in &problems {
                 eprintln!("{}: template: {p}", path.display());
             }
             return Ok(ExitCode::FAILURE);
         }
-    }
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    crate::out!("{}", crate::config::summary(&config));
+    let origin = match templates.dir() {
+        None => "built in".to_string(),
+        Some(dir) if templates.overridden().is_empty() => {
+            format!("built in ({} holds no template)", dir.display())
+        }
+        Some(dir) => format!(
+            "built in, {} replaced from {}: {}",
+            templates.overridden().len(),
+            dir.display(),
+            templates.overridden().join(", ")
+        ),
+    };
+    crate::outln!(
+        "  templates      {} mail kinds, {origin}; each rendered with sample data",
+        crate::outbox::templates::TEMPLATE_NAMES.len(),
+    );
     if connect {
         let ok = runtime()?.block_on(crate::daemon::probe(&config));
         if !ok {

@@ -23,6 +23,15 @@ use crate::store::Store;
 /// The hardened systemd unit, shipped inside the binary (`doorstroom print-service`).
 pub const SYSTEMD_UNIT: &str = include_str!("../systemd/doorstroom.service");
 
+/// The config path [`SYSTEMD_UNIT`] names.
+pub const DEFAULT_CONFIG: &str = "/etc/doorstroom/doorstroom.toml";
+
+/// [`SYSTEMD_UNIT`] for the config at `config` (made absolute: the unit runs elsewhere).
+pub fn systemd_unit(config: &std::path::Path) -> String {
+    let config = std::path::absolute(config).unwrap_or_else(|_| config.to_path_buf());
+    SYSTEMD_UNIT.replace(DEFAULT_CONFIG, &config.display().to_string())
+}
+
 /// How long work in flight may take to finish after shutdown was asked.
 pub const GRACE: Duration = Duration::from_secs(20);
 

@@ -9,4 +9,5 @@ pub mod outbox;
 pub mod purge;
 pub mod schedule;
 pub mod status;
+pub mod templates;
 pub mod triage;

@@ -348,7 +348,9 @@ pub struct Health {
 
 #[derive(Debug, Clone)]
 pub struct Templates {
-    pub dir: PathBuf,
+    /// A folder whose `*.j2` files replace the shipped templates of the same name; none = the
+    /// templates built into the binary, as shipped.
+    pub dir: Option<PathBuf>,
     /// Closing lines under every mail.
     pub signature: String,
 }

@@ -208,7 +208,7 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
     let triage = Keywords::from_raw(raw.triage.unwrap_or_default());
     let templates = raw.templates.unwrap_or_default();
     let templates = Templates {
-        dir: PathBuf::from(templates.dir.unwrap_or_else(|| "mail-templates".into())),
+        dir: templates.dir.map(PathBuf::from),
         signature: templates.signature.unwrap_or_else(|| {
             format!(
                 "Met vriendelijke groeten,\nDienst Bewonerscontacten – {}",

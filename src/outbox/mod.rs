@@ -7,7 +7,7 @@
 //!
 //! | file | owns | never does |
 //! | --- | --- | --- |
-//! | [`templates`] | loading `mail-templates/`, the `datum` filters, rendering with sample data at start | I/O after start-up |
+//! | [`templates`] | the built-in templates with the admin's overrides, the `datum` filters, rendering with sample data at start | I/O after start-up |
 //! | [`guard`] | roles → addresses for one case, the privacy rule, loop safety that needs no database | queueing, rendering |
 //! | [`compose`] | a rendered notice → the exact RFC 5322 bytes, headers and Message-ID | deciding recipients |
 //! | [`send`] | the sender task, the SMTP and file transports, retries, exactly-once | composing or guarding |
@@ -32,7 +32,7 @@ use crate::understand::MailKind;
 
 pub use compose::{message_id_for, CalendarPart, ComposeError};
 pub use guard::{CaseContacts, GuardError};
-pub use templates::{check_templates, Rendered, TemplateError, Templates};
+pub use templates::{Rendered, TemplateError, Templates};
 
 /// A mail to send, before it has addresses or text: the value domain code produces.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -276,9 +276,7 @@ pub(crate) mod testing {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let path = root.join("config/doorstroom.example.toml");
         let text = std::fs::read_to_string(&path).expect("example config");
-        let mut config = Config::parse(&text, &path).expect("example config is valid");
-        config.templates.dir = root.join("mail-templates");
-        config
+        Config::parse(&text, &path).expect("example config is valid")
     }
 
     pub fn outbox(config: &Config) -> Outbox {

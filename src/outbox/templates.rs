@@ -1,5 +1,10 @@
-//! The mail templates in `mail-templates/` (minijinja): loaded once, checked at start, rendered
-//! with the data a template is allowed to see.
+//! The mail templates (minijinja): loaded once, checked at start, rendered with the data a
+//! template is allowed to see.
+//!
+//! The shipped Dutch set (`mail-templates/` in the source) is built into the binary ([`SHIPPED`]);
+//! `[templates] dir` names an optional folder whose files replace the shipped ones of the same
+//! name, so it holds only what an admin changed (`doorstroom templates export DIR` writes the
+//! shipped set for editing).
 //!
 //! Every mail kind is two files, `<name>.txt.j2` and `<name>.html.j2`. The subject is the first
 //! line of the rendered text, written `Onderwerp: …` (followed by one empty line); the outbox puts
@@ -23,6 +28,45 @@ use serde_json::{json, Value};
 
 use super::CaseInfo;
 use crate::config::Config;
+
+/// The shipped (Dutch) templates, built into the binary from `mail-templates/` by `build.rs`:
+/// `(file name, contents)`, sorted by name; the README is there for `templates export`.
+pub const SHIPPED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/templates.rs"));
+
+/// The shipped templates as `(name without .j2, source)`.
+fn shipped_sources() -> impl Iterator<Item = (&'static str, &'static str)> {
+    SHIPPED
+        .iter()
+        .filter_map(|(file, source)| Some((file.strip_suffix(".j2")?, *source)))
+}
+
+/// The `*.j2` files of an override folder, as `(name without .j2, source)`.
+fn read_folder(dir: &Path) -> Result<Vec<(String, String)>, TemplateError> {
+    let io = |message: String| TemplateError::Io {
+        dir: dir.to_path_buf(),
+        message,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| io(e.to_string()))? {
+        let entry = entry.map_err(|e| io(e.to_string()))?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if let Some(name) = file.strip_suffix(".j2") {
+            let text =
+                std::fs::read_to_string(entry.path()).map_err(|e| io(format!("{file}: {e}")))?;
+            files.push((name.to_string(), text));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Where the templates of an installation come from, in words.
+fn source_name(dir: Option<&Path>) -> String {
+    match dir {
+        Some(dir) => format!("built in, overridden from {}", dir.display()),
+        None => "built in".into(),
+    }
+}
 
 /// Every template the code sends, with the roles of notices.md. Adding a mail kind is one entry
 /// here (plus its sample data in [`samples`]) and two files in `mail-templates/`.
@@ -75,8 +119,11 @@ pub enum TemplateError {
     #[error("cannot read the mail templates in {dir}: {message}")]
     Io { dir: PathBuf, message: String },
     /// One line per problem (file, what is wrong), all at once, like config diagnostics.
-    #[error("the mail templates in {dir} have {} problem(s):\n  {}", problems.len(), problems.join("\n  "))]
-    Invalid { dir: PathBuf, problems: Vec<String> },
+    #[error("the mail templates ({origin}) have {} problem(s):\n  {}", problems.len(), problems.join("\n  "))]
+    Invalid {
+        origin: String,
+        problems: Vec<String>,
+    },
     /// Rendering failed for real data (the sample data rendered fine, so the data lacks a key
     /// the contract in notices.md promises).
     #[error("template {name}: {message}")]
@@ -98,55 +145,44 @@ pub struct Rendered {
 /// The loaded templates of one installation.
 pub struct Templates {
     env: Environment<'static>,
-    dir: PathBuf,
+    /// The admin's override folder (`[templates] dir`), for messages.
+    dir: Option<PathBuf>,
+    /// Which files of that folder replaced a shipped one, for `doorstroom check`.
+    overridden: Vec<String>,
 }
 
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Templates").field("dir", &self.dir).finish()
-    }
-}
-
-/// `doorstroom check` and config loading: every problem of the template folder, or nothing.
-pub fn check_templates(config: &Config) -> Result<(), Vec<String>> {
-    match Templates::load(config) {
-        Ok(_) => Ok(()),
-        Err(TemplateError::Invalid { problems, .. }) => Err(problems),
-        Err(e) => Err(vec![e.to_string()]),
+        f.debug_struct("Templates")
+            .field("dir", &self.dir)
+            .field("overridden", &self.overridden)
+            .finish()
     }
 }
 
 impl Templates {
-    /// Load `config.templates.dir` and render every template with sample data.
+    /// The shipped templates, each overridden by a file of the same name in
+    /// `config.templates.dir` (when set), and every template rendered with sample data.
     pub fn load(config: &Config) -> Result<Templates, TemplateError> {
-        let dir = &config.templates.dir;
-        let mut files = BTreeMap::new();
-        let entries = std::fs::read_dir(dir).map_err(|e| TemplateError::Io {
-            dir: dir.clone(),
-            message: e.to_string(),
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|e| TemplateError::Io {
-                dir: dir.clone(),
-                message: e.to_string(),
-            })?;
-            let file = entry.file_name().to_string_lossy().into_owned();
-            if let Some(name) = file.strip_suffix(".j2") {
-                let text =
-                    std::fs::read_to_string(entry.path()).map_err(|e| TemplateError::Io {
-                        dir: dir.clone(),
-                        message: format!("{file}: {e}"),
-                    })?;
-                files.insert(name.to_string(), text);
+        let mut files: BTreeMap<String, String> = shipped_sources()
+            .map(|(name, source)| (name.to_string(), source.to_string()))
+            .collect();
+        let mut overridden = Vec::new();
+        if let Some(dir) = &config.templates.dir {
+            for (name, text) in read_folder(dir)? {
+                overridden.push(format!("{name}.j2"));
+                files.insert(name, text);
             }
         }
-        Self::from_sources(dir, files, config)
+        Self::from_sources(config.templates.dir.as_deref(), files, overridden, config)
     }
 
     /// Build from file contents (`name.txt` → source, without `.j2`) and check them.
+    /// `overridden` names the files that came from the admin's folder `dir`.
     pub fn from_sources(
-        dir: &Path,
+        dir: Option<&Path>,
         files: BTreeMap<String, String>,
+        overridden: Vec<String>,
         config: &Config,
     ) -> Result<Templates, TemplateError> {
         let mut problems = Vec::new();
@@ -175,7 +211,8 @@ impl Templates {
         }
         let templates = Templates {
             env,
-            dir: dir.to_path_buf(),
+            dir: dir.map(Path::to_path_buf),
+            overridden,
         };
         if problems.is_empty() {
             for (name, variant, data) in samples() {
@@ -189,14 +226,20 @@ impl Templates {
             Ok(templates)
         } else {
             Err(TemplateError::Invalid {
-                dir: dir.to_path_buf(),
+                origin: source_name(dir),
                 problems,
             })
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// The admin's override folder, if the config names one.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The files (`name.txt.j2`) taken from the override folder instead of the shipped ones.
+    pub fn overridden(&self) -> &[String] {
+        &self.overridden
     }
 
     /// Render a notice's template with the common data (organisation, signature, case) added.

@@ -72,3 +72,140 @@ fn every_listing_command_piped_into_head_ends_quietly_with_exit_0() {
         );
     }
 }
+
+/// Run the binary in `cwd`: (exit code, stdout, stderr).
+fn doorstroom_in(cwd: &Path, config: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_doorstroom"))
+        .current_dir(cwd)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run doorstroom");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `config` with `[templates] dir` set to `dir`.
+fn with_template_dir(config: &Path, dir: &Path) {
+    let text = std::fs::read_to_string(config).unwrap();
+    let text = text.replacen(
+        "[templates]\n",
+        &format!("[templates]\ndir = \"{}\"\n", dir.display()),
+        1,
+    );
+    std::fs::write(config, text).unwrap();
+}
+
+#[test]
+fn without_a_template_folder_the_built_in_templates_are_used_from_any_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = local_config(&dir);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (code, out, err) = doorstroom_in(elsewhere.path(), &config, &["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("the config is valid"), "{out}");
+    assert!(out.contains("26 mail kinds, built in;"), "{out}");
+    let (code, out, err) = doorstroom_in(
+        elsewhere.path(),
+        &config,
+        &["templates", "preview", "referral_ack"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("===== referral_ack.txt =====\nOnderwerp: "),
+        "{out}"
+    );
+    assert!(
+        out.contains("===== referral_ack.html =====\n<!DOCTYPE html>"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_override_folder_holding_one_edited_template_changes_only_that_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = local_config(&dir);
+    let exported = dir.path().join("exported");
+    let (code, _, err) = doorstroom_in(
+        dir.path(),
+        &config,
+        &["templates", "export", exported.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(exported.join("referral_ack.txt.j2").is_file());
+    assert!(exported.join("_base.html.j2").is_file());
+    // The admin keeps only the file they change.
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    let shipped = std::fs::read_to_string(exported.join("reply_ack.txt.j2")).unwrap();
+    let (subject, rest) = shipped.split_once('\n').unwrap();
+    std::fs::write(
+        mine.join("reply_ack.txt.j2"),
+        format!("{subject}\nHet team van Woonhaven las uw bericht.\n{rest}"),
+    )
+    .unwrap();
+    with_template_dir(&config, &mine);
+
+    let (code, out, err) = doorstroom_in(dir.path(), &config, &["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 replaced from"), "{out}");
+    assert!(out.contains("reply_ack.txt.j2"), "{out}");
+    let (_, changed, _) =
+        doorstroom_in(dir.path(), &config, &["templates", "preview", "reply_ack"]);
+    assert!(
+        changed.contains("Het team van Woonhaven las uw bericht."),
+        "{changed}"
+    );
+    let (_, other, _) = doorstroom_in(
+        dir.path(),
+        &config,
+        &["templates", "preview", "referral_ack"],
+    );
+    assert!(!other.contains("Het team van Woonhaven"), "{other}");
+    assert!(other.contains("Onderwerp: "), "{other}");
+
+    // Exporting again into the folder never overwrites an edit.
+    let (code, _, err) = doorstroom_in(
+        dir.path(),
+        &config,
+        &["templates", "export", exported.to_str().unwrap()],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("export into an empty folder"), "{err}");
+}
+
+#[test]
+fn a_typo_in_an_override_template_fails_check_without_saying_the_config_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = local_config(&dir);
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(
+        mine.join("reply_ack.txt.j2"),
+        "Onderwerp: Antwoord ontvangen\n\nBeste,\n{{ case.dossiernummer }}\n",
+    )
+    .unwrap();
+    with_template_dir(&config, &mine);
+    let (code, out, err) = doorstroom_in(dir.path(), &config, &["check"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!out.contains("valid"), "{out}");
+    assert!(err.contains("reply_ack"), "{err}");
+}
+
+#[test]
+fn print_service_names_the_config_it_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = local_config(&dir);
+    let (code, out, _) = doorstroom_in(dir.path(), &config, &["print-service"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(&format!("run --config {}", config.display())),
+        "{out}"
+    );
+    assert!(!out.contains("/etc/doorstroom/doorstroom.toml"), "{out}");
+}

@@ -20,9 +20,7 @@ fn root() -> &'static Path {
 pub fn config() -> Config {
     let path = root().join("config/doorstroom.example.toml");
     let text = std::fs::read_to_string(&path).expect("example config");
-    let mut config = Config::parse(&text, &path).expect("valid example config");
-    config.templates.dir = root().join("mail-templates");
-    config
+    Config::parse(&text, &path).expect("valid example config")
 }
 
 fn golden_dir() -> PathBuf {
@@ -1128,7 +1126,7 @@ async fn interrupted_sending_20_times_loses_nothing_and_duplicates_nothing() {
 // The admin's command line
 // ---------------------------------------------------------------------------------------------
 
-/// The example config pointed at a temp dir: its database, sent folder and the shipped templates.
+/// The example config pointed at a temp dir: its database and sent folder (templates built in).
 pub fn write_config(dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(root().join("config/doorstroom.example.toml")).unwrap();
     let text = text
@@ -1139,10 +1137,6 @@ pub fn write_config(dir: &Path) -> PathBuf {
         .replace(
             "path = \"var/sent\"",
             &format!("path = \"{}\"", dir.join("sent").display()),
-        )
-        .replace(
-            "dir = \"mail-templates\"",
-            &format!("dir = \"{}\"", root().join("mail-templates").display()),
         );
     let path = dir.join("doorstroom.toml");
     std::fs::write(&path, text).unwrap();

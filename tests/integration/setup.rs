@@ -27,10 +27,6 @@ pub fn config_text(mailbox: &str, smtp: &str, database_url: &str, org: &str) -> 
         }
     }
     let out = out.replacen("id = \"woonhaven\"", &format!("id = \"{org}\""), 1);
-    let out = out.replace(
-        "dir = \"mail-templates\"",
-        &format!("dir = \"{}/mail-templates\"", env!("CARGO_MANIFEST_DIR")),
-    );
     format!("{out}\n{mailbox}\n{smtp}\n[database]\nurl = \"{database_url}\"\n")
 }
 
