@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::commands::outbox::OutboxAction;
 use crate::config::Config;
+pub use crate::daemon::LogFormat;
 
 /// doorstroom — the shared mailbox of accelerated allocation (versnelde doorstroom), as cases.
 ///
@@ -32,12 +34,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum LogFormat {
-    Plain,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,21 +206,6 @@ pub enum MailsAction {
     /// Run triage again on a quarantined mail (after fixing the config, e.g. adding a partner).
     Retry {
         /// The mail id from `doorstroom mails --quarantined`.
-        id: i64,
-    },
-}
-
-/// `doorstroom outbox retry ID` / `show ID`.
-#[derive(Debug, Subcommand)]
-pub enum OutboxAction {
-    /// Queue a failed mail again (with a fresh retry window).
-    Retry {
-        /// The mail id from `doorstroom outbox --failed`.
-        id: i64,
-    },
-    /// Print one mail exactly as it is (or was) sent.
-    Show {
-        /// The mail id from `doorstroom outbox`.
         id: i64,
     },
 }

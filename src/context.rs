@@ -4,9 +4,13 @@
 //! Config and templates sit behind a watch channel as one [`Loaded`] snapshot, so that SIGHUP can
 //! swap both (after validating both) while tasks run; a task reads them once per pass and keeps
 //! that snapshot for the pass.
+//!
+//! Opening the store for a command or the daemon ([`open_store`]) is here too, so that a command
+//! never depends on the daemon.
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use tokio::sync::{watch, Mutex, Notify};
 
 use crate::config::Config;
@@ -86,4 +90,18 @@ impl Context {
     pub fn subscribe(&self) -> watch::Receiver<Arc<Loaded>> {
         self.loaded.clone()
     }
+}
+
+/// Open the configured database, migrated.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let db = &config.database;
+    Store::open(&db.url, &config.organisation.id, db.max_connections)
+        .await
+        .with_context(|| {
+            format!(
+                "database {} (check [database].url in {})",
+                crate::config::redact_url(&db.url),
+                config.source.display()
+            )
+        })
 }

@@ -15,10 +15,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::LogFormat;
 use crate::config::Config;
+pub use crate::context::open_store;
 use crate::context::{Context, Loaded};
-use crate::store::Store;
 
 /// The hardened systemd unit, shipped inside the binary (`doorstroom print-service`).
 pub const SYSTEMD_UNIT: &str = include_str!("../systemd/doorstroom.service");
@@ -35,6 +34,13 @@ pub fn systemd_unit(config: &std::path::Path) -> String {
 /// How long work in flight may take to finish after shutdown was asked.
 pub const GRACE: Duration = Duration::from_secs(20);
 
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Plain,
+    Json,
+}
+
 /// Logs go to stderr, journald-friendly: plain lines without colours by default, or JSON.
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DOORSTROOM_LOG")
@@ -47,20 +53,6 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Plain => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
-}
-
-/// Open the configured database, migrated.
-pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let db = &config.database;
-    Store::open(&db.url, &config.organisation.id, db.max_connections)
-        .await
-        .with_context(|| {
-            format!(
-                "database {} (check [database].url in {})",
-                crate::config::redact_url(&db.url),
-                config.source.display()
-            )
-        })
 }
 
 /// Run the daemon until SIGINT or SIGTERM; SIGHUP reloads the config file.

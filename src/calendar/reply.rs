@@ -6,6 +6,7 @@
 //! sender's partner and the event's start.
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use mail_parser::{MessageParser, MimeHeaders};
 
 use super::Month;
@@ -32,6 +33,24 @@ impl Reply {
         let partner = local.get(8..)?;
         (!partner.is_empty() && local.as_bytes().get(7) == Some(&b'-'))
             .then(|| (month, partner.to_string()))
+    }
+
+    /// The (month, partner id) of the meeting this reply answers: found by our UID, or, for
+    /// clients that drop it, by the sender's partner and the month of the event's start in the
+    /// landlord's time zone. `None`: a reply to no meeting we can name.
+    pub fn answered_meeting(
+        &self,
+        sender_partner: Option<&str>,
+        tz: Tz,
+    ) -> Option<(Month, String)> {
+        self.meeting_key().or_else(|| {
+            let partner = sender_partner?;
+            let start = self.start?;
+            Some((
+                Month::of(start.with_timezone(&tz).date_naive()),
+                partner.to_string(),
+            ))
+        })
     }
 }
 

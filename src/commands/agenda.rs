@@ -42,7 +42,7 @@ pub async fn run(
     out_dir: Option<&Path>,
 ) -> anyhow::Result<()> {
     let month: Month = month.parse()?;
-    let store = crate::daemon::open_store(&config).await?;
+    let store = crate::context::open_store(&config).await?;
     let ctx = Context::fixed(store, config).context("mail templates")?;
     let config = ctx.config();
     let partners = partners(&config, partner)?;

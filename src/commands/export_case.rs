@@ -136,7 +136,7 @@ pub async fn export_case(store: &Store, case_ref: &str, out: &Path) -> anyhow::R
 }
 
 pub async fn run(config: Config, case_ref: &str, out: &Path) -> anyhow::Result<()> {
-    let store = crate::daemon::open_store(&config).await?;
+    let store = crate::context::open_store(&config).await?;
     let exported = export_case(&store, case_ref, out).await;
     store.close().await;
     let e = exported?;

@@ -65,7 +65,7 @@ pub async fn run(config: Config, paths: &[PathBuf], json: bool) -> anyhow::Resul
     for path in paths {
         files.extend(expand(path)?);
     }
-    let store = crate::daemon::open_store(&config).await?;
+    let store = crate::context::open_store(&config).await?;
     let ctx = Context::fixed(store.clone(), config).context("mail templates")?;
     let loaded = ctx.loaded();
     let mut all_ok = true;

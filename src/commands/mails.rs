@@ -7,7 +7,7 @@ use crate::intake::pipeline;
 use crate::store::{MailState, NewMail};
 
 pub async fn list(config: Config, quarantined: bool, json: bool) -> anyhow::Result<()> {
-    let store = crate::daemon::open_store(&config).await?;
+    let store = crate::context::open_store(&config).await?;
     let mails = store.list_mails(quarantined, 500).await?;
     if json {
         for mail in &mails {
@@ -50,7 +50,7 @@ pub async fn list(config: Config, quarantined: bool, json: bool) -> anyhow::Resu
 /// Decide a quarantined mail again (after a config fix); a Maildir mail that is now processed
 /// moves from the quarantine folder to the processed folder.
 pub async fn retry(config: Config, id: i64) -> anyhow::Result<()> {
-    let store = crate::daemon::open_store(&config).await?;
+    let store = crate::context::open_store(&config).await?;
     let mail = store.mail(id).await?;
     if mail.state != MailState::Quarantined {
         anyhow::bail!(

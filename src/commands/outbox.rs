@@ -6,11 +6,26 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::Utc;
+use clap::Subcommand;
 
-use crate::cli::OutboxAction;
 use crate::config::Config;
 use crate::store::outbox::{OutboxRow, OutboxState};
 use crate::store::{Store, StoreError};
+
+/// `doorstroom outbox retry ID` / `show ID`.
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Queue a failed mail again (with a fresh retry window).
+    Retry {
+        /// The mail id from `doorstroom outbox --failed`.
+        id: i64,
+    },
+    /// Print one mail exactly as it is (or was) sent.
+    Show {
+        /// The mail id from `doorstroom outbox`.
+        id: i64,
+    },
+}
 
 pub async fn run(
     config: &Config,

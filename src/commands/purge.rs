@@ -9,7 +9,7 @@ use crate::jobs::retention;
 use crate::store::Store;
 
 pub async fn run(config: Config, dry_run: bool, json: bool) -> anyhow::Result<()> {
-    let store = crate::daemon::open_store(&config).await?;
+    let store = crate::context::open_store(&config).await?;
     let done = purge(&store, &config, Utc::now(), dry_run, json).await;
     store.close().await;
     done.map(|_| ())

@@ -3,13 +3,12 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{Auth, Config, Mailbox, Smtp};
+use crate::config::Config;
 
-/// OAuth secrets expiring within this many days are flagged.
-pub const SECRET_WARNING_DAYS: i64 = 14;
+pub use crate::config::{secret_expiries, SECRET_WARNING_DAYS};
 
 pub async fn run(config: Config, json: bool) -> anyhow::Result<bool> {
-    let store = crate::daemon::open_store(&config).await?;
+    let store = crate::context::open_store(&config).await?;
     let health = store.health().await?;
     let counts = store.counts().await?;
     store.close().await;
@@ -99,28 +98,4 @@ pub async fn run(config: Config, json: bool) -> anyhow::Result<bool> {
         crate::outln!("secret          {what} expires {date} ({days} days){flag}");
     }
     Ok(healthy)
-}
-
-/// The OAuth client secrets of the config with their expiry dates.
-pub fn secret_expiries(config: &Config) -> Vec<(&'static str, chrono::NaiveDate)> {
-    let mut out = Vec::new();
-    if let Mailbox::Imap(m) = &config.mailbox {
-        if let Auth::Oauth2 { oauth2, .. } = &m.auth {
-            out.extend(
-                oauth2
-                    .secret_expires
-                    .map(|d| ("IMAP OAuth2 client secret", d)),
-            );
-        }
-    }
-    if let Smtp::Server(s) = &config.smtp {
-        if let Some(Auth::Oauth2 { oauth2, .. }) = &s.auth {
-            out.extend(
-                oauth2
-                    .secret_expires
-                    .map(|d| ("SMTP OAuth2 client secret", d)),
-            );
-        }
-    }
-    out
 }

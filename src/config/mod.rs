@@ -25,6 +25,33 @@ pub use vocabulary::{
     CandidateDisplay, DocumentKind, MailKind, MilestoneKind, NthLastWeekday, Role,
 };
 
+/// OAuth secrets expiring within this many days are flagged.
+pub const SECRET_WARNING_DAYS: i64 = 14;
+
+/// The OAuth client secrets of the config with their expiry dates.
+pub fn secret_expiries(config: &Config) -> Vec<(&'static str, chrono::NaiveDate)> {
+    let mut out = Vec::new();
+    if let Mailbox::Imap(m) = &config.mailbox {
+        if let Auth::Oauth2 { oauth2, .. } = &m.auth {
+            out.extend(
+                oauth2
+                    .secret_expires
+                    .map(|d| ("IMAP OAuth2 client secret", d)),
+            );
+        }
+    }
+    if let Smtp::Server(s) = &config.smtp {
+        if let Some(Auth::Oauth2 { oauth2, .. }) = &s.auth {
+            out.extend(
+                oauth2
+                    .secret_expires
+                    .map(|d| ("SMTP OAuth2 client secret", d)),
+            );
+        }
+    }
+    out
+}
+
 /// Everything `doorstroom` needs to know about one landlord's installation.
 #[derive(Debug, Clone)]
 pub struct Config {

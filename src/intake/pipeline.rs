@@ -528,8 +528,7 @@ async fn decide(
     }
     if decision.kind == crate::understand::MailKind::CalendarResponse {
         done.push(
-            crate::jobs::agenda::record_calendar_reply(
-                tx,
+            tx.record_calendar_reply(
                 config,
                 decision.partner.as_deref(),
                 &incoming.raw,

@@ -38,9 +38,9 @@ use crate::config::{Config, Partner};
 use crate::context::Context;
 use crate::outbox::{CalendarPart, Notice, Outbox, OutgoingMail};
 use crate::store::cases::CaseFilter;
-use crate::store::meetings::{Meeting, MeetingResponse, MeetingState};
+use crate::store::meetings::{Meeting, MeetingState};
 use crate::store::outbox::QueueOutcome;
-use crate::store::{Store, StoreError, Tx};
+use crate::store::Store;
 
 /// A pass that finds the agenda this much after its time says it is late.
 const LATE_AFTER_MINUTES: i64 = 10;
@@ -438,52 +438,6 @@ pub async fn run_once(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<Strin
     } else {
         done.join("; ")
     })
-}
-
-/// Record an attendee's calendar reply (a `calendar_response` mail) on the meeting it answers, in
-/// the transaction that decides the mail; never answered. The meeting is found by our UID, or,
-/// for clients that drop it, by the sender's partner and the month of the event's start.
-/// Returns what was done, for the mail's log line.
-pub async fn record_calendar_reply(
-    tx: &mut Tx,
-    config: &Config,
-    sender_partner: Option<&str>,
-    raw: &[u8],
-    mail_id: i64,
-    received_at: DateTime<Utc>,
-) -> Result<String, StoreError> {
-    let Some(reply) = crate::calendar::reply::parse(raw) else {
-        return Ok("calendar reply without an event: not recorded".into());
-    };
-    let key = reply.meeting_key().or_else(|| {
-        let partner = sender_partner?;
-        let start = reply.start?;
-        let month = Month::of(
-            start
-                .with_timezone(&config.organisation.time_zone)
-                .date_naive(),
-        );
-        Some((month, partner.to_string()))
-    });
-    let Some((month, partner)) = key else {
-        return Ok("calendar reply to no meeting we know: not recorded".into());
-    };
-    let Some(mut meeting) = tx.meeting(&partner, &month.to_string()).await? else {
-        return Ok(format!(
-            "calendar reply for {partner} {month}, a meeting never announced: not recorded"
-        ));
-    };
-    meeting.responses.push(MeetingResponse {
-        attendee: reply.attendee.unwrap_or_default(),
-        partstat: reply.partstat.clone(),
-        at: received_at,
-        mail_id: Some(mail_id),
-    });
-    tx.save_meeting(&meeting, received_at).await?;
-    Ok(format!(
-        "calendar reply ({}) recorded on the meeting of {partner} {month}",
-        reply.partstat
-    ))
 }
 
 #[cfg(test)]

@@ -15,8 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use crate::case::Role;
-use crate::commands::status::{secret_expiries, SECRET_WARNING_DAYS};
-use crate::config::Config;
+use crate::config::{secret_expiries, Config, SECRET_WARNING_DAYS};
 use crate::context::Context;
 use crate::outbox::queue::queue_notices;
 use crate::outbox::Notice;

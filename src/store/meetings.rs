@@ -4,7 +4,8 @@
 //!
 //! The row is written in the transaction that queues the agenda, invitation or cancellation it
 //! describes (see [`crate::jobs::agenda`]): the row and the mail commit together, so each goes
-//! out once per partner and month. Never decides anything: the agenda job does.
+//! out once per partner and month. Never decides anything: the agenda job does, and which meeting a
+//! calendar reply answers is the calendar's rule ([`crate::calendar::reply`]); here it is recorded.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{opt_text, parse_ts, ts, Result, Store, StoreError, Tx};
+use crate::config::Config;
 
 /// Whether a partner's meeting of a month takes place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,5 +211,44 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(())
+    }
+}
+
+impl Tx {
+    /// Record an attendee's calendar reply (a `calendar_response` mail) on the meeting it answers
+    /// ([`crate::calendar::reply::Reply::answered_meeting`]), in the transaction that decides the
+    /// mail; never answered. Returns what was done, for the mail's log line.
+    pub async fn record_calendar_reply(
+        &mut self,
+        config: &Config,
+        sender_partner: Option<&str>,
+        raw: &[u8],
+        mail_id: i64,
+        received_at: DateTime<Utc>,
+    ) -> Result<String> {
+        let Some(reply) = crate::calendar::reply::parse(raw) else {
+            return Ok("calendar reply without an event: not recorded".into());
+        };
+        let Some((month, partner)) =
+            reply.answered_meeting(sender_partner, config.organisation.time_zone)
+        else {
+            return Ok("calendar reply to no meeting we know: not recorded".into());
+        };
+        let Some(mut meeting) = self.meeting(&partner, &month.to_string()).await? else {
+            return Ok(format!(
+                "calendar reply for {partner} {month}, a meeting never announced: not recorded"
+            ));
+        };
+        meeting.responses.push(MeetingResponse {
+            attendee: reply.attendee.unwrap_or_default(),
+            partstat: reply.partstat.clone(),
+            at: received_at,
+            mail_id: Some(mail_id),
+        });
+        self.save_meeting(&meeting, received_at).await?;
+        Ok(format!(
+            "calendar reply ({}) recorded on the meeting of {partner} {month}",
+            reply.partstat
+        ))
     }
 }
