@@ -68,26 +68,43 @@ impl Effects {
     }
 }
 
-/// Apply one decision. Errors are permanent: the mail goes to quarantine with the message.
-pub fn apply(input: &Input<'_>) -> Result<Effects, CaseError> {
-    let d = input.decision;
-    let mut fx = Effects::default();
-    // Answers about a preventive case (taking it on, declining, the action plan, closing) are
-    // read by its own module; anything it does not recognise is handled as for any case.
-    if let Some(case) =
-        known_case(input).filter(|c| super::preventive::is_preventive(input.config, c))
-    {
-        let answer = matches!(
-            d.kind,
-            MailKind::ReplyToCase | MailKind::Concern | MailKind::FinalReport
-        );
-        if answer && super::preventive::partner_mail(input, case.clone(), &mut fx)? {
-            fx.case_ref = Some(case.case_ref.clone());
-            return Ok(fx);
-        }
+/// The rules a programme adds to applying a mail, beyond what every case gets here: how a case
+/// in it is opened, and how mails about its cases are read. One implementation per programme
+/// kind, listed in [`super::programmes::RULES`]; which configured programme it is comes from the
+/// config (`opened_by`), never from an id written in code.
+pub trait ProgrammeRules: Sync {
+    /// The mail kind that opens a case in this programme (`opened_by` in the config).
+    fn opened_by(&self) -> MailKind;
+
+    /// The configured programme these rules are for, if the config has one.
+    fn programme<'c>(&self, config: &'c Config) -> Option<&'c Programme> {
+        config
+            .programmes
+            .iter()
+            .find(|p| p.opened_by == Some(self.opened_by()))
     }
+
+    /// Is this case in that programme?
+    fn owns(&self, config: &Config, case: &Case) -> bool {
+        self.programme(config)
+            .is_some_and(|p| p.id == case.programme)
+    }
+
+    /// A mail of kind [`Self::opened_by`]: open (or add to) a case.
+    fn open(&self, input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError>;
+
+    /// A mail about one of this programme's cases. Returns false when it is none of the mails
+    /// these rules read, so that it is handled as for any case.
+    fn case_mail(&self, input: &Input<'_>, case: Case, fx: &mut Effects)
+        -> Result<bool, CaseError>;
+}
+
+/// Apply one decision as for a case of any programme (the entry point, [`super::apply()`],
+/// first gives a programme's own rules their turn). Errors are permanent: the mail goes to
+/// quarantine with the message.
+pub(super) fn general(input: &Input<'_>, mut fx: Effects) -> Result<Effects, CaseError> {
+    let d = input.decision;
     match d.kind {
-        MailKind::PreventiveRequest => super::preventive::request(input, &mut fx)?,
         MailKind::Referral | MailKind::ReferralIncomplete => match known_case(input) {
             // A referral threaded to a known case adds to it (same partner only).
             Some(_) => reply(input, required_case(input)?.clone(), &mut fx)?,
@@ -133,15 +150,14 @@ pub fn apply(input: &Input<'_>) -> Result<Effects, CaseError> {
                 "error": d.reasons.join("; "),
             }),
         )),
-        MailKind::AutoReply
+        // Opens a case only in a programme with rules of its own (they had their turn).
+        MailKind::PreventiveRequest
+        | MailKind::AutoReply
         | MailKind::Bulk
         | MailKind::CalendarResponse
         | MailKind::SpamOrSpoof
         | MailKind::Malformed
         | MailKind::Duplicate => {}
-    }
-    if fx.case_ref.is_none() {
-        fx.case_ref = fx.changes.first().map(|c| c.case.case_ref.clone());
     }
     Ok(fx)
 }
@@ -944,6 +960,7 @@ fn bounced_recipient(input: &Input<'_>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::case::apply;
     use crate::understand::{Attachment, Contact, Facts};
     use chrono::TimeZone;
 

@@ -11,14 +11,16 @@ pub mod import;
 pub mod model;
 pub mod plan;
 pub mod preventive;
+pub mod programmes;
 pub mod quota;
 pub mod report;
 
 /// The vocabulary of cases lives in [`crate::config::vocabulary`] (config validates it); re-exported
 /// here where domain code has always named it.
 pub use crate::config::vocabulary::{DocumentKind, MilestoneKind, Role};
-pub use apply::{apply, CaseChange, Effects, Input};
+pub use apply::{CaseChange, Effects, Input, ProgrammeRules};
 pub use model::{
     Case, CaseError, CaseEvent, Cause, Concern, Counsellor, Document, GoalsMet, IllegalTransition,
     Milestone, Status, Transition,
 };
+pub use programmes::apply;

@@ -14,23 +14,50 @@ use serde_json::json;
 
 use super::apply::{
     ack, add_documents, cause, new_case, notice, programme, today, CaseChange, Effects, Input,
+    ProgrammeRules,
 };
 use super::model::{Case, CaseError, GoalsMet, Status, Transition};
 use super::{plan, Role};
 use crate::config::{Config, Programme};
 use crate::understand::{text, MailKind};
 
+/// The rules of the preventive programme, plugged into [`crate::case::apply()`] through
+/// [`ProgrammeRules`] (listed in [`super::programmes::RULES`]).
+pub struct Preventive;
+
+impl ProgrammeRules for Preventive {
+    fn opened_by(&self) -> MailKind {
+        MailKind::PreventiveRequest
+    }
+
+    fn open(&self, input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
+        request(input, fx)
+    }
+
+    /// Answers about a preventive case (taking it on, declining, the action plan, closing) are
+    /// read here; anything not recognised is handled as for any case.
+    fn case_mail(
+        &self,
+        input: &Input<'_>,
+        case: Case,
+        fx: &mut Effects,
+    ) -> Result<bool, CaseError> {
+        let answer = matches!(
+            input.decision.kind,
+            MailKind::ReplyToCase | MailKind::Concern | MailKind::FinalReport
+        );
+        Ok(answer && partner_mail(input, case, fx)?)
+    }
+}
+
 /// The programme a preventive request opens, if one is configured.
 pub fn request_programme(config: &Config) -> Option<&Programme> {
-    config
-        .programmes
-        .iter()
-        .find(|p| p.opened_by == Some(MailKind::PreventiveRequest))
+    Preventive.programme(config)
 }
 
 /// Is this case in the programme opened by preventive requests?
 pub fn is_preventive(config: &Config, case: &Case) -> bool {
-    request_programme(config).is_some_and(|p| p.id == case.programme)
+    Preventive.owns(config, case)
 }
 
 /// May a closed case be reopened as a linked episode at `now` (`002` §5.6)?
@@ -46,7 +73,7 @@ pub fn reopenable(programme: &Programme, case: &Case, now: DateTime<Utc>) -> boo
 /// A staff request for preventive guidance: opens a case for the partner the mail was addressed
 /// to and confirms to the sender. A request naming an open case only adds to it; one naming a
 /// closed case opens a new episode, linked to it when still within the aftercare period.
-pub(super) fn request(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
+fn request(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
     let d = input.decision;
     let programme = request_programme(input.config).ok_or_else(|| {
         CaseError::UnknownProgramme("(a programme with opened_by = \"preventive_request\")".into())
@@ -130,11 +157,7 @@ fn own_words(body: &str) -> String {
 
 /// A mail of the partner (or staff) about a preventive case. Returns false when it is none of
 /// the answers this module reads, so the ordinary handling applies.
-pub(super) fn partner_mail(
-    input: &Input<'_>,
-    mut case: Case,
-    fx: &mut Effects,
-) -> Result<bool, CaseError> {
+fn partner_mail(input: &Input<'_>, mut case: Case, fx: &mut Effects) -> Result<bool, CaseError> {
     let d = input.decision;
     let kw = &input.config.triage;
     let own = own_words(&d.facts.body_text);

@@ -1943,8 +1943,8 @@ fn case_info(c: &doorstroom::case::model::Case) -> CaseInfo {
 
 #[test]
 fn every_notice_the_case_code_produces_becomes_a_mail() {
-    use doorstroom::case::apply::{apply, Input};
     use doorstroom::case::model::{Case, Status};
+    use doorstroom::case::{apply, Input};
     use doorstroom::understand::{Contact, Decision, Facts};
     use std::collections::BTreeMap;
 
