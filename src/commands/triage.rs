@@ -50,7 +50,7 @@ pub fn run(config: &Config, files: &[PathBuf], json: bool) -> anyhow::Result<Exi
         let message_id = crate::understand::parse::parse(&raw).message_id;
         if let Some(id) = message_id {
             register.earlier = runtime
-                .block_on(store.earlier_mails(&id, -1))
+                .block_on(store.earlier_mails(id.as_str(), -1))
                 .context("cannot read earlier mails")?;
         }
         let mut decision = triage(&raw, &register, config);

@@ -18,7 +18,7 @@ use crate::store::{
 };
 use crate::understand::parse::Parsed;
 use crate::understand::thread::Tags;
-use crate::understand::{self, Decision};
+use crate::understand::{self, Decision, MessageId};
 
 use super::maildir::Maildir;
 
@@ -70,7 +70,8 @@ pub fn message_id(raw: &[u8]) -> Option<String> {
     let parsed = mail_parser::MessageParser::default().parse_headers(raw)?;
     parsed
         .message_id()
-        .map(|id| format!("<{}>", id.trim_matches(['<', '>'])))
+        .and_then(MessageId::parse)
+        .map(|id| id.as_str().to_string())
 }
 
 /// Every register lookup triage (`understand::classify`) can make for `parsed`, over-approximated:
@@ -111,7 +112,7 @@ pub fn scope_of(parsed: &Parsed, config: &Config) -> RegisterScope {
                 .chain(&p.in_reply_to)
                 .chain(&p.references)
                 .chain(&p.returned_ids)
-                .cloned(),
+                .map(|id| id.bare().to_string()),
         );
         part = p.inner.as_deref();
         outer = false;
@@ -445,7 +446,7 @@ async fn decide(
     let mut bounced = Vec::new();
     if decision.kind == understand::MailKind::Bounce {
         for id in &decision.facts.bounced {
-            bounced.extend(tx.outbox_by_message_id(id).await?);
+            bounced.extend(tx.outbox_by_message_id(id.as_str()).await?);
         }
     }
 

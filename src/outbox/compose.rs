@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Answering, Notice, Rendered};
 use crate::config::Config;
+use crate::understand::MessageId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
@@ -33,7 +34,10 @@ pub struct Composition<'a> {
     pub rendered: &'a Rendered,
     /// The mail being answered, when this message answers its sender.
     pub answering: Option<&'a Answering>,
-    /// The `Date` header.
+    /// The candidate's initials (`J.P.`) when the mail is about a case: an answer names them in
+    /// its subject, so that two acknowledgements of one day can be told apart.
+    pub initials: Option<String>,
+    /// The `Date` header (written in the organisation's time zone).
     pub now: DateTime<Utc>,
     /// A calendar invitation or cancellation sent along (the meeting agenda), if any.
     pub calendar: Option<&'a CalendarPart>,
@@ -74,11 +78,11 @@ pub fn message_id_for(config: &Config, effect_key: &str) -> String {
 /// Was this Message-ID minted by `doorstroom` for this landlord? (Intake uses it to recognise
 /// the copies of our own mail that arrive in the shared mailbox.)
 pub fn is_own_message_id(config: &Config, message_id: &str) -> bool {
-    let id = message_id
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>');
-    id.strip_suffix(config.mail_domain())
+    let Some(id) = MessageId::parse(message_id) else {
+        return false;
+    };
+    id.bare()
+        .strip_suffix(config.mail_domain())
         .and_then(|rest| rest.strip_suffix(".doorstroom@"))
         .is_some_and(|hash| hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
@@ -90,6 +94,72 @@ pub fn tagged_subject(case_ref: Option<&str>, subject: &str) -> String {
         Some(r) if !subject.contains(&format!("[{r}]")) => format!("[{r}] {subject}"),
         _ => subject.to_string(),
     }
+}
+
+/// Prefixes mail clients put before a subject they answer or forward (Dutch and English
+/// Outlook, Thunderbird, Gmail), compared case-insensitively.
+const ANSWER_PREFIXES: &[&str] = &["re:", "aw:", "antw:", "antwoord:", "fw:", "fwd:", "doorst:"];
+
+/// The subject of an answer: the partner's own subject after one `Re: ` (so that Outlook's
+/// conversation view and Thunderbird keep it in the partner's thread), then the case tag and
+/// the candidate's initials, each once (`Re: Aanmelding Jan Peeters [VD-2026-0007] J.P.`).
+/// Without a subject of the partner, the template's subject with the tag in front.
+pub fn answer_subject(
+    theirs: &str,
+    case_ref: Option<&str>,
+    initials: Option<&str>,
+    ours: &str,
+) -> String {
+    let mut rest = theirs.trim();
+    // `RE: AW: Re: x` → `x`.
+    while let Some(p) = ANSWER_PREFIXES.iter().find(|p| {
+        rest.get(..p.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(p))
+    }) {
+        rest = rest[p.len()..].trim_start();
+    }
+    if rest.is_empty() {
+        return tagged_subject(case_ref, ours);
+    }
+    let mut subject = format!("Re: {rest}");
+    if let Some(r) = case_ref.filter(|r| !rest.contains(*r)) {
+        subject.push_str(&format!(" [{r}]"));
+    }
+    if let Some(i) = initials.filter(|i| !i.is_empty() && !rest.contains(*i)) {
+        subject.push_str(&format!(" {i}"));
+    }
+    subject
+}
+
+/// RFC 5322 §3.3 date-time in the organisation's zone (`Fri, 04 Dec 2026 18:50:00 +0100`):
+/// lettre only writes UTC, which partners' clients show as the wrong hour in the raw source
+/// and some list views.
+fn local_date(config: &Config, now: DateTime<Utc>) -> String {
+    now.with_timezone(&config.organisation.time_zone)
+        .format("%a, %d %b %Y %H:%M:%S %z")
+        .to_string()
+}
+
+/// Replace the `Date:` line lettre wrote (in UTC) by the local one, in the header section only.
+fn with_local_date(mut bytes: Vec<u8>, date: &str) -> Vec<u8> {
+    let head_end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(bytes.len());
+    let mut at = 0;
+    while at < head_end {
+        let line_end = bytes[at..head_end]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .map_or(head_end, |p| at + p);
+        if bytes[at..line_end].starts_with(b"Date: ") {
+            let line = format!("Date: {date}");
+            bytes.splice(at..line_end, line.into_bytes());
+            return bytes;
+        }
+        at = line_end + 2;
+    }
+    bytes
 }
 
 fn header(name: &'static str, value: &str) -> HeaderValue {
@@ -111,7 +181,15 @@ fn mailbox(address: &str, name: Option<&str>) -> Result<Mailbox, ComposeError> {
 pub fn compose(config: &Config, c: &Composition<'_>) -> Result<Composed, ComposeError> {
     let org = &config.organisation;
     let message_id = message_id_for(config, &c.notice.effect_key());
-    let subject = tagged_subject(c.notice.case_ref.as_deref(), &c.rendered.subject);
+    let subject = match c.answering {
+        Some(a) => answer_subject(
+            &a.subject,
+            c.notice.case_ref.as_deref(),
+            c.initials.as_deref(),
+            &c.rendered.subject,
+        ),
+        None => tagged_subject(c.notice.case_ref.as_deref(), &c.rendered.subject),
+    };
     let from = mailbox(&org.shared_mailbox, Some(&org.name))?;
     let mut builder = Message::builder()
         .from(from.clone())
@@ -140,17 +218,19 @@ pub fn compose(config: &Config, c: &Composition<'_>) -> Result<Composed, Compose
         builder = builder.to(mailbox(r, None)?);
     }
     if let Some(a) = c.answering {
-        if let Some(id) = a.message_id.as_deref().filter(|id| is_message_id(id)) {
+        // Only well-formed ids ever become a MessageId, so nothing from a partner's headers
+        // can inject one of ours.
+        if let Some(id) = &a.message_id {
             builder = builder.in_reply_to(id.to_string());
             // RFC 5322 §3.6.4: the parent's References (or its In-Reply-To) followed by the
             // parent's Message-ID. Capped so that a long thread cannot grow the header forever.
             let mut refs: Vec<&str> = a
                 .references
                 .iter()
-                .map(String::as_str)
-                .filter(|r| is_message_id(r))
+                .map(MessageId::as_str)
+                .filter(|r| *r != id.as_str())
                 .collect();
-            refs.push(id);
+            refs.push(id.as_str());
             let keep = refs.len().saturating_sub(20);
             builder = builder.references(refs[keep..].join(" "));
         }
@@ -186,20 +266,8 @@ pub fn compose(config: &Config, c: &Composition<'_>) -> Result<Composed, Compose
     Ok(Composed {
         message_id,
         subject,
-        bytes: message.formatted(),
+        bytes: with_local_date(message.formatted(), &local_date(config, c.now)),
     })
-}
-
-/// `<local@domain>` without spaces or line breaks: anything else from a partner's mail is not
-/// copied into our headers (header injection).
-fn is_message_id(id: &str) -> bool {
-    id.len() <= 250
-        && id.starts_with('<')
-        && id.ends_with('>')
-        && id.contains('@')
-        && !id
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
 }
 
 #[cfg(test)]
@@ -220,10 +288,50 @@ mod tests {
     }
 
     #[test]
-    fn message_ids_from_partners_are_copied_only_when_well_formed() {
-        assert!(is_message_id("<abc@caw.example>"));
-        assert!(!is_message_id("<abc@caw.example>\r\nBcc: x@evil"));
-        assert!(!is_message_id("abc@caw.example"));
-        assert!(!is_message_id("<abc>"));
+    fn an_answer_keeps_the_partners_subject_and_adds_the_tag_and_initials_once() {
+        let ours = "Aanmelding ontvangen";
+        for (theirs, want) in [
+            (
+                "Aanmelding versnelde doorstroom",
+                "Re: Aanmelding versnelde doorstroom [VD-2026-0007] J.P.",
+            ),
+            (
+                "RE: AW: Antw: Aanmelding versnelde doorstroom",
+                "Re: Aanmelding versnelde doorstroom [VD-2026-0007] J.P.",
+            ),
+            (
+                "Re: [VD-2026-0007] J.P. addendum",
+                "Re: [VD-2026-0007] J.P. addendum",
+            ),
+            ("", "[VD-2026-0007] Aanmelding ontvangen"),
+            ("Re:", "[VD-2026-0007] Aanmelding ontvangen"),
+        ] {
+            assert_eq!(
+                answer_subject(theirs, Some("VD-2026-0007"), Some("J.P."), ours),
+                want,
+                "{theirs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_date_header_is_written_in_the_organisations_zone() {
+        let config = crate::outbox::testing::config();
+        let winter = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 4, 17, 50, 0).unwrap();
+        let summer = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 7, 4, 17, 50, 0).unwrap();
+        assert_eq!(
+            local_date(&config, winter),
+            "Fri, 04 Dec 2026 18:50:00 +0100"
+        );
+        assert_eq!(
+            local_date(&config, summer),
+            "Sat, 04 Jul 2026 19:50:00 +0200"
+        );
+        let raw = b"From: a@b\r\nDate: Fri, 04 Dec 2026 17:50:00 +0000\r\nSubject: x\r\n\r\nDate: body\r\n";
+        let out = with_local_date(raw.to_vec(), "Fri, 04 Dec 2026 18:50:00 +0100");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "From: a@b\r\nDate: Fri, 04 Dec 2026 18:50:00 +0100\r\nSubject: x\r\n\r\nDate: body\r\n"
+        );
     }
 }

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::case::Role;
 use crate::config::Config;
-use crate::understand::MailKind;
+use crate::understand::{MailKind, MessageId};
 
 pub use compose::{message_id_for, CalendarPart, ComposeError};
 pub use guard::{CaseContacts, GuardError};
@@ -97,11 +97,15 @@ pub struct Answering {
     /// The verified sender (lowercase), as triage saw it.
     pub sender: String,
     /// Its Message-ID, for `In-Reply-To`.
-    pub message_id: Option<String>,
-    /// Its `References`, so that ours continue the thread (RFC 5322 §3.6.4).
-    pub references: Vec<String>,
+    pub message_id: Option<MessageId>,
+    /// Its `References` (or, without them, its `In-Reply-To`), oldest first, so that ours
+    /// continue the thread (RFC 5322 §3.6.4).
+    pub references: Vec<MessageId>,
     /// What triage decided it is: automated mail is never answered (RFC 3834 §2).
     pub kind: MailKind,
+    /// Its subject as the partner wrote it: our answer keeps it (`Re: …`) so that it lands in
+    /// the partner's conversation.
+    pub subject: String,
 }
 
 /// A mail ready to queue: guarded, rendered and composed, byte for byte what will be sent.
@@ -224,6 +228,7 @@ impl Outbox {
                 recipients: &recipients,
                 rendered: &rendered,
                 answering: answering.filter(|_| notice.to_sender),
+                initials: case.map(|c| templates::initials(&c.candidate)),
                 now,
                 calendar,
             },
@@ -301,9 +306,12 @@ pub(crate) mod testing {
     pub fn answering(sender: &str, kind: MailKind) -> Answering {
         Answering {
             sender: sender.to_ascii_lowercase(),
-            message_id: Some("<ref-1@caw-antwerpen.example>".into()),
-            references: vec!["<root@caw-antwerpen.example>".into()],
+            message_id: MessageId::parse("<ref-1@caw-antwerpen.example>"),
+            references: MessageId::parse("<root@caw-antwerpen.example>")
+                .into_iter()
+                .collect(),
             kind,
+            subject: "Aanmelding versnelde doorstroom".into(),
         }
     }
 

@@ -36,8 +36,14 @@ impl Answering {
         Some(Answering {
             sender: decision.facts.sender.clone()?,
             message_id: decision.facts.message_id.clone(),
-            references: decision.facts.in_reply_to.clone(),
+            // RFC 5322 §3.6.4: the parent's References, or its In-Reply-To when it has none.
+            references: if decision.facts.references.is_empty() {
+                decision.facts.in_reply_to.clone()
+            } else {
+                decision.facts.references.clone()
+            },
             kind: decision.kind,
+            subject: decision.facts.subject.clone(),
         })
     }
 }

@@ -403,7 +403,12 @@ fn tidy_text(body: &str) -> String {
     let mut out = String::with_capacity(body.len());
     let mut blank = 0;
     for line in body.lines() {
-        let line = line.trim_end();
+        // RFC 3676 §4.3: the signature separator is dash, dash, space; clients grey out or
+        // leave out of quotes what follows it only when the space is there.
+        let line = match line.trim_end() {
+            "--" => "-- ",
+            other => other,
+        };
         if line.is_empty() {
             blank += 1;
             continue;
@@ -441,6 +446,14 @@ pub fn context(config: &Config, case: Option<&CaseInfo>, data: &Value) -> Value 
         json!({"name": org.name, "shared_mailbox": org.shared_mailbox}),
     );
     map.insert("signature".into(), json!(config.templates.signature));
+    // The contact line under every mail: the first coordinator, with her phone.
+    map.insert(
+        "contact".into(),
+        org.coordinators.first().map_or(
+            Value::Null,
+            |p| json!({"name": p.name, "phone": p.phone, "email": org.shared_mailbox}),
+        ),
+    );
     map.insert(
         "case".into(),
         case.map_or(Value::Null, |c| case_value(config, c)),

@@ -14,7 +14,7 @@ use sqlx::Row;
 use super::mails::Finished;
 use super::{opt_text, placeholders, Result, Store, Tx};
 use crate::case::model::{Case, Status};
-use crate::understand::{Register, RegisteredCase};
+use crate::understand::{MessageId, Register, RegisteredCase};
 
 /// The part of the register one mail can reach; the caller works it out from the parsed mail
 /// (see `intake::pipeline`). Triage on a scoped register decides exactly as on the full one as
@@ -64,8 +64,9 @@ fn registered_case(case: &Case) -> RegisteredCase {
     }
 }
 
+/// The key of [`Register::threads`]: the id without angle brackets (see [`MessageId::bare`]).
 fn thread_key(id: &str) -> String {
-    id.trim_matches(|c| c == '<' || c == '>').to_string()
+    MessageId::parse(id).map_or_else(|| id.to_string(), |id| id.bare().to_string())
 }
 
 impl Store {

@@ -15,7 +15,7 @@ use super::parse::{Parsed, RawAttachment};
 use super::text::{self, Body};
 use super::thread::{self, Tags};
 use super::trust::{self, Trust};
-use super::{Attachment, Conclusion, Decision, Facts, MailKind, Register};
+use super::{Attachment, Conclusion, Decision, Facts, MailKind, MessageId, Register};
 use crate::config::Config;
 use crate::config::{DocumentKind, Role};
 
@@ -97,6 +97,7 @@ impl Reading<'_> {
         let f = &mut self.decision.facts;
         f.message_id = p.message_id.clone();
         f.in_reply_to = p.in_reply_to.clone();
+        f.references = p.references.clone();
         f.subject = p.subject.clone();
         f.sender = p.from.as_ref().map(|m| m.address.clone());
         f.recipients =
@@ -313,16 +314,15 @@ impl Reading<'_> {
             });
             // Which of our mails bounced, and so which case.
             let returned = p.inner.as_deref();
-            let ids: Vec<String> = returned
+            let ids: Vec<MessageId> = returned
                 .and_then(|m| m.message_id.clone())
                 .into_iter()
                 .chain(p.returned_ids.iter().cloned())
                 .chain(p.in_reply_to.iter().cloned())
                 .collect();
             for id in &ids {
-                let id = format!("<{}>", id.trim_matches(['<', '>']));
-                if !self.decision.facts.bounced.contains(&id) {
-                    self.decision.facts.bounced.push(id);
+                if !self.decision.facts.bounced.contains(id) {
+                    self.decision.facts.bounced.push(id.clone());
                 }
             }
             if let Some((case, id)) = thread::by_thread(self.register, &ids, &[]) {

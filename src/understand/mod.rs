@@ -21,6 +21,7 @@ pub mod classify;
 pub mod dates;
 pub mod encoded;
 pub mod html;
+pub mod message_id;
 pub mod parse;
 pub mod text;
 pub mod thread;
@@ -38,6 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::config::{DocumentKind, Role};
+pub use message_id::MessageId;
 
 pub use crate::config::vocabulary::MailKind;
 
@@ -133,8 +135,10 @@ pub struct Decision {
 /// Facts of a mail beyond the printed contract.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facts {
-    pub message_id: Option<String>,
-    pub in_reply_to: Vec<String>,
+    pub message_id: Option<MessageId>,
+    pub in_reply_to: Vec<MessageId>,
+    /// The mail's `References`, oldest first: an answer continues the thread with them.
+    pub references: Vec<MessageId>,
     pub subject: String,
     /// The sender's address (lowercase), after unwrapping a forward when the forwarder is trusted.
     pub sender: Option<String>,
@@ -154,9 +158,9 @@ pub struct Facts {
     pub body_text: String,
     /// A SHA-256 of the normalised body, for duplicate detection across relays.
     pub body_hash: String,
-    /// A bounce: the Message-IDs (`<…>`) it names as the returned mail (the enclosed message,
-    /// the DSN's headers, In-Reply-To). Intake marks the ones we sent as bounced.
-    pub bounced: Vec<String>,
+    /// A bounce: the Message-IDs it names as the returned mail (the enclosed message, the DSN's
+    /// headers, In-Reply-To). Intake marks the ones we sent as bounced.
+    pub bounced: Vec<MessageId>,
 }
 
 /// A case as triage needs to know it: enough to recognise it, nothing more.

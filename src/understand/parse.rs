@@ -16,6 +16,7 @@ use mail_parser::{
 pub use super::encoded::windows_1252;
 use super::html::html_to_text;
 use super::tnef;
+use super::MessageId;
 
 /// A name and an address as written in From/To/Cc.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,9 +64,9 @@ impl Parsed {
 pub struct Parsed {
     /// Top-level headers in order (topmost first): lowercase name, unfolded value.
     pub headers: Vec<(String, String)>,
-    pub message_id: Option<String>,
-    pub in_reply_to: Vec<String>,
-    pub references: Vec<String>,
+    pub message_id: Option<MessageId>,
+    pub in_reply_to: Vec<MessageId>,
+    pub references: Vec<MessageId>,
     pub subject: String,
     pub from: Option<Mailbox>,
     pub reply_to: Option<Mailbox>,
@@ -78,7 +79,7 @@ pub struct Parsed {
     /// Lowercase content types of every part (delivery reports, calendar replies).
     pub part_types: Vec<String>,
     /// Message-IDs named in returned headers (`text/rfc822-headers` of a delivery report).
-    pub returned_ids: Vec<String>,
+    pub returned_ids: Vec<MessageId>,
     /// `METHOD:` of a text/calendar part.
     pub calendar_method: Option<String>,
     /// The readable text of the body.
@@ -149,7 +150,7 @@ fn from_message(message: &Message<'_>, depth: usize) -> Parsed {
         headers: raw_headers(message),
         ..Parsed::default()
     };
-    p.message_id = message.message_id().map(clean_id);
+    p.message_id = message.message_id().and_then(MessageId::parse);
     p.in_reply_to = ids(message.in_reply_to());
     p.references = ids(message.references());
     p.subject = message.subject().unwrap_or_default().trim().to_string();
@@ -196,7 +197,8 @@ fn from_message(message: &Message<'_>, depth: usize) -> Parsed {
                 let (name, value) = l.split_once(':')?;
                 name.trim()
                     .eq_ignore_ascii_case("message-id")
-                    .then(|| clean_id(value))
+                    .then(|| MessageId::parse(value))
+                    .flatten()
             }));
         }
         if ctype == "text/calendar" {
@@ -315,14 +317,11 @@ fn unfold(value: &str) -> String {
     out
 }
 
-fn clean_id(id: &str) -> String {
-    id.trim().trim_matches(|c| c == '<' || c == '>').to_string()
-}
-
-fn ids(value: &HeaderValue<'_>) -> Vec<String> {
+/// The well-formed ids of an `In-Reply-To` or `References` header; the others are dropped.
+fn ids(value: &HeaderValue<'_>) -> Vec<MessageId> {
     match value {
-        HeaderValue::Text(t) => vec![clean_id(t)],
-        HeaderValue::TextList(list) => list.iter().map(|t| clean_id(t)).collect(),
+        HeaderValue::Text(t) => MessageId::parse(t).into_iter().collect(),
+        HeaderValue::TextList(list) => list.iter().filter_map(|t| MessageId::parse(t)).collect(),
         _ => Vec::new(),
     }
 }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use regex::Regex;
 
-use super::{Register, RegisteredCase};
+use super::{MessageId, Register, RegisteredCase};
 use crate::config::ReferenceFormat;
 
 /// Finds reference tags in text for one organisation's format.
@@ -92,16 +92,16 @@ impl Tags {
 /// The case of the thread this mail answers, newest reference first.
 pub fn by_thread(
     register: &Register,
-    in_reply_to: &[String],
-    references: &[String],
-) -> Option<(String, String)> {
+    in_reply_to: &[MessageId],
+    references: &[MessageId],
+) -> Option<(String, MessageId)> {
     in_reply_to
         .iter()
         .chain(references.iter().rev())
         .find_map(|id| {
             register
                 .threads
-                .get(id)
+                .get(id.bare())
                 .map(|case| (case.clone(), id.clone()))
         })
 }

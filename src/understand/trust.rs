@@ -10,6 +10,7 @@
 //! whose envelope or Message-ID comes from outside.
 
 use super::parse::Parsed;
+use super::MessageId;
 use crate::config::Config;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,11 +246,7 @@ fn staff_from_outside(mail: &Parsed, from: &str, config: &Config) -> Option<Stri
         }
     }
     if from == config.organisation.shared_mailbox {
-        let id_domain = mail
-            .message_id
-            .as_deref()
-            .and_then(|id| id.rsplit_once('@'))
-            .map(|(_, d)| d.to_ascii_lowercase());
+        let id_domain = mail.message_id.as_ref().map(MessageId::domain);
         if id_domain.as_deref() != Some(config.mail_domain()) {
             return Some(format!(
                 "From says our shared mailbox {from}, but its Message-ID was not made by us"

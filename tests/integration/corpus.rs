@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use doorstroom::config::Config;
-use doorstroom::understand::{triage, Register, RegisteredCase};
+use doorstroom::understand::{triage, MessageId, Register, RegisteredCase};
 use proptest::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
@@ -123,7 +123,12 @@ fn every_corpus_mail_is_decided_as_a_coordinator_would_with_lf_and_crlf() {
                 let d = triage(&other, &base, config);
                 register.earlier.push((
                     d.facts.body_hash.clone(),
-                    d.facts.message_id.clone().unwrap_or_default(),
+                    // As the store holds it: `<…>`.
+                    d.facts
+                        .message_id
+                        .as_ref()
+                        .map(|id| id.to_string())
+                        .unwrap_or_default(),
                 ));
             }
             let mut decision = triage(&bytes, &register, config);
@@ -260,7 +265,7 @@ fn the_facts_beyond_the_printed_contract_are_filled() {
     assert!(concern
         .facts
         .message_id
-        .is_some_and(|id| id.ends_with("prod.outlook.com")));
+        .is_some_and(|id| id.as_str().ends_with("prod.outlook.com>")));
 
     let referral = decide("008-referral-winmail-dat");
     let addendum = &referral.facts.attachments[0];
@@ -277,7 +282,9 @@ fn the_facts_beyond_the_printed_contract_are_filled() {
     let reply = decide("062-reply-thunderbird-flowed-thread");
     assert_eq!(
         reply.facts.in_reply_to,
-        vec!["vd-ack-0001@woonhaven.example".to_string()]
+        MessageId::parse("<vd-ack-0001@woonhaven.example>")
+            .into_iter()
+            .collect::<Vec<_>>()
     );
     assert!(
         reply

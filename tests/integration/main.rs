@@ -21,3 +21,4 @@ mod register_scope;
 mod retention;
 mod setup;
 mod store;
+mod threading;

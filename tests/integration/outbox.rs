@@ -10,7 +10,7 @@ use doorstroom::case::Role;
 use doorstroom::config::Config;
 use doorstroom::outbox::templates::{sample_case_for, samples};
 use doorstroom::outbox::{Answering, CaseInfo, Notice, Outbox, OutgoingMail};
-use doorstroom::understand::MailKind;
+use doorstroom::understand::{MailKind, MessageId};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -129,9 +129,12 @@ fn sample_data(template: &str) -> serde_json::Value {
 fn answering(sender: &str) -> Answering {
     Answering {
         sender: sender.into(),
-        message_id: Some("<referral-1@caw-antwerpen.example>".into()),
-        references: vec!["<root@caw-antwerpen.example>".into()],
+        message_id: MessageId::parse("<referral-1@caw-antwerpen.example>"),
+        references: MessageId::parse("<root@caw-antwerpen.example>")
+            .into_iter()
+            .collect(),
         kind: MailKind::Referral,
+        subject: "Aanmelding versnelde doorstroom Jan Peeters".into(),
     }
 }
 
@@ -332,11 +335,7 @@ async fn the_same_effect_queued_twice_is_one_row() {
             vec!["lotte.wouters@caw-antwerpen.example".to_string()]
         );
         assert_eq!(row.case_ref.as_deref(), Some("VD-2026-0007"));
-        assert!(
-            row.subject.starts_with("[VD-2026-0007] "),
-            "{}",
-            row.subject
-        );
+        assert!(row.subject.contains("[VD-2026-0007]"), "{}", row.subject);
         assert_eq!(
             store.outbox_message(row.id).await.unwrap(),
             mail.bytes,
@@ -921,7 +920,8 @@ async fn file_transport_writes_the_exact_threaded_message_once() {
         );
         assert_eq!(
             m.subject(),
-            Some("[VD-2026-0007] Aanmelding ontvangen – nog niet volledig")
+            Some("Re: Aanmelding versnelde doorstroom Jan Peeters [VD-2026-0007] J.P."),
+            "an answer keeps the partner's subject"
         );
         assert_eq!(
             header(&m, "In-Reply-To"),
@@ -1640,7 +1640,8 @@ async fn an_acknowledgement_arrives_threaded_in_the_partners_mailbox_with_a_copy
     );
     assert_eq!(
         m.subject(),
-        Some("[VD-2026-0007] Aanmelding ontvangen – nog niet volledig")
+        Some("Re: Aanmelding versnelde doorstroom Jan Peeters [VD-2026-0007] J.P."),
+        "an answer keeps the partner's subject"
     );
     assert!(m
         .body_text(0)
@@ -1988,7 +1989,7 @@ fn every_notice_the_case_code_produces_becomes_a_mail() {
         duplicate_of: None,
         reasons: vec!["test".into()],
         facts: Facts {
-            message_id: Some("<m1@caw-antwerpen.example>".into()),
+            message_id: MessageId::parse("<m1@caw-antwerpen.example>"),
             subject: "Onderwerp".into(),
             sender: Some(lotte.into()),
             from_staff: false,
@@ -2048,6 +2049,7 @@ fn every_notice_the_case_code_produces_becomes_a_mail() {
                 message_id: d.facts.message_id.clone(),
                 references: vec![],
                 kind,
+                subject: d.facts.subject.clone(),
             };
             match outbox.prepare(
                 &config,
