@@ -164,7 +164,8 @@ pub async fn run(
                 let ctx = outbox_ctx.clone();
                 async move {
                     let wake = ctx.outbox_wake.clone();
-                    Ok(crate::outbox::send::run(ctx, token, wake).await?)
+                    let copies = Arc::new(crate::intake::watch::SharedMailboxCopies);
+                    Ok(crate::outbox::send::run(ctx, token, wake, Some(copies)).await?)
                 }
             },
         ),

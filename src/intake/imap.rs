@@ -1,5 +1,6 @@
 //! The project's own IMAP client: one authenticated session on one mailbox, with exactly the
-//! commands intake needs (select, search, peek-fetch, move, create, IDLE, append).
+//! commands intake needs (select, search, peek-fetch, move, create, IDLE, append), and the search
+//! the outbox needs for the proof copy of a mail it sent (examine, search by Message-ID).
 //!
 //! It owns the connection (implicit TLS, STARTTLS, or plain towards loopback only), sign-in
 //! (LOGIN, AUTHENTICATE PLAIN, XOAUTH2 with a token handed in), and the sorting of every failure
@@ -236,8 +237,9 @@ pub struct RawMail {
 /// Why [`ImapSession::idle`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdleOutcome {
-    /// The server reported `EXISTS`: look for new mail now.
-    NewMail,
+    /// The server reported a change of the folder's contents (`EXISTS`, `EXPUNGE` or `VANISHED`,
+    /// during IDLE or in the reply to an earlier command): look at the folder again now.
+    Changed,
     /// Nothing arrived in the given time; the caller re-issues IDLE (and resyncs now and then).
     TimedOut,
 }
@@ -302,9 +304,13 @@ pub struct ImapSession {
     capabilities: BTreeSet<String>,
     host: String,
     timeout: Duration,
-    /// The selected folder and the message count the server last reported for it, so that IDLE
-    /// can tell new mail from old.
-    selected: Option<(String, u32)>,
+    /// The selected folder.
+    selected: Option<String>,
+    /// The server reported a change of the selected folder's contents since the caller last
+    /// looked at it (a search): any `EXISTS`, `EXPUNGE` or `VANISHED`, also inside the reply to
+    /// another command (RFC 3501 §7.3–7.4). Never a comparison of counts: a `UID MOVE` reply of
+    /// `* 1 EXPUNGE` then `* 1 EXISTS` leaves the count as it was, with a new mail in the folder.
+    changed: bool,
 }
 
 impl ImapSession {
@@ -329,6 +335,7 @@ impl ImapSession {
             host: server.host.clone(),
             timeout: server.timeout,
             selected: None,
+            changed: false,
         };
         this.read_capabilities().await?;
         this.log_identity(credentials.user()).await;
@@ -361,12 +368,14 @@ impl ImapSession {
             }
             Err(e) => return Err(ImapError::from_imap("SELECT", e)),
         };
+        // SELECT reports the whole folder: whatever changed before it is in its answer.
         self.drain_unsolicited();
+        self.changed = false;
         let uid_validity = mailbox.uid_validity.ok_or_else(|| ImapError::Protocol {
             command: "SELECT",
             text: format!("no UIDVALIDITY for `{folder}`"),
         })?;
-        self.selected = Some((folder.to_string(), mailbox.exists));
+        self.selected = Some(folder.to_string());
         Ok(FolderState {
             uid_validity,
             uid_next: mailbox.uid_next,
@@ -389,7 +398,11 @@ impl ImapSession {
         Ok(uids)
     }
 
+    /// A search is the caller looking at the folder again: changes reported before it are
+    /// answered by it, those reported in its reply or later are kept for [`ImapSession::idle`].
     async fn uid_search(&mut self, query: &str) -> Result<Vec<u32>> {
+        self.drain_unsolicited();
+        self.changed = false;
         let timeout = self.timeout;
         let session = self.session()?;
         let found = within(timeout, "UID SEARCH", session.uid_search(query))
@@ -399,6 +412,44 @@ impl ImapSession {
         let mut uids: Vec<u32> = found.into_iter().collect();
         uids.sort_unstable();
         Ok(uids)
+    }
+
+    /// Whether one of `folders` holds a message whose `Message-ID` header contains `message_id`
+    /// (`UID SEARCH HEADER`, RFC 3501 §6.4.4), each folder opened read-only (EXAMINE) so that
+    /// nothing, `\Recent` included, changes. A folder that does not exist holds nothing. Leaves no
+    /// folder selected.
+    pub async fn holds_message_id(&mut self, folders: &[&str], message_id: &str) -> Result<bool> {
+        if message_id.is_empty()
+            || !message_id.is_ascii()
+            || message_id
+                .chars()
+                .any(|c| c.is_ascii_control() || c == '"' || c == '\\')
+        {
+            return Err(ImapError::Protocol {
+                command: "UID SEARCH HEADER",
+                text: format!("Message-ID {message_id:?} cannot be searched as a quoted string"),
+            });
+        }
+        self.selected = None;
+        let timeout = self.timeout;
+        for folder in folders {
+            check_folder_name(folder)?;
+            let session = self.session()?;
+            match within(timeout, "EXAMINE", session.examine(folder)).await? {
+                Ok(_) => {}
+                Err(async_imap::error::Error::No(text)) if !says_try_later(&text) => continue,
+                Err(e) => return Err(ImapError::from_imap("EXAMINE", e)),
+            }
+            let query = format!("HEADER Message-ID \"{message_id}\"");
+            let found = within(timeout, "UID SEARCH HEADER", session.uid_search(&query))
+                .await?
+                .map_err(|e| ImapError::from_imap("UID SEARCH HEADER", e))?;
+            self.drain_unsolicited();
+            if !found.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The raw bytes of the given UIDs (ascending; UIDs that vanished meanwhile are simply
@@ -626,8 +677,9 @@ impl ImapSession {
         Ok(())
     }
 
-    /// Wait until the server reports new mail in the selected folder or `timeout` passes
-    /// (RFC 2177). Returns at once if new mail was already announced since the last command.
+    /// Wait until the server reports a change of the selected folder (new mail, or mail gone) or
+    /// `timeout` passes (RFC 2177). Returns at once if a change was already reported, in the
+    /// reply to any command, since the caller last searched the folder.
     /// Callers re-issue IDLE in a loop with `timeout` ≤ [`MAX_IDLE`]; without IDLE on the server
     /// this polls with NOOP instead.
     pub async fn idle(&mut self, timeout: Duration) -> Result<IdleOutcome> {
@@ -637,13 +689,13 @@ impl ImapSession {
                 text: "no folder selected".into(),
             });
         }
-        if self.drain_unsolicited() {
-            return Ok(IdleOutcome::NewMail);
+        self.drain_unsolicited();
+        if self.changed {
+            return Ok(IdleOutcome::Changed);
         }
         if !self.has_capability("IDLE") {
             return self.poll_noop(timeout).await;
         }
-        let known = self.selected.as_ref().map_or(0, |(_, n)| *n);
         let session = self.session.take().ok_or(ImapError::ConnectionLost {
             detail: Some("session lost by an earlier failure".into()),
         })?;
@@ -671,11 +723,11 @@ impl ImapSession {
                     });
                 }
                 IdleResponse::NewData(data) => match data.parsed() {
-                    Response::MailboxData(MailboxDatum::Exists(n)) if *n > known => {
-                        if let Some((_, count)) = self.selected.as_mut() {
-                            *count = *n;
-                        }
-                        break IdleOutcome::NewMail;
+                    Response::MailboxData(MailboxDatum::Exists(_))
+                    | Response::Expunge(_)
+                    | Response::Vanished { .. } => {
+                        self.changed = true;
+                        break IdleOutcome::Changed;
                     }
                     Response::Data {
                         status: Status::Bye,
@@ -689,7 +741,7 @@ impl ImapSession {
                             )),
                         });
                     }
-                    // RECENT, EXPUNGE, flag changes by others: keep waiting.
+                    // RECENT, flag changes by others: keep waiting.
                     _ => continue,
                 },
             }
@@ -715,8 +767,9 @@ impl ImapSession {
             within(limit, "NOOP", session.noop())
                 .await?
                 .map_err(|e| ImapError::from_imap("NOOP", e))?;
-            if self.drain_unsolicited() {
-                return Ok(IdleOutcome::NewMail);
+            self.drain_unsolicited();
+            if self.changed {
+                return Ok(IdleOutcome::Changed);
             }
         }
     }
@@ -735,27 +788,21 @@ impl ImapSession {
         })
     }
 
-    /// Empty the channel of unsolicited responses (async-imap drops them once it is full) and
-    /// tell whether the selected folder grew: an `EXISTS` above the count known so far.
-    fn drain_unsolicited(&mut self) -> bool {
+    /// Empty the channel of unsolicited responses and note whether the selected folder's
+    /// contents changed. async-imap drops responses once the channel holds 100 (a `UID MOVE` of
+    /// 200 mails answers with 200 `EXPUNGE`s): a full channel may have lost an `EXISTS`, so it
+    /// counts as a change too.
+    fn drain_unsolicited(&mut self) {
         let Some(session) = self.session.as_mut() else {
-            return false;
+            return;
         };
-        let mut grew = false;
+        let mut changed = session.unsolicited_responses.is_full();
         while let Ok(response) = session.unsolicited_responses.try_recv() {
-            let Some((_, count)) = self.selected.as_mut() else {
-                continue;
-            };
-            match response {
-                UnsolicitedResponse::Exists(n) => {
-                    grew |= n > *count;
-                    *count = n;
-                }
-                UnsolicitedResponse::Expunge(_) => *count = count.saturating_sub(1),
-                _ => {}
-            }
+            changed |= changes_contents(&response);
         }
-        grew
+        if self.selected.is_some() {
+            self.changed |= changed;
+        }
     }
 
     async fn read_capabilities(&mut self) -> Result<()> {
@@ -997,6 +1044,17 @@ impl Authenticator for SaslOnce {
     type Response = String;
     fn process(&mut self, _challenge: &[u8]) -> String {
         self.message.take().unwrap_or_default()
+    }
+}
+
+/// Whether an untagged response reports mail added to or removed from the selected folder: any
+/// `EXISTS`, `EXPUNGE` or `VANISHED` (RFC 3501 §7.3.1, §7.4.1; RFC 7162 §3.2.10) means "look
+/// again", whatever the count it carries.
+fn changes_contents(response: &UnsolicitedResponse) -> bool {
+    match response {
+        UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Expunge(_) => true,
+        UnsolicitedResponse::Other(data) => matches!(data.parsed(), Response::Vanished { .. }),
+        _ => false,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Watching the shared mailbox over IMAP: new mail is seen within a second through IDLE (RFC
-//! 2177), IDLE is not trusted alone (a full pass runs at least every `resync_interval`), and a
-//! lost connection is routine: reconnect with exponential backoff and jitter, and catch up.
+//! 2177) or in the reply to any command (every EXISTS, EXPUNGE or VANISHED means "look again",
+//! never a comparison of counts), IDLE is not trusted alone (a full pass runs at least every
+//! `resync_interval`), and a lost connection is routine: reconnect with exponential backoff and
+//! jitter, and catch up.
 //!
 //! Every pass handles *all* mail in the inbox, oldest UID first: handled mail leaves the inbox,
 //! so whatever is there still needs handling. Mail a crash left committed but not moved is
@@ -142,6 +144,45 @@ pub(super) async fn sign_in(
     }
 }
 
+/// The shared mailbox searched for the proof copies of sent mails
+/// ([`crate::outbox::send::MailboxCopies`]): one short IMAP session per question, looking in the
+/// inbox and intake's two folders. Only IMAP mailboxes are searched.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SharedMailboxCopies;
+
+impl crate::outbox::send::MailboxCopies for SharedMailboxCopies {
+    fn has_copy<'a>(
+        &'a self,
+        config: &'a crate::config::Config,
+        message_id: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Option<bool>, String>> {
+        Box::pin(async move {
+            let crate::config::Mailbox::Imap(m) = &config.mailbox else {
+                return Ok(None);
+            };
+            let tokens = match &m.auth {
+                Auth::Oauth2 { oauth2, .. } => Some(TokenProvider::new(oauth2.clone())),
+                Auth::Password { .. } => None,
+            };
+            let search = async {
+                let mut imap = sign_in(m, tokens.as_ref()).await?;
+                let folders = [
+                    m.inbox.as_str(),
+                    m.processed.as_str(),
+                    m.quarantine.as_str(),
+                ];
+                let found = imap.holds_message_id(&folders, message_id).await;
+                imap.logout().await;
+                Ok::<_, WatchError>(found?)
+            };
+            search
+                .await
+                .map(Some)
+                .map_err(|e| format!("searching the shared mailbox: {e}"))
+        })
+    }
+}
+
 /// One connected session: passes and IDLE until `stop` or an error.
 async fn session(
     ctx: &Context,
@@ -197,8 +238,8 @@ async fn session(
         tokio::select! {
             outcome = imap.idle(wait) => {
                 // Benchmarks time the path from this wake-up to the commit (`benches/intake_latency.rs`).
-                if outcome? == IdleOutcome::NewMail {
-                    tracing::debug!("IDLE: the server announced new mail");
+                if outcome? == IdleOutcome::Changed {
+                    tracing::debug!("the server reported a change of the inbox: looking again");
                 }
             }
             _ = stop.cancelled() => return Ok(()),

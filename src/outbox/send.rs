@@ -21,7 +21,11 @@
 //!    later any row `sending` for longer than [`Policy::stale_after`], is looked up through a
 //!    [`SentLedger`]: found → marked `sent` (no second copy); not found and older than
 //!    [`Policy::ledger_grace`] (the time a copy needs to arrive) → queued again with the same
-//!    Message-ID; not found yet → asked again on the next pass.
+//!    Message-ID; not found yet → asked again on the next pass. With an IMAP shared mailbox the
+//!    daemon's ledger searches the mailbox's folders themselves by Message-ID
+//!    ([`MailboxCopies`], provided by intake), so a mail delivered just before a crash is marked
+//!    sent at start-up, and one not delivered is sent again [`MAILBOX_COPY_GRACE`] after its
+//!    claim, not only when intake has recorded its copy 15 minutes later.
 //!
 //! The remaining window is a copy the mailbox has not received within the grace period after a
 //! crash; then the partner may get the same Message-ID twice, which mail clients show as one.
@@ -96,6 +100,25 @@ pub trait SentLedger: Send + Sync {
         message_id: &str,
     ) -> impl std::future::Future<Output = Result<bool, LedgerError>> + Send;
 }
+
+/// Looks for the proof copy of a mail we sent in the shared mailbox itself (by Message-ID, in
+/// the inbox and intake's folders) instead of waiting until intake has recorded it. Intake, a
+/// layer above the outbox, provides it over IMAP; the daemon hands it in.
+pub trait MailboxCopies: Send + Sync {
+    /// Whether the shared mailbox `config` names holds a message with `message_id`; `Ok(None)`
+    /// when this kind of mailbox is not searched (then only what intake recorded counts).
+    fn has_copy<'a>(
+        &'a self,
+        config: &'a Config,
+        message_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<bool>, String>>;
+}
+
+/// How long after its claim a mail whose copy the shared mailbox does not hold is taken as not
+/// delivered, when the mailbox itself is searched ([`MailboxCopies`]): the time the receiving
+/// server may take to file an accepted mail (milliseconds on Postfix + Dovecot, seconds on
+/// Microsoft 365).
+pub const MAILBOX_COPY_GRACE: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("cannot check whether {message_id} was delivered: {message}")]
@@ -435,12 +458,43 @@ impl SentLedger for StoreLedger {
     }
 }
 
+/// What intake recorded, and else the shared mailbox's folders themselves: a copy that arrived
+/// while the daemon was down, or that intake has not handled yet, is found at once.
+#[derive(Clone)]
+pub struct MailboxLedger {
+    pub store: StoreLedger,
+    pub config: Arc<Config>,
+    pub copies: Arc<dyn MailboxCopies>,
+}
+
+impl std::fmt::Debug for MailboxLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailboxLedger").finish_non_exhaustive()
+    }
+}
+
+impl SentLedger for MailboxLedger {
+    async fn was_delivered(&self, message_id: &str) -> Result<bool, LedgerError> {
+        if self.store.was_delivered(message_id).await? {
+            return Ok(true);
+        }
+        match self.copies.has_copy(&self.config, message_id).await {
+            Ok(found) => Ok(found.unwrap_or(false)),
+            Err(message) => Err(LedgerError {
+                message_id: message_id.to_string(),
+                message,
+            }),
+        }
+    }
+}
+
 /// The ledger the config implies: the folder for the file transport, what intake recorded for
-/// SMTP.
+/// SMTP, and with [`Sender::searching_mailbox`] the shared mailbox's folders too.
 #[derive(Debug, Clone)]
 pub enum AnyLedger {
     Store(StoreLedger),
     File(FileTransport),
+    Mailbox(MailboxLedger),
 }
 
 impl AnyLedger {
@@ -457,6 +511,7 @@ impl SentLedger for AnyLedger {
         match self {
             AnyLedger::Store(l) => l.was_delivered(message_id).await,
             AnyLedger::File(l) => l.was_delivered(message_id).await,
+            AnyLedger::Mailbox(l) => l.was_delivered(message_id).await,
         }
     }
 }
@@ -594,6 +649,21 @@ impl Sender<AnyTransport, AnyLedger> {
             outbox,
             wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// Resolve interrupted rows by searching the shared mailbox's folders for their copies too
+    /// (SMTP only: the file transport's folder is its own proof). A copy found there means
+    /// sent at once; none there [`MAILBOX_COPY_GRACE`] after the claim means not delivered.
+    pub fn searching_mailbox(mut self, copies: Arc<dyn MailboxCopies>) -> Self {
+        if let AnyLedger::Store(store) = &self.ledger {
+            self.ledger = AnyLedger::Mailbox(MailboxLedger {
+                store: store.clone(),
+                config: self.config.clone(),
+                copies,
+            });
+            self.policy.ledger_grace = self.policy.ledger_grace.min(MAILBOX_COPY_GRACE);
+        }
+        self
     }
 }
 
@@ -916,15 +986,20 @@ pub enum RunError {
 
 /// The daemon's sender task: the sender the config describes, rebuilt when the config is
 /// reloaded (SIGHUP; a reload whose templates fail keeps the previous sender). `wake` lets the
-/// code that queues mail start a pass at once.
+/// code that queues mail start a pass at once; `copies` searches the shared mailbox for the
+/// proof of mails a crash left in `sending` ([`Sender::searching_mailbox`]).
 pub async fn run(
     ctx: crate::context::Context,
     shutdown: CancellationToken,
     wake: Arc<Notify>,
+    copies: Option<Arc<dyn MailboxCopies>>,
 ) -> Result<(), RunError> {
     let build = |config: Arc<Config>| -> Result<Sender<AnyTransport, AnyLedger>, RunError> {
         let outbox = Arc::new(Outbox::load(&config)?);
         let mut sender = Sender::from_config(ctx.store.clone(), config, outbox, None);
+        if let Some(copies) = &copies {
+            sender = sender.searching_mailbox(copies.clone());
+        }
         sender.wake = wake.clone();
         Ok(sender)
     };

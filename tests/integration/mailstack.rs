@@ -842,7 +842,7 @@ async fn an_idling_client_is_woken_by_a_new_delivery() {
     stack.submit(PARTNER, &[SHARED_MAILBOX], &raw).await;
 
     let (outcome, waited, mut session) = idle.await.expect("idle task");
-    assert_eq!(outcome.expect("idle"), IdleOutcome::NewMail);
+    assert_eq!(outcome.expect("idle"), IdleOutcome::Changed);
     assert!(
         waited < Duration::from_secs(10),
         "woken by the push, not the timeout: {waited:?}"
@@ -860,6 +860,56 @@ async fn an_idling_client_is_woken_by_a_new_delivery() {
         .await
         .expect("idle");
     assert_eq!(outcome, IdleOutcome::TimedOut);
+}
+
+/// Issue 28's first defect: a mail delivered while intake moved the previous one came back in the
+/// `UID MOVE` reply as `* 1 EXPUNGE` then `* 1 EXISTS`; the count looked unchanged, IDLE waited,
+/// and the mail sat in the inbox until the 5-minute resync. The delivery is made by a second
+/// session just before the move, so Dovecot reports it inside the move's reply every time.
+async fn a_mail_delivered_during_a_move_is_looked_at_at_once(stack: &MailStack, waiting: u32) {
+    let mut intake = stack.session(SHARED_MAILBOX).await;
+    let mut other = stack.session(SHARED_MAILBOX).await;
+    intake.ensure_folder("Verwerkt").await.expect("create");
+    for n in 0..waiting {
+        let raw = mail_from(PARTNER, SHARED_MAILBOX, "Eerst", &format!("first-{n}@caw"));
+        other.append("INBOX", &[], &raw).await.expect("append");
+    }
+    intake.select("INBOX").await.expect("select");
+    let uids = intake.uid_search_all().await.expect("search");
+    assert_eq!(uids.len(), waiting as usize);
+    intake.fetch_raw(&uids).await.expect("fetch");
+
+    let raw = mail_from(PARTNER, SHARED_MAILBOX, "Tijdens", "during-move@caw");
+    other.append("INBOX", &[], &raw).await.expect("deliver");
+    intake.move_uids(&uids, "Verwerkt").await.expect("move");
+
+    let began = Instant::now();
+    let outcome = intake.idle(Duration::from_secs(5)).await.expect("idle");
+    assert_eq!(
+        (outcome, began.elapsed() < Duration::from_secs(1)),
+        (IdleOutcome::Changed, true),
+        "the EXISTS inside the move's reply means look again, whatever the count"
+    );
+    let fresh = intake.uid_search_all().await.expect("search");
+    let mails = intake.fetch_raw(&fresh).await.expect("fetch");
+    assert!(mails.iter().any(|m| has_message_id(m, "during-move@caw")));
+    // Once looked at, nothing is pending: IDLE waits for the server again.
+    let outcome = intake.idle(Duration::from_millis(300)).await.expect("idle");
+    assert_eq!(outcome, IdleOutcome::TimedOut);
+}
+
+#[tokio::test]
+async fn a_mail_delivered_during_a_move_is_not_left_for_the_resync() {
+    let stack = MailStack::start();
+    a_mail_delivered_during_a_move_is_looked_at_at_once(&stack, 1).await;
+}
+
+/// The same with a move of more mails than async-imap keeps unsolicited responses (100): the
+/// `EXISTS` after 150 `EXPUNGE`s is dropped by the library, and must still not be missed.
+#[tokio::test]
+async fn a_mail_delivered_during_a_move_of_many_is_not_left_for_the_resync() {
+    let stack = MailStack::start();
+    a_mail_delivered_during_a_move_is_looked_at_at_once(&stack, 150).await;
 }
 
 /// Shared by the MOVE test and its COPY + EXPUNGE fallback.

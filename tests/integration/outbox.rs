@@ -2091,3 +2091,153 @@ fn every_notice_the_case_code_produces_becomes_a_mail() {
         );
     }
 }
+
+/// The stack's config with the shared mailbox over IMAP, as the daemon watches it.
+fn stack_config_with_imap(stack: &MailStack) -> Config {
+    let mut config = stack_config(stack);
+    config.mailbox = doorstroom::config::Mailbox::Imap(doorstroom::config::ImapMailbox {
+        host: "127.0.0.1".into(),
+        port: stack.imap_port(),
+        tls: TlsMode::Plain,
+        auth: Auth::Password {
+            user: SHARED_MAILBOX.into(),
+            password: Secret::Inline(crate::mailstack::PASSWORD.into()),
+        },
+        inbox: "INBOX".into(),
+        processed: "Verwerkt".into(),
+        quarantine: "Quarantaine".into(),
+        resync_interval: std::time::Duration::from_secs(300),
+    });
+    config
+}
+
+/// A transport that hands the mail to the real server and then never returns: the process
+/// "dies" (the task is aborted) between the server's `250` and the row's `sent`.
+struct DiesAfterAccept(doorstroom::outbox::send::AnyTransport);
+
+impl Transport for DiesAfterAccept {
+    async fn deliver(
+        &self,
+        envelope: &Envelope,
+        message_id: &str,
+        bytes: &[u8],
+    ) -> Result<(), SendError> {
+        self.0.deliver(envelope, message_id, bytes).await?;
+        std::future::pending().await
+    }
+}
+
+/// Issue 28's second defect: a kill -9 between the SMTP server's `250` and the ledger update
+/// left the mail in `sending` until intake had recorded its proof copy, or for the 15-minute
+/// grace. Now start-up finds the copy in the shared mailbox by Message-ID (intake is not even
+/// running) and marks it sent at once; a mail killed before the server took it is sent again
+/// two minutes after its claim, not fifteen; the partner gets each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_sent_just_before_a_crash_is_marked_sent_at_start_up_not_after_fifteen_minutes() {
+    let stack = Arc::new(MailStack::start());
+    let config = Arc::new(stack_config_with_imap(&stack));
+    let outbox = Arc::new(Outbox::load(&config).unwrap());
+    let (store, _dir) = db::open(db::Db::Sqlite, "outbox-stack-startup").await;
+    let alert = notice_to(
+        &outbox,
+        &config,
+        "escalation",
+        &[Role::Counsellor],
+        "escalation:crash-after-250",
+        true,
+        Utc::now(),
+    );
+    store.queue(&alert, Utc::now()).await.unwrap();
+
+    let dying = Arc::new(Sender {
+        store: store.clone(),
+        config: config.clone(),
+        outbox: outbox.clone(),
+        transport: DiesAfterAccept(doorstroom::outbox::send::AnyTransport::from_config(
+            &config, None,
+        )),
+        ledger: SharedMailboxLedger(stack.clone()),
+        policy: Policy::from_config(&config),
+        wake: Arc::new(tokio::sync::Notify::new()),
+    });
+    let claimed = Utc::now();
+    let task = tokio::spawn(async move { dying.run_once(claimed).await });
+    // The server took it: the proof copy is in the shared mailbox. Then the "kill -9".
+    stack
+        .wait_for_mail(
+            SHARED_MAILBOX,
+            "INBOX",
+            |m| String::from_utf8_lossy(&m.bytes).contains(&alert.message_id),
+            std::time::Duration::from_secs(20),
+        )
+        .await;
+    task.abort();
+    let _ = task.await;
+    assert_eq!(store.outbox_sending().await.unwrap().len(), 1);
+
+    // The restart, a second later by the sender's clock: the daemon's sender searches the mailbox.
+    let restarted = Sender::from_config(store.clone(), config.clone(), outbox.clone(), None)
+        .searching_mailbox(Arc::new(doorstroom::intake::watch::SharedMailboxCopies));
+    let report = restarted
+        .recover(claimed + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.resolved_delivered, report.resolved_resend),
+        (1, 0),
+        "{report:?}"
+    );
+    assert!(store.outbox_sending().await.unwrap().is_empty());
+    assert_eq!(restarted.run_once(Utc::now()).await.unwrap().sent, 0);
+
+    // Killed before the server took it: left alone while a copy could still arrive, sent again
+    // once its claim is two minutes old, and received once.
+    let second = notice_to(
+        &outbox,
+        &config,
+        "escalation",
+        &[Role::Counsellor],
+        "escalation:crash-before-250",
+        true,
+        Utc::now(),
+    );
+    let QueueOutcome::Queued(id) = store.queue(&second, Utc::now()).await.unwrap() else {
+        panic!("queued");
+    };
+    let claimed = Utc::now();
+    assert!(store.claim_outbox(id, claimed).await.unwrap());
+    let report = restarted
+        .recover(claimed + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.resolved_delivered, report.resolved_resend),
+        (0, 0),
+        "a copy may still be on its way: {report:?}"
+    );
+    let report = restarted
+        .recover(claimed + Duration::seconds(121))
+        .await
+        .unwrap();
+    assert_eq!(report.resolved_resend, 1, "{report:?}");
+    let report = restarted
+        .run_once(claimed + Duration::seconds(121))
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+
+    let lotte = "lotte.wouters@caw-antwerpen.example";
+    stack
+        .wait_for_mail(
+            lotte,
+            "INBOX",
+            |m| String::from_utf8_lossy(&m.bytes).contains(&second.message_id),
+            std::time::Duration::from_secs(20),
+        )
+        .await;
+    assert_eq!(
+        message_ids(&stack, lotte).await,
+        vec![alert.message_id.clone(), second.message_id.clone()],
+        "each alert received exactly once"
+    );
+}
