@@ -31,6 +31,11 @@ pub fn systemd_unit(config: &std::path::Path) -> String {
     SYSTEMD_UNIT.replace(DEFAULT_CONFIG, &config.display().to_string())
 }
 
+/// Health keys: when the daemon last reached READY (value: its version), and when it last stopped
+/// in order. A daemon that was killed leaves only its expired leases behind.
+pub const STARTED: &str = "daemon.started";
+pub const STOPPED: &str = "daemon.stopped";
+
 /// How long work in flight may take to finish after shutdown was asked.
 pub const GRACE: Duration = Duration::from_secs(20);
 
@@ -186,6 +191,13 @@ pub async fn run(
     // needed until the next reload.
     crate::memory::release_freed();
     systemd::notify("READY=1\nSTATUS=watching the shared mailbox");
+    // `doorstroom status` reads the leases as the heartbeat; these say when it started/stopped.
+    if let Err(e) = store
+        .set_health(STARTED, env!("CARGO_PKG_VERSION"), chrono::Utc::now())
+        .await
+    {
+        tracing::warn!("cannot record the start for `doorstroom status`: {e}");
+    }
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
 
     tokio::select! {
@@ -207,6 +219,9 @@ pub async fn run(
         "no new work is taken; finishing work in flight"
     );
     drain(&mut tasks).await;
+    if let Err(e) = store.set_health(STOPPED, "", chrono::Utc::now()).await {
+        tracing::warn!("cannot record the stop for `doorstroom status`: {e}");
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -415,6 +430,16 @@ pub mod lease {
         }
     }
 
+    /// Whether lease holder `other` is a process on the host of holder `me` that no longer exists
+    /// (killed, crashed). A holder on another host is never known to be gone.
+    pub fn is_gone(me: &str, other: &str) -> bool {
+        let mine = me.split(':').next();
+        let mut parts = other.split(':');
+        let (host, pid) = (parts.next(), parts.next());
+        let gone = |pid: &str| !std::path::Path::new("/proc").join(pid).exists();
+        host == mine && pid.is_some_and(gone)
+    }
+
     /// A holder on this host whose process is gone (killed, crashed) does not keep the work
     /// waiting for its lease to expire.
     async fn take_from_the_dead(
@@ -426,11 +451,7 @@ pub mod lease {
         let Ok(Some(current)) = store.lease_holder(resource).await else {
             return false;
         };
-        let mine = holder.split(':').next();
-        let mut parts = current.split(':');
-        let (host, pid) = (parts.next(), parts.next());
-        let gone = |pid: &str| !std::path::Path::new("/proc").join(pid).exists();
-        if host != mine || !pid.is_some_and(gone) {
+        if !is_gone(holder, &current) {
             return false;
         }
         match store

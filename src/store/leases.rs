@@ -7,7 +7,18 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ts, Result, Store};
+use serde::Serialize;
+
+use super::{parse_ts, ts, Result, Store};
+
+/// One lease row as it is now: who holds the resource, and until when unless renewed. The
+/// daemon renews its leases every few seconds, so they double as its heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lease {
+    pub resource: String,
+    pub holder: String,
+    pub expires_at: DateTime<Utc>,
+}
 
 impl Store {
     /// Take or renew `resource` for `holder` until `until`. True when `holder` has it now.
@@ -47,6 +58,26 @@ impl Store {
 }
 
 impl Store {
+    /// Every lease row of the organisation (held, or left behind by a killed holder).
+    pub async fn leases(&self) -> Result<Vec<Lease>> {
+        use sqlx::Row;
+        let rows = sqlx::query(
+            "SELECT resource, holder, expires_at FROM leases WHERE org = $1 ORDER BY resource",
+        )
+        .bind(&self.org)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Lease {
+                    resource: r.try_get("resource")?,
+                    holder: r.try_get("holder")?,
+                    expires_at: parse_ts(&r.try_get::<String, _>("expires_at")?)?,
+                })
+            })
+            .collect()
+    }
+
     /// Who holds a lease now, if anyone.
     pub async fn lease_holder(&self, resource: &str) -> Result<Option<String>> {
         use sqlx::Row;

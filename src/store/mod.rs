@@ -34,6 +34,7 @@ use tokio::sync::Notify;
 
 pub use cases::{ApplyError, CaseFilter, CounsellorPeriod};
 pub use health::Counts;
+pub use leases::Lease;
 pub use mails::{MailBytes, MailRecord, MailState, NewMail};
 pub use register::{CaseCache, RegisterScope};
 

@@ -209,3 +209,66 @@ fn print_service_names_the_config_it_was_given() {
     );
     assert!(!out.contains("/etc/doorstroom/doorstroom.toml"), "{out}");
 }
+
+/// Poll `doorstroom status` until its exit code is `want` (at most 30 s); returns its stdout.
+fn status_until(dir: &Path, config: &Path, want: i32) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (code, out, err) = doorstroom_in(dir, config, &["status"]);
+        if code == want {
+            return out;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "status never exited {want}: {out}{err}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn status_says_not_running_once_the_daemon_is_killed_or_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = local_config(&dir);
+    let (code, out, _) = doorstroom_in(dir.path(), &config, &["status"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("NOT RUNNING: never started"), "{out}");
+
+    for stop in ["SIGKILL", "SIGTERM"] {
+        let mut daemon = Command::new(env!("CARGO_BIN_EXE_doorstroom"))
+            .current_dir(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = status_until(dir.path(), &config, 0);
+        assert!(
+            out.contains(&format!("daemon          running (pid {} on", daemon.id())),
+            "{stop}: {out}"
+        );
+        if stop == "SIGKILL" {
+            daemon.kill().unwrap();
+        } else {
+            // SAFETY: signalling our own child by its pid.
+            assert_eq!(unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) }, 0);
+        }
+        daemon.wait().unwrap();
+        // Right away, without waiting for its leases to expire.
+        let (code, out, _) = doorstroom_in(dir.path(), &config, &["status"]);
+        assert_eq!(code, 1, "{stop}: {out}");
+        assert!(
+            out.contains("daemon          NOT RUNNING since "),
+            "{stop}: {out}"
+        );
+        assert!(out.contains("not watching"), "{stop}: {out}");
+        let (code, json, _) = doorstroom_in(dir.path(), &config, &["status", "--json"]);
+        assert_eq!(code, 1, "{stop}: {json}");
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(json["running"], false, "{stop}: {json}");
+        assert_eq!(json["daemon"]["state"], "not_running", "{stop}: {json}");
+    }
+}
