@@ -168,7 +168,7 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
-    /// Health of a running installation: intake, outbox, jobs.
+    /// Health of an installation: is the daemon running (exit 1 if not), intake, outbox, jobs.
     Status {
         #[command(flatten)]
         output: Output,

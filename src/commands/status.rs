@@ -222,7 +222,14 @@ mod tests {
         }
     }
 
-    type Gone<'a> = &'a dyn Fn(&str) -> bool;
+    /// (what, leases, recorded stop, which holders are gone, expected).
+    type Case<'a> = (
+        &'a str,
+        Vec<Lease>,
+        Option<DateTime<Utc>>,
+        &'a dyn Fn(&str) -> bool,
+        Daemon,
+    );
 
     #[test]
     fn the_heartbeat_tells_running_from_not_running() {
@@ -231,7 +238,7 @@ mod tests {
         let stopped = Some(at("2026-12-04T11:00:00Z"));
         let alive = |_: &str| false;
         let dead = |h: &str| h.starts_with("here:");
-        let cases: Vec<(&str, Vec<Lease>, Option<DateTime<Utc>>, Gone, Daemon)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "a lease renewed 5 s ago: running",
                 vec![lease("here:42:a", "2026-12-04T12:00:25Z")],
