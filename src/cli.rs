@@ -40,9 +40,11 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon: watch the mailbox, send mail, run the monthly cycle, until stopped.
     Run,
-    /// Check a config file and print a summary; --connect also tries the servers it names.
+    /// Check a config file and print a summary (with the sender-trust anchor in force); --connect
+    /// also tries the servers it names.
     Check {
-        /// Also log in to IMAP, say EHLO to SMTP and open the database.
+        /// Also log in to IMAP, say EHLO to SMTP and open the database, and judge the senders of
+        /// the newest 20 inbox mails from their headers (read-only: EXAMINE, BODY.PEEK[HEADER]).
         #[arg(long)]
         connect: bool,
     },
@@ -431,6 +433,9 @@ fn check(path: &Path, connect: bool) -> anyhow::Result<ExitCode> {
         }
     };
     crate::out!("{}", crate::config::summary(&config));
+    for warning in crate::config::warnings(&config) {
+        eprintln!("{}: {warning}", path.display());
+    }
     let origin = match templates.dir() {
         None => "built in".to_string(),
         Some(dir) if templates.overridden().is_empty() => {

@@ -283,11 +283,33 @@ pub async fn probe(config: &Config) -> bool {
     };
     let mut probes = crate::intake::probe(config).await;
     probes.push(("outgoing mail", smtp));
+    let mailbox_ok = probes
+        .iter()
+        .any(|(what, result)| *what == "mailbox" && result.is_ok());
     for (what, result) in probes {
         ok &= result.is_ok();
         match result {
             Ok(detail) => crate::outln!("  {what:<14} ok: {detail}"),
             Err(e) => crate::outln!("  {what:<14} FAILED: {e}"),
+        }
+    }
+    if mailbox_ok {
+        match crate::intake::preview_trust(config).await {
+            Ok(lines) if lines.is_empty() => {}
+            Ok(lines) => {
+                println!(
+                    "  sender trust   the newest {} inbox mail(s), as {} would judge them (read-only):",
+                    lines.len(),
+                    config.organisation.trust.key()
+                );
+                for line in lines {
+                    println!("    {line}");
+                }
+            }
+            Err(e) => {
+                ok = false;
+                println!("  sender trust   FAILED reading the inbox headers: {e}");
+            }
         }
     }
     ok

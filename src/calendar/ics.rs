@@ -488,7 +488,7 @@ mod tests {
             }],
             admins: vec![],
             staff_domains: vec![],
-            authserv_id: None,
+            trust: crate::config::TrustAnchor::None { chosen: false },
             case_reference: ReferenceFormat {
                 prefix: "VD".into(),
                 width: 4,

@@ -157,7 +157,8 @@ pub(super) fn general(input: &Input<'_>, mut fx: Effects) -> Result<Effects, Cas
         | MailKind::CalendarResponse
         | MailKind::SpamOrSpoof
         | MailKind::Malformed
-        | MailKind::Duplicate => {}
+        | MailKind::Duplicate
+        | MailKind::OwnCopy => {}
     }
     Ok(fx)
 }

@@ -90,11 +90,56 @@ pub struct Organisation {
     pub admins: Vec<String>,
     /// Mail domains of the landlord's own staff (the shared mailbox's domain is always one).
     pub staff_domains: Vec<String>,
-    /// `authserv-id` of the landlord's own receiving server: only the topmost
-    /// `Authentication-Results` header carrying it is trusted (RFC 8601 §5).
-    pub authserv_id: Option<String>,
+    /// Which header of the receiving server vouches for senders (`trust`, `authserv_id`).
+    pub trust: TrustAnchor,
     pub case_reference: ReferenceFormat,
     pub office_address: Option<String>,
+}
+
+/// Whose word on a sender counts: the landlord's receiving server, named by how it writes its
+/// verdict. `understand::trust` reads the headers; this only says which ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustAnchor {
+    /// An own MX (rspamd, OpenDMARC, …): the topmost `Authentication-Results` with this
+    /// authserv-id (RFC 8601 §5), stored lowercase.
+    AuthservId(String),
+    /// Microsoft 365 / Exchange Online: the topmost `Authentication-Results` without an
+    /// authserv-id, and `X-MS-Exchange-Organization-AuthAs` for the tenant's own staff.
+    ExchangeOnline,
+    /// Google Workspace: `mx.google.com`, in `Authentication-Results` or Google's ARC set.
+    GoogleWorkspace,
+    /// No sender verification: From addresses are taken as given. `chosen` is false when the
+    /// config says nothing at all (`check` then asks the admin to choose).
+    None { chosen: bool },
+}
+
+impl TrustAnchor {
+    /// The config value that selects this anchor, for summaries and logs.
+    pub fn key(&self) -> &'static str {
+        match self {
+            TrustAnchor::AuthservId(_) => "authserv-id",
+            TrustAnchor::ExchangeOnline => "exchange-online",
+            TrustAnchor::GoogleWorkspace => "google-workspace",
+            TrustAnchor::None { .. } => "none",
+        }
+    }
+
+    /// One line for `check`: which header is believed.
+    pub fn describe(&self) -> String {
+        match self {
+            TrustAnchor::AuthservId(id) => format!(
+                "authserv-id `{id}`: the topmost Authentication-Results with that id (RFC 8601)"
+            ),
+            TrustAnchor::ExchangeOnline => "Exchange Online: the topmost Authentication-Results without authserv-id (Microsoft's), staff by X-MS-Exchange-Organization-AuthAs: Internal".to_string(),
+            TrustAnchor::GoogleWorkspace => "Google Workspace: the topmost Authentication-Results or ARC set of mx.google.com".to_string(),
+            TrustAnchor::None { chosen: true } => "none (trust = \"none\"): senders are NOT verified, From addresses are taken as given".to_string(),
+            TrustAnchor::None { chosen: false } => "none (no trust or authserv_id set): senders are NOT verified, From addresses are taken as given".to_string(),
+        }
+    }
+
+    pub fn verifies(&self) -> bool {
+        !matches!(self, TrustAnchor::None { .. })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -463,6 +508,19 @@ impl Config {
                 .is_some_and(|(_, d)| org.staff_domains.iter().any(|s| s == d))
     }
 
+    /// Was this Message-ID minted by `doorstroom` for this landlord (`<32 hex>.doorstroom@` the
+    /// mail domain, as `outbox::compose::message_id_for` writes it)? Triage uses it to
+    /// recognise the copies of our own mail that arrive in the shared mailbox.
+    pub fn is_own_message_id(&self, message_id: &str) -> bool {
+        let id = message_id
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>');
+        id.strip_suffix(self.mail_domain())
+            .and_then(|rest| rest.strip_suffix(".doorstroom@"))
+            .is_some_and(|hash| hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
     /// The mail domain of the shared mailbox: outgoing Message-IDs are minted under it.
     pub fn mail_domain(&self) -> &str {
         self.organisation
@@ -497,6 +555,7 @@ pub fn summary(config: &Config) -> String {
         ),
         Mailbox::Maildir(m) => format!("Maildir {}", m.path.display()),
     };
+    let _ = writeln!(s, "  sender trust   {}", org.trust.describe());
     let _ = writeln!(s, "  mailbox        {mailbox}");
     let smtp = match &config.smtp {
         Smtp::Server(m) => format!("SMTP {}:{} ({:?})", m.host, m.port, m.tls),
@@ -545,6 +604,21 @@ pub fn summary(config: &Config) -> String {
         .collect();
     let _ = writeln!(s, "  escalation     {}", steps.join(", "));
     s
+}
+
+/// Warnings `check` prints on every run: the config is valid, but something is unsafe.
+pub fn warnings(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    match config.organisation.trust {
+        TrustAnchor::None { chosen: false } => out.push(
+            "warning: no sender verification: neither organisation.trust nor organisation.authserv_id is set, so anyone can write as a partner; set trust = \"exchange-online\" (Microsoft 365), \"google-workspace\", authserv_id = \"your MX\", or trust = \"none\" to accept this".to_string(),
+        ),
+        TrustAnchor::None { chosen: true } => out.push(
+            "warning: trust = \"none\": senders are not verified, From addresses are taken as given; use it only for a Maildir fed by hand or for tests".to_string(),
+        ),
+        _ => {}
+    }
+    out
 }
 
 /// A database URL without its password, for logs and summaries.

@@ -43,6 +43,8 @@ pub struct RawOrganisation {
     #[serde(default)]
     pub staff_domains: Vec<String>,
     pub authserv_id: Option<String>,
+    /// The trust anchor: "authserv-id", "exchange-online", "google-workspace" or "none".
+    pub trust: Option<String>,
     pub case_reference: Option<String>,
     pub office_address: Option<String>,
 }

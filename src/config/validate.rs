@@ -329,10 +329,77 @@ fn organisation(c: &mut Checker, raw: Option<RawOrganisation>) -> Option<Organis
         coordinators,
         admins,
         staff_domains,
-        authserv_id: raw.authserv_id,
+        trust: trust_anchor(c, raw.trust.as_deref(), raw.authserv_id),
         case_reference,
         office_address: raw.office_address,
     })
+}
+
+/// `trust` and `authserv_id` together: `authserv_id` alone keeps meaning what it always did.
+fn trust_anchor(c: &mut Checker, trust: Option<&str>, authserv_id: Option<String>) -> TrustAnchor {
+    const VALUES: &str = "use \"exchange-online\" (Microsoft 365), \"google-workspace\", \"authserv-id\" with authserv_id = \"your MX\", or \"none\"";
+    let id = authserv_id
+        .map(|id| id.trim().to_ascii_lowercase())
+        .filter(|id| {
+            let ok = !id.is_empty() && !id.contains(char::is_whitespace) && !id.contains(';');
+            if !ok {
+                c.error(
+                    "organisation.authserv_id",
+                    format!("`{id}` is not an authserv-id"),
+                    "the host name your receiving server writes first in Authentication-Results, e.g. \"mx.woonhaven.be\"",
+                );
+            }
+            ok
+        });
+    match (trust, id) {
+        (None, Some(id)) | (Some("authserv-id"), Some(id)) => TrustAnchor::AuthservId(id),
+        (None, None) => TrustAnchor::None { chosen: false },
+        (Some("authserv-id"), None) => {
+            c.error(
+                "organisation.trust",
+                "trust = \"authserv-id\" needs authserv_id",
+                "add authserv_id = \"…\", the host name your receiving server writes first in Authentication-Results",
+            );
+            TrustAnchor::None { chosen: false }
+        }
+        (Some("exchange-online"), None) => TrustAnchor::ExchangeOnline,
+        (Some("google-workspace"), None) => TrustAnchor::GoogleWorkspace,
+        (Some("none"), None) => TrustAnchor::None { chosen: true },
+        (Some(t @ ("exchange-online" | "google-workspace" | "none")), Some(id)) => {
+            c.error(
+                "organisation.authserv_id",
+                format!("authserv_id = \"{id}\" does not go with trust = \"{t}\""),
+                match t {
+                    "exchange-online" => "Exchange Online writes no authserv-id: remove authserv_id",
+                    "google-workspace" => "Google's authserv-id is always mx.google.com: remove authserv_id",
+                    _ => "remove authserv_id, or set trust = \"authserv-id\" to verify senders with it",
+                },
+            );
+            TrustAnchor::None { chosen: false }
+        }
+        (Some(other), _) => {
+            let known =
+                ["authserv-id", "exchange-online", "google-workspace", "none"].map(String::from);
+            let lower = other.to_ascii_lowercase();
+            let first_word = lower.split(['-', '_', ' ']).next().unwrap_or_default();
+            let hint = diagnostics::did_you_mean(other, &known)
+                .or_else(|| {
+                    known
+                        .iter()
+                        .find(|k| k.split('-').next() == Some(first_word))
+                        .cloned()
+                })
+                .map_or(VALUES.to_string(), |m| {
+                    format!("did you mean \"{m}\"? {VALUES}")
+                });
+            c.error(
+                "organisation.trust",
+                format!("unknown trust anchor `{other}`"),
+                hint,
+            );
+            TrustAnchor::None { chosen: false }
+        }
+    }
 }
 
 fn reference_format(c: &mut Checker, text: &str) -> ReferenceFormat {

@@ -190,6 +190,9 @@ pub enum MailKind {
     Malformed,
     /// Same mail delivered twice.
     Duplicate,
+    /// A copy of a mail `doorstroom` sent itself, come back to the shared mailbox (the outbox
+    /// puts it in every envelope as proof of sending): filed, never quarantined, never answered.
+    OwnCopy,
 }
 
 impl MailKind {
@@ -215,6 +218,7 @@ impl MailKind {
             MailKind::UnknownSender => "unknown_sender",
             MailKind::Malformed => "malformed",
             MailKind::Duplicate => "duplicate",
+            MailKind::OwnCopy => "own_copy",
         }
     }
 
@@ -231,7 +235,11 @@ impl MailKind {
     pub fn is_automated(self) -> bool {
         matches!(
             self,
-            MailKind::AutoReply | MailKind::Bounce | MailKind::Bulk | MailKind::CalendarResponse
+            MailKind::AutoReply
+                | MailKind::Bounce
+                | MailKind::Bulk
+                | MailKind::CalendarResponse
+                | MailKind::OwnCopy
         )
     }
 }

@@ -383,6 +383,59 @@ impl ImapSession {
         })
     }
 
+    /// Open `folder` read-only (`EXAMINE`, RFC 3501 §6.3.2): nothing read there changes a flag.
+    /// For `check --connect`, which must leave the mailbox exactly as it found it.
+    pub async fn examine(&mut self, folder: &str) -> Result<FolderState> {
+        check_folder_name(folder)?;
+        self.selected = None;
+        let timeout = self.timeout;
+        let session = self.session()?;
+        let mailbox = match within(timeout, "EXAMINE", session.examine(folder)).await? {
+            Ok(m) => m,
+            Err(async_imap::error::Error::No(text)) if !says_try_later(&text) => {
+                return Err(ImapError::FolderMissing {
+                    folder: folder.to_string(),
+                    reason: text,
+                });
+            }
+            Err(e) => return Err(ImapError::from_imap("EXAMINE", e)),
+        };
+        self.drain_unsolicited();
+        Ok(FolderState {
+            uid_validity: mailbox.uid_validity.unwrap_or_default(),
+            uid_next: mailbox.uid_next,
+            exists: mailbox.exists,
+        })
+    }
+
+    /// The header blocks of the given UIDs (`BODY.PEEK[HEADER]`: no `\Seen`), ascending.
+    pub async fn fetch_headers(&mut self, uids: &[u32]) -> Result<Vec<RawMail>> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fetches = self
+            .uid_fetch(
+                "UID FETCH HEADER",
+                &uid_set(uids),
+                "(UID INTERNALDATE BODY.PEEK[HEADER])",
+            )
+            .await?;
+        let wanted: std::collections::HashSet<u32> = uids.iter().copied().collect();
+        let mut mails: Vec<RawMail> = fetches
+            .iter()
+            .filter_map(|f| {
+                Some(RawMail {
+                    uid: f.uid.filter(|u| wanted.contains(u))?,
+                    bytes: f.header()?.to_vec(),
+                    received_at: f.internal_date().map(|t| t.with_timezone(&Utc)),
+                })
+            })
+            .collect();
+        mails.sort_by_key(|m| m.uid);
+        mails.dedup_by_key(|m| m.uid);
+        Ok(mails)
+    }
+
     /// Every UID in the selected folder, ascending.
     pub async fn uid_search_all(&mut self) -> Result<Vec<u32>> {
         self.uid_search("ALL").await

@@ -146,6 +146,45 @@ pub async fn probe(config: &Config) -> Vec<(&'static str, Result<String, String>
     vec![("mailbox", mailbox)]
 }
 
+/// How many of the newest inbox mails `check --connect` judges.
+pub const TRUST_PREVIEW: usize = 20;
+
+/// What the trust anchor would decide for the newest [`TRUST_PREVIEW`] mails in the inbox, one
+/// line each, newest last; read-only (`EXAMINE`, `BODY.PEEK[HEADER]`), so nothing in the
+/// mailbox changes. A Maildir gives nothing here (its mails are read by `triage`).
+pub async fn preview_trust(config: &Config) -> Result<Vec<String>, String> {
+    let Mailbox::Imap(m) = &config.mailbox else {
+        return Ok(Vec::new());
+    };
+    let tokens = match &m.auth {
+        crate::config::Auth::Oauth2 { oauth2, .. } => {
+            Some(crate::oauth::TokenProvider::new(oauth2.clone()))
+        }
+        crate::config::Auth::Password { .. } => None,
+    };
+    let mut imap = watch::sign_in(m, tokens.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    imap.examine(&m.inbox).await.map_err(|e| e.to_string())?;
+    let uids = imap.uid_search_all().await.map_err(|e| e.to_string())?;
+    let newest = &uids[uids.len().saturating_sub(TRUST_PREVIEW)..];
+    let headers = imap.fetch_headers(newest).await.map_err(|e| e.to_string());
+    imap.logout().await;
+    Ok(headers?
+        .iter()
+        .map(|mail| {
+            let (from, trust) = crate::understand::trust::judge_headers(&mail.bytes, config);
+            format!(
+                "UID {} from {}: {} ({})",
+                mail.uid,
+                from.as_deref().unwrap_or("(no From)"),
+                trust.label(),
+                trust.reason()
+            )
+        })
+        .collect())
+}
+
 async fn probe_imap(m: &crate::config::ImapMailbox) -> Result<String, String> {
     let tokens = match &m.auth {
         crate::config::Auth::Oauth2 { oauth2, .. } => {

@@ -475,8 +475,12 @@ async fn decide(
         .as_ref()
         .and_then(|fx| fx.case_ref.clone())
         .or_else(|| decision.case_ref.clone());
-    let json = serde_json::to_value(&decision)
+    let mut json = serde_json::to_value(&decision)
         .map_err(|e| IntakeError::Io(format!("decision to JSON: {e}")))?;
+    // Kept beside the printed contract for the digest's count of spoof attempts per partner.
+    if let (Some(claimed), Some(object)) = (&decision.facts.claimed_partner, json.as_object_mut()) {
+        object.insert("claimed_partner".into(), claimed.clone().into());
+    }
     let mut done = Vec::new();
     let unplaced = unplaced_notice(
         config,

@@ -75,16 +75,10 @@ pub fn message_id_for(config: &Config, effect_key: &str) -> String {
     format!("<{}.doorstroom@{}>", &digest[..32], config.mail_domain())
 }
 
-/// Was this Message-ID minted by `doorstroom` for this landlord? (Intake uses it to recognise
-/// the copies of our own mail that arrive in the shared mailbox.)
+/// Was this Message-ID minted by `doorstroom` for this landlord? (See
+/// [`Config::is_own_message_id`], which triage uses to recognise our own copies.)
 pub fn is_own_message_id(config: &Config, message_id: &str) -> bool {
-    let Some(id) = MessageId::parse(message_id) else {
-        return false;
-    };
-    id.bare()
-        .strip_suffix(config.mail_domain())
-        .and_then(|rest| rest.strip_suffix(".doorstroom@"))
-        .is_some_and(|hash| hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    config.is_own_message_id(message_id)
 }
 
 /// The subject with the case tag in front (`[VD-2026-0007] Aanmelding ontvangen`), exactly once

@@ -169,10 +169,20 @@ impl Reading<'_> {
             return;
         }
         let trust = trust::assess(p, &from, self.config);
-        if let Trust::Spoof(why) = &trust {
-            self.set(MailKind::SpamOrSpoof, &[]);
-            self.reason(format!("spam_or_spoof: {why}"));
-            return;
+        match &trust {
+            Trust::Spoof(why) => {
+                self.decision.facts.claimed_partner =
+                    self.config.partner_of_address(&from).map(|p| p.id.clone());
+                self.set(MailKind::SpamOrSpoof, &[]);
+                self.reason(format!("spam_or_spoof: {why}"));
+                return;
+            }
+            Trust::OwnCopy(why) => {
+                self.set(MailKind::OwnCopy, &[]);
+                self.reason(why.clone());
+                return;
+            }
+            _ => {}
         }
         if matches!(trust, Trust::Verified(_) | Trust::Accepted(_)) {
             self.decision.partner = self.config.partner_of_address(&from).map(|p| p.id.clone());

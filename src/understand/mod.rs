@@ -12,7 +12,7 @@
 //! - [`attachments`]: what a document is, from its name and its content (PDF, DOCX text)
 //! - [`text`]: new vs quoted text, inline forwards, keywords, names, CIR, contact details
 //! - [`dates`]: Dutch dates in all usual forms
-//! - [`trust`]: is the sender who they say (Authentication-Results of our own server)
+//! - [`trust`]: is the sender who they say (the trust anchor: our own server's verdict), or us
 //! - [`thread`]: which case (tag, thread, candidate name)
 //! - [`classify`]: the decision, its reasons and who must be told
 
@@ -161,6 +161,9 @@ pub struct Facts {
     /// A bounce: the Message-IDs it names as the returned mail (the enclosed message, the DSN's
     /// headers, In-Reply-To). Intake marks the ones we sent as bounced.
     pub bounced: Vec<MessageId>,
+    /// A spoof: the partner whose address the From claims (never in `Decision::partner`, which
+    /// only a verified sender sets). Intake keeps it for the digest's count of spoof attempts.
+    pub claimed_partner: Option<String>,
 }
 
 /// A case as triage needs to know it: enough to recognise it, nothing more.

@@ -22,3 +22,4 @@ mod retention;
 mod setup;
 mod store;
 mod threading;
+mod trust;
