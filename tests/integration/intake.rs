@@ -78,7 +78,8 @@ async fn a_mail_submitted_over_smtp_is_decided_and_moved_out_of_the_inbox() {
             .read_all(SHARED_MAILBOX, "INBOX")
             .await
             .iter()
-            .any(|m| String::from_utf8_lossy(&m.bytes).contains("intake-1@")),
+            // Its own Message-ID: our acknowledgement's copy names it in In-Reply-To.
+            .any(|m| String::from_utf8_lossy(&m.bytes).contains("Message-ID: <intake-1@")),
         "the mail is out of the inbox once handled"
     );
     daemon.stop().await;
