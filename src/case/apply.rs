@@ -163,6 +163,41 @@ pub(super) fn general(input: &Input<'_>, mut fx: Effects) -> Result<Effects, Cas
     Ok(fx)
 }
 
+/// A decision below the `[triage]` confidence threshold: what was safe is done, and the mail
+/// itself goes to the coordinator to confirm or correct (never guessed silently). Mail without a
+/// case that is unsure already goes to the coordinator (unplaced, unknown sender, quarantine).
+pub(super) fn confirm_if_unsure(input: &Input<'_>, fx: &mut Effects) {
+    let d = input.decision;
+    if d.confidence >= input.config.triage.confidence_threshold
+        || d.kind.is_automated()
+        || d.kind.is_quarantined()
+        || d.kind == MailKind::Duplicate
+    {
+        return;
+    }
+    let Some(case_ref) = fx.case_ref.clone() else {
+        return;
+    };
+    let why = format!(
+        "de beslissing is onzeker (zekerheid {:.0} %); bevestig ze of corrigeer ze",
+        d.confidence * 100.0
+    );
+    match fx
+        .notices
+        .iter_mut()
+        .find(|n| n.template == "forwarded_mail" && n.case_ref.as_deref() == Some(&case_ref))
+    {
+        Some(n) => {
+            n.to.push(Role::Coordinator);
+            n.data["why"] = json!(why);
+        }
+        None => fx.notices.push(Notice {
+            to: vec![Role::Coordinator],
+            ..forward(input, &case_ref, &why)
+        }),
+    }
+}
+
 pub(super) fn cause(input: &Input<'_>) -> Cause {
     Cause::Mail { id: input.mail_id }
 }
@@ -399,6 +434,7 @@ fn referral(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
         // The partner's referring counsellor guides the candidate unless the mail names another.
         case.counsellor.email = d.facts.sender.clone();
         case.counsellor.name = d.facts.sender_name.clone();
+        case.counsellor.phone = d.facts.sender_phone.clone();
     }
     let mut events = vec![case.event(
         input.now,
@@ -993,6 +1029,8 @@ mod tests {
             conclusions: BTreeMap::new(),
             new_contact: None,
             duplicate_of: None,
+            confidence: 1.0,
+            confidence_reasons: Vec::new(),
             reasons: vec!["test".into()],
             facts: Facts {
                 sender: Some("lies@caw-antwerpen.example".into()),
@@ -1357,6 +1395,45 @@ mod tests {
             .unwrap();
             assert_eq!(fx, Effects::default(), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn a_reply_in_which_nothing_is_recognised_is_forwarded_to_the_case_owner() {
+        let fx = run(
+            &decision(MailKind::ReplyToCase, Some("VD-2026-0001")),
+            &[guided_case("VD-2026-0001")],
+            0,
+        )
+        .unwrap();
+        assert_eq!(templates(&fx), ["reply_ack", "forwarded_mail"]);
+        assert_eq!(fx.notices[1].to, [Role::SocialAssistant]);
+        assert_eq!(fx.changes[0].events[0].kind, "mail");
+    }
+
+    #[test]
+    fn an_unsure_decision_is_done_and_put_before_the_coordinator_to_confirm() {
+        let mut unsure = decision(MailKind::Concern, Some("VD-2026-0001"));
+        unsure.confidence = 0.45;
+        unsure.confidence_reasons = vec!["case VD-2026-0001 found by its counsellor only".into()];
+        let fx = run(&unsure, &[guided_case("VD-2026-0001")], 0).unwrap();
+        assert_eq!(
+            templates(&fx),
+            ["concern_notice", "concern_ack", "forwarded_mail"]
+        );
+        let confirm = &fx.notices[2];
+        assert_eq!(confirm.to, [Role::Coordinator]);
+        assert!(
+            confirm.data["why"].as_str().unwrap().contains("45 %"),
+            "{}",
+            confirm.data
+        );
+        let sure = run(
+            &decision(MailKind::Concern, Some("VD-2026-0001")),
+            &[guided_case("VD-2026-0001")],
+            0,
+        )
+        .unwrap();
+        assert_eq!(templates(&sure), ["concern_notice", "concern_ack"]);
     }
 
     #[test]

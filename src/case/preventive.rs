@@ -370,6 +370,8 @@ mod tests {
             conclusions: BTreeMap::new(),
             new_contact: None,
             duplicate_of: None,
+            confidence: 1.0,
+            confidence_reasons: Vec::new(),
             reasons: Vec::new(),
             facts: Facts {
                 sender: Some(sender.into()),

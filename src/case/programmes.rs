@@ -23,6 +23,7 @@ pub fn apply(input: &Input<'_>) -> Result<Effects, CaseError> {
         if let Some(rules) = RULES.iter().find(|r| r.owns(input.config, case)) {
             if rules.case_mail(input, case.clone(), &mut fx)? {
                 fx.case_ref = Some(case.case_ref.clone());
+                apply::confirm_if_unsure(input, &mut fx);
                 return Ok(fx);
             }
         }
@@ -37,5 +38,6 @@ pub fn apply(input: &Input<'_>) -> Result<Effects, CaseError> {
     if fx.case_ref.is_none() {
         fx.case_ref = fx.changes.first().map(|c| c.case.case_ref.clone());
     }
+    apply::confirm_if_unsure(input, &mut fx);
     Ok(fx)
 }

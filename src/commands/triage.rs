@@ -112,6 +112,16 @@ pub fn summary(d: &Decision, _register: &Register) -> String {
         },
         if d.must_auto_reply { "yes" } else { "no" }
     );
+    let _ = writeln!(
+        s,
+        "  confidence: {:.2}{}",
+        d.confidence,
+        if d.confidence_reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", d.confidence_reasons.join("; "))
+        }
+    );
     for (case, decision) in &d.conclusions {
         let _ = writeln!(s, "  conclusion {case}: {decision}");
     }

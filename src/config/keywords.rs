@@ -5,7 +5,7 @@
 use super::raw::RawTriage;
 
 /// Lowercase phrases; a mail matches a list when its text contains one of them as words.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Keywords {
     pub referral: Vec<String>,
     pub urgent: Vec<String>,
@@ -28,6 +28,19 @@ pub struct Keywords {
     pub housing_goal: Vec<String>,
     /// Closing a preventive case (`002` §5.5).
     pub closing: Vec<String>,
+    /// Forms of address before a person's name ("de heer", "mevrouw", "dhr."): the words after
+    /// one of them are read as a name (candidate, new counsellor).
+    pub titles: Vec<String>,
+    /// An out-of-office reply in its own words (nl/fr/en/de), for mail that carries no
+    /// auto-reply headers (RFC 3834): never answered.
+    pub out_of_office: Vec<String>,
+    /// An out-of-office reply pointing elsewhere ("voor dringende zaken"): with one
+    /// [`Keywords::out_of_office`] phrase, enough to call a mail an out-of-office.
+    pub out_of_office_redirect: Vec<String>,
+    /// Labels of the CIR registration number ("inschrijvingsnummer (CIR)", "CIR-nr").
+    pub cir_labels: Vec<String>,
+    /// Below this confidence (0.0–1.0) a decision is put before the coordinator to confirm.
+    pub confidence_threshold: f64,
 }
 
 fn list(words: &[&str]) -> Vec<String> {
@@ -109,6 +122,23 @@ impl Default for Keywords {
                 "nieuw telefoonnummer",
                 "nieuw e-mailadres",
                 "nieuw adres",
+                "nieuw gsm-nummer",
+                "nieuw gsmnummer",
+                "nieuw gsm nummer",
+                "nieuwe gsm",
+                "nieuw nummer",
+                "ander nummer",
+                "nummer is gewijzigd",
+                "nieuw mailadres",
+                "nieuw emailadres",
+                "nieuw e-mail adres",
+                "neemt de begeleiding over",
+                "neemt de begeleiding van",
+                "vervangen door",
+                "opgevolgd door",
+                "afwezig tot",
+                "nieuwe begeleider",
+                "nieuwe begeleidster",
             ]),
             final_report: list(&[
                 "eindverslag",
@@ -199,6 +229,67 @@ impl Default for Keywords {
                 "budget",
                 "schoonmaak",
             ]),
+            titles: list(&[
+                "de heer", "meneer", "mijnheer", "mevrouw", "mevr.", "mevr", "mw.", "dhr.", "dhr",
+                "mr.", "juffrouw", "madame", "monsieur", "mme",
+            ]),
+            out_of_office: list(&[
+                "afwezigheidsbericht",
+                "automatisch antwoord",
+                "ben afwezig tot",
+                "ben afwezig van",
+                "ben momenteel afwezig",
+                "ben niet op kantoor",
+                "ben met verlof tot",
+                "ben met vakantie tot",
+                "afwezig tot en met",
+                "ben terug op",
+                "ben opnieuw bereikbaar vanaf",
+                "wordt niet doorgestuurd",
+                "worden niet doorgestuurd",
+                "beperkt toegang tot mijn mail",
+                "geen toegang tot mijn mail",
+                "out of office",
+                "out of the office",
+                "i am currently away",
+                "i am away until",
+                "limited access to email",
+                "limited access to e-mail",
+                "automatic reply",
+                "je suis absent",
+                "je suis absente",
+                "je serai absent",
+                "je serai absente",
+                "absent du bureau",
+                "réponse automatique",
+                "de retour le",
+                "abwesenheitsnotiz",
+                "bin abwesend",
+                "nicht im büro",
+                "automatische antwort",
+                "keinen zugriff auf meine e-mails",
+            ]),
+            out_of_office_redirect: list(&[
+                "voor dringende",
+                "in dringende gevallen",
+                "bij dringende",
+                "for urgent",
+                "en cas d'urgence",
+                "pour toute urgence",
+                "in dringenden fällen",
+            ]),
+            cir_labels: list(&[
+                "inschrijvingsnummer",
+                "inschrijvingsnr",
+                "inschrijvingsnr.",
+                "inschrijving",
+                "cir",
+                "cir-nummer",
+                "cir-nr",
+                "cir-nr.",
+                "kandidatennummer",
+            ]),
+            confidence_threshold: 0.6,
             closing: list(&[
                 "sluiten het dossier af",
                 "sluiten de begeleiding af",
@@ -217,6 +308,9 @@ impl Keywords {
     pub fn from_raw(raw: RawTriage) -> Self {
         let lower = |v: Vec<String>| v.into_iter().map(|s| s.to_lowercase()).collect();
         let mut k = Keywords::default();
+        if let Some(t) = raw.confidence_threshold {
+            k.confidence_threshold = t.clamp(0.0, 1.0);
+        }
         let pairs = [
             (raw.referral_words, &mut k.referral),
             (raw.urgent_words, &mut k.urgent),
@@ -233,6 +327,13 @@ impl Keywords {
             (raw.action_plan_words, &mut k.action_plan),
             (raw.housing_goal_words, &mut k.housing_goal),
             (raw.closing_words, &mut k.closing),
+            (raw.titles, &mut k.titles),
+            (raw.out_of_office_words, &mut k.out_of_office),
+            (
+                raw.out_of_office_redirect_words,
+                &mut k.out_of_office_redirect,
+            ),
+            (raw.cir_labels, &mut k.cir_labels),
         ];
         for (given, slot) in pairs {
             if let Some(words) = given {

@@ -228,6 +228,11 @@ pub struct RawTriage {
     pub action_plan_words: Option<Vec<String>>,
     pub housing_goal_words: Option<Vec<String>>,
     pub closing_words: Option<Vec<String>>,
+    pub titles: Option<Vec<String>>,
+    pub out_of_office_words: Option<Vec<String>>,
+    pub out_of_office_redirect_words: Option<Vec<String>>,
+    pub cir_labels: Option<Vec<String>>,
+    pub confidence_threshold: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

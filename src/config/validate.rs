@@ -205,7 +205,17 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
             Duration::from_secs(2 * 3600),
         ),
     };
-    let triage = Keywords::from_raw(raw.triage.unwrap_or_default());
+    let raw_triage = raw.triage.unwrap_or_default();
+    if let Some(t) = raw_triage.confidence_threshold {
+        if !(0.0..=1.0).contains(&t) {
+            c.error(
+                "triage.confidence_threshold",
+                format!("{t} is no confidence"),
+                "a number from 0.0 (never ask) to 1.0 (always ask), e.g. 0.6",
+            );
+        }
+    }
+    let triage = Keywords::from_raw(raw_triage);
     let templates = raw.templates.unwrap_or_default();
     let templates = Templates {
         dir: templates.dir.map(PathBuf::from),

@@ -773,6 +773,8 @@ mod tests {
                 phone: Some("0486 55 44 33".into()),
             }),
             duplicate_of: None,
+            confidence: 1.0,
+            confidence_reasons: Vec::new(),
             reasons: vec!["test".into()],
             facts: Facts {
                 sender: Some("lotte.wouters@caw-antwerpen.example".into()),

@@ -25,9 +25,13 @@ struct Reading<'a> {
     config: &'a Config,
     register: &'a Register,
     tags: std::rc::Rc<Tags>,
+    /// Names, titles and CIR labels of the configured lists.
+    patterns: std::rc::Rc<text::Patterns>,
     decision: Decision,
     /// Taken out of `parsed` (outer and forwarded mail), judged once.
     attachments: Vec<RawAttachment>,
+    /// May the case be found by the counsellor who writes (not for a new referral)?
+    by_counsellor: bool,
 }
 
 pub fn decide(mut parsed: Parsed, register: &Register, config: &Config) -> Decision {
@@ -41,8 +45,10 @@ pub fn decide(mut parsed: Parsed, register: &Register, config: &Config) -> Decis
         config,
         register,
         tags: Tags::cached(&config.organisation.case_reference),
+        patterns: text::Patterns::cached(&config.triage),
         decision: empty_decision(),
         attachments,
+        by_counsellor: false,
     };
     r.fill_basic_facts();
     r.classify();
@@ -66,6 +72,8 @@ fn empty_decision() -> Decision {
         new_contact: None,
         duplicate_of: None,
         reasons: Vec::new(),
+        confidence: 1.0,
+        confidence_reasons: Vec::new(),
         facts: Facts::default(),
     }
 }
@@ -85,6 +93,14 @@ fn domain(address: &str) -> &str {
 impl Reading<'_> {
     fn reason(&mut self, reason: impl Into<String>) {
         self.decision.reasons.push(reason.into());
+    }
+
+    /// Something that makes the decision less certain: lowers its confidence by `by` and says why.
+    fn doubt(&mut self, by: f64, why: impl Into<String>) {
+        let why = why.into();
+        self.decision.confidence = (self.decision.confidence - by).max(0.0);
+        self.reason(format!("doubt: {why}"));
+        self.decision.confidence_reasons.push(why);
     }
 
     fn set(&mut self, kind: MailKind, notify: &[Role]) {
@@ -116,6 +132,17 @@ impl Reading<'_> {
         self.decision.documents.dedup();
         self.decision.missing.sort();
         self.decision.missing.dedup();
+        let threshold = self.config.triage.confidence_threshold;
+        if self.decision.confidence < threshold
+            && !self.decision.notify.contains(&Role::Coordinator)
+        {
+            self.decision.notify.push(Role::Coordinator);
+            self.decision.notify.sort();
+            self.decision.reasons.push(format!(
+                "confidence {:.2} is below {threshold}: the coordinator confirms",
+                self.decision.confidence
+            ));
+        }
         if self.decision.kind.is_automated()
             || self.decision.kind.is_quarantined()
             || matches!(
@@ -134,6 +161,9 @@ impl Reading<'_> {
             self.decision
                 .reasons
                 .push(format!("broken MIME: {problem}"));
+        }
+        if !p.problems.is_empty() {
+            self.doubt(0.2, "the mail's MIME is broken; read as far as it could be");
         }
         if p.structure_broken {
             self.decision.partner = p
@@ -246,6 +276,7 @@ impl Reading<'_> {
             .map(|n| n.trim().trim_matches('"').to_string())
             .filter(|n| !n.is_empty() && !n.contains('@'));
 
+        self.decision.facts.sender_phone = text::signature_phone(&body.signature, &body.new);
         let staff = self.config.is_staff(&sender);
         let partner = self
             .config
@@ -411,6 +442,16 @@ impl Reading<'_> {
             });
             return true;
         }
+        // An out-of-office without RFC 3834 headers, known by its words: answering it would
+        // tell case data to whoever reads that mailbox while its owner is away.
+        if let Some(words) = out_of_office_words(p, &self.config.triage) {
+            self.set(MailKind::AutoReply, &[]);
+            self.reason(format!(
+                "auto_reply: an out-of-office in its words (\"{}\"), without auto-reply headers",
+                words.join("\", \"")
+            ));
+            return true;
+        }
         let list_headers = p.header("list-unsubscribe").is_some() || p.header("list-id").is_some();
         let precedence_bulk = p.header("precedence").is_some_and(|v| {
             matches!(
@@ -495,10 +536,10 @@ impl Reading<'_> {
                 self.decision.documents.push(kind);
             }
             if self.decision.cir.is_none() && !j.text.is_empty() {
-                self.decision.cir = text::cir(&j.text);
+                self.decision.cir = self.patterns.cir(&j.text);
             }
             if self.decision.candidate.is_none() && !j.text.is_empty() {
-                self.decision.candidate = text::candidate_labelled(&j.text);
+                self.decision.candidate = self.patterns.candidate_labelled(&j.text);
             }
             self.decision.facts.attachments.push(Attachment {
                 filename: a.filename,
@@ -554,6 +595,60 @@ impl Reading<'_> {
             self.decision.case_ref = Some(case);
             return;
         }
+        if named.len() > 1 {
+            self.doubt(
+                0.4,
+                format!(
+                    "the name fits {} cases; the coordinator decides which",
+                    named.len()
+                ),
+            );
+        }
+        // Without a reference, within the sender's partner only: the name written loosely
+        // (accents, initials, order, one typo), else the counsellor who writes.
+        if let (Some(partner), true) = (partner, named.is_empty()) {
+            let loose = thread::by_name_loosely(self.register, partner, &fresh);
+            if loose.len() == 1 {
+                let case = loose[0].case_ref.clone();
+                self.reason(format!(
+                    "case {case}: the candidate {} is named (loosely: accents, initials, order or one letter)",
+                    loose[0].candidate
+                ));
+                self.doubt(0.15, format!("case {case} found by a loosely written name"));
+                self.decision.case_ref = Some(case);
+                return;
+            }
+            if loose.len() > 1 {
+                self.doubt(
+                    0.4,
+                    format!(
+                        "a loosely written name fits {} cases; the coordinator decides which",
+                        loose.len()
+                    ),
+                );
+            } else if self.by_counsellor {
+                let sender = self.decision.facts.sender.clone().unwrap_or_default();
+                let guided = thread::by_counsellor(self.register, partner, &sender);
+                if guided.len() == 1 {
+                    let case = guided[0].case_ref.clone();
+                    self.reason(format!(
+                        "case {case}: the only open case {sender} guides (no reference or name in the mail)"
+                    ));
+                    self.doubt(0.25, format!("case {case} found by its counsellor only"));
+                    self.decision.case_ref = Some(case);
+                    return;
+                }
+                if guided.len() > 1 {
+                    self.doubt(
+                        0.3,
+                        format!(
+                            "no reference or name, and {sender} guides {} cases",
+                            guided.len()
+                        ),
+                    );
+                }
+            }
+        }
         if allow_quoted {
             if let Some(tag) = self.tags.find(&content.quoted).into_iter().next() {
                 self.reason(format!("case {tag}: reference in the quoted mail"));
@@ -580,6 +675,9 @@ impl Reading<'_> {
                 || (!self.parsed.in_reply_to.is_empty() && quoted.contains("agenda"))
         };
         let is_discussion = !discussion.is_empty() && agenda_reply;
+        self.by_counsellor = referral.is_empty()
+            && !self.attached_any(DocumentKind::Addendum)
+            && !self.attached_any(DocumentKind::SocialReport);
         self.find_case(Some(partner), content, !is_discussion);
 
         if let Some(case_ref) = self.decision.case_ref.clone() {
@@ -605,6 +703,23 @@ impl Reading<'_> {
             .as_deref()
             .is_some_and(|c| self.register.case(c).is_some());
         self.decision.must_auto_reply = true;
+        let competing: Vec<&str> = [
+            ("urgent", urgent.is_empty()),
+            ("final report", final_words.is_empty()),
+            ("contact change", contact.is_empty()),
+            ("concern", concern.is_empty()),
+            ("referral", referral.is_empty() || known_case),
+        ]
+        .iter()
+        .filter(|(_, none)| !none)
+        .map(|(k, _)| *k)
+        .collect();
+        if competing.len() >= 2 {
+            self.doubt(
+                0.1 * (competing.len() - 1) as f64,
+                format!("words of several kinds: {}", competing.join(", ")),
+            );
+        }
 
         if !urgent.is_empty() {
             self.set(
@@ -701,6 +816,7 @@ impl Reading<'_> {
             self.reason(
                 "reply_to_case: nothing else recognised and no case found; a person should look",
             );
+            self.doubt(0.5, "nothing specific recognised and no case found");
         }
     }
 
@@ -737,10 +853,13 @@ impl Reading<'_> {
             self.reason(format!("the {} ({}) is {state}", k.as_str(), k.dutch()));
         }
         let all = format!("{}\n{}", content.subject, content.new);
-        if let Some(name) = text::candidate_name(&all) {
+        if let Some(name) = self.patterns.candidate_name(&all) {
             self.decision.candidate = Some(name);
         }
-        if let Some(cir) = text::cir(&all) {
+        if self.decision.candidate.is_none() {
+            self.doubt(0.2, "no candidate name found in the referral");
+        }
+        if let Some(cir) = self.patterns.cir(&all) {
             self.decision.cir = Some(cir);
         }
     }
@@ -844,7 +963,10 @@ impl Reading<'_> {
             found.join("\", \"")
         ));
         let all = format!("{}\n{}", content.subject, content.new);
-        let name = text::candidate_name(&all).or_else(|| tenant_label(&all));
+        let name = self
+            .patterns
+            .candidate_name(&all)
+            .or_else(|| tenant_label(&all));
         match (&self.decision.case_ref, name) {
             (Some(case), _) => {
                 if let Some(c) = self.register.case(case) {
@@ -856,7 +978,7 @@ impl Reading<'_> {
             (None, None) => self.reason("no tenant name found in the request"),
         }
         if self.decision.cir.is_none() {
-            self.decision.cir = text::cir(&all);
+            self.decision.cir = self.patterns.cir(&all);
         }
         self.decision.facts.statement = text::statement(&content.new);
         true
@@ -904,6 +1026,28 @@ impl Reading<'_> {
         }
         out
     }
+}
+
+/// The out-of-office phrases of a mail's subject and the start of its new text: two of them, or
+/// one with a pointer elsewhere ("voor dringende zaken"), make an out-of-office. One phrase alone
+/// ("ik ben afwezig tot 5 januari, Karel vervangt mij") is a person writing.
+fn out_of_office_words<'k>(
+    p: &Parsed,
+    keywords: &'k crate::config::Keywords,
+) -> Option<Vec<&'k str>> {
+    let body = text::split_body(&p.text);
+    let start: String = body.new.chars().take(1200).collect();
+    let words = text::normalise(&format!("{}\n{start}", p.subject));
+    let found = text::matches(&words, &keywords.out_of_office, false);
+    if found.is_empty() {
+        return None;
+    }
+    let redirect = text::matches(&words, &keywords.out_of_office_redirect, false);
+    (found.len() >= 2 || !redirect.is_empty()).then(|| {
+        let mut all = found;
+        all.extend(redirect);
+        all
+    })
 }
 
 /// "Huurder: Marc Verbeke": the tenant named on a labelled line of a landlord's request.

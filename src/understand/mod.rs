@@ -127,9 +127,26 @@ pub struct Decision {
     pub duplicate_of: Option<String>,
     /// Human-readable: why this kind, which header, word or attachment decided.
     pub reasons: Vec<String>,
+    /// How sure triage is of this decision, 0.0–1.0 (two decimals). Below the `[triage]`
+    /// `confidence_threshold` the mail is handled as far as is safe and the coordinator is asked
+    /// to confirm it.
+    #[serde(serialize_with = "two_decimals", default = "certain")]
+    pub confidence: f64,
+    /// What lowered [`Decision::confidence`], in the order it was found; empty at 1.0.
+    #[serde(default)]
+    pub confidence_reasons: Vec<String>,
     /// Everything else the case code needs, not part of the printed contract.
     #[serde(skip)]
     pub facts: Facts,
+}
+
+/// Decisions stored before confidence existed read back as certain.
+fn certain() -> f64 {
+    1.0
+}
+
+fn two_decimals<S: serde::Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((value.clamp(0.0, 1.0) * 100.0).round() / 100.0)
 }
 
 /// Facts of a mail beyond the printed contract.
@@ -144,6 +161,9 @@ pub struct Facts {
     pub sender: Option<String>,
     /// The sender's display name, when the mail gives one ("Els Wouters").
     pub sender_name: Option<String>,
+    /// The sender's phone as their signature gives it ("GSM 0470 12 34 56"): kept on a new
+    /// case's counsellor, so that alerts can say how to reach them.
+    pub sender_phone: Option<String>,
     /// Addresses in To and Cc, lowercase.
     pub recipients: Vec<String>,
     /// The sender is one of the landlord's own staff.

@@ -329,76 +329,146 @@ fn name_words() -> &'static str {
     r"[A-ZÀ-ÖØ-Þ][\p{L}'’\-]+(?:[ \t]+(?:(?:van|de|der|den|el|ben|ter|ten|le|la|du|da|op)[ \t]+)*[A-ZÀ-ÖØ-Þ][\p{L}'’\-]+){0,3}"
 }
 
-/// A candidate's name as partners write it in a referral ("Naam: Jan Peeters", "aanmelding van
-/// mevrouw Fatima El Amrani").
-pub fn candidate_name(text: &str) -> Option<String> {
-    candidate_labelled(text).or_else(|| candidate_in_prose(text))
+/// The regexes built from the configured word lists (titles, CIR labels): compiled once per
+/// thread and list, like the case tags.
+pub struct Patterns {
+    titles: Vec<String>,
+    cir_labels: Vec<String>,
+    label: Regex,
+    prose: Regex,
+    referred: Regex,
+    titled: Regex,
+    cir: Regex,
 }
 
-/// Only the labelled form ("Naam: …"): safe on documents, whose prose names other people too.
-pub fn candidate_labelled(text: &str) -> Option<String> {
-    candidate_by(text, true)
+/// `words` as a case-insensitive alternation, longest first (so "mevr." wins over "mevr").
+fn alternation(words: &[String]) -> String {
+    let mut sorted: Vec<&String> = words.iter().filter(|w| !w.trim().is_empty()).collect();
+    sorted.sort_by_key(|w| std::cmp::Reverse(w.len()));
+    if sorted.is_empty() {
+        // Matches nothing: an empty list switches the form off.
+        return "(?i:\\b\\B)".to_string();
+    }
+    let alts: Vec<String> = sorted
+        .iter()
+        .map(|w| regex::escape(w.trim()).replace(' ', "[ \\t]+"))
+        .collect();
+    format!("(?i:{})", alts.join("|"))
 }
 
-fn candidate_in_prose(text: &str) -> Option<String> {
-    candidate_by(text, false).or_else(|| candidate_referred(text))
+impl Patterns {
+    pub fn cached(keywords: &crate::config::Keywords) -> std::rc::Rc<Patterns> {
+        thread_local! {
+            static CACHE: std::cell::RefCell<Option<std::rc::Rc<Patterns>>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            match cache.as_ref() {
+                Some(p) if p.titles == keywords.titles && p.cir_labels == keywords.cir_labels => {
+                    p.clone()
+                }
+                _ => {
+                    let p = std::rc::Rc::new(Patterns::new(&keywords.titles, &keywords.cir_labels));
+                    *cache = Some(p.clone());
+                    p
+                }
+            }
+        })
+    }
+
+    pub fn new(titles: &[String], cir_labels: &[String]) -> Patterns {
+        let t = alternation(titles);
+        let name = name_words();
+        let compile = |pattern: String| {
+            Regex::new(&pattern).unwrap_or_else(|_| Regex::new(r"\b\B").expect("valid regex"))
+        };
+        Patterns {
+            titles: titles.to_vec(),
+            cir_labels: cir_labels.to_vec(),
+            label: compile(format!(
+                r"(?m)^\s*(?i:naam(?:\s+(?:van\s+de\s+)?kandidaat(?:-huurder)?)?|kandidaat(?:-huurder)?|cli[eë]nt(?:e)?|naam cli[eë]nt|naam en voornaam|voornaam en naam)[ \t]*:[ \t]*(?:{t}[ \t]+)?({name})"
+            )),
+            prose: compile(format!(
+                r"(?i:aanmelding|aanmelden|kandidaat-huurder|kandidaat)(?:[ \t]*[:\-–—][ \t]*|[ \t]+)(?i:(?:voor[ \t]+)?(?:versnelde[ \t]+doorstroom|vd)(?:[ \t]*[:\-–—][ \t]*|[ \t]+))?(?i:van[ \t]+)?(?:(?i:cli[eë]nte?)[ \t]+|{t}[ \t]+)?({name})"
+            )),
+            referred: compile(format!(
+                r"(?i:meld(?:t|en)?)[ \t]+(?i:ik|we|wij|u)[ \t]+(?:{t}[ \t]+)?({name})[ \t]+(?i:aan)\b"
+            )),
+            titled: compile(format!(r"(?:^|[^\p{{L}}]){t}[ \t]+({name})")),
+            cir: compile(format!(
+                r"(?i)\b{labels}(?:[\s\-]*(?:nummer|nr\.?|number))?\s*(?:\(\s*[\p{{L}}\-]+\s*\))?\s*[:#]?\s*(?:nr\.?\s*)?([A-Z0-9][A-Z0-9\-/.]{{3,24}}[A-Z0-9])",
+                labels = alternation(cir_labels)
+            )),
+        }
+    }
+
+    /// A candidate's name as partners write it in a referral ("Naam: Jan Peeters", "aanmelding
+    /// van mevrouw Fatima El Amrani", "hierbij meld ik graag de heer Jan Peeters aan").
+    pub fn candidate_name(&self, text: &str) -> Option<String> {
+        self.candidate_labelled(text)
+            .or_else(|| first_name(&self.prose, text))
+            .or_else(|| first_name(&self.referred, text))
+            .or_else(|| self.titled_in_referring_sentence(text))
+    }
+
+    /// Only the labelled form ("Naam: …"): safe on documents, whose prose names other people too.
+    pub fn candidate_labelled(&self, text: &str) -> Option<String> {
+        first_name(&self.label, text)
+    }
+
+    /// "Hierbij meld ik, in overleg met haar bewindvoerder, de heer Jan Peeters aan": a name
+    /// after a form of address in the sentence that refers someone.
+    fn titled_in_referring_sentence(&self, text: &str) -> Option<String> {
+        // The rest of the line after each "meld" ("mevr." has a full stop of its own, so
+        // sentences are no unit here).
+        text.lines()
+            .filter_map(|line| {
+                let at = line.to_lowercase().find("meld")?;
+                // `to_lowercase` can change byte lengths: fall back to the whole line.
+                Some(line.get(at..).unwrap_or(line))
+            })
+            .find_map(|rest| first_name(&self.titled, rest))
+    }
+
+    /// CIR / inschrijvingsnummer: a label (also "Inschrijvingsnummer (CIR):") followed by an
+    /// identifier with at least three digits ("2024-118342").
+    pub fn cir(&self, text: &str) -> Option<String> {
+        self.cir
+            .captures_iter(text)
+            .filter_map(|c| c.get(1))
+            .map(|m| m.as_str().to_string())
+            .find(|id| id.chars().filter(char::is_ascii_digit).count() >= 3)
+    }
 }
 
-/// "Hierbij meld ik (mevrouw) Fatima El Amrani aan": the name between the verb and `aan`.
-fn candidate_referred(text: &str) -> Option<String> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        Regex::new(&format!(
-            r"(?i:meld(?:t|en)?)[ \t]+(?i:ik|we|wij|u)[ \t]+(?:(?i:mevrouw/meneer|mevrouw|meneer|mevr\.?|dhr\.?|mr\.?|mw\.?)[ \t]+)?({})[ \t]+(?i:aan)\b",
-            name_words()
-        ))
-        .expect("valid regex")
-    });
-    re.captures(text)
-        .and_then(|c| c.get(1))
+fn first_name(re: &Regex, text: &str) -> Option<String> {
+    re.captures_iter(text)
+        .filter_map(|c| c.get(1))
         .map(|m| m.as_str().trim().to_string())
-}
-
-fn candidate_by(text: &str, labelled: bool) -> Option<String> {
-    static LABEL: OnceLock<Regex> = OnceLock::new();
-    static PROSE: OnceLock<Regex> = OnceLock::new();
-    let label = LABEL.get_or_init(|| {
-        Regex::new(&format!(
-            r"(?im)^\s*(?:naam(?:\s+(?:van\s+de\s+)?kandidaat(?:-huurder)?)?|kandidaat(?:-huurder)?|cli[eë]nt(?:e)?|naam cli[eë]nt)[ \t]*:[ \t]*(?:(?:mevrouw|meneer|mevr\.?|dhr\.?|mr\.?|mw\.?)\s+)?({})",
-            name_words()
-        ))
-        .expect("valid regex")
-    });
-    let prose = PROSE.get_or_init(|| {
-        Regex::new(&format!(
-            r"(?i:aanmelding|aanmelden|kandidaat-huurder|kandidaat)(?:[ \t]*[:\-–][ \t]*|[ \t]+)(?i:voor[ \t]+versnelde[ \t]+doorstroom[ \t]+)?(?i:van[ \t]+)?(?:(?i:cli[eë]nte?|mevrouw|meneer|mevr\.?|dhr\.?|mr\.?|mw\.?)[ \t]+)?({})",
-            name_words()
-        ))
-        .expect("valid regex")
-    });
-    let re = if labelled { label } else { prose };
-    re.captures(text)
-        .and_then(|c| c.get(1))
-        .map(|m| m.as_str().trim().to_string())
-        .filter(|n| {
+        .find(|n| {
             let lower = n.to_lowercase();
-            !["versnelde", "doorstroom", "in", "bijlage", "hierbij"]
-                .iter()
-                .any(|w| lower.starts_with(w))
+            ![
+                "versnelde",
+                "doorstroom",
+                "in",
+                "bijlage",
+                "hierbij",
+                "graag",
+            ]
+            .iter()
+            .any(|w| lower == *w || lower.starts_with(&format!("{w} ")))
         })
 }
 
-/// CIR / inschrijvingsnummer: a label followed by an identifier with at least one digit.
-pub fn cir(text: &str) -> Option<String> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let r = re(
-        &RE,
-        r"(?i)\b(?:cir|inschrijvingsnummer|inschrijvingsnr\.?|inschrijving)(?:[\s\-]*(?:nummer|nr\.?|number))?\s*[:#]?\s*([A-Z0-9][A-Z0-9\-/.]{3,24}[A-Z0-9])",
-    );
-    r.captures_iter(text)
-        .filter_map(|c| c.get(1))
-        .map(|m| m.as_str().to_string())
-        .find(|id| id.chars().filter(char::is_ascii_digit).count() >= 3)
+/// The counsellor's phone in the signature of a mail ("GSM 0470 12 34 56", "t. 03 123 45 67"),
+/// else in the last lines of an unsigned text.
+pub fn signature_phone(signature: &str, new: &str) -> Option<String> {
+    phones(signature).into_iter().next().or_else(|| {
+        let lines: Vec<&str> = new.lines().collect();
+        let tail = lines[lines.len().saturating_sub(6)..].join("\n");
+        phones(&tail).into_iter().next()
+    })
 }
 
 /// Mail addresses written in the text.
@@ -585,6 +655,79 @@ mod tests {
         assert!(matches("hij had een mes bij", &list, true).contains(&"mes"));
         assert!(matches("de messen", &list, false).is_empty());
         assert!(matches("er is geen agressie", &list, true).is_empty());
+    }
+
+    fn candidate_name(text: &str) -> Option<String> {
+        Patterns::cached(&crate::config::Keywords::default()).candidate_name(text)
+    }
+
+    fn cir(text: &str) -> Option<String> {
+        Patterns::cached(&crate::config::Keywords::default()).cir(text)
+    }
+
+    #[test]
+    fn names_after_a_form_of_address_in_subject_and_body_are_read() {
+        let table = [
+            (
+                "Hierbij meld ik graag de heer Jan Peeters aan voor versnelde doorstroom.",
+                Some("Jan Peeters"),
+            ),
+            (
+                "Hierbij meld ik, in overleg met haar bewindvoerder, mevr. Fatima El Amrani aan.",
+                Some("Fatima El Amrani"),
+            ),
+            (
+                "Aanmelding versnelde doorstroom – Youssef Benali",
+                Some("Youssef Benali"),
+            ),
+            ("Aanmelding VD: dhr. Dirk Vermeulen", Some("Dirk Vermeulen")),
+            ("Naam: meneer Kevin Claes", Some("Kevin Claes")),
+            (
+                "Graag meld ik Fatima El Amrani aan.",
+                Some("Fatima El Amrani"),
+            ),
+            ("Mevrouw Peeters belde gisteren over de huur.", None),
+        ];
+        for (text, want) in table {
+            assert_eq!(candidate_name(text).as_deref(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn cir_numbers_behind_parenthesised_labels_are_read() {
+        let table = [
+            (
+                "Inschrijvingsnummer (CIR): 2024-118342",
+                Some("2024-118342"),
+            ),
+            ("CIR-nr.: 2026-004512", Some("2026-004512")),
+            ("inschrijving CIR nr 118342", Some("118342")),
+            ("Kandidatennummer: 2023/55120", Some("2023/55120")),
+            ("CIR: in orde", None),
+        ];
+        for (text, want) in table {
+            assert_eq!(cir(text).as_deref(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_counsellors_phone_is_read_from_the_signature() {
+        assert_eq!(
+            signature_phone(
+                "Met vriendelijke groeten,\nEls Wouters\nwoonbegeleider CAW\nGSM 0470 12 34 56",
+                ""
+            )
+            .as_deref(),
+            Some("0470 12 34 56")
+        );
+        assert_eq!(
+            signature_phone(
+                "",
+                "In bijlage de documenten.\n\nEls Wouters\nt. 03 212 25 72"
+            )
+            .as_deref(),
+            Some("03 212 25 72")
+        );
     }
 
     #[test]

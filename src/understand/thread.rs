@@ -139,6 +139,107 @@ pub fn by_name<'a>(
         .collect()
 }
 
+/// The open cases of `partner` whose candidate is named loosely: accents and case ignored, the
+/// first name written as an initial ("J. Peeters"), the names in any rotation ("Peeters Jan",
+/// "El Amrani Fatima"), and one letter wrong, missing or extra in one word of five letters or
+/// more. Only ever within one partner's cases.
+pub fn by_name_loosely<'a>(
+    register: &'a Register,
+    partner: &str,
+    text: &str,
+) -> Vec<&'a RegisteredCase> {
+    let written = folded_words(text);
+    register
+        .cases
+        .iter()
+        .map(std::sync::Arc::as_ref)
+        .filter(|c| c.open && c.partner == partner)
+        .filter(|c| {
+            let name = folded_words(&c.candidate);
+            name.len() >= 2 && named_loosely(&name, &written)
+        })
+        .collect()
+}
+
+/// Is `name` (folded words, given name first) written somewhere in `written`?
+fn named_loosely(name: &[String], written: &[String]) -> bool {
+    let n = name.len();
+    if written.len() < n {
+        return false;
+    }
+    (0..n).any(|shift| {
+        // The name's words in the order of this rotation, with their index in the name.
+        let order: Vec<usize> = (0..n).map(|i| (i + shift) % n).collect();
+        written.windows(n).any(|window| {
+            let mut typo_left = true;
+            let mut full_words = 0;
+            let all = order.iter().zip(window).all(|(&i, w)| {
+                let given = name[i].as_str();
+                if given == w {
+                    full_words += 1;
+                    return true;
+                }
+                if i == 0 && w.chars().count() == 1 && given.starts_with(w.as_str()) {
+                    return true;
+                }
+                if typo_left
+                    && given.chars().count() >= 5
+                    && given.chars().count().abs_diff(w.chars().count()) <= 1
+                    && strsim::levenshtein(given, w) == 1
+                {
+                    typo_left = false;
+                    full_words += 1;
+                    return true;
+                }
+                false
+            });
+            all && full_words >= 1
+        })
+    })
+}
+
+/// Lowercase words without accents ("Éloi" → "eloi"), split on anything but letters and digits.
+fn folded_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().flat_map(char::to_lowercase).map(fold).collect())
+        .collect()
+}
+
+/// A Latin letter without its accent; other characters as they are.
+fn fold(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+        'ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' => 'i',
+        'ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' => 'u',
+        'ý' | 'ÿ' => 'y',
+        _ => c,
+    }
+}
+
+/// The open cases of `partner` whose counsellor writes from `sender`.
+pub fn by_counsellor<'a>(
+    register: &'a Register,
+    partner: &str,
+    sender: &str,
+) -> Vec<&'a RegisteredCase> {
+    register
+        .cases
+        .iter()
+        .map(std::sync::Arc::as_ref)
+        .filter(|c| c.open && c.partner == partner)
+        .filter(|c| {
+            c.counsellor_email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(sender))
+        })
+        .collect()
+}
+
 /// The words of a text: its runs of letters and digits.
 fn words_of(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric())
@@ -202,6 +303,48 @@ mod tests {
         );
         assert!(by_name(&register, Some("ocmw"), "Jan Peeters").is_empty());
         assert!(by_name(&register, Some("caw"), "Jan Peetersen").is_empty());
+    }
+
+    #[test]
+    fn names_match_loosely_within_the_partner_only() {
+        let case = |n: usize, partner: &str, candidate: &str| {
+            std::sync::Arc::new(RegisteredCase {
+                case_ref: format!("VD-2026-000{n}"),
+                partner: partner.into(),
+                candidate: candidate.into(),
+                cir: None,
+                counsellor_email: None,
+                social_assistant: None,
+                open: true,
+            })
+        };
+        let register = Register {
+            cases: vec![
+                case(1, "caw", "Fatima El Amrani"),
+                case(2, "caw", "Jan Peeters"),
+                case(3, "ocmw", "Dirk Vermeulen"),
+            ],
+            ..Register::default()
+        };
+        let named = |partner: &str, text: &str| -> Vec<String> {
+            by_name_loosely(&register, partner, text)
+                .into_iter()
+                .map(|c| c.case_ref.clone())
+                .collect()
+        };
+        let table: [(&str, &str, &[&str]); 8] = [
+            ("caw", "voor mevrouw FATIMA EL AMRANÍ", &["VD-2026-0001"]),
+            ("caw", "over J. Peeters", &["VD-2026-0002"]),
+            ("caw", "Peeters Jan belde", &["VD-2026-0002"]),
+            ("caw", "El Amrani Fatima", &["VD-2026-0001"]),
+            ("caw", "Jan Peters is verhuisd", &["VD-2026-0002"]),
+            ("caw", "Jan Pietersen kwam langs", &[]),
+            ("caw", "Dirk Vermeulen", &[]),
+            ("ocmw", "dirk vermeulen", &["VD-2026-0003"]),
+        ];
+        for (partner, text, want) in table {
+            assert_eq!(named(partner, text), want.to_vec(), "{partner}: {text}");
+        }
     }
 
     #[test]

@@ -192,6 +192,8 @@ fn every_decision_serialises_to_exactly_the_documented_fields() {
         "new_contact",
         "duplicate_of",
         "reasons",
+        "confidence",
+        "confidence_reasons",
     ];
     let mut got = keys.clone();
     got.sort();

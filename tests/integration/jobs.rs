@@ -34,6 +34,8 @@ fn decision(kind: MailKind, case_ref: Option<&str>) -> Decision {
         conclusions: BTreeMap::new(),
         new_contact: None,
         duplicate_of: None,
+        confidence: 1.0,
+        confidence_reasons: Vec::new(),
         reasons: Vec::new(),
         facts: Facts {
             sender: Some("lies@caw-antwerpen.example".into()),

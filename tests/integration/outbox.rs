@@ -1997,6 +1997,8 @@ fn every_notice_the_case_code_produces_becomes_a_mail() {
             phone: None,
         }),
         duplicate_of: None,
+        confidence: 1.0,
+        confidence_reasons: Vec::new(),
         reasons: vec!["test".into()],
         facts: Facts {
             message_id: MessageId::parse("<m1@caw-antwerpen.example>"),

@@ -36,6 +36,8 @@ fn decision(kind: MailKind, case_ref: Option<&str>, sender: &str, body: &str) ->
         conclusions: BTreeMap::new(),
         new_contact: None,
         duplicate_of: None,
+        confidence: 1.0,
+        confidence_reasons: Vec::new(),
         reasons: Vec::new(),
         facts: Facts {
             sender: Some(sender.into()),
