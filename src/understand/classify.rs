@@ -30,8 +30,9 @@ struct Reading<'a> {
     decision: Decision,
     /// Taken out of `parsed` (outer and forwarded mail), judged once.
     attachments: Vec<RawAttachment>,
-    /// May the case be found by the counsellor who writes (not for a new referral)?
-    by_counsellor: bool,
+    /// May the case be found loosely, by a name written with a typo or by the counsellor who
+    /// writes? Not for a new referral.
+    loose_lookup: bool,
 }
 
 pub fn decide(mut parsed: Parsed, register: &Register, config: &Config) -> Decision {
@@ -48,7 +49,7 @@ pub fn decide(mut parsed: Parsed, register: &Register, config: &Config) -> Decis
         patterns: text::Patterns::cached(&config.triage),
         decision: empty_decision(),
         attachments,
-        by_counsellor: false,
+        loose_lookup: false,
     };
     r.fill_basic_facts();
     r.classify();
@@ -605,9 +606,11 @@ impl Reading<'_> {
             );
         }
         // Without a reference, within the sender's partner only: the name written loosely
-        // (accents, initials, order, one typo), else the counsellor who writes.
-        if let (Some(partner), true) = (partner, named.is_empty()) {
-            let loose = thread::by_name_loosely(self.register, partner, &fresh);
+        // (accents, initials, order, one typo), else the counsellor who writes. Not for a new
+        // referral: a candidate one letter away from a known one is another person.
+        if let (Some(partner), true, true) = (partner, named.is_empty(), self.loose_lookup) {
+            let loose =
+                thread::by_name_loosely(self.register, partner, &fresh, &self.config.triage.titles);
             if loose.len() == 1 {
                 let case = loose[0].case_ref.clone();
                 self.reason(format!(
@@ -626,7 +629,7 @@ impl Reading<'_> {
                         loose.len()
                     ),
                 );
-            } else if self.by_counsellor {
+            } else {
                 let sender = self.decision.facts.sender.clone().unwrap_or_default();
                 let guided = thread::by_counsellor(self.register, partner, &sender);
                 if guided.len() == 1 {
@@ -675,7 +678,7 @@ impl Reading<'_> {
                 || (!self.parsed.in_reply_to.is_empty() && quoted.contains("agenda"))
         };
         let is_discussion = !discussion.is_empty() && agenda_reply;
-        self.by_counsellor = referral.is_empty()
+        self.loose_lookup = referral.is_empty()
             && !self.attached_any(DocumentKind::Addendum)
             && !self.attached_any(DocumentKind::SocialReport);
         self.find_case(Some(partner), content, !is_discussion);

@@ -447,17 +447,21 @@ fn first_name(re: &Regex, text: &str) -> Option<String> {
         .filter_map(|c| c.get(1))
         .map(|m| m.as_str().trim().to_string())
         .find(|n| {
+            // "Aanmelding VD": a short word in capitals is an abbreviation, not a name.
+            let abbreviation =
+                !n.contains(' ') && n.chars().count() <= 4 && n.chars().all(|c| c.is_uppercase());
             let lower = n.to_lowercase();
-            ![
-                "versnelde",
-                "doorstroom",
-                "in",
-                "bijlage",
-                "hierbij",
-                "graag",
-            ]
-            .iter()
-            .any(|w| lower == *w || lower.starts_with(&format!("{w} ")))
+            !abbreviation
+                && ![
+                    "versnelde",
+                    "doorstroom",
+                    "in",
+                    "bijlage",
+                    "hierbij",
+                    "graag",
+                ]
+                .iter()
+                .any(|w| lower == *w || lower.starts_with(&format!("{w} ")))
         })
 }
 
@@ -682,6 +686,10 @@ mod tests {
             ),
             ("Aanmelding VD: dhr. Dirk Vermeulen", Some("Dirk Vermeulen")),
             ("Naam: meneer Kevin Claes", Some("Kevin Claes")),
+            (
+                "Nieuwe aanmelding VD\nWij melden mevrouw Sofie Verbeeck aan.",
+                Some("Sofie Verbeeck"),
+            ),
             (
                 "Graag meld ik Fatima El Amrani aan.",
                 Some("Fatima El Amrani"),

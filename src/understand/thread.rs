@@ -143,12 +143,21 @@ pub fn by_name<'a>(
 /// first name written as an initial ("J. Peeters"), the names in any rotation ("Peeters Jan",
 /// "El Amrani Fatima"), and one letter wrong, missing or extra in one word of five letters or
 /// more. Only ever within one partner's cases.
+///
+/// A surname alone counts after a form of address from `titles` ("mevrouw El Amrani", "de heer
+/// Benali"): that is how people write about someone they know.
 pub fn by_name_loosely<'a>(
     register: &'a Register,
     partner: &str,
     text: &str,
+    titles: &[String],
 ) -> Vec<&'a RegisteredCase> {
     let written = folded_words(text);
+    // The last word of each form of address ("de heer" → "heer", "mevr." → "mevr").
+    let title_words: Vec<String> = titles
+        .iter()
+        .filter_map(|t| folded_words(t).pop())
+        .collect();
     register
         .cases
         .iter()
@@ -156,9 +165,19 @@ pub fn by_name_loosely<'a>(
         .filter(|c| c.open && c.partner == partner)
         .filter(|c| {
             let name = folded_words(&c.candidate);
-            name.len() >= 2 && named_loosely(&name, &written)
+            name.len() >= 2
+                && (named_loosely(&name, &written)
+                    || addressed_by_surname(&name[1..], &written, &title_words))
         })
         .collect()
+}
+
+/// "mevrouw El Amrani": the surname's words right after a form of address.
+fn addressed_by_surname(surname: &[String], written: &[String], titles: &[String]) -> bool {
+    let n = surname.len();
+    written
+        .windows(n + 1)
+        .any(|w| titles.contains(&w[0]) && w[1..].iter().zip(surname).all(|(a, b)| a == b))
 }
 
 /// Is `name` (folded words, given name first) written somewhere in `written`?
@@ -326,13 +345,20 @@ mod tests {
             ],
             ..Register::default()
         };
+        let titles = crate::config::Keywords::default().titles;
         let named = |partner: &str, text: &str| -> Vec<String> {
-            by_name_loosely(&register, partner, text)
+            by_name_loosely(&register, partner, text, &titles)
                 .into_iter()
                 .map(|c| c.case_ref.clone())
                 .collect()
         };
-        let table: [(&str, &str, &[&str]); 8] = [
+        let table: [(&str, &str, &[&str]); 10] = [
+            (
+                "caw",
+                "de begeleiding van mevrouw El Amrani",
+                &["VD-2026-0001"],
+            ),
+            ("caw", "El Amrani belde", &[]),
             ("caw", "voor mevrouw FATIMA EL AMRANÍ", &["VD-2026-0001"]),
             ("caw", "over J. Peeters", &["VD-2026-0002"]),
             ("caw", "Peeters Jan belde", &["VD-2026-0002"]),

@@ -300,3 +300,128 @@ fn the_facts_beyond_the_printed_contract_are_filled() {
     let conclusions = decide("036-conclusions-only-to-shared-mailbox");
     assert_eq!(conclusions.facts.conclusions.len(), 3);
 }
+
+/// One split of the varied corpus (`make_varied.py`): how many kinds and fields triage got
+/// right, and how many mails it would have answered that must not be answered or put under
+/// another partner's case (leaks).
+#[derive(Debug, Default)]
+struct Score {
+    mails: usize,
+    kinds_right: usize,
+    fields: usize,
+    fields_right: usize,
+    leaks: Vec<String>,
+    misses: Vec<String>,
+}
+
+impl Score {
+    fn kinds_pct(&self) -> f64 {
+        100.0 * self.kinds_right as f64 / self.mails.max(1) as f64
+    }
+    fn fields_pct(&self) -> f64 {
+        100.0 * self.fields_right as f64 / self.fields.max(1) as f64
+    }
+}
+
+fn score_split(split: &str) -> Score {
+    let dir = corpus_dir().join("varied").join(split);
+    let config = config("doorstroom.toml");
+    let register = register();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".eml"))
+        .collect();
+    names.sort();
+    let mut score = Score::default();
+    for name in names {
+        let raw = std::fs::read(dir.join(&name)).expect("eml");
+        let json = std::fs::read_to_string(dir.join(name.replace(".eml", ".json"))).expect("json");
+        let expected: Value = serde_json::from_str(&json).expect("expected json");
+        let decision = triage(&raw, &register, &config);
+        let actual = serde_json::to_value(&decision).expect("decision serialises");
+        score.mails += 1;
+        let mut wrong = Vec::new();
+        for (key, want) in expected.as_object().expect("object") {
+            let got = match key.as_str() {
+                "_new_phone" => actual["new_contact"]["phone"].clone(),
+                k if k.starts_with('_') => continue,
+                k => actual.get(k).cloned().unwrap_or(Value::Null),
+            };
+            score.fields += 1;
+            if got == *want {
+                score.fields_right += 1;
+                if key == "kind" {
+                    score.kinds_right += 1;
+                }
+            } else {
+                wrong.push(format!("{key}: expected {want}, got {got}"));
+            }
+        }
+        let answered_wrongly = decision.must_auto_reply
+            && expected.get("must_auto_reply") == Some(&Value::Bool(false));
+        let other_partners_case = decision.kind != doorstroom::understand::MailKind::CrossPartner
+            && decision.partner.is_some()
+            && decision
+                .case_ref
+                .as_deref()
+                .and_then(|c| register.case(c))
+                .is_some_and(|c| Some(&c.partner) != decision.partner.as_ref());
+        if answered_wrongly || other_partners_case {
+            score
+                .leaks
+                .push(format!("{split}/{name}: {:?}", decision.reasons));
+        }
+        if !wrong.is_empty() {
+            score.misses.push(format!(
+                "{split}/{name}: {}\n      reasons: {:?}",
+                wrong.join("; "),
+                decision.reasons
+            ));
+        }
+    }
+    score
+}
+
+/// The varied corpus, scored per split: the tuning split must stay right; the held-out split
+/// (phrasings triage was never tuned on) is printed, and may never leak.
+/// `cargo test --test integration corpus -- --nocapture` shows both scores and every miss.
+#[test]
+fn varied_corpus_scores_tuned_and_held_out_phrasings_apart() {
+    let tune = score_split("tune");
+    let heldout = score_split("heldout");
+    for (split, s) in [("tune", &tune), ("held-out", &heldout)] {
+        println!(
+            "varied corpus, {split}: {}/{} kinds ({:.1} %), {:.1} % of {} fields right, {} leak(s)",
+            s.kinds_right,
+            s.mails,
+            s.kinds_pct(),
+            s.fields_pct(),
+            s.fields,
+            s.leaks.len()
+        );
+        for miss in &s.misses {
+            println!("  miss {miss}");
+        }
+        for leak in &s.leaks {
+            println!("  LEAK {leak}");
+        }
+    }
+    assert!(
+        tune.mails + heldout.mails >= 200,
+        "the varied corpus has {} mails; make_varied.py writes 216",
+        tune.mails + heldout.mails
+    );
+    assert!(
+        heldout.mails * 3 >= (tune.mails + heldout.mails) - 2,
+        "a third is held out"
+    );
+    assert!(tune.leaks.is_empty() && heldout.leaks.is_empty(), "leaks");
+    assert!(
+        tune.kinds_pct() >= 95.0 && tune.fields_pct() >= 95.0,
+        "the tuning split slipped: {:.1} % kinds, {:.1} % fields",
+        tune.kinds_pct(),
+        tune.fields_pct()
+    );
+}
