@@ -482,7 +482,7 @@ fn referral(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
             &cause(input),
         ));
     }
-    fx.notices.extend(q.notice(&reference));
+    fx.notices.extend(q.notice());
     fx.quota = Some(q);
     fx.changes.push(CaseChange {
         case,
@@ -498,7 +498,8 @@ pub(super) fn reply(input: &Input<'_>, mut case: Case, fx: &mut Effects) -> Resu
     let mut events = Vec::new();
     let received = add_documents(input, &mut case, &mut events);
     let missing = missing_after(&case, &programme, &received);
-    if case.status == Status::ReferredIncomplete && missing.is_empty() {
+    let completed = case.status == Status::ReferredIncomplete && missing.is_empty();
+    if completed {
         events.push(case.transition(Transition::Complete, input.now, &cause(input))?);
     }
     if received.contains(&DocumentKind::FinalReport) && case.report_due.take().is_some() {
@@ -508,6 +509,7 @@ pub(super) fn reply(input: &Input<'_>, mut case: Case, fx: &mut Effects) -> Resu
         "received": dutch_names(&received),
         "missing": dutch_names(&missing),
         "complete": missing.is_empty(),
+        "completed": completed,
     });
     fx.notices
         .extend(ack(input, "reply_ack", &case.case_ref, data));
@@ -649,8 +651,10 @@ fn concern(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
             data.clone(),
         ));
     }
+    // An urgent concern is always answered, at once: its acknowledgement is urgent too, which
+    // gives it the outbox's priority lane and an acknowledgement slot of its own.
     fx.notices
-        .extend(ack(input, "concern_ack", &case.case_ref, data));
+        .extend(ack(input, "concern_ack", &case.case_ref, data).map(|n| Notice { urgent, ..n }));
     fx.changes.push(CaseChange {
         case,
         created: false,

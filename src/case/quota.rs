@@ -71,10 +71,13 @@ pub fn check(partner: &Partner, month: Month, earlier: u32) -> QuotaCheck {
 
 impl QuotaCheck {
     /// `quota_exceeded` for the coordinator: once per partner and month (the first referral over).
-    pub fn notice(&self, case_ref: &str) -> Option<Notice> {
+    /// The notice, about the partner and month and not about the referral that
+    /// went over: its effect key holds no case, so the coordinator hears it once per partner
+    /// and month however many referrals follow (the referral's own notice says it is over).
+    pub fn notice(&self) -> Option<Notice> {
         self.over.then(|| Notice {
             template: "quota_exceeded".into(),
-            case_ref: Some(case_ref.into()),
+            case_ref: None,
             to: vec![crate::case::Role::Coordinator],
             to_sender: false,
             urgent: false,
@@ -117,10 +120,28 @@ mod tests {
         assert!(!check(&partner(Some(2)), m, 1).over);
         let third = check(&partner(Some(2)), m, 2);
         assert!(third.over);
-        let n = third.notice("VD-2026-0009").unwrap();
+        let n = third.notice().unwrap();
         assert_eq!(n.dedupe, "quota:caw:2026-12");
         assert_eq!(n.data["count"], 3);
         assert_eq!(n.data["month"], "2026-12");
+    }
+
+    #[test]
+    fn quota_exceeded_is_one_effect_per_partner_and_month_whatever_the_referral() {
+        let m = Month {
+            year: 2026,
+            month: 12,
+        };
+        let third = check(&partner(Some(2)), m, 2).notice().unwrap();
+        let tenth = check(&partner(Some(2)), m, 9).notice().unwrap();
+        assert_eq!(third.effect_key(), tenth.effect_key());
+        assert_eq!(third.case_ref, None);
+        let next_month = Month {
+            year: 2027,
+            month: 1,
+        };
+        let january = check(&partner(Some(2)), next_month, 2).notice().unwrap();
+        assert_ne!(third.effect_key(), january.effect_key());
     }
 
     #[test]
@@ -134,7 +155,7 @@ mod tests {
             500,
         );
         assert!(!c.over);
-        assert!(c.notice("VD-2026-0001").is_none());
+        assert!(c.notice().is_none());
     }
 
     #[test]

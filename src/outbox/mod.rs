@@ -217,9 +217,21 @@ impl Outbox {
                 return Err(e.into());
             }
         };
-        let rendered =
-            self.templates
-                .render_notice(config, &notice.template, case, &notice.data)?;
+        // Sentences naming who got the mail are made from the real recipient list, never from
+        // what the notice asked for (a case without a social assistant goes to the coordinator).
+        let mut data = notice.data.clone();
+        if let serde_json::Value::Object(map) = &mut data {
+            map.insert(
+                "sent_to".into(),
+                serde_json::json!(recipients
+                    .iter()
+                    .map(|r| describe_recipient(config, case, r))
+                    .collect::<Vec<_>>()),
+            );
+        }
+        let rendered = self
+            .templates
+            .render_notice(config, &notice.template, case, &data)?;
         let ack_key = ack_key(config, notice, answering, now);
         let mail = compose::compose(
             config,
@@ -253,8 +265,35 @@ impl Outbox {
     }
 }
 
+/// One recipient as a Dutch reader knows them: `Bram Janssens (sociaal assistent)`, `An Peeters
+/// (contactpersoon versnelde doorstroom)`, `Lotte Wouters (woonbegeleider)`; anyone else by
+/// address.
+pub fn describe_recipient(config: &Config, case: Option<&CaseInfo>, address: &str) -> String {
+    let same = |a: &str| a.eq_ignore_ascii_case(address);
+    let org = &config.organisation;
+    if let Some(p) = org.coordinators.iter().find(|p| same(&p.email)) {
+        return format!("{} (contactpersoon versnelde doorstroom)", p.name);
+    }
+    if let Some(p) = config.social_assistants.iter().find(|p| same(&p.email)) {
+        return format!("{} (sociaal assistent)", p.name);
+    }
+    if let Some(c) = case.filter(|c| c.counsellor_email.as_deref().is_some_and(same)) {
+        return match &c.counsellor_name {
+            Some(name) => format!("{name} (woonbegeleider)"),
+            None => format!("{address} (woonbegeleider)"),
+        };
+    }
+    if case.is_some_and(|c| c.social_assistant.as_deref().is_some_and(same)) {
+        return format!("{address} (sociaal assistent)");
+    }
+    address.to_string()
+}
+
 /// The key of the acknowledgement `notice` is, if it is one: a notice to the sender of the mail
-/// it answers. One per sender, case and day (the landlord's day) is queued.
+/// it answers. One per sender, case and day (the landlord's day) is queued (loop safety), in
+/// each of three slots: the answer to an urgent concern and the answer to the mail that
+/// completes a referral (`completed` in its data) have a slot of their own, so that the
+/// partner always hears what matters even after an ordinary acknowledgement that day.
 pub fn ack_key(
     config: &Config,
     notice: &Notice,
@@ -262,8 +301,15 @@ pub fn ack_key(
     now: DateTime<Utc>,
 ) -> Option<String> {
     let answering = answering.filter(|_| notice.to_sender)?;
+    let slot = if notice.urgent {
+        ":urgent"
+    } else if notice.data.get("completed") == Some(&serde_json::Value::Bool(true)) {
+        ":completed"
+    } else {
+        ""
+    };
     Some(format!(
-        "ack:{}:{}:{}",
+        "ack:{}:{}:{}{slot}",
         notice.case_ref.as_deref().unwrap_or("-"),
         answering.sender,
         now.with_timezone(&config.organisation.time_zone)
@@ -364,6 +410,62 @@ mod tests {
             matches!(err, PrepareError::Guard(GuardError::Privacy { .. })),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_urgent_alert_names_only_who_really_got_it() {
+        let config = config();
+        let outbox = outbox(&config);
+        let mut case = sample_case("caw-antwerpen");
+        let n = notice(
+            "urgent_alert",
+            Some(&case.case_ref),
+            &[Role::SocialAssistant, Role::Coordinator],
+            false,
+        );
+        let with_sa = outbox
+            .prepare(&config, &n, Some(&case), None, None, Utc::now())
+            .unwrap();
+        let text = String::from_utf8_lossy(&with_sa.bytes).replace("=\r\n", "");
+        assert!(
+            text.contains("Bram Janssens (sociaal assistent) en An Peeters (contactpersoon"),
+            "{text}"
+        );
+        assert!(!text.contains("nog geen sociaal assistent"), "{text}");
+
+        case.social_assistant = None;
+        let without = outbox
+            .prepare(&config, &n, Some(&case), None, None, Utc::now())
+            .unwrap();
+        assert_eq!(without.recipients, ["an.peeters@woonhaven.example"]);
+        let text = String::from_utf8_lossy(&without.bytes).replace("=\r\n", "");
+        assert!(
+            text.contains("ging naar An Peeters (contactpersoon"),
+            "{text}"
+        );
+        assert!(!text.contains("sociaal assistent) en"), "{text}");
+        assert!(
+            text.contains("nog geen sociaal assistent toegewezen"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_completed_referral_and_an_urgent_concern_each_have_an_answer_slot_of_their_own() {
+        let config = config();
+        let now = Utc::now();
+        let a = answering("lotte.wouters@caw-antwerpen.example", MailKind::ReplyToCase);
+        let routine = notice("reply_ack", Some("VD-2026-0007"), &[], true);
+        let mut completed = routine.clone();
+        completed.data["completed"] = serde_json::json!(true);
+        let mut urgent = notice("concern_ack", Some("VD-2026-0007"), &[], true);
+        urgent.urgent = true;
+        let concern = notice("concern_ack", Some("VD-2026-0007"), &[], true);
+        let key = |n: &Notice| ack_key(&config, n, Some(&a), now).unwrap();
+        assert_eq!(key(&routine), key(&concern), "one ordinary answer a day");
+        assert_ne!(key(&routine), key(&completed));
+        assert_ne!(key(&routine), key(&urgent));
+        assert_ne!(key(&completed), key(&urgent));
     }
 
     #[test]

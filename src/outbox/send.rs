@@ -34,8 +34,10 @@
 //!
 //! # Order, retries and limits
 //!
-//! Rows leave oldest first, and a row waits while an earlier row to one of its recipients waits
-//! (in order per recipient). Transient failures (connection refused, timeouts, 4xx, and 53x
+//! Urgent rows (an urgent concern: `003` §5 says *immediately*) are a lane of their own: they
+//! leave first, are never held behind a routine row that waits, and are not held by the rate
+//! limit below. Routine rows leave oldest first, and a row waits while an
+//! earlier row to one of its recipients waits (in order per recipient). Transient failures (connection refused, timeouts, 4xx, and 53x
 //! authentication trouble, which an admin fixes) are retried with exponential backoff and jitter
 //! until `smtp.retry_for` has passed since the row was queued; permanent failures (5xx) mark the
 //! row `failed` and queue one `bounce_notice` to the coordinators in the same transaction. A
@@ -750,14 +752,16 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
             if shutdown.is_cancelled() {
                 break;
             }
-            let waits =
-                row.next_attempt_at > now || row.recipients.iter().any(|r| blocked.contains(r));
+            // The priority lane: urgent rows are never held behind routine ones.
+            let waits = row.next_attempt_at > now
+                || !row.urgent && row.recipients.iter().any(|r| blocked.contains(r));
             if waits {
                 blocked.extend(row.recipients.iter().cloned());
                 continue;
             }
             let limit = self.policy.rate_per_recipient_per_hour;
             if limit > 0
+                && !row.urgent
                 && row
                     .recipients
                     .iter()

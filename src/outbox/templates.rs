@@ -446,6 +446,8 @@ pub fn context(config: &Config, case: Option<&CaseInfo>, data: &Value) -> Value 
         json!({"name": org.name, "shared_mailbox": org.shared_mailbox}),
     );
     map.insert("signature".into(), json!(config.templates.signature));
+    // Filled by `Outbox::prepare` from the real recipients; empty for previews.
+    map.entry("sent_to").or_insert_with(|| json!([]));
     // The contact line under every mail: the first coordinator, with her phone.
     map.insert(
         "contact".into(),
@@ -659,7 +661,8 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
         (
             "concern_notice",
             "default",
-            json!({"statement": "Mevrouw laat de woonbegeleider al drie weken niet meer binnen en er is klacht over geluidsoverlast."}),
+            json!({"statement": "Mevrouw laat de woonbegeleider al drie weken niet meer binnen en er is klacht over geluidsoverlast.",
+                   "sent_to": ["Bram Janssens (sociaal assistent)", "An Peeters (contactpersoon versnelde doorstroom)"]}),
         ),
         (
             "concern_ack",
@@ -669,7 +672,8 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
         (
             "urgent_alert",
             "default",
-            json!({"statement": "De huurder dreigde gisteren de buurvrouw iets aan te doen; de politie is langs geweest."}),
+            json!({"statement": "De huurder dreigde gisteren de buurvrouw iets aan te doen; de politie is langs geweest.",
+                   "sent_to": ["Bram Janssens (sociaal assistent)", "An Peeters (contactpersoon versnelde doorstroom)"]}),
         ),
         (
             "final_report_notice",

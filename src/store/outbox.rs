@@ -294,11 +294,12 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Queued rows in order (due or not), oldest first: the sender walks them in order so that
-    /// mails to one recipient leave in the order they were queued.
+    /// Queued rows in order (due or not): urgent rows first (the priority lane), then oldest
+    /// first, so that routine mails to one recipient leave in the order they were queued.
     pub async fn outbox_queued(&self, limit: i64) -> Result<Vec<OutboxRow>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM outbox WHERE org = $1 AND state = 'queued' ORDER BY id LIMIT $2"
+            "SELECT {COLUMNS} FROM outbox WHERE org = $1 AND state = 'queued'
+             ORDER BY urgent DESC, id LIMIT $2"
         ))
         .bind(&self.org)
         .bind(limit)

@@ -1933,6 +1933,79 @@ async fn smtp_throughput_through_postfix() {
     }
 }
 
+/// `003` §5: a safety risk is told *immediately*. After a burst of 100 routine mails to the
+/// coordinator (the hourly rate of 30 used up, 70 waiting), an urgent alert queued behind them
+/// is delivered through Postfix to her mailbox on the next pass, within seconds.
+#[tokio::test]
+async fn an_urgent_alert_arrives_within_seconds_after_a_burst_of_100_routine_mails() {
+    let stack = MailStack::start();
+    let mut config = stack_config(&stack);
+    if let doorstroom::config::Smtp::Server(s) = &mut config.smtp {
+        s.rate_per_recipient_per_hour = 30;
+    }
+    let outbox = Arc::new(Outbox::load(&config).unwrap());
+    let (store, _dir) = db::open(db::Db::Sqlite, "outbox-stack-urgent").await;
+    let now = Utc::now();
+    for i in 0..100 {
+        let m = notice_to(
+            &outbox,
+            &config,
+            "concern_notice",
+            &[Role::Coordinator],
+            &format!("mail:{i}"),
+            false,
+            now,
+        );
+        store.queue(&m, now).await.unwrap();
+    }
+    let s = Sender::from_config(
+        store.clone(),
+        Arc::new(config.clone()),
+        outbox.clone(),
+        None,
+    );
+    let burst = s.run_once(Utc::now()).await.unwrap();
+    assert_eq!(burst.sent, 30, "the hourly rate: {burst:?}");
+
+    let alert = notice_to(
+        &outbox,
+        &config,
+        "urgent_alert",
+        &[Role::Coordinator],
+        "mail:urgent",
+        true,
+        Utc::now(),
+    );
+    store.queue(&alert, Utc::now()).await.unwrap();
+    let started = std::time::Instant::now();
+    let pass = s.run_once(Utc::now()).await.unwrap();
+    assert_eq!(pass.sent, 1, "only the urgent alert leaves: {pass:?}");
+    let id = alert.message_id.clone();
+    stack
+        .wait_for_mail(
+            crate::mailstack::COORDINATOR,
+            "INBOX",
+            |m| String::from_utf8_lossy(&m.bytes).contains(&id),
+            std::time::Duration::from_secs(10),
+        )
+        .await;
+    eprintln!(
+        "urgent alert in the coordinator's mailbox {:.2} s after it was queued behind 70 waiting mails",
+        started.elapsed().as_secs_f64()
+    );
+    let row = store
+        .outbox_by_message_id(&alert.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, OutboxState::Sent);
+    assert_eq!(
+        store.outbox_queued(1000).await.unwrap().len(),
+        70,
+        "the routine mails still wait for the rate, none lost"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The contract with the case code (notices.md): every notice it produces renders and is guarded
 // ---------------------------------------------------------------------------------------------
