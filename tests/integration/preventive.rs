@@ -208,7 +208,12 @@ async fn on_the_real_mail_stack_a_request_in_cc_opens_a_case_confirmed_and_the_a
         .wait_for_mail(
             STAFF,
             "INBOX",
-            |m| subject(&m.bytes).contains("preventieve woonbegeleiding geregistreerd"),
+            // The confirmation answers the request: it keeps the request's subject, with the
+            // case tag added.
+            |m| {
+                let s = subject(&m.bytes);
+                s.starts_with("Re: Vraag preventieve woonbegeleiding") && s.contains("[VD-")
+            },
             Duration::from_secs(45),
         )
         .await;
