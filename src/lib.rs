@@ -48,3 +48,6 @@ pub mod understand;
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+#[cfg(test)]
+pub(crate) mod counted;

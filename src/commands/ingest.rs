@@ -119,7 +119,11 @@ fn print(file: &str, handled: &Handled, json: bool) -> anyhow::Result<()> {
     if json {
         let mut object = match &handled.decision {
             Some(decision) => serde_json::to_value(decision)?,
-            None => serde_json::json!({ "file": file }),
+            // Decided before, or not decidable at all (quarantined with the reason).
+            None => match &handled.reason {
+                Some(reason) => serde_json::json!({ "file": file, "reasons": [reason] }),
+                None => serde_json::json!({ "file": file }),
+            },
         };
         if let Some(map) = object.as_object_mut() {
             map.insert("file".into(), file.into());

@@ -7,6 +7,7 @@
 
 pub mod diagnostics;
 pub mod keywords;
+pub mod limits;
 pub mod raw;
 mod validate;
 pub mod vocabulary;
@@ -72,6 +73,8 @@ pub struct Config {
     pub health: Health,
     pub triage: Keywords,
     pub templates: Templates,
+    /// `[limits]`: what one mail may cost intake (see [`limits`]).
+    pub limits: limits::Limits,
 }
 
 /// The landlord (woonmaatschappij / SVK) that runs the shared mailbox.

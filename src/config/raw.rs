@@ -27,6 +27,7 @@ pub struct RawConfig {
     pub health: Option<RawHealth>,
     pub triage: Option<RawTriage>,
     pub templates: Option<RawTemplates>,
+    pub limits: Option<super::limits::RawLimits>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -205,6 +205,19 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
             Duration::from_secs(2 * 3600),
         ),
     };
+    let limits = match raw.limits.unwrap_or_default().validate() {
+        Ok(limits) => limits,
+        Err(bad) => {
+            for (key, message) in bad {
+                c.error(
+                    key,
+                    message,
+                    "a whole number above 0; leave the key out for the default",
+                );
+            }
+            super::limits::Limits::default()
+        }
+    };
     let raw_triage = raw.triage.unwrap_or_default();
     if let Some(t) = raw_triage.confidence_threshold {
         if !(0.0..=1.0).contains(&t) {
@@ -245,6 +258,7 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
                 health,
                 triage,
                 templates,
+                limits,
             })
         }
         _ => Err(c.found),

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::limits::Limits;
 use crate::config::Config;
 use crate::config::MaildirMailbox;
 use crate::context::{Context, Loaded};
@@ -103,7 +104,9 @@ pub fn scope_of(parsed: &Parsed, config: &Config) -> RegisterScope {
             .collect::<Vec<_>>()
             .join("\n");
         for text in [&p.subject, &p.text, &unquoted] {
-            scope.case_refs.extend(tags.find(text));
+            scope
+                .case_refs
+                .extend(tags.find_at_most(text, config.limits.case_tags).0);
         }
         // The mail's own Message-ID threads nothing; an inner mail's may (a bounce returns ours).
         let own = if outer { None } else { p.message_id.as_ref() };
@@ -180,8 +183,8 @@ pub struct Prepared {
     parsed: Vec<(String, Result<Parsed, String>)>,
 }
 
-/// Hash and parse a batch over all cores, off the async runtime.
-pub async fn prepare(mails: Vec<Incoming>) -> Result<Prepared, IntakeError> {
+/// Hash and parse a batch over all cores, off the async runtime, each mail within `limits`.
+pub async fn prepare(mails: Vec<Incoming>, limits: &Limits) -> Result<Prepared, IntakeError> {
     // An empty inbox is the common case: no thread for it.
     if mails.is_empty() {
         return Ok(Prepared {
@@ -189,8 +192,9 @@ pub async fn prepare(mails: Vec<Incoming>) -> Result<Prepared, IntakeError> {
             parsed: Vec::new(),
         });
     }
+    let limits = limits.clone();
     tokio::task::spawn_blocking(move || {
-        let parsed = parse_all(&mails);
+        let parsed = parse_all(&mails, &limits);
         Prepared { mails, parsed }
     })
     .await
@@ -203,7 +207,7 @@ pub async fn handle_batch(
     loaded: &Loaded,
     mails: Vec<Incoming>,
 ) -> Result<Vec<Result<Handled, IntakeError>>, IntakeError> {
-    handle_prepared(ctx, loaded, prepare(mails).await?).await
+    handle_prepared(ctx, loaded, prepare(mails, &loaded.config.limits).await?).await
 }
 
 /// Handle a prepared batch of mails in source order, as the daemon does on every pass:
@@ -252,7 +256,7 @@ pub async fn handle_prepared(
                 "a mail of the batch failed half-way: deciding the batch again, a savepoint per mail"
             );
             // The parsed mails went into the undone attempt: parsing is deterministic.
-            let parsed = prepare_again(&mails).await?;
+            let parsed = prepare_again(&mails, &loaded.config.limits).await?;
             decide_batch(ctx, loaded, &mails, &records, parsed, &mut open, true)
                 .await?
                 .ok_or_else(|| IntakeError::Io("a savepoint did not hold a failed mail".into()))?
@@ -317,7 +321,8 @@ async fn decide_batch(
         let parsed = match parsed {
             Ok(parsed) => parsed,
             Err(panic) => {
-                results.push(Err(IntakeError::Unreadable(panic)));
+                let reason = format!("cannot read the mail: the parser failed ({panic})");
+                results.push(Ok(undecidable(&mut tx, loaded, record, &reason).await?));
                 continue;
             }
         };
@@ -328,8 +333,12 @@ async fn decide_batch(
             Ok(handled) => results.push(Ok(handled)),
             Err(e) if e.is_transient() => return Err(e),
             Err(e) if careful => {
+                // Never left `stored`: the mail goes to quarantine with the reason, and the
+                // coordinator is told.
                 tx.rollback_to_savepoint().await?;
-                results.push(Err(e));
+                let reason = format!("cannot decide the mail: {e}");
+                tracing::warn!(mail = record.id, "mail quarantined: {reason}");
+                results.push(Ok(undecidable(&mut tx, loaded, record, &reason).await?));
             }
             Err(e) => {
                 tracing::debug!(mail = record.id, "undoing the batch: {e}");
@@ -354,9 +363,13 @@ async fn decide_batch(
 }
 
 /// Parse a batch again (after an undone attempt took the parsed mails), off the async runtime.
-async fn prepare_again(mails: &[Incoming]) -> Result<Vec<Result<Parsed, String>>, IntakeError> {
+async fn prepare_again(
+    mails: &[Incoming],
+    limits: &Limits,
+) -> Result<Vec<Result<Parsed, String>>, IntakeError> {
     let mails = mails.to_vec();
-    let parsed = tokio::task::spawn_blocking(move || parse_all(&mails))
+    let limits = limits.clone();
+    let parsed = tokio::task::spawn_blocking(move || parse_all(&mails, &limits))
         .await
         .map_err(|e| IntakeError::Io(format!("the parser task failed: {e}")))?;
     Ok(parsed.into_iter().map(|(_, p)| p).collect())
@@ -366,11 +379,11 @@ async fn prepare_again(mails: &[Incoming]) -> Result<Vec<Result<Parsed, String>>
 /// all the same, that mail alone is set aside with the panic's message. (A mail decided before,
 /// found again after a crash, is parsed for nothing: rare, and it keeps parsing free of the
 /// database.)
-fn parse_all(mails: &[Incoming]) -> Vec<(String, Result<Parsed, String>)> {
+fn parse_all(mails: &[Incoming], limits: &Limits) -> Vec<(String, Result<Parsed, String>)> {
     let parse = |i: usize| {
         let raw = &mails[i].raw;
         let parsed = std::panic::catch_unwind(|| {
-            let mut parsed = understand::parse::parse(raw);
+            let mut parsed = understand::parse::parse_within(raw, limits);
             parsed.hash_attachments();
             parsed
         })
@@ -576,6 +589,53 @@ async fn decide(
     })
 }
 
+/// A mail that cannot be decided (the parser failed on it, or deciding it failed for good):
+/// written as quarantined with `reason`, and the coordinator told once, in `tx`. The mails
+/// behind it go on.
+async fn undecidable(
+    tx: &mut Tx,
+    loaded: &Loaded,
+    mail: &MailRecord,
+    reason: &str,
+) -> Result<Handled, IntakeError> {
+    let config = &loaded.config;
+    let now = Utc::now();
+    let kind = understand::MailKind::Malformed;
+    let notice = unplaced(
+        mail.id,
+        "",
+        "een onbekende afzender",
+        kind,
+        &format!("mail #{}", mail.id),
+        reason,
+    );
+    let done = queue_notices(tx, config, &loaded.outbox, &[notice], &[], None, now).await?;
+    let json = serde_json::json!({ "kind": kind.as_str(), "reasons": [reason] });
+    tx.finish_mail(
+        mail,
+        &MailOutcome {
+            state: MailState::Quarantined,
+            kind: kind.as_str(),
+            partner: None,
+            case_ref: None,
+            body_hash: None,
+            decision: &json,
+            reason: Some(reason),
+            at: now,
+        },
+    );
+    tx.write_held().await?;
+    Ok(Handled {
+        mail_id: mail.id,
+        new: true,
+        state: MailState::Quarantined,
+        decision: None,
+        case_ref: None,
+        done,
+        reason: Some(reason.to_string()),
+    })
+}
+
 /// A mail a person must place: the coordinator is told at once (with high importance when it
 /// may be about someone's safety). For mail that could not be applied to a case, and for mail
 /// too broken to read; never for spam, spoofs or automated mail, and not for unknown senders
@@ -599,22 +659,42 @@ fn unplaced_notice(
         .as_deref()
         .and_then(|p| config.partner(p))
         .map_or_else(|| "een onbekende afzender".to_string(), |p| p.name.clone());
-    Some(Notice {
+    Some(unplaced(
+        mail_id,
+        decision.facts.sender.as_deref().unwrap_or_default(),
+        &partner_name,
+        kind,
+        &decision.facts.subject,
+        reason.unwrap_or_default(),
+    ))
+}
+
+/// The coordinator's `unplaced_mail` notice about mail `mail_id`, once per mail.
+fn unplaced(
+    mail_id: i64,
+    sender: &str,
+    partner_name: &str,
+    kind: understand::MailKind,
+    subject: &str,
+    reason: &str,
+) -> Notice {
+    let urgent = kind == understand::MailKind::UrgentConcern;
+    Notice {
         template: "unplaced_mail".into(),
         case_ref: None,
         to: vec![crate::case::Role::Coordinator],
         to_sender: false,
-        urgent: kind == MailKind::UrgentConcern,
+        urgent,
         data: serde_json::json!({
-            "sender": decision.facts.sender.clone().unwrap_or_default(),
+            "sender": sender,
             "partner_name": partner_name,
             "kind": crate::case::apply::dutch_kind(kind),
-            "subject": decision.facts.subject,
-            "reason": reason.unwrap_or_default(),
-            "urgent": kind == MailKind::UrgentConcern,
+            "subject": subject,
+            "reason": reason,
+            "urgent": urgent,
         }),
         dedupe: format!("mail:{mail_id}"),
-    })
+    }
 }
 
 /// One pass over a Maildir inbox: finish moves a crash interrupted, then handle every waiting

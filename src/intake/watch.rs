@@ -328,7 +328,14 @@ async fn pass(
         HashMap::new()
     };
     let mut batches = super::batches(&uids, |uid| sizes.get(uid).copied().unwrap_or(0)).into_iter();
-    let mut next = fetch_next(imap, &mut batches, source, uid_validity).await?;
+    let mut next = fetch_next(
+        imap,
+        &mut batches,
+        source,
+        uid_validity,
+        &loaded.config.limits,
+    )
+    .await?;
     let mut decided = Moves::default();
     while !next.uids.is_empty() && !stop.is_cancelled() {
         let Batch { uids, prepared } = next;
@@ -336,7 +343,14 @@ async fn pass(
         let (mailbox, handled) = tokio::join!(
             async {
                 let moved = previous.apply(imap, m).await?;
-                let next = fetch_next(imap, &mut batches, source, uid_validity).await?;
+                let next = fetch_next(
+                    imap,
+                    &mut batches,
+                    source,
+                    uid_validity,
+                    &loaded.config.limits,
+                )
+                .await?;
                 Ok::<_, WatchError>((moved, next))
             },
             pipeline::handle_prepared(ctx, &loaded, prepared),
@@ -381,6 +395,7 @@ async fn fetch_next(
     batches: &mut std::vec::IntoIter<&[u32]>,
     source: &str,
     uid_validity: u32,
+    limits: &crate::config::limits::Limits,
 ) -> Result<Batch, WatchError> {
     let mut fetched = Vec::new();
     for batch in batches.by_ref() {
@@ -403,7 +418,7 @@ async fn fetch_next(
             file: String::new(),
         })
         .collect();
-    let prepared = pipeline::prepare(incoming).await?;
+    let prepared = pipeline::prepare(incoming, limits).await?;
     Ok(Batch { uids, prepared })
 }
 

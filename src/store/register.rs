@@ -36,6 +36,10 @@ pub struct RegisterScope {
     pub copies_of: Option<(String, i64)>,
 }
 
+/// Values bound in one lookup statement at most (Message-IDs, case references): no statement
+/// grows with the mail.
+pub const LOOKUP_CHUNK: usize = 500;
+
 const CASE_COLUMNS: &str =
     "case_ref, partner, candidate, cir, counsellor_email, social_assistant, status";
 
@@ -175,41 +179,50 @@ async fn register_scoped(
     let mut threads = HashMap::new();
     let mut sent = HashMap::new();
     let mut earlier = Vec::new();
-    // Received mails are stored with angle brackets; match either form.
+    // Received mails are stored with angle brackets; match either form. At most
+    // `LOOKUP_CHUNK` values per statement: a mail names as many Message-IDs as it likes, and
+    // SQLite takes 32,766 parameters at most (16,383 References stopped a mail for good).
     let forms: Vec<String> = scope
         .message_ids
         .iter()
         .flat_map(|id| [format!("<{id}>"), id.clone()])
         .collect();
-    let mut arms = Vec::new();
-    if !forms.is_empty() {
-        let list = placeholders(2, forms.len());
-        // Mails without a case are skipped below, not in SQL: `case_ref IS NOT NULL` led SQLite to
-        // walk the case_ref index over every mail instead of looking up the Message-IDs.
-        arms.push(format!(
-            "SELECT message_id, case_ref AS value, CAST(0 AS BIGINT) AS kind FROM mails
-                 WHERE org = $1 AND message_id IN ({list})"
-        ));
-        arms.push(format!(
-            "SELECT o.message_id, c.case_ref AS value, CAST(1 AS BIGINT) AS kind FROM outbox o JOIN cases c ON c.id = o.case_id
-                 WHERE o.org = $1 AND c.org = $1 AND o.message_id IN ({list})"
-        ));
+    let mut chunks: Vec<&[String]> = forms.chunks(LOOKUP_CHUNK).collect();
+    if chunks.is_empty() && scope.copies_of.is_some() {
+        chunks.push(&[]);
     }
-    if scope.copies_of.is_some() {
-        let (id, except) = (2 + forms.len(), 3 + forms.len());
-        arms.push(format!(
-            "SELECT message_id, body_hash AS value, CAST(2 AS BIGINT) AS kind FROM mails
+    for (n, chunk) in chunks.into_iter().enumerate() {
+        let mut arms = Vec::new();
+        if !chunk.is_empty() {
+            let list = placeholders(2, chunk.len());
+            // Mails without a case are skipped below, not in SQL: `case_ref IS NOT NULL` led
+            // SQLite to walk the case_ref index over every mail instead of looking up the
+            // Message-IDs.
+            arms.push(format!(
+                "SELECT message_id, case_ref AS value, CAST(0 AS BIGINT) AS kind FROM mails
+                 WHERE org = $1 AND message_id IN ({list})"
+            ));
+            arms.push(format!(
+                "SELECT o.message_id, c.case_ref AS value, CAST(1 AS BIGINT) AS kind FROM outbox o JOIN cases c ON c.id = o.case_id
+                 WHERE o.org = $1 AND c.org = $1 AND o.message_id IN ({list})"
+            ));
+        }
+        // The earlier copies of the mail, with the first statement.
+        let copies = scope.copies_of.as_ref().filter(|_| n == 0);
+        if copies.is_some() {
+            let (id, except) = (2 + chunk.len(), 3 + chunk.len());
+            arms.push(format!(
+                "SELECT message_id, body_hash AS value, CAST(2 AS BIGINT) AS kind FROM mails
                  WHERE org = $1 AND message_id = ${id} AND id <> ${except} AND state <> 'stored'
                      AND body_hash IS NOT NULL"
-        ));
-    }
-    if !arms.is_empty() {
+            ));
+        }
         let sql = arms.join(" UNION ALL ");
         let mut query = sqlx::query(&sql).bind(org);
-        for form in &forms {
+        for form in chunk {
             query = query.bind(form);
         }
-        if let Some((id, except)) = &scope.copies_of {
+        if let Some((id, except)) = copies {
             query = query.bind(id).bind(*except);
         }
         for row in query.fetch_all(&mut *conn).await? {
@@ -261,18 +274,20 @@ async fn register_scoped(
             }
         }
     } else {
-        let sql = format!(
-            "SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND UPPER(case_ref) IN ({})",
-            placeholders(2, refs.len())
-        );
-        let mut query = sqlx::query(&sql).bind(org);
-        for r in &refs {
-            query = query.bind(r);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            let case = registered(&row)?;
-            if !included(&case) {
-                cases.push(Arc::new(case));
+        for chunk in refs.chunks(LOOKUP_CHUNK) {
+            let sql = format!(
+                "SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND UPPER(case_ref) IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(org);
+            for r in chunk {
+                query = query.bind(r);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                let case = registered(&row)?;
+                if !included(&case) {
+                    cases.push(Arc::new(case));
+                }
             }
         }
     }

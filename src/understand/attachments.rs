@@ -87,6 +87,19 @@ pub fn is_vague_name(filename: &str) -> bool {
 
 /// Judge one attachment. `problem` is what the transfer already found (cut-off base64).
 pub fn judge(filename: &str, content_type: &str, bytes: &[u8], problem: Option<&str>) -> Judged {
+    judge_within(filename, content_type, bytes, problem, &mut { usize::MAX })
+}
+
+/// [`judge`], inflating at most `inflate_left` bytes of compressed streams, which it counts
+/// down: the budget is the mail's, shared by all its attachments (1,000 streams of 8 MB each
+/// in one PDF inflated 8 GB when the bound was per stream).
+pub fn judge_within(
+    filename: &str,
+    content_type: &str,
+    bytes: &[u8],
+    problem: Option<&str>,
+    inflate_left: &mut usize,
+) -> Judged {
     let lower = filename.to_lowercase();
     let mut unusable = problem.map(str::to_string);
     let mut text = String::new();
@@ -99,10 +112,10 @@ pub fn judge(filename: &str, content_type: &str, bytes: &[u8], problem: Option<&
             if !has_pdf_end(bytes) {
                 unusable.get_or_insert_with(|| "truncated PDF (no %%EOF)".into());
             }
-            text = pdf_text(bytes);
+            text = pdf_text_within(bytes, inflate_left);
         }
     } else if lower.ends_with(".docx") || content_type.contains("wordprocessingml") {
-        match docx_text(bytes) {
+        match docx_text_within(bytes, inflate_left) {
             Ok(t) => text = t,
             Err(e) => {
                 unusable.get_or_insert(e);
@@ -153,6 +166,16 @@ fn has_pdf_end(bytes: &[u8]) -> bool {
 
 /// Text of a PDF: every content stream (raw or FlateDecode), its `Tj`/`TJ`/`'`/`"` strings.
 pub fn pdf_text(bytes: &[u8]) -> String {
+    pdf_text_within(bytes, &mut { usize::MAX })
+}
+
+/// How much to inflate from one stream: no more than [`MAX_INFLATE`] nor what is left.
+fn inflate_limit(left: usize) -> u64 {
+    MAX_INFLATE.min(u64::try_from(left).unwrap_or(u64::MAX))
+}
+
+/// [`pdf_text`] inflating at most `inflate_left` bytes, counted down.
+fn pdf_text_within(bytes: &[u8], inflate_left: &mut usize) -> String {
     let mut out = String::new();
     let mut pos = 0;
     while let Some(start) = find_from(bytes, b"stream", pos) {
@@ -183,14 +206,17 @@ pub fn pdf_text(bytes: &[u8]) -> String {
             continue; // images (a scan's pages, DCTDecode) and the like: no text operators
         }
         let content = if flate {
+            if *inflate_left == 0 {
+                break;
+            }
             let mut inflated = Vec::new();
             let decoder = flate2::read::ZlibDecoder::new(data);
-            if decoder
-                .take(MAX_INFLATE)
+            let failed = decoder
+                .take(inflate_limit(*inflate_left))
                 .read_to_end(&mut inflated)
-                .is_err()
-                && inflated.is_empty()
-            {
+                .is_err();
+            *inflate_left = inflate_left.saturating_sub(inflated.len());
+            if failed && inflated.is_empty() {
                 continue;
             }
             inflated
@@ -326,7 +352,12 @@ fn find_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 
 /// Text of a DOCX: `word/document.xml` from the zip, paragraphs on lines.
 pub fn docx_text(bytes: &[u8]) -> Result<String, String> {
-    let xml = zip_entry(bytes, "word/document.xml")?;
+    docx_text_within(bytes, &mut { usize::MAX })
+}
+
+/// [`docx_text`] inflating at most `inflate_left` bytes, counted down.
+fn docx_text_within(bytes: &[u8], inflate_left: &mut usize) -> Result<String, String> {
+    let xml = zip_entry_within(bytes, "word/document.xml", inflate_left)?;
     let xml = String::from_utf8_lossy(&xml);
     let mut out = String::new();
     let mut rest: &str = &xml;
@@ -352,6 +383,10 @@ pub fn docx_text(bytes: &[u8]) -> Result<String, String> {
 /// One entry of a zip archive, found through the central directory (sizes in local headers may
 /// be zero when a data descriptor follows).
 pub fn zip_entry(bytes: &[u8], name: &str) -> Result<Vec<u8>, String> {
+    zip_entry_within(bytes, name, &mut { usize::MAX })
+}
+
+fn zip_entry_within(bytes: &[u8], name: &str, inflate_left: &mut usize) -> Result<Vec<u8>, String> {
     let u16_at = |p: usize| {
         bytes
             .get(p..p + 2)
@@ -395,10 +430,11 @@ pub fn zip_entry(bytes: &[u8], name: &str) -> Result<Vec<u8>, String> {
                 0 => Ok(data.to_vec()),
                 8 => {
                     let mut out = Vec::new();
-                    flate2::read::DeflateDecoder::new(data)
-                        .take(MAX_INFLATE)
-                        .read_to_end(&mut out)
-                        .map_err(|e| format!("damaged DOCX ({e})"))?;
+                    let read = flate2::read::DeflateDecoder::new(data)
+                        .take(inflate_limit(*inflate_left))
+                        .read_to_end(&mut out);
+                    *inflate_left = inflate_left.saturating_sub(out.len());
+                    read.map_err(|e| format!("damaged DOCX ({e})"))?;
                     Ok(out)
                 }
                 m => Err(format!("DOCX uses zip method {m}, which is not read")),
@@ -412,6 +448,30 @@ pub fn zip_entry(bytes: &[u8], name: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_inflate_budget_is_the_mails_not_each_streams() {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&vec![b' '; 8 * 1024 * 1024]).unwrap();
+        let stream = z.finish().unwrap();
+        let mut pdf = b"%PDF-1.4\n".to_vec();
+        for _ in 0..100 {
+            pdf.extend_from_slice(b"<< /Filter /FlateDecode >>\nstream\n");
+            pdf.extend_from_slice(&stream);
+            pdf.extend_from_slice(b"\nendstream\n");
+        }
+        pdf.extend_from_slice(b"%%EOF\n");
+        let mut left = 20 * 1024 * 1024;
+        let (_, allocated) = crate::counted::allocated(|| {
+            judge_within("a.pdf", "application/pdf", &pdf, None, &mut left);
+            // A second attachment of the same mail gets nothing more to inflate.
+            judge_within("b.pdf", "application/pdf", &pdf, None, &mut left)
+        });
+        assert_eq!(left, 0);
+        // 20 MB inflated in all (each stream's buffer grows by doubling), not 800 MB.
+        assert!(allocated < 80 * 1024 * 1024, "{allocated} bytes allocated");
+    }
 
     fn pdf(content: &str) -> Vec<u8> {
         format!(

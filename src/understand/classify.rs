@@ -53,6 +53,7 @@ pub fn decide(mut parsed: Parsed, register: &Register, config: &Config) -> Decis
     };
     r.fill_basic_facts();
     r.classify();
+    r.over_budget();
     r.finish()
 }
 
@@ -124,6 +125,37 @@ impl Reading<'_> {
                 .collect();
         f.body_text = p.text.clone();
         f.body_hash = body_hash(&p.text);
+    }
+
+    /// A mail over a budget of `[limits]` was read only as far as the budget goes: whatever it
+    /// seemed to be (said in the reasons), it goes to quarantine for a person, who is told once.
+    fn over_budget(&mut self) {
+        let p = self.parsed;
+        let mut over = p.over_budget.clone();
+        let text = format!("{}\n{}", p.subject, p.text);
+        if self
+            .tags
+            .find_at_most(&text, self.config.limits.case_tags)
+            .1
+        {
+            over.push(format!(
+                "case tags > {} (limits.case_tags)",
+                self.config.limits.case_tags
+            ));
+        }
+        if over.is_empty() {
+            return;
+        }
+        let seemed = self.decision.kind;
+        self.reason(format!(
+            "quarantined: over budget ({}); read as far as the budget goes, it seemed {}",
+            over.join(", "),
+            seemed.as_str()
+        ));
+        self.set(MailKind::Malformed, &[Role::Coordinator]);
+        self.decision.case_ref = None;
+        self.decision.conclusions.clear();
+        self.decision.facts.conclusions.clear();
     }
 
     fn finish(mut self) -> Decision {

@@ -222,6 +222,6 @@ impl Register {
 
 /// Decide what one mail is. Pure, total: any bytes give a decision, never a panic.
 pub fn triage(raw: &[u8], register: &Register, config: &Config) -> Decision {
-    let parsed = parse::parse(raw);
+    let parsed = parse::parse_within(raw, &config.limits);
     classify::decide(parsed, register, config)
 }

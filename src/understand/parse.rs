@@ -14,9 +14,10 @@ use mail_parser::{
 };
 
 pub use super::encoded::windows_1252;
-use super::html::html_to_text;
+use super::html::html_to_text_within;
 use super::tnef;
 use super::MessageId;
+use crate::config::limits::Limits;
 
 /// A name and an address as written in From/To/Cc.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -91,6 +92,9 @@ pub struct Parsed {
     pub problems: Vec<String>,
     /// The MIME structure is too broken to trust its parts (wrong boundary, no headers).
     pub structure_broken: bool,
+    /// The budgets of `[limits]` this mail broke, each named with its key ("MIME depth 25001 >
+    /// 20 (limits.mime_depth)"): the mail is read only as far as they go, and quarantined.
+    pub over_budget: Vec<String>,
 }
 
 impl Parsed {
@@ -111,48 +115,224 @@ impl Parsed {
     }
 }
 
-/// Parse any bytes. Never panics; an empty or header-less input gives a `Parsed` whose
-/// `problems` say so.
+/// Parse any bytes within the default [`Limits`]. Never panics; an empty or header-less input
+/// gives a `Parsed` whose `problems` say so.
 pub fn parse(raw: &[u8]) -> Parsed {
-    let Some(message) = MessageParser::default().parse(raw) else {
+    parse_within(raw, &Limits::default())
+}
+
+/// Parse any bytes, reading no more than `limits` allow: whatever breaks a budget is named in
+/// [`Parsed::over_budget`] and the rest is still read. Never panics, and neither the work nor
+/// the memory grows beyond the limits with the mail (a mail larger than `limits.mail_bytes` has
+/// only its headers read).
+pub fn parse_within(raw: &[u8], limits: &Limits) -> Parsed {
+    let mut budget = Budget::new(limits);
+    let too_large = raw.len() > limits.mail_bytes;
+    let parser = MessageParser::default();
+    let message = if too_large {
+        budget.over("mail size", raw.len(), limits.mail_bytes, "limits.mail_mb");
+        parser.parse_headers(raw)
+    } else {
+        parser.parse(raw)
+    };
+    let Some(message) = message else {
         return Parsed {
             problems: vec!["no mail headers could be read".into()],
             structure_broken: true,
+            over_budget: budget.over,
             ..Parsed::default()
         };
     };
-    let mut parsed = from_message(&message, 0);
+    // mail-parser reads nested parts with a stack of its own, but drops a nested
+    // `message/rfc822` by recursion: the tree is measured and taken apart here without it.
+    let (depth, parts) = shape(&message);
+    if depth > limits.mime_depth {
+        budget.over("MIME depth", depth, limits.mime_depth, "limits.mime_depth");
+    }
+    if parts > limits.parts {
+        budget.over("MIME parts", parts, limits.parts, "limits.parts");
+    }
+    let mut parsed = from_message(&message, 0, &mut budget);
+    dismantle(message);
     if parsed.headers.is_empty() || parsed.from.is_none() && parsed.message_id.is_none() {
         parsed
             .problems
             .push("the mail has no From and no Message-ID header".into());
         parsed.structure_broken = true;
     }
+    let mut inflate_left = limits.inflated_bytes;
     let mut part = Some(&mut parsed);
     while let Some(p) = part {
         for a in &mut p.attachments {
-            a.judged = Some(super::attachments::judge(
+            a.judged = Some(super::attachments::judge_within(
                 &a.filename,
                 &a.content_type,
                 &a.bytes,
                 a.problem.as_deref(),
+                &mut inflate_left,
             ));
         }
         part = p.inner.as_deref_mut();
     }
+    if inflate_left == 0 {
+        budget.over_without_count(
+            "inflated bytes",
+            limits.inflated_bytes,
+            "limits.inflated_mb",
+        );
+    }
+    parsed.over_budget = budget.over;
     parsed
 }
 
+/// What is left of a mail's [`Limits`] while it is read, and what it broke.
+struct Budget<'a> {
+    limits: &'a Limits,
+    /// Attachments kept so far (a `winmail.dat`'s files count one each).
+    attachments: usize,
+    /// Attachments not kept because the budget was spent.
+    dropped: usize,
+    /// Decoded attachment bytes kept so far.
+    decoded: usize,
+    over: Vec<String>,
+}
+
+impl<'a> Budget<'a> {
+    fn new(limits: &'a Limits) -> Self {
+        Budget {
+            limits,
+            attachments: 0,
+            dropped: 0,
+            decoded: 0,
+            over: Vec::new(),
+        }
+    }
+
+    fn over(&mut self, what: &str, found: usize, limit: usize, key: &str) {
+        self.note(format!("{what} {found} > {limit} ({key})"));
+    }
+
+    fn over_without_count(&mut self, what: &str, limit: usize, key: &str) {
+        self.note(format!("{what} > {limit} ({key})"));
+    }
+
+    fn note(&mut self, text: String) {
+        if !self.over.contains(&text) {
+            self.over.push(text);
+        }
+    }
+
+    /// May one more attachment of `size` bytes be kept? Counts what it refuses.
+    fn keep(&mut self, size: usize) -> bool {
+        if self.attachments >= self.limits.attachments
+            || self.decoded.saturating_add(size) > self.limits.decoded_bytes
+        {
+            self.dropped += 1;
+            return false;
+        }
+        self.attachments += 1;
+        self.decoded += size;
+        true
+    }
+
+    /// Named once the whole mail is read: how many attachments were left out.
+    fn settle_attachments(&mut self) {
+        if self.dropped > 0 {
+            let found = self.attachments + self.dropped;
+            if found > self.limits.attachments {
+                self.over(
+                    "attachments",
+                    found,
+                    self.limits.attachments,
+                    "limits.attachments",
+                );
+            } else {
+                self.over_without_count(
+                    "decoded attachment bytes",
+                    self.limits.decoded_bytes,
+                    "limits.decoded_mb",
+                );
+            }
+            self.dropped = 0;
+            self.attachments = found;
+        }
+    }
+}
+
+/// The nesting depth (the top-level mail is 1, each multipart or `message/rfc822` level one
+/// more) and the number of parts of a parsed mail, walked with a stack of its own (linear in
+/// the parts mail-parser made).
+fn shape(message: &Message<'_>) -> (usize, usize) {
+    let (mut deepest, mut parts) = (0, 0);
+    let mut messages: Vec<(&Message<'_>, usize)> = vec![(message, 1)];
+    while let Some((m, depth)) = messages.pop() {
+        let mut inner: Vec<(u32, usize)> = vec![(0, depth)];
+        while let Some((id, d)) = inner.pop() {
+            let Some(part) = m.parts.get(id as usize) else {
+                continue;
+            };
+            parts += 1;
+            deepest = deepest.max(d);
+            match &part.body {
+                // Children come after their parent: a forged id cannot loop.
+                PartType::Multipart(children) => {
+                    inner.extend(children.iter().filter(|c| **c > id).map(|c| (*c, d + 1)))
+                }
+                PartType::Message(nested) => messages.push((nested, d + 1)),
+                _ => {}
+            }
+        }
+    }
+    (deepest, parts)
+}
+
+/// Drop a parsed mail without recursion: mail-parser's own drop of a `message/rfc822` nested
+/// 25,000 deep overflowed the stack and aborted the daemon.
+fn dismantle(message: Message<'_>) {
+    let mut pending = vec![message];
+    while let Some(mut m) = pending.pop() {
+        for part in &mut m.parts {
+            if matches!(part.body, PartType::Message(_)) {
+                if let PartType::Message(nested) = std::mem::take(&mut part.body) {
+                    pending.push(nested);
+                }
+            }
+        }
+    }
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+pub(crate) fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// How deep forwarded mails are read (the budget's `mime_depth` bounds the rest).
 const MAX_DEPTH: usize = 4;
 
-fn from_message(message: &Message<'_>, depth: usize) -> Parsed {
+fn from_message(message: &Message<'_>, depth: usize, budget: &mut Budget<'_>) -> Parsed {
+    let limits = budget.limits;
     let mut p = Parsed {
-        headers: raw_headers(message),
+        headers: raw_headers(message, budget),
         ..Parsed::default()
     };
     p.message_id = message.message_id().and_then(MessageId::parse);
     p.in_reply_to = ids(message.in_reply_to());
     p.references = ids(message.references());
+    let found = p.in_reply_to.len() + p.references.len();
+    if found > limits.references {
+        budget.over("references", found, limits.references, "limits.references");
+        // The nearest ancestors are the last ones written (RFC 5322 §3.6.4).
+        p.in_reply_to.truncate(limits.references);
+        let keep = limits.references - p.in_reply_to.len();
+        p.references.drain(..p.references.len() - keep);
+    }
     p.subject = message.subject().unwrap_or_default().trim().to_string();
     p.from = message.from().and_then(first_mailbox);
     p.reply_to = message.reply_to().and_then(first_mailbox);
@@ -165,28 +345,47 @@ fn from_message(message: &Message<'_>, depth: usize) -> Parsed {
     p.content_type = content_type_of(root);
 
     let mut texts: Vec<String> = Vec::new();
-    for id in &message.text_body {
+    let html = |html: &str, budget: &mut Budget<'_>| {
+        let read = html_to_text_within(html, limits.text_bytes);
+        if read.depth > limits.html_depth {
+            budget.over(
+                "HTML nesting",
+                read.depth,
+                limits.html_depth,
+                "limits.html_depth",
+            );
+        }
+        read.text
+    };
+    for id in message.text_body.iter().take(limits.parts) {
         let Some(part) = message.parts.get(*id as usize) else {
             continue;
         };
         match &part.body {
-            PartType::Text(text) => texts.push(readable_text(message, part, text)),
-            PartType::Html(html) => texts.push(html_to_text(html)),
+            PartType::Text(text) => texts.push(readable_text(message, part, text, limits)),
+            PartType::Html(h) => texts.push(html(h, budget)),
             _ => {}
         }
     }
     if texts.iter().all(|t| t.trim().is_empty()) {
         // Some clients send only HTML without marking it as the body.
-        for id in &message.html_body {
-            if let Some(PartType::Html(html)) = message.parts.get(*id as usize).map(|p| &p.body) {
-                texts.push(html_to_text(html));
+        for id in message.html_body.iter().take(limits.parts) {
+            if let Some(PartType::Html(h)) = message.parts.get(*id as usize).map(|p| &p.body) {
+                texts.push(html(h, budget));
             }
         }
     }
     p.text = texts.join("\n");
-    check_structure(message, &mut p);
+    if p.text.len() > limits.text_bytes {
+        p.text.truncate(cut(&p.text, limits.text_bytes).len());
+        p.problems.push(format!(
+            "only the first {} KB of the text are read (limits.text_kb)",
+            limits.text_bytes / 1024
+        ));
+    }
+    check_structure(message, &mut p, limits);
 
-    for (index, part) in message.parts.iter().enumerate() {
+    for (index, part) in message.parts.iter().enumerate().take(limits.parts) {
         let ctype = content_type_of(part);
         if index > 0 {
             p.part_types.push(ctype.clone());
@@ -212,6 +411,7 @@ fn from_message(message: &Message<'_>, depth: usize) -> Parsed {
         }
     }
 
+    // Every attachment is counted; only those within the budget are copied out.
     for id in &message.attachments {
         let Some(part) = message.parts.get(*id as usize) else {
             continue;
@@ -219,7 +419,7 @@ fn from_message(message: &Message<'_>, depth: usize) -> Parsed {
         match &part.body {
             PartType::Message(inner) => {
                 if depth < MAX_DEPTH && p.inner.is_none() {
-                    p.inner = Some(Box::new(from_message(inner, depth + 1)));
+                    p.inner = Some(Box::new(from_message(inner, depth + 1, budget)));
                 }
             }
             PartType::Text(_) | PartType::Html(_)
@@ -239,27 +439,51 @@ fn from_message(message: &Message<'_>, depth: usize) -> Parsed {
                 if is_inline_image(part, &ctype) {
                     continue;
                 }
+                if !budget.keep(part.contents().len()) {
+                    continue;
+                }
                 let attachment = raw_attachment(message, part, ctype);
                 if tnef::is_tnef(&attachment.filename, &attachment.content_type) {
-                    unpack_tnef(&attachment, &mut p);
+                    // The wrapper stands for the files inside it, counted one by one.
+                    budget.attachments -= 1;
+                    budget.decoded -= attachment.bytes.len();
+                    unpack_tnef(&attachment, &mut p, budget);
                 } else {
                     p.attachments.push(attachment);
                 }
             }
         }
     }
+    if p.returned_ids.len() > limits.references {
+        let found = p.returned_ids.len();
+        budget.over(
+            "returned Message-IDs",
+            found,
+            limits.references,
+            "limits.references",
+        );
+        p.returned_ids.truncate(limits.references);
+    }
+    if depth == 0 {
+        budget.settle_attachments();
+    }
     p
 }
 
-fn unpack_tnef(attachment: &RawAttachment, p: &mut Parsed) {
-    match tnef::read(&attachment.bytes) {
+fn unpack_tnef(attachment: &RawAttachment, p: &mut Parsed, budget: &mut Budget<'_>) {
+    let room = budget.limits.attachments.saturating_sub(budget.attachments);
+    match tnef::read_at_most(&attachment.bytes, room) {
         Ok(unpacked) => {
             if p.text.trim().is_empty() {
                 if let Some(body) = unpacked.body {
                     p.text = body;
                 }
             }
+            budget.dropped += unpacked.left_out;
             for file in unpacked.attachments {
+                if !budget.keep(file.bytes.len()) {
+                    continue;
+                }
                 let content_type = guess_type(&file.filename);
                 let problem = file.problem.or_else(|| attachment.problem.clone());
                 p.attachments.push(RawAttachment {
@@ -285,19 +509,36 @@ fn unpack_tnef(attachment: &RawAttachment, p: &mut Parsed) {
 
 /// Headers in order with their raw values unfolded; RFC 2047 words are left as written (callers
 /// that need decoded text use the parsed fields).
-fn raw_headers(message: &Message<'_>) -> Vec<(String, String)> {
+/// At most `limits.headers` of them, each cut at `limits.header_bytes`; more is over budget.
+fn raw_headers(message: &Message<'_>, budget: &mut Budget<'_>) -> Vec<(String, String)> {
+    let limits = budget.limits;
     let raw = message.raw_message();
-    message
-        .root_part()
-        .headers
+    let headers = &message.root_part().headers;
+    if headers.len() > limits.headers {
+        budget.over("headers", headers.len(), limits.headers, "limits.headers");
+    }
+    let mut longest = 0;
+    let kept = headers
         .iter()
+        .take(limits.headers)
         .map(|h| {
             let start = (h.offset_start as usize).min(raw.len());
             let end = (h.offset_end as usize).clamp(start, raw.len());
+            longest = longest.max(end - start);
+            let end = end.min(start.saturating_add(limits.header_bytes));
             let value = String::from_utf8_lossy(&raw[start..end]);
             (h.name.as_str().to_ascii_lowercase(), unfold(&value))
         })
-        .collect()
+        .collect();
+    if longest > limits.header_bytes {
+        budget.over(
+            "header length",
+            longest,
+            limits.header_bytes,
+            "limits.header_kb",
+        );
+    }
+    kept
 }
 
 fn unfold(value: &str) -> String {
@@ -473,7 +714,7 @@ fn transfer_problem(message: &Message<'_>, part: &MessagePart<'_>, bytes: &[u8])
     None
 }
 
-fn check_structure(message: &Message<'_>, p: &mut Parsed) {
+fn check_structure(message: &Message<'_>, p: &mut Parsed, limits: &Limits) {
     let root = message.root_part();
     let Some(ct) = root.content_type() else {
         return;
@@ -497,8 +738,8 @@ fn check_structure(message: &Message<'_>, p: &mut Parsed) {
                 ));
                 p.structure_broken = true;
                 // What a person would still read: the raw body as text.
-                let text = String::from_utf8_lossy(body);
-                p.text = text.into_owned();
+                let body = &body[..body.len().min(limits.text_bytes)];
+                p.text = String::from_utf8_lossy(body).into_owned();
             } else if find(body, format!("--{boundary}--").as_bytes()).is_none() {
                 p.problems.push(format!(
                     "the mail ends before the closing boundary \"--{boundary}--\" (truncated)"
@@ -514,13 +755,19 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// A text part as a person reads it: format=flowed lines joined, mojibake and undecodable bytes
 /// of mislabelled charsets repaired.
-fn readable_text(message: &Message<'_>, part: &MessagePart<'_>, text: &str) -> String {
-    let mut text = text.to_string();
+/// At most `limits.text_bytes` of it.
+fn readable_text(
+    message: &Message<'_>,
+    part: &MessagePart<'_>,
+    text: &str,
+    limits: &Limits,
+) -> String {
+    let mut text = cut(text, limits.text_bytes).to_string();
     if text.contains('\u{FFFD}') {
         // Declared UTF-8 (or nothing) but written in windows-1252: decode the raw bytes again.
         if let Some(bytes) = decoded_raw(message, part) {
             if std::str::from_utf8(&bytes).is_err() {
-                text = windows_1252(&bytes);
+                text = windows_1252(&bytes[..bytes.len().min(limits.text_bytes)]);
             }
         }
     }
@@ -698,5 +945,123 @@ From: c@d.be\r\nMessage-ID: <i@y>\r\nContent-Type: multipart/mixed; boundary=\"i
         assert!(p.structure_broken);
         assert!(p.problems[0].contains("abc"));
         assert!(p.text.contains("Hallo"));
+    }
+
+    fn nested(depth: usize) -> Vec<u8> {
+        let mut raw = b"From: a@b.be\r\nMessage-ID: <n@y>\r\nSubject: genest\r\n".to_vec();
+        for _ in 0..depth {
+            raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        }
+        raw.extend_from_slice(b"From: c@d.be\r\nSubject: bodem\r\n\r\nHallo\r\n");
+        raw
+    }
+
+    #[test]
+    fn a_message_nested_25000_deep_is_over_budget_not_a_stack_overflow() {
+        // Without the measured, iterative drop this aborts the test binary (stack overflow).
+        let p = parse(&nested(25_000));
+        assert!(
+            p.over_budget
+                .iter()
+                .any(|o| o.starts_with("MIME depth 25001 > 20 (limits.mime_depth)")),
+            "{:?}",
+            p.over_budget
+        );
+        assert_eq!(
+            p.message_id.as_ref().map(MessageId::bare),
+            Some("n@y"),
+            "the top is still read"
+        );
+        let shallow = parse(&nested(3));
+        assert!(shallow.over_budget.is_empty(), "{:?}", shallow.over_budget);
+    }
+
+    #[test]
+    fn too_many_references_keep_the_nearest_and_are_over_budget() {
+        let mut raw =
+            b"From: a@b.be\r\nMessage-ID: <x@y>\r\nIn-Reply-To: <p@y>\r\nReferences:".to_vec();
+        for i in 0..16_383 {
+            raw.extend_from_slice(format!(" <r{i}@y>\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\nHallo\r\n");
+        let p = parse(&raw);
+        let bare = |ids: &[MessageId]| ids.iter().map(|i| i.bare().to_string()).collect::<Vec<_>>();
+        assert_eq!(bare(&p.in_reply_to), ["p@y"]);
+        assert_eq!(p.references.len(), 499);
+        assert_eq!(p.references.last().map(MessageId::bare), Some("r16382@y"));
+        assert!(
+            p.over_budget
+                .iter()
+                .any(|o| o == "references 16384 > 500 (limits.references)"),
+            "{:?}",
+            p.over_budget
+        );
+    }
+
+    #[test]
+    fn a_mail_with_5000_attachments_still_has_its_first_documents_judged() {
+        let mut raw = b"From: a@b.be\r\nMessage-ID: <x@y>\r\nContent-Type: multipart/mixed; boundary=\"o\"\r\n\r\n--o\r\nContent-Type: text/plain\r\n\r\nAanmelding.\r\n".to_vec();
+        let pdf = b"%PDF-1.4\n1 0 obj\n<< /Length 20 >>\nstream\nBT (Sociaal verslag) Tj ET\nendstream\nendobj\n%%EOF\n";
+        raw.extend_from_slice(
+            b"--o\r\nContent-Type: application/pdf; name=\"sociaal verslag.pdf\"\r\n\r\n",
+        );
+        raw.extend_from_slice(pdf);
+        raw.extend_from_slice(
+            b"\r\n--o\r\nContent-Type: application/pdf; name=\"addendum.pdf\"\r\n\r\n",
+        );
+        raw.extend_from_slice(pdf);
+        for i in 0..5_000 {
+            raw.extend_from_slice(
+                format!(
+                    "\r\n--o\r\nContent-Type: application/octet-stream; name=\"f{i}.bin\"\r\n\r\nx"
+                )
+                .as_bytes(),
+            );
+        }
+        raw.extend_from_slice(b"\r\n--o--\r\n");
+        let limits = Limits::default();
+        let p = parse_within(&raw, &limits);
+        assert_eq!(p.attachments.len(), limits.attachments);
+        assert_eq!(p.attachments[0].filename, "sociaal verslag.pdf");
+        assert!(p.attachments[1].judged.is_some());
+        assert!(
+            p.over_budget
+                .iter()
+                .any(|o| o == "attachments 5002 > 200 (limits.attachments)"),
+            "{:?}",
+            p.over_budget
+        );
+    }
+
+    #[test]
+    fn a_mail_over_the_size_limit_has_only_its_headers_read() {
+        let limits = Limits {
+            mail_bytes: 1024,
+            ..Limits::default()
+        };
+        let mut raw = b"From: a@b.be\r\nMessage-ID: <x@y>\r\nSubject: groot\r\n\r\n".to_vec();
+        raw.resize(4096, b'a');
+        let p = parse_within(&raw, &limits);
+        assert_eq!(p.subject, "groot");
+        assert!(p.text.is_empty());
+        assert_eq!(p.over_budget, ["mail size 4096 > 1024 (limits.mail_mb)"]);
+    }
+
+    #[test]
+    fn a_50_mb_line_is_read_only_as_far_as_the_text_limit() {
+        let limits = Limits::default();
+        let mut raw = b"From: a@b.be\r\nMessage-ID: <x@y>\r\n\r\n".to_vec();
+        raw.resize(raw.len() + 50 * 1024 * 1024, b'a');
+        let (p, allocated) = crate::counted::allocated(|| parse_within(&raw, &limits));
+        assert_eq!(p.text.len(), limits.text_bytes);
+        assert!(
+            p.over_budget.is_empty(),
+            "a long text is cut, not quarantined"
+        );
+        assert!(
+            allocated < raw.len() / 2,
+            "{allocated} bytes allocated for a {} byte mail",
+            raw.len()
+        );
     }
 }

@@ -9,6 +9,8 @@ mod corpus;
 mod crash;
 mod daemon;
 mod db;
+mod hostile;
+mod hostile_mail;
 mod ingest;
 mod intake;
 mod jobs;

@@ -1,0 +1,143 @@
+//! Hostile mail (issue 20) through `doorstroom ingest --json`, as an admin would replay it: each
+//! is stored and decided (quarantined with the budget it broke, the coordinator told), never a
+//! crash, never a mail left `stored`, and the mails behind it are decided.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::db::{self, Db};
+use crate::hostile_mail;
+use crate::setup;
+
+/// A config for `db` in `dir` with `extra` appended (a `[limits]` table).
+fn config_file(db: Db, dir: &tempfile::TempDir, extra: &str) -> PathBuf {
+    let text = setup::config_text(
+        &format!(
+            "[mailbox]\nkind = \"maildir\"\npath = \"{}/mail\"\n",
+            dir.path().display()
+        ),
+        &format!(
+            "[smtp]\ntransport = \"file\"\npath = \"{}/sent\"\n",
+            dir.path().display()
+        ),
+        &db::url(db, dir),
+        &db::unique_org("hostile"),
+    );
+    let path = dir.path().join("doorstroom.toml");
+    std::fs::write(&path, format!("{text}\n{extra}\n")).unwrap();
+    path
+}
+
+/// `doorstroom ingest --json` on these files: whether it succeeded and a JSON object per mail.
+fn ingest(config: &Path, files: &[PathBuf]) -> (bool, Vec<serde_json::Value>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_doorstroom"))
+        .args(["ingest", "--json", "--config"])
+        .arg(config)
+        .args(files)
+        .output()
+        .expect("run doorstroom ingest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.code().is_some(),
+        "ingest was killed by a signal: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    (out.status.success(), lines)
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mail")).join(name)
+}
+
+fn reasons(d: &serde_json::Value) -> String {
+    d["reasons"].to_string()
+}
+
+#[test]
+fn a_message_nested_25000_deep_is_quarantined_and_the_referral_behind_it_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(Db::Sqlite, &dir, "");
+    let nested = write(&dir, "a-nested.eml", &hostile_mail::nested_rfc822(25_000));
+    let (ok, out) = ingest(&config, &[nested, example("01-referral-complete.eml")]);
+    assert!(ok, "{out:?}");
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert_eq!(out[0]["state"], "quarantined", "{}", out[0]);
+    assert!(
+        reasons(&out[0]).contains("over budget (MIME depth 25001 > 20 (limits.mime_depth)"),
+        "{}",
+        out[0]
+    );
+    assert!(
+        out[0]["done"].to_string().contains("queued"),
+        "the coordinator is told: {}",
+        out[0]
+    );
+    assert_eq!(out[1]["kind"], "referral", "{}", out[1]);
+}
+
+#[test]
+fn a_reply_naming_16383_references_is_decided_on_sqlite_and_postgres() {
+    let raw = hostile_mail::many_references(16_383);
+    for db in db::BOTH {
+        // Within a budget raised above them, all 16,383 are looked up, a chunk per statement.
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_file(db, &dir, "[limits]\nreferences = 20000\nheader_kb = 1024\n");
+        let (ok, out) = ingest(&config, &[write(&dir, "refs.eml", &raw)]);
+        assert!(ok, "{db:?}: {out:?}");
+        assert_eq!(out[0]["kind"], "unknown_sender", "{db:?}: {}", out[0]);
+        assert!(!reasons(&out[0]).contains("over budget"), "{}", out[0]);
+
+        // Within the default budget, the mail is quarantined naming it.
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_file(db, &dir, "");
+        let (ok, out) = ingest(&config, &[write(&dir, "refs.eml", &raw)]);
+        assert!(ok, "{db:?}: {out:?}");
+        assert_eq!(out[0]["state"], "quarantined");
+        assert!(
+            reasons(&out[0]).contains("references 16383 > 500 (limits.references)"),
+            "{}",
+            out[0]
+        );
+    }
+}
+
+#[test]
+fn text_bombs_are_decided_within_their_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(Db::Sqlite, &dir, "");
+    let files = [
+        write(&dir, "a-quotes.eml", &hostile_mail::blockquotes(20_000)),
+        write(&dir, "b-styles.eml", &hostile_mail::styles(100_000)),
+        write(&dir, "c-refs.eml", &hostile_mail::case_references(300_000)),
+        write(&dir, "d-winmail.eml", &hostile_mail::winmail(20_000)),
+        write(&dir, "e-flate.eml", &hostile_mail::flate_pdf(20)),
+    ];
+    let (ok, out) = ingest(&config, &files);
+    assert!(ok, "{out:?}");
+    let expected = [
+        "HTML nesting 20000 > 200 (limits.html_depth)",
+        "",
+        "case tags > 200 (limits.case_tags)",
+        "attachments 20000 > 200 (limits.attachments)",
+        "inflated bytes > 67108864 (limits.inflated_mb)",
+    ];
+    for (d, over) in out.iter().zip(expected) {
+        assert_ne!(d["state"], "stored", "{d}");
+        if over.is_empty() {
+            assert!(!reasons(d).contains("over budget"), "{d}");
+        } else {
+            assert_eq!(d["state"], "quarantined", "{d}");
+            assert!(reasons(d).contains(over), "{over}: {d}");
+        }
+    }
+}
