@@ -241,11 +241,30 @@ pub async fn handle_prepared(
         .collect();
     let records = tx.record_mails(&batch).await?;
     drop(batch); // it borrows `parsed`, which the loop below takes
+    let records: Vec<MailRecord> = records.into_iter().map(|(record, _)| record).collect();
+    // A mail of this batch was begun before and never finished: the daemon stopped while
+    // deciding it (killed, or aborted by that very mail). Then each mail is decided on its
+    // own, its attempt counted first, so that a poison mail is found and set aside.
+    let retried = records
+        .iter()
+        .any(|r| r.state == MailState::Stored && r.attempts > 0);
+    if !retried {
+        let stored: Vec<i64> = records
+            .iter()
+            .filter(|r| r.state == MailState::Stored)
+            .map(|r| r.id)
+            .collect();
+        tx.count_attempts(&stored).await?;
+    }
     tx.commit().await?;
 
-    let records: Vec<MailRecord> = records.into_iter().map(|(record, _)| record).collect();
     let parsed: Vec<Result<Parsed, String>> = parsed.into_iter().map(|(_, p)| p).collect();
     let mut open = ctx.intake_cache.lock().await;
+    if retried {
+        let results = decide_one_by_one(ctx, loaded, &mails, &records, parsed, &mut open).await;
+        drop(open);
+        return results;
+    }
     let results = match decide_batch(ctx, loaded, &mails, &records, parsed, &mut open, false)
         .await?
     {
@@ -284,6 +303,67 @@ pub async fn handle_prepared(
         );
     }
     if queued {
+        ctx.outbox_wake.notify_one();
+    }
+    Ok(results)
+}
+
+/// Attempts at deciding a mail that did not finish, after which it is set aside for a person.
+pub const MAX_ATTEMPTS: i64 = 2;
+
+/// Decide the mails of a batch one at a time, each attempt counted and committed before it
+/// begins: a mail that was begun [`MAX_ATTEMPTS`] times without finishing is quarantined
+/// without being decided again, and the mails behind it go on.
+async fn decide_one_by_one(
+    ctx: &Context,
+    loaded: &Loaded,
+    mails: &[Incoming],
+    records: &[MailRecord],
+    parsed: Vec<Result<Parsed, String>>,
+    open: &mut CaseCache,
+) -> Result<Vec<Result<Handled, IntakeError>>, IntakeError> {
+    tracing::warn!(
+        mails = mails.len(),
+        "a mail of this batch was begun before and never finished: deciding one at a time"
+    );
+    let mut results = Vec::with_capacity(mails.len());
+    for (i, parsed) in parsed.into_iter().enumerate() {
+        let record = &records[i];
+        let mut tx = ctx.store.begin_bulk().await?;
+        if record.state == MailState::Stored && record.attempts >= MAX_ATTEMPTS {
+            let reason = format!(
+                "quarantined: deciding this mail stopped intake {} times (poison mail); it is not tried again",
+                record.attempts
+            );
+            tracing::error!(mail = record.id, "{reason}");
+            let handled = undecidable(&mut tx, loaded, record, &reason).await?;
+            tx.commit().await?;
+            results.push(Ok(handled));
+            continue;
+        }
+        if record.state == MailState::Stored {
+            tx.count_attempts(&[record.id]).await?;
+        }
+        tx.commit().await?;
+        let decided = decide_batch(
+            ctx,
+            loaded,
+            &mails[i..=i],
+            &records[i..=i],
+            vec![parsed],
+            open,
+            true,
+        )
+        .await?
+        .ok_or_else(|| IntakeError::Io("a savepoint did not hold a failed mail".into()))?;
+        results.extend(decided);
+    }
+    ctx.store.checkpoint_soon();
+    if results
+        .iter()
+        .flatten()
+        .any(|h| h.new && !h.done.is_empty())
+    {
         ctx.outbox_wake.notify_one();
     }
     Ok(results)

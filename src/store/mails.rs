@@ -73,11 +73,13 @@ pub struct MailRecord {
     pub decision: Option<serde_json::Value>,
     pub reason: Option<String>,
     pub processed_at: Option<DateTime<Utc>>,
+    /// Times intake began deciding this mail, each counted before it began (migration 0015).
+    pub attempts: i64,
 }
 
 const COLUMNS: &str =
     "id, sha256, message_id, body_hash, source, source_key, received_at, state, moved, kind, \
-                       partner, case_ref, decision, reason, processed_at";
+                       partner, case_ref, decision, reason, processed_at, attempts";
 
 fn record(row: &AnyRow) -> Result<MailRecord> {
     let decision = opt_text(row, "decision")?
@@ -100,6 +102,7 @@ fn record(row: &AnyRow) -> Result<MailRecord> {
         case_ref: opt_text(row, "case_ref")?,
         decision,
         reason: opt_text(row, "reason")?,
+        attempts: row.try_get("attempts")?,
         processed_at: opt_text(row, "processed_at")?
             .map(|t| parse_ts(&t))
             .transpose()?,
@@ -359,6 +362,24 @@ impl Tx {
                 }
             })
             .collect()
+    }
+
+    /// Count an attempt at deciding each of these mails (committed before the decision, see
+    /// `intake::pipeline`): at most 500 ids per statement.
+    pub async fn count_attempts(&mut self, ids: &[i64]) -> Result<()> {
+        let org = self.org.clone();
+        for chunk in ids.chunks(500) {
+            let list = super::placeholders(2, chunk.len());
+            let sql = format!(
+                "UPDATE mails SET attempts = attempts + 1 WHERE org = $1 AND id IN ({list})"
+            );
+            let mut query = sqlx::query(&sql).bind(&org);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(self.conn()).await?;
+        }
+        Ok(())
     }
 
     /// The oldest mail of `source` per value of `column` (`source_key` or `sha256`, each with

@@ -9,8 +9,13 @@ use crate::db::{self, Db};
 use crate::hostile_mail;
 use crate::setup;
 
-/// A config for `db` in `dir` with `extra` appended (a `[limits]` table).
-fn config_file(db: Db, dir: &tempfile::TempDir, extra: &str) -> PathBuf {
+/// A config for `db` in `dir`, with `limits` (keys with their `[limits]` header) in place of the
+/// example's `[limits]` table.
+fn config_file(db: Db, dir: &tempfile::TempDir, limits: &str) -> PathBuf {
+    config_for(db, dir, limits, &db::unique_org("hostile"))
+}
+
+fn config_for(db: Db, dir: &tempfile::TempDir, limits: &str, org: &str) -> PathBuf {
     let text = setup::config_text(
         &format!(
             "[mailbox]\nkind = \"maildir\"\npath = \"{}/mail\"\n",
@@ -21,10 +26,14 @@ fn config_file(db: Db, dir: &tempfile::TempDir, extra: &str) -> PathBuf {
             dir.path().display()
         ),
         &db::url(db, dir),
-        &db::unique_org("hostile"),
+        org,
     );
     let path = dir.path().join("doorstroom.toml");
-    std::fs::write(&path, format!("{text}\n{extra}\n")).unwrap();
+    let text = match limits {
+        "" => text,
+        _ => text.replacen("[limits]\n", limits, 1),
+    };
+    std::fs::write(&path, text).unwrap();
     path
 }
 
@@ -139,5 +148,64 @@ fn text_bombs_are_decided_within_their_budget() {
             assert_eq!(d["state"], "quarantined", "{d}");
             assert!(reasons(d).contains(over), "{over}: {d}");
         }
+    }
+}
+
+#[tokio::test]
+async fn a_mail_whose_deciding_stopped_intake_twice_is_quarantined_and_the_mails_behind_it_decided()
+{
+    use doorstroom::store::{sha256_hex, NewMail, Store};
+    use sqlx::Connection;
+    for db in db::BOTH {
+        let dir = tempfile::tempdir().unwrap();
+        let org = db::unique_org("poison");
+        let config = config_for(db, &dir, "", &org);
+        let url = db::url(db, &dir);
+        let poison = write(&dir, "a-poison.eml", &hostile_mail::many_references(3));
+        let behind = example("01-referral-complete.eml");
+        // As two runs of the daemon that died deciding the first mail leave them: both stored,
+        // the poison begun twice, the referral behind it once (with its batch).
+        let store = Store::open(&url, &org, 2).await.unwrap();
+        let mut ids = Vec::new();
+        for path in [&poison, &behind] {
+            let raw = std::fs::read(path).unwrap();
+            let mail = NewMail {
+                source: "file".into(),
+                source_key: sha256_hex(&raw),
+                message_id: doorstroom::intake::pipeline::message_id(&raw),
+                received_at: chrono::Utc::now(),
+            };
+            ids.push(store.record_mail(&mail, &raw).await.unwrap().0.id);
+        }
+        store.close().await;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        for (id, attempts) in ids.iter().zip([2i64, 1]) {
+            sqlx::query("UPDATE mails SET attempts = $1 WHERE id = $2")
+                .bind(attempts)
+                .bind(*id)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+
+        let (ok, out) = ingest(&config, &[poison, behind]);
+        assert!(ok, "{db:?}: {out:?}");
+        assert_eq!(out[0]["state"], "quarantined", "{db:?}: {}", out[0]);
+        assert!(reasons(&out[0]).contains("poison mail"), "{}", out[0]);
+        assert!(out[0]["done"].to_string().contains("queued"), "{}", out[0]);
+        assert_eq!(out[1]["kind"], "referral", "{db:?}: {}", out[1]);
+
+        // A fresh mail has its attempt counted before it is decided.
+        let fresh = example("03-concern.eml");
+        let (ok, _) = ingest(&config, &[fresh]);
+        assert!(ok);
+        let counted: Vec<i64> =
+            sqlx::query_scalar("SELECT attempts FROM mails WHERE org = $1 ORDER BY id")
+                .bind(&org)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(counted, [2, 2, 1], "{db:?}");
     }
 }
