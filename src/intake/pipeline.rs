@@ -308,12 +308,16 @@ pub async fn handle_prepared(
     Ok(results)
 }
 
-/// Attempts at deciding a mail that did not finish, after which it is set aside for a person.
-pub const MAX_ATTEMPTS: i64 = 2;
+/// Attempts at deciding a mail on its own that did not finish, after which it is set aside for
+/// a person.
+pub const MAX_ATTEMPTS_ALONE: i64 = 2;
 
 /// Decide the mails of a batch one at a time, each attempt counted and committed before it
-/// begins: a mail that was begun [`MAX_ATTEMPTS`] times without finishing is quarantined
-/// without being decided again, and the mails behind it go on.
+/// begins: a mail that was begun with its batch and then [`MAX_ATTEMPTS_ALONE`] times on its
+/// own without finishing is quarantined without being decided again, and the mails behind it
+/// go on. (A mail is begun with a batch once at most: a batch holding a mail begun before is
+/// always decided one at a time. Counting only the attempts on its own keeps a daemon killed
+/// from outside, at a random moment, from quarantining the innocent mails of its batch.)
 async fn decide_one_by_one(
     ctx: &Context,
     loaded: &Loaded,
@@ -326,19 +330,32 @@ async fn decide_one_by_one(
         mails = mails.len(),
         "a mail of this batch was begun before and never finished: deciding one at a time"
     );
-    let mut results = Vec::with_capacity(mails.len());
-    for (i, parsed) in parsed.into_iter().enumerate() {
+    // The mails that were in progress on their own when the daemon stopped come last: a
+    // daemon killed from outside at a random moment then hits another mail next time, while a
+    // poison mail stops it again whenever it is decided.
+    let suspect = |r: &MailRecord| r.state == MailState::Stored && r.attempts > 1;
+    let order: Vec<usize> = (0..records.len())
+        .filter(|&i| !suspect(&records[i]))
+        .chain((0..records.len()).filter(|&i| suspect(&records[i])))
+        .collect();
+    let mut parsed: Vec<Option<Result<Parsed, String>>> = parsed.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<Result<Handled, IntakeError>>> =
+        (0..records.len()).map(|_| None).collect();
+    for i in order {
         let record = &records[i];
+        let parsed = parsed[i]
+            .take()
+            .unwrap_or_else(|| Err("the parser gave no result".into()));
         let mut tx = ctx.store.begin_bulk().await?;
-        if record.state == MailState::Stored && record.attempts >= MAX_ATTEMPTS {
+        if record.state == MailState::Stored && record.attempts > MAX_ATTEMPTS_ALONE {
             let reason = format!(
-                "quarantined: deciding this mail stopped intake {} times (poison mail); it is not tried again",
+                "quarantined: deciding this mail stopped intake {} times, {MAX_ATTEMPTS_ALONE} of them on its own (poison mail); it is not tried again",
                 record.attempts
             );
             tracing::error!(mail = record.id, "{reason}");
             let handled = undecidable(&mut tx, loaded, record, &reason).await?;
             tx.commit().await?;
-            results.push(Ok(handled));
+            slots[i] = Some(Ok(handled));
             continue;
         }
         if record.state == MailState::Stored {
@@ -356,8 +373,12 @@ async fn decide_one_by_one(
         )
         .await?
         .ok_or_else(|| IntakeError::Io("a savepoint did not hold a failed mail".into()))?;
-        results.extend(decided);
+        slots[i] = decided.into_iter().next();
     }
+    let results: Vec<Result<Handled, IntakeError>> = slots
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(IntakeError::Io("a mail was not decided".into()))))
+        .collect();
     ctx.store.checkpoint_soon();
     if results
         .iter()
