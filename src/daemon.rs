@@ -168,9 +168,10 @@ pub async fn run(
             move |token| {
                 let ctx = outbox_ctx.clone();
                 async move {
-                    let wake = ctx.outbox_wake.clone();
+                    let (store, wake) = (ctx.store.clone(), ctx.outbox_wake.clone());
                     let copies = Arc::new(crate::intake::watch::SharedMailboxCopies);
-                    Ok(crate::outbox::send::run(ctx, token, wake, Some(copies)).await?)
+                    let config = move || ctx.config();
+                    Ok(crate::outbox::send::run(store, config, token, wake, Some(copies)).await?)
                 }
             },
         ),

@@ -66,7 +66,7 @@ struct ErrorResponse {
 
 impl TokenProvider {
     pub fn new(oauth2: Oauth2) -> Self {
-        crate::install_crypto_provider();
+        install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -161,6 +161,12 @@ impl TokenProvider {
 /// The SASL XOAUTH2 initial response (before base64): `user=…^Aauth=Bearer …^A^A`.
 pub fn xoauth2_response(user: &str, token: &str) -> String {
     format!("user={user}\x01auth=Bearer {token}\x01\x01")
+}
+
+/// Make rustls use the ring crypto provider process-wide (reqwest is built without one); calling
+/// it again is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 #[cfg(test)]

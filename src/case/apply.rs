@@ -15,11 +15,11 @@ use serde_json::json;
 use super::model::{
     Case, CaseError, CaseEvent, Cause, Concern, Counsellor, Document, Status, Transition,
 };
+use super::notice::Notice;
 use super::plan;
 use super::quota::{self, Month, QuotaCheck};
 use super::{DocumentKind, Role};
 use crate::config::{Config, Partner, Programme};
-use crate::outbox::Notice;
 use crate::understand::{Conclusion, Decision, MailKind};
 
 /// What [`apply`] needs besides the decision.

@@ -9,9 +9,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::model::{Case, Status};
+use super::notice::Notice;
 use super::{MilestoneKind, Role};
 use crate::config::{Config, EscalationStep, Programme};
-use crate::outbox::Notice;
 
 /// One escalation step to send for one missed milestone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -9,6 +9,7 @@ pub mod apply;
 pub mod escalation;
 pub mod import;
 pub mod model;
+pub mod notice;
 pub mod plan;
 pub mod preventive;
 pub mod programmes;
@@ -23,4 +24,5 @@ pub use model::{
     Case, CaseError, CaseEvent, Cause, Concern, Counsellor, Document, GoalsMet, IllegalTransition,
     Milestone, Status, Transition,
 };
+pub use notice::Notice;
 pub use programmes::apply;

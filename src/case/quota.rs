@@ -8,8 +8,8 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use super::notice::Notice;
 use crate::config::Partner;
-use crate::outbox::Notice;
 
 /// A calendar month, `YYYY-MM` when printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

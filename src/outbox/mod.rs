@@ -26,49 +26,16 @@ pub mod templates;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::case::Role;
 use crate::config::Config;
 use crate::understand::{MailKind, MessageId};
 
+/// The value domain code produces lives with the domain ([`crate::case::notice`]).
+pub use crate::case::notice::Notice;
+/// The row the store queues is the store's type ([`crate::store::outbox`]).
+pub use crate::store::outbox::OutgoingMail;
 pub use compose::{message_id_for, CalendarPart, ComposeError};
 pub use guard::{CaseContacts, GuardError};
 pub use templates::{Rendered, TemplateError, Templates};
-
-/// A mail to send, before it has addresses or text: the value domain code produces.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Notice {
-    /// The template in `mail-templates/` (file stem, e.g. `referral_ack`), which is also the
-    /// mail's kind in the outbox.
-    pub template: String,
-    /// The case this mail is about; recipients are checked against it.
-    pub case_ref: Option<String>,
-    /// Who receives it, by role; resolved for the case by the privacy guard.
-    pub to: Vec<Role>,
-    /// Also send to the sender of the mail being answered (acknowledgements), if the guard
-    /// allows it for this case.
-    pub to_sender: bool,
-    /// `Importance: high` (urgent concerns, told at once).
-    pub urgent: bool,
-    /// The template's data; only what this template may show.
-    pub data: serde_json::Value,
-    /// Distinguishes notices of the same template about the same case and cause, so that one
-    /// effect is queued once (e.g. the escalation step, the agenda month).
-    pub dedupe: String,
-}
-
-impl Notice {
-    /// The outbox row's unique key: the same template about the same case for the same cause is
-    /// one effect. The `dedupe` of a notice alone is not unique: one mail (`mail:42`) causes
-    /// both an acknowledgement and a notice to the coordinator.
-    pub fn effect_key(&self) -> String {
-        format!(
-            "{}:{}:{}",
-            self.template,
-            self.case_ref.as_deref().unwrap_or("-"),
-            self.dedupe
-        )
-    }
-}
 
 /// The case a notice is about, as the store knows it: what the guard checks recipients against
 /// and what templates may show (`case.*`). The caller fills it from the case row, never from the
@@ -106,31 +73,6 @@ pub struct Answering {
     /// Its subject as the partner wrote it: our answer keeps it (`Re: …`) so that it lands in
     /// the partner's conversation.
     pub subject: String,
-}
-
-/// A mail ready to queue: guarded, rendered and composed, byte for byte what will be sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OutgoingMail {
-    /// Deterministic: the same effect always has the same Message-ID (see [`message_id_for`]).
-    pub message_id: String,
-    /// [`Notice::effect_key`]: queueing the same effect twice is a no-op.
-    pub dedupe_key: String,
-    /// Set for answers to a sender: at most one per sender per case per day (loop safety).
-    pub ack_key: Option<String>,
-    /// The template name.
-    pub kind: String,
-    pub case_ref: Option<String>,
-    /// Envelope and header recipients, lowercase, deduplicated, in order.
-    pub recipients: Vec<String>,
-    pub subject: String,
-    pub urgent: bool,
-    /// What caused it, for the audit trail: the part of `dedupe` before the first `:` (`mail`,
-    /// `escalation`, …) and the rest.
-    pub cause_kind: String,
-    pub cause_ref: String,
-    /// The complete RFC 5322 message.
-    #[serde(skip)]
-    pub bytes: Vec<u8>,
 }
 
 /// Why a notice was not turned into a mail. None of these is queued.
@@ -321,6 +263,7 @@ pub fn ack_key(
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;
+    use crate::config::Role;
 
     /// The shipped example config, with the shipped templates.
     pub fn config() -> Config {
@@ -384,6 +327,7 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::*;
     use super::*;
+    use crate::config::Role;
 
     #[test]
     fn a_case_prepared_for_another_partner_is_a_refused_bug() {

@@ -989,32 +989,34 @@ pub enum RunError {
 }
 
 /// The daemon's sender task: the sender the config describes, rebuilt when the config is
-/// reloaded (SIGHUP; a reload whose templates fail keeps the previous sender). `wake` lets the
-/// code that queues mail start a pass at once; `copies` searches the shared mailbox for the
+/// reloaded (SIGHUP; a reload whose templates fail keeps the previous sender). `current_config`
+/// reads the config as it is now (the daemon's [`crate::context::Context::config`]); `wake` lets
+/// the code that queues mail start a pass at once; `copies` searches the shared mailbox for the
 /// proof of mails a crash left in `sending` ([`Sender::searching_mailbox`]).
 pub async fn run(
-    ctx: crate::context::Context,
+    store: Store,
+    current_config: impl Fn() -> Arc<Config>,
     shutdown: CancellationToken,
     wake: Arc<Notify>,
     copies: Option<Arc<dyn MailboxCopies>>,
 ) -> Result<(), RunError> {
     let build = |config: Arc<Config>| -> Result<Sender<AnyTransport, AnyLedger>, RunError> {
         let outbox = Arc::new(Outbox::load(&config)?);
-        let mut sender = Sender::from_config(ctx.store.clone(), config, outbox, None);
+        let mut sender = Sender::from_config(store.clone(), config, outbox, None);
         if let Some(copies) = &copies {
             sender = sender.searching_mailbox(copies.clone());
         }
         sender.wake = wake.clone();
         Ok(sender)
     };
-    let mut config = ctx.config();
+    let mut config = current_config();
     let mut sender = build(config.clone())?;
     sender.recover(Utc::now()).await?;
     loop {
         if shutdown.is_cancelled() {
             return Ok(());
         }
-        let latest = ctx.config();
+        let latest = current_config();
         if !Arc::ptr_eq(&latest, &config) {
             match build(latest.clone()) {
                 Ok(fresh) => sender = fresh,

@@ -1,14 +1,10 @@
 //! Content-addressed bytes (raw mails, attachments): stored once per organisation by SHA-256.
 
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{ts, Result, Store, Tx};
-
-/// Lowercase hex SHA-256 of some bytes: the address of a blob.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+/// The address of a blob: the same hash triage gives an attachment.
+pub use crate::understand::parse::sha256_hex;
 
 impl Tx {
     /// Store bytes under their hash (a second copy of the same bytes is a no-op). Returns the hash.

@@ -14,7 +14,31 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{opt_text, parse_ts, ts, Result, Store, StoreError, Tx};
-use crate::outbox::OutgoingMail;
+
+/// A mail ready to queue: guarded, rendered and composed, byte for byte what will be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutgoingMail {
+    /// Deterministic: the same effect always has the same Message-ID (see [`crate::outbox::message_id_for`]).
+    pub message_id: String,
+    /// [`crate::outbox::Notice::effect_key`]: queueing the same effect twice is a no-op.
+    pub dedupe_key: String,
+    /// Set for answers to a sender: at most one per sender per case per day (loop safety).
+    pub ack_key: Option<String>,
+    /// The template name.
+    pub kind: String,
+    pub case_ref: Option<String>,
+    /// Envelope and header recipients, lowercase, deduplicated, in order.
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub urgent: bool,
+    /// What caused it, for the audit trail: the part of `dedupe` before the first `:` (`mail`,
+    /// `escalation`, …) and the rest.
+    pub cause_kind: String,
+    pub cause_ref: String,
+    /// The complete RFC 5322 message.
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

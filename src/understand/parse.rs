@@ -9,6 +9,8 @@
 //! It never decides what a mail *is* and never panics: any bytes give a [`Parsed`], possibly with
 //! nothing in it but `problems`.
 
+use sha2::{Digest, Sha256};
+
 use mail_parser::{
     Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
@@ -18,6 +20,12 @@ use super::html::html_to_text_within;
 use super::tnef;
 use super::MessageId;
 use crate::config::limits::Limits;
+
+/// Lowercase hex SHA-256 of some bytes: the identity of an attachment, and the address of a blob
+/// in the store ([`crate::store::sha256_hex`]).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
 
 /// A name and an address as written in From/To/Cc.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,7 +61,7 @@ impl Parsed {
         let mut part = Some(self);
         while let Some(p) = part {
             for a in &mut p.attachments {
-                a.sha256 = Some(crate::store::sha256_hex(&a.bytes));
+                a.sha256 = Some(sha256_hex(&a.bytes));
             }
             part = p.inner.as_deref_mut();
         }
