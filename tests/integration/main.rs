@@ -14,6 +14,7 @@ mod hostile_mail;
 mod ingest;
 mod intake;
 mod jobs;
+mod layers;
 mod mailstack;
 mod meetings;
 mod operate;
