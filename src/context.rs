@@ -5,8 +5,9 @@
 //! swap both (after validating both) while tasks run; a task reads them once per pass and keeps
 //! that snapshot for the pass.
 //!
-//! Opening the store for a command or the daemon ([`open_store`]) is here too, so that a command
-//! never depends on the daemon.
+//! Opening the store for a command or the daemon ([`open_store`]), the leases that keep two
+//! instances off the same work ([`lease`]) and the daemon's start/stop health keys are here too,
+//! so that a command (`status`) never depends on the daemon.
 
 use std::sync::Arc;
 
@@ -104,4 +105,166 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
                 config.source.display()
             )
         })
+}
+
+/// Health keys: when the daemon last reached READY (value: its version), and when it last stopped
+/// in order. A daemon that was killed leaves only its expired leases behind.
+pub const STARTED: &str = "daemon.started";
+pub const STOPPED: &str = "daemon.stopped";
+
+/// Run a task only while this instance holds the lease on a resource (a mailbox, the jobs of an
+/// organisation), so that two instances sharing a database never both work on it.
+pub mod lease {
+    use std::future::Future;
+    use std::time::Duration;
+
+    use chrono::Utc;
+    use tokio_util::sync::CancellationToken;
+
+    use crate::store::Store;
+
+    /// A lease lasts this long unless renewed; renewal runs at a third of it, so a killed
+    /// instance's work is taken over within a minute.
+    pub const TTL: Duration = Duration::from_secs(30);
+
+    /// This process's name as a lease holder.
+    pub fn holder() -> String {
+        let host =
+            std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "host".into());
+        format!(
+            "{}:{}:{:08x}",
+            host.trim(),
+            std::process::id(),
+            rand::random::<u32>()
+        )
+    }
+
+    /// Wait for the lease, run `task` with a token that is cancelled when the lease is lost or
+    /// `stop` is cancelled, and start waiting again if the lease was lost.
+    pub async fn run_leased<F, Fut>(
+        store: Store,
+        resource: String,
+        stop: CancellationToken,
+        task: F,
+    ) -> anyhow::Result<()>
+    where
+        F: Fn(CancellationToken) -> Fut,
+        Fut: Future<Output = anyhow::Result<()>>,
+    {
+        let holder = holder();
+        let ttl = chrono::Duration::from_std(TTL).unwrap_or(chrono::Duration::seconds(30));
+        let mut waiting_logged = false;
+        loop {
+            let now = Utc::now();
+            let held = match store
+                .acquire_lease(&resource, &holder, now, now + ttl)
+                .await
+            {
+                Ok(true) => true,
+                Ok(false) => take_from_the_dead(&store, &resource, &holder, now + ttl).await,
+                Err(e) => {
+                    tracing::warn!(resource = %resource, "cannot take the lease: {e}");
+                    false
+                }
+            };
+            if !held {
+                if !waiting_logged {
+                    tracing::info!(resource = %resource, "another instance holds the lease; standing by");
+                    waiting_logged = true;
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(TTL / 3) => continue,
+                }
+            }
+            waiting_logged = false;
+            tracing::info!(resource = %resource, "lease taken");
+            let work = stop.child_token();
+            let renew = renew(
+                store.clone(),
+                resource.clone(),
+                holder.clone(),
+                work.clone(),
+            );
+            let (result, lost) = tokio::join!(
+                async {
+                    let r = task(work.clone()).await;
+                    work.cancel();
+                    r
+                },
+                renew
+            );
+            if !lost || stop.is_cancelled() {
+                let _ = store.release_lease(&resource, &holder).await;
+                return result;
+            }
+            tracing::warn!(resource = %resource, "lease lost; work stopped, standing by");
+            result?;
+        }
+    }
+
+    /// Whether lease holder `other` is a process on the host of holder `me` that no longer exists
+    /// (killed, crashed). A holder on another host is never known to be gone.
+    pub fn is_gone(me: &str, other: &str) -> bool {
+        let mine = me.split(':').next();
+        let mut parts = other.split(':');
+        let (host, pid) = (parts.next(), parts.next());
+        let gone = |pid: &str| !std::path::Path::new("/proc").join(pid).exists();
+        host == mine && pid.is_some_and(gone)
+    }
+
+    /// A holder on this host whose process is gone (killed, crashed) does not keep the work
+    /// waiting for its lease to expire.
+    async fn take_from_the_dead(
+        store: &Store,
+        resource: &str,
+        holder: &str,
+        until: chrono::DateTime<Utc>,
+    ) -> bool {
+        let Ok(Some(current)) = store.lease_holder(resource).await else {
+            return false;
+        };
+        if !is_gone(holder, &current) {
+            return false;
+        }
+        match store
+            .take_over_lease(resource, &current, holder, until)
+            .await
+        {
+            Ok(true) => {
+                tracing::info!(resource = %resource, previous = %current, "took over the lease of a process that is gone");
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Renew until `work` is cancelled; cancel `work` and return true if the lease is lost.
+    async fn renew(
+        store: Store,
+        resource: String,
+        holder: String,
+        work: CancellationToken,
+    ) -> bool {
+        let ttl = chrono::Duration::from_std(TTL).unwrap_or(chrono::Duration::seconds(30));
+        loop {
+            tokio::select! {
+                _ = work.cancelled() => return false,
+                _ = tokio::time::sleep(TTL / 3) => {}
+            }
+            let now = Utc::now();
+            match store
+                .acquire_lease(&resource, &holder, now, now + ttl)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    work.cancel();
+                    return true;
+                }
+                // A database hiccup is not a lost lease; the expiry gives us TTL to retry.
+                Err(e) => tracing::warn!(resource = %resource, "cannot renew the lease: {e}"),
+            }
+        }
+    }
 }

@@ -37,7 +37,7 @@ pub fn daemon_state(
     now: DateTime<Utc>,
     gone: impl Fn(&str) -> bool,
 ) -> Daemon {
-    let ttl = chrono::Duration::from_std(crate::daemon::lease::TTL)
+    let ttl = chrono::Duration::from_std(crate::context::lease::TTL)
         .unwrap_or(chrono::Duration::seconds(30));
     let live = leases
         .iter()
@@ -70,13 +70,13 @@ pub async fn run(config: Config, json: bool) -> anyhow::Result<bool> {
     store.close().await;
     let now = Utc::now();
     let secrets = secret_expiries(&config);
-    let me = crate::daemon::lease::holder();
+    let me = crate::context::lease::holder();
     let daemon = daemon_state(
         &leases,
-        health.get(crate::daemon::STARTED).map(|(_, at)| *at),
-        health.get(crate::daemon::STOPPED).map(|(_, at)| *at),
+        health.get(crate::context::STARTED).map(|(_, at)| *at),
+        health.get(crate::context::STOPPED).map(|(_, at)| *at),
         now,
-        |holder| crate::daemon::lease::is_gone(&me, holder),
+        |holder| crate::context::lease::is_gone(&me, holder),
     );
     let running = matches!(daemon, Daemon::Running { .. });
     if json {
