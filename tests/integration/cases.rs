@@ -1,47 +1,13 @@
 //! Cases in the store, on SQLite and PostgreSQL: references never reused, a mail's effects
 //! committed together, plans and counsellor history kept.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
 use chrono::{NaiveDate, TimeZone, Utc};
 use doorstroom::case::{DocumentKind, MilestoneKind, Role, Status};
-use doorstroom::config::Config;
 use doorstroom::store::{CaseCache, CaseFilter, NewMail, Store};
-use doorstroom::understand::{Attachment, Contact, Decision, Facts, MailKind};
+use doorstroom::understand::{Attachment, Contact, Decision, MailKind};
 
 use crate::db::{self, BOTH};
-
-fn config() -> Config {
-    Config::load(Path::new("config/doorstroom.example.toml")).expect("example config")
-}
-
-fn decision(kind: MailKind, case_ref: Option<&str>) -> Decision {
-    Decision {
-        file: String::new(),
-        kind,
-        partner: Some("caw-antwerpen".into()),
-        case_ref: case_ref.map(str::to_string),
-        candidate: Some("Jan Peeters".into()),
-        cir: Some("CIR-1".into()),
-        documents: Vec::new(),
-        missing: Vec::new(),
-        must_auto_reply: true,
-        notify: vec![Role::Coordinator],
-        lease_start: None,
-        conclusions: BTreeMap::new(),
-        new_contact: None,
-        duplicate_of: None,
-        confidence: 1.0,
-        confidence_reasons: Vec::new(),
-        reasons: Vec::new(),
-        facts: Facts {
-            sender: Some("lies@caw-antwerpen.example".into()),
-            subject: "aanmelding".into(),
-            ..Facts::default()
-        },
-    }
-}
+use crate::setup::{decision, example_config as config};
 
 fn attachment(kind: DocumentKind) -> Attachment {
     Attachment {

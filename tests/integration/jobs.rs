@@ -2,46 +2,22 @@
 //! escalation steps go out once, a missed slot is caught up once, the digest stays home when
 //! there is nothing to say, a health alert fires once per day.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
-use doorstroom::case::{MilestoneKind, Role, Status};
+use doorstroom::case::{MilestoneKind, Status};
 use doorstroom::context::Context;
 use doorstroom::jobs::{self, Job};
 use doorstroom::store::{CaseCache, NewMail, Store};
-use doorstroom::understand::{Decision, Facts, MailKind};
+use doorstroom::understand::{Decision, MailKind};
 
 use crate::db::{self, BOTH};
 use crate::outbox::config;
+use crate::setup::{self, at};
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
+/// [`setup::decision`] with `must_auto_reply` off, as these tests have always used it.
 fn decision(kind: MailKind, case_ref: Option<&str>) -> Decision {
     Decision {
-        file: String::new(),
-        kind,
-        partner: Some("caw-antwerpen".into()),
-        case_ref: case_ref.map(str::to_string),
-        candidate: Some("Jan Peeters".into()),
-        cir: Some("CIR-1".into()),
-        documents: Vec::new(),
-        missing: Vec::new(),
         must_auto_reply: false,
-        notify: vec![Role::Coordinator],
-        lease_start: None,
-        conclusions: BTreeMap::new(),
-        new_contact: None,
-        duplicate_of: None,
-        confidence: 1.0,
-        confidence_reasons: Vec::new(),
-        reasons: Vec::new(),
-        facts: Facts {
-            sender: Some("lies@caw-antwerpen.example".into()),
-            subject: "aanmelding".into(),
-            ..Facts::default()
-        },
+        ..setup::decision(kind, case_ref)
     }
 }
 

@@ -3,22 +3,17 @@
 //! and a relapse opens a new episode linked to the closed case (`previous_case`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use chrono::{TimeZone, Utc};
 use doorstroom::case::{GoalsMet, Status};
-use doorstroom::config::Config;
 use doorstroom::store::{CaseCache, NewMail, Store};
 use doorstroom::understand::{Decision, Facts, MailKind};
 
 use crate::db::{self, BOTH};
+use crate::setup::example_config as config;
 
 const STAFF: &str = "bram.janssens@woonhaven.example";
 const COUNSELLOR: &str = "els.wouters@caw-antwerpen.example";
-
-fn config() -> Config {
-    Config::load(Path::new("config/doorstroom.example.toml")).expect("example config")
-}
 
 fn decision(kind: MailKind, case_ref: Option<&str>, sender: &str, body: &str) -> Decision {
     Decision {

@@ -2,11 +2,9 @@
 //! a purge (or the daily job) anonymises an ended case keeping its figures, and `export-case`
 //! gives the case, its documents and every mail in and out.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use doorstroom::case::model::{Cause, Transition};
-use doorstroom::case::{DocumentKind, Role, Status};
+use doorstroom::case::{DocumentKind, Status};
 use doorstroom::commands::{export_case, purge};
 use doorstroom::context::Context;
 use doorstroom::jobs::{self, Job};
@@ -14,40 +12,18 @@ use doorstroom::outbox::queue::queue_notices;
 use doorstroom::outbox::Answering;
 use doorstroom::store::mails::MailOutcome;
 use doorstroom::store::{CaseCache, MailState, NewMail, Store};
-use doorstroom::understand::{Attachment, Decision, Facts, MailKind};
+use doorstroom::understand::{Attachment, Decision, MailKind};
 
 use crate::db::{self, BOTH};
 use crate::outbox::config;
+use crate::setup::{self, at};
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
+/// A referral of Jan Peeters under CIR-77 (the number the retention tests look for).
 fn decision(kind: MailKind, case_ref: Option<&str>) -> Decision {
-    Decision {
-        file: String::new(),
-        kind,
-        partner: Some("caw-antwerpen".into()),
-        case_ref: case_ref.map(str::to_string),
-        candidate: Some("Jan Peeters".into()),
-        cir: Some("CIR-77".into()),
-        documents: Vec::new(),
-        missing: Vec::new(),
-        must_auto_reply: true,
-        notify: vec![Role::Coordinator],
-        lease_start: None,
-        conclusions: BTreeMap::new(),
-        new_contact: None,
-        duplicate_of: None,
-        confidence: 1.0,
-        confidence_reasons: Vec::new(),
-        reasons: Vec::new(),
-        facts: Facts {
-            sender: Some("lies@caw-antwerpen.example".into()),
-            subject: "aanmelding Jan Peeters".into(),
-            ..Facts::default()
-        },
-    }
+    let mut d = setup::decision(kind, case_ref);
+    d.cir = Some("CIR-77".into());
+    d.facts.subject = "aanmelding Jan Peeters".into();
+    d
 }
 
 /// One mail through what the pipeline does: stored, applied, its notices queued, its outcome

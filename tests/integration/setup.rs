@@ -1,9 +1,15 @@
 //! Configs for tests: the example config's organisation, partners and programmes, pointed at a
-//! test's own mail stack, database and folders.
+//! test's own mail stack, database and folders; and the values several test files build the same
+//! way (a triage decision, a timestamp).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
+use doorstroom::case::Role;
+
 use doorstroom::config::Config;
+use doorstroom::understand::{Decision, Facts, MailKind};
 
 use crate::db::{self, Db};
 use crate::mailstack::{MailStack, PASSWORD, SHARED_MAILBOX};
@@ -110,4 +116,43 @@ pub async fn mails_with_prefix(
                 .is_some_and(|id| id.starts_with(prefix))
         })
         .collect()
+}
+
+/// The example config as the binary would load it (`config/doorstroom.example.toml`).
+pub fn example_config() -> Config {
+    Config::load(Path::new("config/doorstroom.example.toml")).expect("example config")
+}
+
+/// An RFC 3339 timestamp.
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// A triage decision of `kind` from Lies of CAW Antwerpen about Jan Peeters (CIR-1), to be
+/// answered, telling the coordinator; tests change what they are about.
+pub fn decision(kind: MailKind, case_ref: Option<&str>) -> Decision {
+    Decision {
+        file: String::new(),
+        kind,
+        partner: Some("caw-antwerpen".into()),
+        case_ref: case_ref.map(str::to_string),
+        candidate: Some("Jan Peeters".into()),
+        cir: Some("CIR-1".into()),
+        documents: Vec::new(),
+        missing: Vec::new(),
+        must_auto_reply: true,
+        notify: vec![Role::Coordinator],
+        lease_start: None,
+        conclusions: BTreeMap::new(),
+        new_contact: None,
+        duplicate_of: None,
+        confidence: 1.0,
+        confidence_reasons: Vec::new(),
+        reasons: Vec::new(),
+        facts: Facts {
+            sender: Some("lies@caw-antwerpen.example".into()),
+            subject: "aanmelding".into(),
+            ..Facts::default()
+        },
+    }
 }
