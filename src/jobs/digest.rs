@@ -20,7 +20,7 @@ use crate::context::Context;
 use crate::outbox::queue::queue_notices;
 use crate::outbox::templates::initials;
 use crate::outbox::Notice;
-use crate::store::digest::{FailedMail, ListedMail, QuarantinedMail};
+use crate::store::digest::{FailedMail, ListedMail, QuarantinedMail, SpoofAttempts};
 use crate::understand::MailKind;
 
 /// Kinds of processed mail that cause no notice to a person by themselves: the digest lists
@@ -126,6 +126,10 @@ pub struct DigestData {
     /// Mails nobody was mailed about (automated mail, duplicates): listed so that none is
     /// silent (see [`LISTED_KINDS`] and [`other_mail`]).
     pub other_mail: Vec<serde_json::Value>,
+    /// Spoof attempts in the period, per partner the From claimed (see [`spoof_attempts`]).
+    pub spoof_attempts: Vec<serde_json::Value>,
+    /// The weekly digest says that senders are not verified (`organisation.trust = "none"`).
+    pub unverified_senders: bool,
 }
 
 impl DigestData {
@@ -140,6 +144,8 @@ impl DigestData {
             && self.quarantined.is_empty()
             && self.outbox_failures.is_empty()
             && self.other_mail.is_empty()
+            && self.spoof_attempts.is_empty()
+            && !self.unverified_senders
     }
 }
 
@@ -261,6 +267,22 @@ pub fn compose(
     d
 }
 
+/// The digest's lines on spoof attempts: per claimed partner (our own staff when none), how
+/// many. Pure.
+pub fn spoof_attempts(config: &Config, spoofs: &[SpoofAttempts]) -> Vec<serde_json::Value> {
+    spoofs
+        .iter()
+        .map(|s| {
+            let name = s.partner.as_deref().map(|id| {
+                config
+                    .partner(id)
+                    .map_or_else(|| id.to_string(), |p| p.name.clone())
+            });
+            json!({"partner_name": name, "count": s.count})
+        })
+        .collect()
+}
+
 /// One digest pass for `period` at `now`.
 pub async fn run_once(ctx: &Context, period: Period, now: DateTime<Utc>) -> anyhow::Result<String> {
     let loaded = ctx.loaded();
@@ -287,6 +309,9 @@ pub async fn run_once(ctx: &Context, period: Period, now: DateTime<Utc>) -> anyh
         .processed_of_kinds_between(&kinds, from, now)
         .await?;
     data.other_mail = other_mail(config, &listed);
+    let spoofs = ctx.store.spoof_attempts_between(from, now).await?;
+    data.spoof_attempts = spoof_attempts(config, &spoofs);
+    data.unverified_senders = period == Period::Weekly && !config.organisation.trust.verifies();
     if data.is_empty() && !config.digest.send_when_empty {
         return Ok(format!("nothing to report since {from}: no digest"));
     }

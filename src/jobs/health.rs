@@ -1,7 +1,7 @@
 //! The health check, every five minutes: the daemon looks at its own report (the `health` keys,
 //! the mail and outbox counts, the OAuth secret dates) and mails the admins when something needs
 //! a person: intake disconnected or silent for too long, the outbox stuck, a client secret about
-//! to expire.
+//! to expire, a burst of spoof attempts in one partner's name.
 //!
 //! Owns the rules ([`problems`], pure) and queueing one `health_alert` per problem. Each alert
 //! goes out at most once per problem per local day: its dedupe key names the problem and the
@@ -19,12 +19,13 @@ use crate::config::{secret_expiries, Config, SECRET_WARNING_DAYS};
 use crate::context::Context;
 use crate::outbox::queue::queue_notices;
 use crate::outbox::Notice;
+use crate::store::digest::SpoofAttempts;
 use crate::store::Counts;
 
 /// One thing wrong, as the alert mail shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// `intake_disconnected`, `intake_silent`, `outbox_stuck`, `secret_expiring`: the template
+    /// `intake_disconnected`, `intake_silent`, `outbox_stuck`, `secret_expiring`, `spoof_burst`: the template
     /// picks its wording by it.
     pub kind: &'static str,
     /// Distinguishes two problems of one kind (which secret).
@@ -33,6 +34,43 @@ pub struct Problem {
     pub since: Option<String>,
     /// The technical detail (an error message, a count).
     pub detail: String,
+}
+
+/// This many spoof attempts in the name of one partner (or of our own staff) within
+/// [`SPOOF_BURST_WINDOW`] are told to the admins at once, not only in the next digest.
+pub const SPOOF_BURST: i64 = 5;
+/// The window [`SPOOF_BURST`] counts in.
+pub const SPOOF_BURST_WINDOW: chrono::Duration = chrono::Duration::hours(1);
+
+/// A burst of spoof attempts (the spoofs of the last [`SPOOF_BURST_WINDOW`] per claimed
+/// partner): one problem per partner with at least [`SPOOF_BURST`]. Pure.
+pub fn spoof_bursts(config: &Config, spoofs: &[SpoofAttempts]) -> Vec<Problem> {
+    let tz = config.organisation.time_zone;
+    spoofs
+        .iter()
+        .filter(|s| s.count >= SPOOF_BURST)
+        .map(|s| {
+            let name = s.partner.as_deref().map_or_else(
+                || "onze eigen medewerkers of de gedeelde mailbox".to_string(),
+                |id| {
+                    config
+                        .partner(id)
+                        .map_or_else(|| id.to_string(), |p| p.name.clone())
+                },
+            );
+            Problem {
+                kind: "spoof_burst",
+                key: s.partner.clone().unwrap_or_else(|| "own".into()),
+                since: Some(
+                    s.last_at
+                        .with_timezone(&tz)
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string(),
+                ),
+                detail: format!("{} mails in het voorbije uur uit naam van {name}", s.count),
+            }
+        })
+        .collect()
 }
 
 /// What is wrong at `now`, from the daemon's own report. Pure.
@@ -130,7 +168,12 @@ pub async fn run_once(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<Strin
     let config = &loaded.config;
     let health = ctx.store.health().await?;
     let counts = ctx.store.counts().await?;
-    let found = problems(config, &health, &counts, now);
+    let mut found = problems(config, &health, &counts, now);
+    let spoofs = ctx
+        .store
+        .spoof_attempts_between(now - SPOOF_BURST_WINDOW, now)
+        .await?;
+    found.extend(spoof_bursts(config, &spoofs));
     if found.is_empty() {
         return Ok("all well".into());
     }
@@ -162,6 +205,29 @@ mod tests {
             std::path::Path::new("x.toml"),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn five_spoofs_in_one_partners_name_within_the_hour_are_a_burst_four_are_not() {
+        let c = config();
+        let at = at("2026-12-03T10:00:00Z");
+        let spoofs = [
+            SpoofAttempts {
+                partner: Some("caw-antwerpen".into()),
+                count: SPOOF_BURST,
+                last_at: at,
+            },
+            SpoofAttempts {
+                partner: Some("ocmw-antwerpen".into()),
+                count: SPOOF_BURST - 1,
+                last_at: at,
+            },
+        ];
+        let found = spoof_bursts(&c, &spoofs);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].kind, "spoof_burst");
+        assert_eq!(found[0].key, "caw-antwerpen");
+        assert!(found[0].detail.contains("uit naam van CAW Antwerpen"));
     }
 
     fn at(s: &str) -> DateTime<Utc> {

@@ -42,7 +42,56 @@ pub struct ListedMail {
     pub reason: String,
 }
 
+/// Spoof attempts (`spam_or_spoof` mails) in a period, per partner the From claimed to be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpoofAttempts {
+    /// The claimed partner's id; `None` for spoofs of our own staff or of nobody we know.
+    pub partner: Option<String>,
+    pub count: i64,
+    pub last_at: DateTime<Utc>,
+}
+
 impl Store {
+    /// The spoof attempts decided in `[from, to)`, grouped by the partner they claimed to be
+    /// (intake keeps it in the decision as `claimed_partner`), the most first.
+    pub async fn spoof_attempts_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<SpoofAttempts>> {
+        let rows = sqlx::query(
+            "SELECT received_at, decision FROM mails
+             WHERE org = $1 AND kind = 'spam_or_spoof'
+               AND COALESCE(processed_at, received_at) >= $2 AND COALESCE(processed_at, received_at) < $3",
+        )
+        .bind(&self.org)
+        .bind(ts(from))
+        .bind(ts(to))
+        .fetch_all(self.pool())
+        .await?;
+        let mut by_partner: std::collections::BTreeMap<Option<String>, (i64, DateTime<Utc>)> =
+            Default::default();
+        for row in rows {
+            let at = parse_ts(&row.try_get::<String, _>("received_at")?)?;
+            let partner = opt_text(&row, "decision")?
+                .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+                .and_then(|d| d.get("claimed_partner")?.as_str().map(str::to_string));
+            let entry = by_partner.entry(partner).or_insert((0, at));
+            entry.0 += 1;
+            entry.1 = entry.1.max(at);
+        }
+        let mut out: Vec<SpoofAttempts> = by_partner
+            .into_iter()
+            .map(|(partner, (count, last_at))| SpoofAttempts {
+                partner,
+                count,
+                last_at,
+            })
+            .collect();
+        out.sort_by(|a, b| b.count.cmp(&a.count).then(a.partner.cmp(&b.partner)));
+        Ok(out)
+    }
+
     /// Processed mails of one of `kinds` (their `MailKind::as_str` names) decided in
     /// `[from, to)`, oldest first.
     pub async fn processed_of_kinds_between(

@@ -492,3 +492,100 @@ async fn check_connect_says_what_it_would_decide_for_the_newest_inbox_mails_and_
     }
     session.logout().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Spoof attempts: quarantined, counted per claimed partner in the digest, a burst told at once
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_burst_of_spoofs_in_a_partners_name_is_told_to_the_admins_once_and_counted_in_the_digest()
+{
+    use doorstroom::context::Context;
+    use doorstroom::intake::pipeline;
+    use doorstroom::store::{MailState, NewMail};
+
+    for backend in crate::db::BOTH {
+        let (store, _dir) = crate::db::open(backend, "spoof-burst").await;
+        let example = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("config/doorstroom.example.toml"),
+        )
+        .unwrap();
+        let text = example.replacen(
+            "\ntrust = \"none\"\n",
+            "\nauthserv_id = \"mx.woonhaven.example\"\n",
+            1,
+        );
+        let config = Config::parse(&text, Path::new("x.toml")).unwrap();
+        let ctx = Context::fixed(store.clone(), config).unwrap();
+        let loaded = ctx.loaded();
+        let now = chrono::Utc::now();
+        for n in 0..doorstroom::jobs::health::SPOOF_BURST {
+            let raw = String::from_utf8_lossy(&verified_referral(n as u32 + 10))
+                .replace("dmarc=pass", "dmarc=fail");
+            let key = format!("spoof-{n}");
+            let new = NewMail {
+                source: "file".into(),
+                source_key: key.clone(),
+                message_id: pipeline::message_id(raw.as_bytes()),
+                received_at: now,
+            };
+            pipeline::handle(&ctx, &loaded, &new, raw.as_bytes(), &key)
+                .await
+                .unwrap();
+        }
+        let mails = store.list_mails(true, 100).await.unwrap();
+        assert_eq!(mails.len(), 5, "{backend:?}: every spoof is quarantined");
+        for m in &mails {
+            assert_eq!(m.state, MailState::Quarantined);
+            assert_eq!(m.kind.as_deref(), Some("spam_or_spoof"));
+            assert!(
+                m.reason
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("dmarc=fail"),
+                "with its reason: {:?}",
+                m.reason
+            );
+        }
+        // Told at once (the health check runs every five minutes), and once.
+        for _ in 0..2 {
+            doorstroom::jobs::health::run_once(&ctx, chrono::Utc::now())
+                .await
+                .unwrap();
+        }
+        let alerts: Vec<_> = store
+            .list_outbox(false, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == "health_alert" && r.subject.contains("vervalste afzender"))
+            .collect();
+        assert_eq!(alerts.len(), 1, "{backend:?}: {alerts:?}");
+        let text = |bytes: Vec<u8>| {
+            let m = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+            m.body_text(0).unwrap().into_owned()
+        };
+        let alert = text(store.outbox_message(alerts[0].id).await.unwrap());
+        assert!(
+            alert.contains("5 mails in het voorbije uur uit naam van CAW Antwerpen"),
+            "{alert}"
+        );
+
+        doorstroom::jobs::digest::run_once(
+            &ctx,
+            doorstroom::jobs::digest::Period::Daily,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        let digest = store
+            .list_outbox(false, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.kind == "digest")
+            .expect("a digest");
+        let body = text(store.outbox_message(digest.id).await.unwrap());
+        assert!(body.contains("5 keer uit naam van CAW Antwerpen"), "{body}");
+    }
+}
