@@ -43,8 +43,9 @@ pub enum Command {
     /// Check a config file and print a summary (with the sender-trust anchor in force); --connect
     /// also tries the servers it names.
     Check {
-        /// Also log in to IMAP, say EHLO to SMTP and open the database, and judge the senders of
-        /// the newest 20 inbox mails from their headers (read-only: EXAMINE, BODY.PEEK[HEADER]).
+        /// Also log in to IMAP, say EHLO to SMTP, open the database read-only (nothing is
+        /// changed; it says when the daemon's next start will migrate it), and judge the senders
+        /// of the newest 20 inbox mails from their headers (read-only: EXAMINE, BODY.PEEK[HEADER]).
         #[arg(long)]
         connect: bool,
     },

@@ -256,13 +256,26 @@ async fn drain(tasks: &mut JoinSet<anyhow::Result<()>>) {
 /// `check --connect`: try each server the config names; print one line each. True when all work.
 pub async fn probe(config: &Config) -> bool {
     let mut ok = true;
-    match open_store(config).await {
-        Ok(store) => {
+    // Read-only: a check changes nothing; it says what the daemon's start would do.
+    use crate::store::inspect::DatabaseState;
+    let db = crate::config::redact_url(&config.database.url);
+    match crate::store::inspect::inspect(&config.database.url).await {
+        Ok(DatabaseState::Current { applied }) => crate::outln!(
+            "  database       ok: {db}, up to date ({applied} migrations; nothing was changed)"
+        ),
+        Ok(DatabaseState::Missing { path }) => crate::outln!(
+            "  database       ok: {path} does not exist yet; the daemon creates it at its first start"
+        ),
+        Ok(DatabaseState::NeedsMigrating { pending }) => crate::outln!(
+            "  database       ok: {db} needs migrating; the daemon applies {} migration(s) at its next start: {} (nothing was changed)",
+            pending.len(),
+            pending.join(", ")
+        ),
+        Ok(DatabaseState::Newer { unknown }) => {
+            ok = false;
             crate::outln!(
-                "  database       ok: opened and migrated {}",
-                crate::config::redact_url(&config.database.url)
+                "  database       FAILED: {db} was migrated by a newer doorstroom (migrations {unknown:?} are unknown to this build); install that version"
             );
-            store.close().await;
         }
         Err(e) => {
             ok = false;

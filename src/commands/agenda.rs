@@ -20,15 +20,9 @@ use crate::jobs::agenda;
 
 fn partners<'a>(config: &'a Config, only: Option<&str>) -> anyhow::Result<Vec<&'a Partner>> {
     Ok(match only {
-        Some(id) => match config.partner(id) {
-            Some(p) => vec![p],
-            None => {
-                let known: Vec<&str> = config.partners.iter().map(|p| p.id.as_str()).collect();
-                bail!(
-                    "unknown partner `{id}`; the config knows: {}",
-                    known.join(", ")
-                );
-            }
+        Some(id) => match config.known_partner(id) {
+            Ok(p) => vec![p],
+            Err(e) => bail!("{e}"),
         },
         None => config.partners.iter().collect(),
     })

@@ -106,10 +106,7 @@ pub async fn list(
         })
         .transpose()?;
     if let Some(p) = &partner {
-        anyhow::ensure!(
-            config.partner(p).is_some(),
-            "unknown partner `{p}` (see [[partner]] in the config)"
-        );
+        config.known_partner(p).map_err(anyhow::Error::msg)?;
     }
     let store = open(&config).await?;
     let cases = store
@@ -417,7 +414,7 @@ pub async fn report(
         "--format `{format}`: say csv or html"
     );
     if let Some(p) = &partner {
-        anyhow::ensure!(config.partner(p).is_some(), "unknown partner `{p}`");
+        config.known_partner(p).map_err(anyhow::Error::msg)?;
     }
     let store = open(&config).await?;
     let cases = store.cases(&CaseFilter::default()).await?;

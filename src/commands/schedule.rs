@@ -65,15 +65,9 @@ pub fn render(
     out: &mut dyn Write,
 ) -> anyhow::Result<bool> {
     let partners: Vec<&Partner> = match partner {
-        Some(id) => match config.partner(id) {
-            Some(p) => vec![p],
-            None => {
-                let known: Vec<&str> = config.partners.iter().map(|p| p.id.as_str()).collect();
-                bail!(
-                    "unknown partner `{id}`; the config knows: {}",
-                    known.join(", ")
-                );
-            }
+        Some(id) => match config.known_partner(id) {
+            Ok(p) => vec![p],
+            Err(e) => bail!("{e}"),
         },
         None => config.partners.iter().collect(),
     };

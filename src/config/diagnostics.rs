@@ -255,9 +255,34 @@ fn describe(message: &str, path: String, line: usize, column: usize) -> Diagnost
         path,
         line,
         column,
-        message: message.replace("invalid type: ", "wrong type: "),
+        message: plain_words(message),
         hint: Some("see config/doorstroom.example.toml for the expected form".into()),
     }
+}
+
+/// serde's message in an admin's words: no Rust type names (`expected u32` → `expected a whole
+/// number (0 or more)`, `struct RawPartner` → `a table`).
+pub fn plain_words(message: &str) -> String {
+    use std::sync::OnceLock;
+    static RULES: OnceLock<Vec<(regex::Regex, &'static str)>> = OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            (r"\bu(8|16|32|64|128|size)\b", "a whole number (0 or more)"),
+            (r"\bi(8|16|32|64|128|size)\b", "a whole number"),
+            (r"\bf(32|64)\b", "a number"),
+            (r"\ba sequence\b", "a list [...]"),
+            (r"\b(struct|enum) Raw\w*|\ba map\b", "a table"),
+            (r"\binvalid type: ", "wrong type: "),
+            (r"\binvalid value: ", "wrong value: "),
+            (r"\bstring (\x22)", "text $1"),
+        ]
+        .into_iter()
+        .map(|(re, with)| (regex::Regex::new(re).expect("a valid pattern"), with))
+        .collect()
+    });
+    rules.iter().fold(message.to_string(), |text, (re, with)| {
+        re.replace_all(&text, *with).into_owned()
+    })
 }
 
 fn strip_index(table: &str) -> String {
@@ -378,6 +403,32 @@ fn blank_out(text: &mut String, range: Range<usize>) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn serde_messages_name_no_rust_types() {
+        for (serde, plain) in [
+            (
+                "invalid type: string \"two\", expected u32",
+                "wrong type: text \"two\", expected a whole number (0 or more)",
+            ),
+            (
+                "invalid value: integer `-3`, expected usize",
+                "wrong value: integer `-3`, expected a whole number (0 or more)",
+            ),
+            (
+                "invalid type: integer `3`, expected a sequence",
+                "wrong type: integer `3`, expected a list [...]",
+            ),
+            (
+                "invalid type: string \"x\", expected struct RawPartner",
+                "wrong type: text \"x\", expected a table",
+            ),
+            ("expected a boolean", "expected a boolean"),
+        ] {
+            assert_eq!(plain_words(serde), plain, "{serde}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -488,6 +488,21 @@ impl Config {
         self.partners.iter().find(|p| p.id == id)
     }
 
+    /// The partner `id` names, or an error an admin can act on: the closest known id, and all
+    /// of them (`--partner caw-antwrepen` → did you mean `caw-antwerpen`?).
+    pub fn known_partner(&self, id: &str) -> Result<&Partner, String> {
+        self.partner(id).ok_or_else(|| {
+            let known: Vec<String> = self.partners.iter().map(|p| p.id.clone()).collect();
+            let hint = diagnostics::did_you_mean(id, &known)
+                .map(|m| format!("did you mean `{m}`? "))
+                .unwrap_or_default();
+            format!(
+                "unknown partner `{id}`; {hint}the config knows: {}",
+                known.join(", ")
+            )
+        })
+    }
+
     pub fn programme(&self, id: &str) -> Option<&Programme> {
         self.programmes.iter().find(|p| p.id == id)
     }

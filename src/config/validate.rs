@@ -293,10 +293,16 @@ fn organisation(c: &mut Checker, raw: Option<RawOrganisation>) -> Option<Organis
     let time_zone = match raw.time_zone.as_deref() {
         None => chrono_tz::Europe::Brussels,
         Some(tz) => tz.parse().unwrap_or_else(|_| {
+            let hint = match closest_time_zone(tz) {
+                Some(near) => format!("did you mean \"{near}\"? (an IANA time zone name)"),
+                None => {
+                    "use an IANA name such as \"Europe/Brussels\" or \"Europe/Amsterdam\"".into()
+                }
+            };
             c.error(
                 "organisation.time_zone",
                 format!("unknown time zone `{tz}`"),
-                "use an IANA name such as \"Europe/Brussels\" or \"Europe/Amsterdam\"",
+                hint,
             );
             chrono_tz::Europe::Brussels
         }),
@@ -1144,4 +1150,17 @@ fn digest(c: &mut Checker, raw: RawDigest) -> Digest {
         weekly: schedule("digest.weekly", raw.weekly, None),
         send_when_empty: raw.send_when_empty.unwrap_or(false),
     }
+}
+
+/// The IANA time zone name closest to a misspelt one (`Europe/Brusels` → `Europe/Brussels`),
+/// ignoring case; none when nothing is near.
+pub fn closest_time_zone(typo: &str) -> Option<&'static str> {
+    let typo = typo.to_lowercase();
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| tz.name())
+        .map(|name| (strsim::levenshtein(&typo, &name.to_lowercase()), name))
+        .filter(|(d, _)| *d <= (typo.chars().count() / 4).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, name)| name)
 }

@@ -14,6 +14,7 @@ pub mod cases;
 mod checkpoint;
 pub mod digest;
 mod health;
+pub mod inspect;
 pub mod jobs;
 mod leases;
 pub mod mails;

@@ -272,3 +272,54 @@ fn status_says_not_running_once_the_daemon_is_killed_or_stopped() {
         assert_eq!(json["daemon"]["state"], "not_running", "{stop}: {json}");
     }
 }
+
+#[test]
+fn check_connect_changes_nothing_and_says_when_the_database_needs_migrating() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = local_config(&dir);
+    let db = dir.path().join("doorstroom.db");
+    let (code, out, err) = doorstroom_in(dir.path(), &config, &["check", "--connect"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("does not exist yet"), "{out}");
+    assert!(!db.exists(), "check --connect created the database");
+
+    // Any other command migrates it; check then finds it current.
+    let _ = doorstroom_in(dir.path(), &config, &["status"]);
+    let (code, out, _) = doorstroom_in(dir.path(), &config, &["check", "--connect"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("up to date"), "{out}");
+
+    // A database one migration behind this build: said, and left as it is.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = format!("sqlite://{}", db.display());
+    let last = |url: String| async move {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let v: i64 = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        (pool, v)
+    };
+    let (pool, newest) = rt.block_on(last(url.clone()));
+    rt.block_on(async {
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = ?")
+            .bind(newest)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    let (pool, behind) = rt.block_on(last(url.clone()));
+    rt.block_on(pool.close());
+    let (code, out, _) = doorstroom_in(dir.path(), &config, &["check", "--connect"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "needs migrating; the daemon applies 1 migration(s) at its next start: {newest:04}"
+        )),
+        "{out}"
+    );
+    let (pool, still) = rt.block_on(last(url));
+    rt.block_on(pool.close());
+    assert_eq!(still, behind, "check --connect migrated the database");
+}
