@@ -2,8 +2,8 @@
 //! root): referrals are submitted over SMTP one at a time to the daemon running in-process, and
 //! two figures are printed per mail:
 //!
-//! - IDLE path: from the daemon's IDLE returning because the server announced new mail (the
-//!   `EXISTS` push; `IDLE: the server announced new mail`, src/intake/watch.rs) to the mail's
+//! - IDLE path: from the daemon's IDLE returning because the server reported new mail (the
+//!   `EXISTS` push; `IDLE: the server reported a change`, src/intake/watch.rs) to the mail's
 //!   transaction committed (`mail decided`, logged right after the commit). Both instants are
 //!   taken inside the daemon's own tracing calls by a layer this bench installs, so no polling
 //!   blurs them. The push counted is the last one before the commit: the one whose pass handled
@@ -122,7 +122,7 @@ async fn main() {
                         break stamp.at;
                     }
                 }
-                Event::Ready => {}
+                Event::Ready | Event::Phase(_) => {}
             }
         };
         end_to_end.push(committed - submitted);

@@ -57,17 +57,20 @@ pub struct Stamp {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// `IDLE: the server announced new mail` (src/intake/watch.rs).
+    /// `IDLE: the server reported a change …` (src/intake/watch.rs).
     Announced,
     /// `mail decided: …`, logged right after the mail's transaction committed.
     Decided { mail: i64 },
     /// `ready` (src/daemon.rs).
     Ready,
+    /// `intake phase: …` (src/intake/watch.rs).
+    Phase(Phase),
 }
 
 /// Sends a [`Stamp`] for every event of interest; the timestamp is taken inside the event call.
 struct StampLayer {
     tx: mpsc::UnboundedSender<Stamp>,
+    trigger: Trigger,
 }
 
 #[derive(Default)]
@@ -102,9 +105,17 @@ impl<S: tracing::Subscriber> Layer<S> for StampLayer {
         }
         let mut fields = Fields::default();
         event.record(&mut fields);
-        let what = if fields
+        let what = if let Some(phase) = Phase::from_message(&fields.message) {
+            let mut armed = self.trigger.lock().expect("trigger");
+            if armed.as_ref().is_some_and(|a| a.phase == phase) {
+                let mut a = armed.take().expect("armed");
+                a.imap.append(&a.raw);
+                let _ = a.done.send(Instant::now());
+            }
+            Event::Phase(phase)
+        } else if fields
             .message
-            .starts_with("IDLE: the server announced new mail")
+            .starts_with("IDLE: the server reported a change")
         {
             Event::Announced
         } else if fields.message.starts_with("mail decided") {
@@ -123,10 +134,15 @@ impl<S: tracing::Subscriber> Layer<S> for StampLayer {
 /// Install the stamping layer (debug level for `doorstroom`, nothing else) as the global
 /// subscriber; returns the receiving end.
 pub fn stamp_daemon_events() -> mpsc::UnboundedReceiver<Stamp> {
+    stamp_daemon_events_with(Trigger::default())
+}
+
+/// [`stamp_daemon_events`] with a [`Trigger`] the bench arms to deliver a mail in a phase.
+pub fn stamp_daemon_events_with(trigger: Trigger) -> mpsc::UnboundedReceiver<Stamp> {
     let (tx, rx) = mpsc::unbounded_channel();
     let filter = tracing_subscriber::EnvFilter::new("warn,doorstroom=debug");
     let subscriber = tracing_subscriber::registry()
-        .with(StampLayer { tx }.with_filter(filter))
+        .with(StampLayer { tx, trigger }.with_filter(filter))
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
@@ -178,5 +194,114 @@ pub async fn next_stamp(
             Ok(Some(_)) => continue,
             Ok(None) | Err(_) => return None,
         }
+    }
+}
+
+/// One state of intake's watch loop, as its debug events name them (src/intake/watch.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// About to wait in IDLE.
+    Idling,
+    /// About to fetch a batch.
+    Fetching,
+    /// About to decide a batch.
+    Deciding,
+    /// About to move decided mails out of the inbox.
+    Moving,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 4] = [
+        Phase::Idling,
+        Phase::Fetching,
+        Phase::Deciding,
+        Phase::Moving,
+    ];
+
+    fn from_message(message: &str) -> Option<Phase> {
+        match message.strip_prefix("intake phase: ")? {
+            "idling" => Some(Phase::Idling),
+            "fetching" => Some(Phase::Fetching),
+            "deciding" => Some(Phase::Deciding),
+            "moving" => Some(Phase::Moving),
+            _ => None,
+        }
+    }
+}
+
+/// A mail to deliver the moment intake enters a phase: the stamping layer appends it to the
+/// inbox *inside* the daemon's event call, over a plain blocking IMAP connection, so the daemon's
+/// task waits until the server has it and the delivery lands in that phase every time.
+pub struct Armed {
+    pub phase: Phase,
+    pub imap: SyncImap,
+    pub raw: Vec<u8>,
+    /// Gets the instant the server confirmed the APPEND.
+    pub done: std::sync::mpsc::Sender<Instant>,
+}
+
+/// Where the armed delivery waits; shared between the bench and its layer.
+pub type Trigger = Arc<std::sync::Mutex<Option<Armed>>>;
+
+/// A minimal blocking IMAP client: LOGIN and APPEND, nothing else.
+pub struct SyncImap {
+    stream: std::io::BufReader<std::net::TcpStream>,
+    tag: u32,
+}
+
+impl SyncImap {
+    pub fn connect(port: u16, user: &str, password: &str) -> SyncImap {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("IMAP connect");
+        stream.set_nodelay(true).ok();
+        let mut this = SyncImap {
+            stream: std::io::BufReader::new(stream),
+            tag: 0,
+        };
+        this.line(); // greeting
+        this.command(&format!("LOGIN \"{user}\" \"{password}\""));
+        this
+    }
+
+    fn line(&mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        self.stream.read_line(&mut line).expect("IMAP read");
+        assert!(!line.is_empty(), "IMAP connection closed");
+        line
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        self.stream.get_mut().write_all(bytes).expect("IMAP write");
+    }
+
+    /// Send a command and read up to its tagged answer, which must be OK.
+    fn command(&mut self, text: &str) {
+        self.tag += 1;
+        let tag = format!("s{}", self.tag);
+        self.write(format!("{tag} {text}\r\n").as_bytes());
+        self.finish(&tag);
+    }
+
+    fn finish(&mut self, tag: &str) {
+        loop {
+            let line = self.line();
+            if let Some(rest) = line.strip_prefix(&format!("{tag} ")) {
+                assert!(rest.starts_with("OK"), "IMAP {tag}: {line}");
+                return;
+            }
+        }
+    }
+
+    /// APPEND `raw` to INBOX; returns once the server confirmed it.
+    pub fn append(&mut self, raw: &[u8]) {
+        self.tag += 1;
+        let tag = format!("s{}", self.tag);
+        self.write(format!("{tag} APPEND INBOX {{{}}}\r\n", raw.len()).as_bytes());
+        let go = self.line();
+        assert!(go.starts_with('+'), "IMAP APPEND: {go}");
+        self.write(raw);
+        self.write(b"\r\n");
+        self.finish(&tag);
     }
 }

@@ -235,11 +235,14 @@ async fn session(
             .min(MAX_IDLE)
             .saturating_sub(last_full.elapsed())
             .max(Duration::from_secs(1));
+        // The `intake phase: …` events name the watch loop's states for benches that deliver
+        // mail in each of them (benches/arrival_races.rs).
+        tracing::debug!("intake phase: idling");
         tokio::select! {
             outcome = imap.idle(wait) => {
                 // Benchmarks time the path from this wake-up to the commit (`benches/intake_latency.rs`).
                 if outcome? == IdleOutcome::Changed {
-                    tracing::debug!("the server reported a change of the inbox: looking again");
+                    tracing::debug!("IDLE: the server reported a change of the inbox, looking again");
                 }
             }
             _ = stop.cancelled() => return Ok(()),
@@ -340,6 +343,7 @@ async fn pass(
     while !next.uids.is_empty() && !stop.is_cancelled() {
         let Batch { uids, prepared } = next;
         let previous = std::mem::take(&mut decided);
+        tracing::debug!(mails = uids.len(), "intake phase: deciding");
         let (mailbox, handled) = tokio::join!(
             async {
                 let moved = previous.apply(imap, m).await?;
@@ -399,6 +403,7 @@ async fn fetch_next(
 ) -> Result<Batch, WatchError> {
     let mut fetched = Vec::new();
     for batch in batches.by_ref() {
+        tracing::debug!(mails = batch.len(), "intake phase: fetching");
         fetched = imap.fetch_raw(batch).await?;
         if !fetched.is_empty() {
             break;
@@ -449,6 +454,7 @@ impl Moves {
                 continue;
             }
             let (uids, ids): (Vec<u32>, Vec<i64>) = moving.into_iter().unzip();
+            tracing::debug!(mails = uids.len(), "intake phase: moving");
             imap.move_uids(&uids, folder).await?;
             moved.extend(ids);
         }
