@@ -28,6 +28,7 @@
 //! | [`understand`] | `triage(raw bytes, register, config) -> Decision`: parsing, classification, threading | I/O of any kind | `config` |
 //! | [`memory`] | giving freed heap memory back to the OS when a burst of work is over | allocating | nothing |
 //! | [`output`] | stdout for the commands: a closed pipe (`\| head`) ends quietly with exit 0 | printing anything else | nothing |
+//! | `counted` | tests only: the bytes a test's code allocates on its thread, so linearity is shown by work counted, not by time | being compiled outside tests | nothing |
 //! | [`config`] | the config file: raw serde types, validation, diagnostics with line:column, and the vocabulary every layer speaks ([`config::vocabulary`]) | network or database I/O | nothing |
 //!
 //! Every long-running task takes its dependencies, its clock and a shutdown handle as arguments, so

@@ -159,8 +159,15 @@ pub fn html_to_text_within(html: &str, max_text: usize) -> HtmlText {
 }
 
 /// `text` cut to at most `max` bytes, on a character boundary.
-fn cut_at(text: &str, max: usize) -> &str {
-    super::parse::cut(text, max)
+pub(crate) fn cut_at(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 fn start_line(out: &mut String, depth: usize) {

@@ -16,7 +16,7 @@ use mail_parser::{
 };
 
 pub use super::encoded::windows_1252;
-use super::html::html_to_text_within;
+use super::html::{cut_at, html_to_text_within};
 use super::tnef;
 use super::MessageId;
 use crate::config::limits::Limits;
@@ -309,18 +309,6 @@ fn dismantle(message: Message<'_>) {
     }
 }
 
-/// `text` cut to at most `max` bytes, on a character boundary.
-pub(crate) fn cut(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 /// How deep forwarded mails are read (the budget's `mime_depth` bounds the rest).
 const MAX_DEPTH: usize = 4;
 
@@ -385,7 +373,7 @@ fn from_message(message: &Message<'_>, depth: usize, budget: &mut Budget<'_>) ->
     }
     p.text = texts.join("\n");
     if p.text.len() > limits.text_bytes {
-        p.text.truncate(cut(&p.text, limits.text_bytes).len());
+        p.text.truncate(cut_at(&p.text, limits.text_bytes).len());
         p.problems.push(format!(
             "only the first {} KB of the text are read (limits.text_kb)",
             limits.text_bytes / 1024
@@ -770,7 +758,7 @@ fn readable_text(
     text: &str,
     limits: &Limits,
 ) -> String {
-    let mut text = cut(text, limits.text_bytes).to_string();
+    let mut text = cut_at(text, limits.text_bytes).to_string();
     if text.contains('\u{FFFD}') {
         // Declared UTF-8 (or nothing) but written in windows-1252: decode the raw bytes again.
         if let Some(bytes) = decoded_raw(message, part) {
