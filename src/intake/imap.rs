@@ -410,30 +410,13 @@ impl ImapSession {
 
     /// The header blocks of the given UIDs (`BODY.PEEK[HEADER]`: no `\Seen`), ascending.
     pub async fn fetch_headers(&mut self, uids: &[u32]) -> Result<Vec<RawMail>> {
-        if uids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let fetches = self
-            .uid_fetch(
-                "UID FETCH HEADER",
-                &uid_set(uids),
-                "(UID INTERNALDATE BODY.PEEK[HEADER])",
-            )
-            .await?;
-        let wanted: std::collections::HashSet<u32> = uids.iter().copied().collect();
-        let mut mails: Vec<RawMail> = fetches
-            .iter()
-            .filter_map(|f| {
-                Some(RawMail {
-                    uid: f.uid.filter(|u| wanted.contains(u))?,
-                    bytes: f.header()?.to_vec(),
-                    received_at: f.internal_date().map(|t| t.with_timezone(&Utc)),
-                })
-            })
-            .collect();
-        mails.sort_by_key(|m| m.uid);
-        mails.dedup_by_key(|m| m.uid);
-        Ok(mails)
+        self.fetch_mails(
+            uids,
+            "UID FETCH HEADER",
+            "(UID INTERNALDATE BODY.PEEK[HEADER])",
+            |f| f.header(),
+        )
+        .await
     }
 
     /// Every UID in the selected folder, ascending.
@@ -509,24 +492,33 @@ impl ImapSession {
     /// absent). Uses `BODY.PEEK[]`, so no flag changes. Pass at most [`FETCH_BATCH`] UIDs (and
     /// [`FETCH_BYTES`]) per call to keep memory bounded.
     pub async fn fetch_raw(&mut self, uids: &[u32]) -> Result<Vec<RawMail>> {
+        self.fetch_mails(uids, "UID FETCH", "(UID INTERNALDATE BODY.PEEK[])", |f| {
+            f.body()
+        })
+        .await
+    }
+
+    /// `items` of the given UIDs, each mail's bytes taken by `part`, ascending and once per UID.
+    /// Unsolicited FETCH responses (flag changes by others) carry no such part, and UIDs not
+    /// asked for are not ours: both are skipped.
+    async fn fetch_mails(
+        &mut self,
+        uids: &[u32],
+        command: &'static str,
+        items: &str,
+        part: fn(&async_imap::types::Fetch) -> Option<&[u8]>,
+    ) -> Result<Vec<RawMail>> {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
-        let fetches = self
-            .uid_fetch(
-                "UID FETCH",
-                &uid_set(uids),
-                "(UID INTERNALDATE BODY.PEEK[])",
-            )
-            .await?;
+        let fetches = self.uid_fetch(command, &uid_set(uids), items).await?;
         let wanted: std::collections::HashSet<u32> = uids.iter().copied().collect();
         let mut mails: Vec<RawMail> = fetches
             .iter()
-            // Unsolicited FETCH responses (flag changes by others) carry no body: skip them.
             .filter_map(|f| {
                 Some(RawMail {
                     uid: f.uid.filter(|u| wanted.contains(u))?,
-                    bytes: f.body()?.to_vec(),
+                    bytes: part(f)?.to_vec(),
                     received_at: f.internal_date().map(|t| t.with_timezone(&Utc)),
                 })
             })
