@@ -154,12 +154,17 @@ fn add_finished(
         let key = thread_key(id);
         if let Some(case) = &f.case_ref {
             if scope.message_ids.contains(&key) {
-                received.entry(key).or_insert_with(|| case.clone());
+                received.entry(key.clone()).or_insert_with(|| case.clone());
             }
         }
-        if let (Some((copy_of, except)), Some(body_hash)) = (&scope.copies_of, &f.body_hash) {
+        if let Some((copy_of, except)) = &scope.copies_of {
             if copy_of == id && *except != f.id {
-                earlier.push((body_hash.clone(), id.clone()));
+                if let Some(body_hash) = &f.body_hash {
+                    earlier.push((body_hash.clone(), id.clone()));
+                }
+                if let Some(case) = &f.case_ref {
+                    received.entry(key).or_insert_with(|| case.clone());
+                }
             }
         }
     }
@@ -216,6 +221,12 @@ async fn register_scoped(
                  WHERE org = $1 AND message_id = ${id} AND id <> ${except} AND state <> 'stored'
                      AND body_hash IS NOT NULL"
             ));
+            // The case an earlier copy went to: a second delivery that holds more is read
+            // into that case (as a thread of its own Message-ID).
+            arms.push(format!(
+                "SELECT message_id, case_ref AS value, CAST(3 AS BIGINT) AS kind FROM mails
+                 WHERE org = $1 AND message_id = ${id} AND id <> ${except} AND state <> 'stored'"
+            ));
         }
         let sql = arms.join(" UNION ALL ");
         let mut query = sqlx::query(&sql).bind(org);
@@ -230,7 +241,7 @@ async fn register_scoped(
             let value = opt_text(&row, "value")?;
             match (row.try_get::<i64, _>("kind")?, value) {
                 (2, Some(body_hash)) => earlier.push((body_hash, id)),
-                (0, Some(case)) => {
+                (0 | 3, Some(case)) => {
                     threads.insert(thread_key(&id), case);
                 }
                 (1, Some(case)) => {

@@ -88,6 +88,42 @@ pub fn body_hash(text: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What a copy of a mail holds, to tell a second delivery that brings nothing new (a duplicate)
+/// from one that brings more (the complete delivery after a cut-off one): the [`body_hash`],
+/// `:`, then the first 16 hex digits of each distinct attachment's SHA-256, sorted and joined
+/// by `,`. What was stored before attachments counted is the body hash alone.
+pub fn content_fingerprint(text: &str, attachments: &[RawAttachment]) -> String {
+    let mut files: Vec<String> = attachments
+        .iter()
+        .map(|a| {
+            let sha = a
+                .sha256
+                .clone()
+                .unwrap_or_else(|| super::parse::sha256_hex(&a.bytes));
+            sha[..16.min(sha.len())].to_string()
+        })
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    format!("{}:{}", body_hash(text), files.join(","))
+}
+
+/// Whether a copy with fingerprint `new` brings nothing that the earlier copy `old` did not
+/// (see [`content_fingerprint`]): the same text, and no attachment the earlier copy lacked.
+/// A fingerprint stored before attachments counted (no `:`) compares by text alone.
+pub fn adds_nothing(new: &str, old: &str) -> bool {
+    let (new_text, new_files) = new.split_once(':').unwrap_or((new, ""));
+    let Some((old_text, old_files)) = old.split_once(':') else {
+        return new_text == old;
+    };
+    let old_files: std::collections::HashSet<&str> = old_files.split(',').collect();
+    new_text == old_text
+        && new_files
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .all(|f| old_files.contains(f))
+}
+
 fn domain(address: &str) -> &str {
     address.rsplit_once('@').map_or("", |(_, d)| d)
 }
@@ -124,7 +160,7 @@ impl Reading<'_> {
                 .map(|m| m.address.clone())
                 .collect();
         f.body_text = p.text.clone();
-        f.body_hash = body_hash(&p.text);
+        f.body_hash = content_fingerprint(&p.text, &self.attachments);
     }
 
     /// A mail over a budget of `[limits]` was read only as far as the budget goes: whatever it
@@ -212,14 +248,19 @@ impl Reading<'_> {
             .register
             .earlier
             .iter()
-            .find(|(hash, _)| *hash == self.decision.facts.body_hash)
+            .find(|(hash, _)| adds_nothing(&self.decision.facts.body_hash, hash))
         {
             self.decision.duplicate_of = Some(earlier.clone());
             self.set(MailKind::Duplicate, &[]);
             self.reason(format!(
-                "duplicate: same Message-ID and same body as the mail already received ({earlier})"
+                "duplicate: same Message-ID as the mail already received ({earlier}), and nothing in it that one did not hold"
             ));
             return;
+        }
+        if !self.register.earlier.is_empty() {
+            self.reason(
+                "a copy with the same Message-ID came before, but this one holds more (another text or attachments): it is read as the complete delivery",
+            );
         }
         let Some(from) = p.from.as_ref().map(|m| m.address.clone()) else {
             self.set(MailKind::Malformed, &[Role::Coordinator]);
@@ -617,6 +658,18 @@ impl Reading<'_> {
             self.reason(format!("case {case}: the mail answers our mail {id}"));
             self.decision.case_ref = Some(case);
             return;
+        }
+        // A second delivery of a mail already placed (the same Message-ID, more in it): the
+        // case the first copy went to.
+        if !self.register.earlier.is_empty() {
+            if let Some((case, id)) = thread::by_thread(self.register, p.message_id.as_slice(), &[])
+            {
+                self.reason(format!(
+                    "case {case}: an earlier copy of this mail ({id}) was placed there"
+                ));
+                self.decision.case_ref = Some(case);
+                return;
+            }
         }
         let named = thread::by_name(self.register, partner, &fresh);
         if named.len() == 1 {
@@ -1244,6 +1297,30 @@ mod tests {
         );
         assert_eq!(conclusion_in("stopgezet"), Some(Conclusion::Closed));
         assert_eq!(conclusion_in("geen opmerkingen"), None);
+    }
+
+    #[test]
+    fn a_copy_adds_nothing_only_with_the_same_text_and_no_new_attachment() {
+        let file = |bytes: &[u8]| RawAttachment {
+            filename: "x.pdf".into(),
+            content_type: "application/pdf".into(),
+            bytes: bytes.to_vec(),
+            problem: None,
+            judged: None,
+            sha256: None,
+        };
+        let cut_off = content_fingerprint("Beste, zie bijlagen", &[]);
+        let complete = content_fingerprint("Beste, zie bijlagen", &[file(b"a"), file(b"b")]);
+        let one = content_fingerprint("Beste, zie bijlagen", &[file(b"b")]);
+        let longer = content_fingerprint("Beste, zie bijlagen. Groeten", &[]);
+        assert!(!adds_nothing(&complete, &cut_off), "more attachments");
+        assert!(adds_nothing(&cut_off, &complete), "fewer attachments");
+        assert!(adds_nothing(&one, &complete));
+        assert!(adds_nothing(&complete, &complete));
+        assert!(!adds_nothing(&longer, &cut_off), "another text");
+        // Stored before attachments counted: the body hash alone, compared by text.
+        assert!(adds_nothing(&complete, &body_hash("Beste, zie bijlagen")));
+        assert!(!adds_nothing(&longer, &body_hash("Beste, zie bijlagen")));
     }
 
     #[test]

@@ -263,7 +263,9 @@ fn the_facts_beyond_the_printed_contract_are_filled() {
         concern.facts.recipients,
         vec!["versneldedoorstroom@woonhaven.example".to_string()]
     );
-    assert_eq!(concern.facts.body_hash.len(), 64);
+    // The body hash, then the attachments' (none here): see `content_fingerprint`.
+    let (text, files) = concern.facts.body_hash.split_once(':').unwrap();
+    assert_eq!((text.len(), files), (64, ""));
     assert!(concern
         .facts
         .message_id

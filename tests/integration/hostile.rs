@@ -210,3 +210,62 @@ async fn a_mail_whose_deciding_stopped_intake_twice_is_quarantined_and_the_mails
         assert_eq!(counted, [3, 2, 1], "{db:?}");
     }
 }
+
+/// Issue 20: a cut-off delivery (the text, no attachments) and then the complete one with the
+/// same Message-ID. The second is no duplicate: its documents reach the case the first opened,
+/// and the partner is told the file is complete. A third copy, like the second, adds nothing.
+#[test]
+fn a_complete_redelivery_after_a_cut_off_one_brings_its_documents_to_the_case() {
+    for db in db::BOTH {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_file(db, &dir, "");
+        let complete = std::fs::read(example("01-referral-complete.eml")).unwrap();
+        let text = String::from_utf8(complete.clone()).unwrap();
+        // Cut off after the text part: the closing boundary is all that follows it.
+        let boundary = "--===============0269692808193183973==";
+        let first_attachment = text.match_indices(boundary).nth(1).unwrap().0;
+        let cut = format!("{}{boundary}--\n", &text[..first_attachment]);
+        let files = [
+            write(&dir, "a-cut-off.eml", cut.as_bytes()),
+            write(&dir, "b-complete.eml", &complete),
+            // Relayed once more by a backup MX: other bytes, the same mail.
+            write(
+                &dir,
+                "c-complete-again.eml",
+                &[b"Received: from backup-mx.example by mx.example; Mon, 3 Mar 2026 10:00:00 +0100\n".as_slice(), &complete].concat(),
+            ),
+        ];
+        let (ok, out) = ingest(&config, &files);
+        assert!(ok, "{out:?}");
+        assert_eq!(out.len(), 3, "{out:?}");
+        assert_eq!(out[0]["kind"], "referral_incomplete", "{}", out[0]);
+        let created = out[0]["done"][0].as_str().unwrap_or_default();
+        let case = created
+            .strip_prefix("case ")
+            .and_then(|c| c.strip_suffix(" created"))
+            .unwrap_or_else(|| panic!("the cut-off copy opens a case: {}", out[0]));
+        assert_ne!(out[1]["kind"], "duplicate", "{}", out[1]);
+        assert_eq!(out[1]["case_ref"], case, "{}", out[1]);
+        assert!(
+            reasons(&out[1]).contains("an earlier copy of this mail"),
+            "{}",
+            out[1]
+        );
+        assert_eq!(out[2]["kind"], "duplicate", "{}", out[2]);
+
+        let shown = Command::new(env!("CARGO_BIN_EXE_doorstroom"))
+            .args(["case", case, "--json", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(shown.status.success(), "{shown:?}");
+        let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+        assert_eq!(shown["case"]["status"], "referred_complete", "{shown}");
+        let documents = shown["case"]["documents"].as_array().unwrap();
+        assert_eq!(documents.len(), 2, "{shown}");
+        assert!(documents.iter().all(|d| d["mail_id"] == out[1]["mail_id"]));
+        // The partner is told what arrived.
+        let done = out[1]["done"].to_string();
+        assert!(done.contains("_ack queued"), "{done}");
+    }
+}
