@@ -252,6 +252,16 @@ impl Reading<'_> {
         {
             self.decision.duplicate_of = Some(earlier.clone());
             self.set(MailKind::Duplicate, &[]);
+            // The facts of the copy that counted: the case it went to and its candidate.
+            if let Some((case, _)) = thread::by_thread(self.register, p.message_id.as_slice(), &[])
+            {
+                if let Some(registered) = self.register.case(&case) {
+                    self.decision.partner = Some(registered.partner.clone());
+                    self.decision.candidate = Some(registered.candidate.clone());
+                    self.decision.cir = registered.cir.clone();
+                }
+                self.decision.case_ref = Some(case);
+            }
             self.reason(format!(
                 "duplicate: same Message-ID as the mail already received ({earlier}), and nothing in it that one did not hold"
             ));

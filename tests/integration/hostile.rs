@@ -252,6 +252,9 @@ fn a_complete_redelivery_after_a_cut_off_one_brings_its_documents_to_the_case() 
             out[1]
         );
         assert_eq!(out[2]["kind"], "duplicate", "{}", out[2]);
+        // The duplicate keeps the facts of the copy that counted.
+        assert_eq!(out[2]["case_ref"], case, "{}", out[2]);
+        assert_eq!(out[2]["candidate"], "Jan Claes", "{}", out[2]);
 
         let shown = Command::new(env!("CARGO_BIN_EXE_doorstroom"))
             .args(["case", case, "--json", "--config"])
