@@ -535,6 +535,27 @@ fn parse_all(mails: &[Incoming], limits: &Limits) -> Vec<(String, Result<Parsed,
         .collect()
 }
 
+/// Tests only (debug builds): abort the process, as a stack overflow would, while deciding the
+/// mail whose Message-ID is in `DOORSTROOM_TEST_ABORT_DECIDING`, so that a test can show that a
+/// poison mail does not stop intake across restarts. Release builds have no such hook.
+fn abort_if_told(mail: &MailRecord) {
+    #[cfg(debug_assertions)]
+    if let (Ok(poison), Some(id)) = (
+        std::env::var("DOORSTROOM_TEST_ABORT_DECIDING"),
+        mail.message_id.as_deref(),
+    ) {
+        if !poison.is_empty() && id.contains(&poison) {
+            tracing::error!(
+                mail = mail.id,
+                "aborting while deciding (DOORSTROOM_TEST_ABORT_DECIDING)"
+            );
+            std::process::abort();
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = mail;
+}
+
 /// Decide one stored mail and write its decision, case effects and outgoing mails in `tx`.
 /// `careful`: inside the savepoint the caller opened, to which a decision that cannot be applied
 /// is undone and the mail quarantined instead; otherwise that failure is returned, for the
@@ -549,6 +570,7 @@ async fn decide(
     careful: bool,
 ) -> Result<Handled, IntakeError> {
     let config = &loaded.config;
+    abort_if_told(mail);
     let mut scope = scope_of(&parsed, config);
     scope.copies_of = mail.message_id.clone().map(|id| (id, mail.id));
     let register = tx.register_scoped(&scope, open).await?;

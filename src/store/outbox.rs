@@ -194,7 +194,7 @@ impl Tx {
         .bind(mail.case_ref.clone())
         .bind(recipients)
         .bind(&mail.subject)
-        .bind(mail.bytes.clone())
+        .bind(mail.bytes.as_slice())
         .bind(&mail.cause_kind)
         .bind(&mail.cause_ref)
         .bind(ts(now))

@@ -168,3 +168,100 @@ async fn killing_the_daemon_at_random_moments_loses_and_doubles_nothing() {
         .count();
     assert_eq!(notices, mails as usize, "one referral notice per case");
 }
+
+/// Issue 20: a mail whose deciding kills the daemon (as a stack overflow in a parser would)
+/// stops intake at most for the restarts its attempt counter allows: then it is quarantined
+/// with its reason and the urgent mail behind it is decided. The daemon is restarted as
+/// systemd would (`Restart=on-failure`), over the real mail stack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_that_kills_the_daemon_is_quarantined_and_the_mail_behind_it_decided() {
+    let stack = MailStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let text = setup::imap_config_text(&stack, Db::Sqlite, &dir);
+    let config_path = dir.path().join("doorstroom.toml");
+    std::fs::write(&config_path, &text).unwrap();
+    let log = dir.path().join("daemon.log");
+
+    let mut imap = stack.session(SHARED_MAILBOX).await;
+    let mut poison = mail(1);
+    let poison_text = String::from_utf8(poison.clone())
+        .unwrap()
+        .replace("<crash-1@", "<poison-1@");
+    poison = poison_text.into_bytes();
+    let behind = format!(
+        "From: Els Wouters <els.wouters@caw-antwerpen.example>\r\nTo: {SHARED_MAILBOX}\r\n\
+         Subject: DRINGEND: dreiging met een mes\r\nMessage-ID: <behind-1@caw-antwerpen.example>\r\n\
+         Date: Mon, 23 Nov 2026 10:05:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Beste,\r\n\r\nDe buurman van {} werd vanmorgen bedreigd met een mes.\r\n\r\nGroeten\r\nEls\r\n",
+        setup::candidate_name(2)
+    );
+    imap.append("INBOX", &[], &poison).await.unwrap();
+    imap.append("INBOX", &[], behind.as_bytes()).await.unwrap();
+
+    let behind_left_inbox = || async {
+        !stack
+            .read_all(SHARED_MAILBOX, "INBOX")
+            .await
+            .iter()
+            .any(|m| String::from_utf8_lossy(&m.bytes).contains("<behind-1@"))
+    };
+    let mut starts = 0;
+    while !behind_left_inbox().await {
+        assert!(
+            starts < 5,
+            "after {starts} starts the mail behind the poison is still in the inbox; log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        starts += 1;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_doorstroom"))
+            .args(["run", "--config"])
+            .arg(&config_path)
+            .env("DOORSTROOM_LOG", "warn")
+            .env("DOORSTROOM_TEST_ABORT_DECIDING", "poison-1@")
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .unwrap(),
+            )
+            .spawn()
+            .expect("start the daemon binary");
+        // It dies on the poison, or lives on and decides what is behind it.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if child.try_wait().unwrap().is_some() || behind_left_inbox().await {
+                break;
+            }
+            assert!(Instant::now() < deadline, "neither died nor decided");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        if child.try_wait().unwrap().is_none() {
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            child.wait().unwrap();
+        }
+    }
+    eprintln!("the mail behind the poison was decided at start {starts}");
+    assert!(
+        starts >= 2,
+        "the poison must have killed the daemon at least once"
+    );
+
+    let quarantined = stack.read_all(SHARED_MAILBOX, "Quarantaine").await;
+    assert!(
+        quarantined
+            .iter()
+            .any(|m| String::from_utf8_lossy(&m.bytes).contains("<poison-1@")),
+        "the poison mail is in the quarantine folder"
+    );
+    let config = Config::parse(&text, &config_path).unwrap();
+    let store = Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
+        .await
+        .unwrap();
+    let poison_row = &setup::mails_with_prefix(&store, "<poison-1@").await[0];
+    assert_eq!(poison_row.state, MailState::Quarantined, "{poison_row:?}");
+    let behind_row = &setup::mails_with_prefix(&store, "<behind-1@").await[0];
+    assert_ne!(behind_row.state, MailState::Stored, "{behind_row:?}");
+    assert!(behind_row.moved, "{behind_row:?}");
+}
