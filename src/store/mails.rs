@@ -324,10 +324,20 @@ impl Tx {
             let mut query = sqlx::query(&sql).bind(&org).bind(&now);
             for &i in chunk {
                 let MailBytes { raw, sha256, .. } = batch[i];
-                // Bound by reference: sqlx copies an owned `Vec` once more (a 50 MB mail cost 100 MB).
-                query = query.bind(sha256).bind(raw.len() as i64).bind(raw);
+                // Bound by reference (sqlx copies an owned `Vec` once more), and only the first
+                // part of a large mail: the rest follows part by part (see `blobs`).
+                query = query
+                    .bind(sha256)
+                    .bind(raw.len() as i64)
+                    .bind(super::blobs::first_part(raw));
             }
             query.execute(self.conn()).await?;
+            for &i in chunk {
+                let MailBytes { raw, sha256, .. } = batch[i];
+                if raw.len() > super::blobs::PART {
+                    self.put_parts(sha256, raw).await?;
+                }
+            }
             let sql = format!(
                 "INSERT INTO mails (org, sha256, message_id, source, source_key, received_at, state)
                  VALUES {} RETURNING {COLUMNS}",
@@ -520,6 +530,7 @@ impl Store {
         .execute(self.pool())
         .await?
         .rows_affected();
+        self.drop_parts_of_purged().await?;
         Ok(n)
     }
 }

@@ -34,6 +34,7 @@ impl Tx {
         .bind(case_ref.to_string())
         .execute(self.conn())
         .await?;
+        self.drop_parts_of_purged().await?;
         let statements: [(&str, bool); 5] = [
             (
                 "UPDATE documents SET filename = kind, sender = NULL, note = NULL WHERE org = $1 AND case_id = $2",

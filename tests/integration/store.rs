@@ -417,6 +417,74 @@ async fn raw_mail_is_dropped_after_the_retention_period_but_its_decision_stays()
     }
 }
 
+async fn count_parts(conn: &mut sqlx::AnyConnection, sha: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM blob_parts WHERE sha256 = $1")
+        .bind(sha)
+        .fetch_one(conn)
+        .await
+        .unwrap()
+}
+
+/// Issue 20: a large mail is stored in parts (no statement binds more than one), read back
+/// whole, and purged with all its parts.
+#[tokio::test]
+async fn a_large_mail_is_stored_in_parts_read_back_whole_and_purged_with_its_parts() {
+    use sqlx::Connection;
+    for backend in BOTH {
+        let dir = tempfile::tempdir().unwrap();
+        let url = db::url(backend, &dir);
+        let store = doorstroom::store::Store::open(&url, &db::unique_org("parts"), 2)
+            .await
+            .unwrap();
+        let part = doorstroom::store::blobs::PART;
+        let big: Vec<u8> = (0..part * 2 + 12_345).map(|i| (i % 251) as u8).collect();
+        let (mail, _) = store.record_mail(&new_mail("big"), &big).await.unwrap();
+        // The same bytes again (another delivery): still one blob, its parts once.
+        let (again, _) = store
+            .record_mail(&new_mail("big-again"), &big)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.blob(&mail.sha256).await.unwrap().as_deref(),
+            Some(&big[..])
+        );
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        assert_eq!(count_parts(&mut conn, &mail.sha256).await, 2, "{backend:?}");
+
+        let decision = serde_json::json!({"kind": "bulk"});
+        assert_eq!(again.id, mail.id, "the same bytes are the same mail");
+        {
+            let record = store.mail(mail.id).await.unwrap();
+            let mut tx = store.begin().await.unwrap();
+            tx.finish_mail(
+                &record,
+                &MailOutcome {
+                    state: MailState::Processed,
+                    kind: "bulk",
+                    partner: None,
+                    case_ref: None,
+                    body_hash: None,
+                    decision: &decision,
+                    reason: None,
+                    at: Utc::now() - chrono::Duration::days(400),
+                },
+            );
+            tx.commit().await.unwrap();
+        }
+        let purged = store
+            .purge_raw_mail(Utc::now() - chrono::Duration::days(365))
+            .await
+            .unwrap();
+        assert_eq!(purged, 1, "{backend:?}");
+        assert_eq!(store.blob(&mail.sha256).await.unwrap(), None, "{backend:?}");
+        assert_eq!(
+            count_parts(&mut conn, &mail.sha256).await,
+            0,
+            "{backend:?}: the parts are purged too"
+        );
+    }
+}
+
 /// Regression: the daemon and an admin's command opening a new SQLite database at the same
 /// moment collided in the migrations and the daemon did not start.
 #[tokio::test]
