@@ -289,6 +289,7 @@ impl Reading<'_> {
                     self.config.partner_of_address(&from).map(|p| p.id.clone());
                 self.set(MailKind::SpamOrSpoof, &[]);
                 self.reason(format!("spam_or_spoof: {why}"));
+                self.keep_named_case();
                 return;
             }
             Trust::OwnCopy(why) => {
@@ -378,11 +379,28 @@ impl Reading<'_> {
                 "unknown_sender: {} is not a partner domain and {sender} is no partner address",
                 domain(&sender)
             ));
+            self.keep_named_case();
             return;
         };
         self.reason(format!("sender {sender} speaks for partner {partner}"));
         self.decision.partner = Some(partner.clone());
         self.partner_mail(&partner, &content, &body);
+    }
+
+    /// A mail that gets no answer (a spoof, an unknown sender) but names a known case by its
+    /// reference: kept with that case for the coordinator, so that the case's history shows it.
+    /// Nothing of the case ever goes to the sender: these kinds are never answered.
+    fn keep_named_case(&mut self) {
+        let p = self.parsed;
+        let (tags, _) = self
+            .tags
+            .find_at_most(&format!("{}\n{}", p.subject, p.text), 1);
+        if let Some(case) = tags.into_iter().find(|t| self.register.case(t).is_some()) {
+            self.reason(format!(
+                "it names case {case}: kept with that case for the coordinator only"
+            ));
+            self.decision.case_ref = Some(case);
+        }
     }
 
     /// Unwrap only when the forwarder may speak for the inner sender: staff may forward anyone's

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use doorstroom::config::Config;
+use doorstroom::config::{Config, Role};
 use doorstroom::understand::{triage, MailKind};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -216,7 +216,13 @@ proptest! {
             decision.reasons
         );
         prop_assert_eq!(decision.partner, None);
-        prop_assert_eq!(decision.case_ref, None);
+        // The case the mail names may be kept with it, for the coordinator (issue 23); the
+        // sender is never answered and nobody but the coordinator is told.
+        prop_assert!(
+            decision.case_ref.is_none()
+                || decision.reasons.iter().any(|r| r.contains("for the coordinator only"))
+        );
+        prop_assert!(decision.notify.iter().all(|r| *r == Role::Coordinator));
         prop_assert!(!decision.must_auto_reply);
         prop_assert!(decision.new_contact.is_none());
     }

@@ -40,7 +40,9 @@ Versnelde doorstroom
 """
 
 CONCERN_OUT = {"kind": "concern", "partner": "caw-antwerpen", "case_ref": "VD-2026-0004", "must_auto_reply": True}
-SPOOF_OUT = {"kind": "spam_or_spoof", "partner": None, "case_ref": None, "candidate": None, "must_auto_reply": False, "notify": [], "_claimed_partner": "caw-antwerpen"}
+# A spoof names the case it is about: kept with that case for the coordinator only (issue 23);
+# never answered, so no case data goes out (must_auto_reply false, nobody notified).
+SPOOF_OUT = {"kind": "spam_or_spoof", "partner": None, "case_ref": "VD-2026-0004", "candidate": None, "must_auto_reply": False, "notify": [], "_claimed_partner": "caw-antwerpen"}
 LEASE_OUT = {"kind": "lease_start", "case_ref": "VD-2026-0003", "lease_start": "2026-12-01"}
 OWN_OUT = {"kind": "own_copy", "partner": None, "case_ref": None, "must_auto_reply": False, "notify": []}
 
@@ -216,7 +218,7 @@ fixture("108-exchange-forged-own-copy-from-outside", "exchange-online",
              f"Versnelde doorstroom Woonhaven <{SHARED}>", "[VD-2026-0004] Ontvangstbevestiging", OWN,
              EXO_BOTTOM_ANON, "<0a1b2c3d4e5f60718293a4b5c6d7e8f9.doorstroom@woonhaven.example>",
              "Auto-Submitted: auto-generated\n"),
-        {"kind": "spam_or_spoof", "partner": None, "case_ref": None, "notify": []})
+        {"kind": "spam_or_spoof", "partner": None, "case_ref": "VD-2026-0004", "notify": []})
 
 fixture("109-exchange-no-microsoft-results-on-top", "exchange-online",
         mail("""Authentication-Results: mx.relay.example; dmarc=pass header.from=caw-antwerpen.example
@@ -231,7 +233,7 @@ fixture("110-exchange-verified-private-sender-is-unknown", "exchange-online",
  reason=100""", "209.85.222.48", "mail-qk1-f176.google.com"),
              "Jan Janssens <jan.janssens1987@gmail.com>", "Vraag over mijn dossier", CONCERN,
              EXO_BOTTOM_ANON, "<CAF0110@mail.gmail.com>"),
-        {"kind": "unknown_sender", "partner": None, "case_ref": None})
+        {"kind": "unknown_sender", "partner": None, "case_ref": "VD-2026-0004", "must_auto_reply": False})
 
 # --- Google Workspace -----------------------------------------------------------------------
 
