@@ -3,6 +3,8 @@
 //! The same code serves the daemon's sources and `doorstroom ingest`, so that replaying an
 //! exported mailbox decides exactly what the daemon would have.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -341,8 +343,27 @@ async fn decide_one_by_one(
     let mut parsed: Vec<Option<Result<Parsed, String>>> = parsed.into_iter().map(Some).collect();
     let mut slots: Vec<Option<Result<Handled, IntakeError>>> =
         (0..records.len()).map(|_| None).collect();
+    let mut first_place: HashMap<i64, usize> = HashMap::new();
     for i in order {
         let record = &records[i];
+        // The same mail twice in the batch: decided at its first place, then only moved.
+        if let Some(&first) = first_place.get(&record.id) {
+            let state = match &slots[first] {
+                Some(Ok(handled)) => handled.state,
+                _ => MailState::Quarantined,
+            };
+            slots[i] = Some(Ok(Handled {
+                mail_id: record.id,
+                new: false,
+                state,
+                decision: None,
+                case_ref: None,
+                done: vec!["the same mail again in this batch; only moved".into()],
+                reason: None,
+            }));
+            continue;
+        }
+        first_place.insert(record.id, i);
         let parsed = parsed[i]
             .take()
             .unwrap_or_else(|| Err("the parser gave no result".into()));
@@ -405,8 +426,28 @@ async fn decide_batch(
 ) -> Result<Option<Vec<Result<Handled, IntakeError>>>, IntakeError> {
     let mut tx = ctx.store.begin_bulk().await?;
     tx.revalidate(open).await?;
-    let mut results = Vec::with_capacity(mails.len());
+    let mut results: Vec<Result<Handled, IntakeError>> = Vec::with_capacity(mails.len());
+    // The same bytes twice in one batch (a mail copied in the mailbox, or given twice to
+    // `ingest`) are one mail: decided at its first place, then only moved.
+    let mut first_place: HashMap<i64, usize> = HashMap::new();
     for ((mail, record), parsed) in mails.iter().zip(records).zip(parsed) {
+        if let Some(&first) = first_place.get(&record.id) {
+            let state = match &results[first] {
+                Ok(handled) => handled.state,
+                Err(_) => MailState::Quarantined,
+            };
+            results.push(Ok(Handled {
+                mail_id: record.id,
+                new: false,
+                state,
+                decision: None,
+                case_ref: None,
+                done: vec!["the same mail again in this batch; only moved".into()],
+                reason: None,
+            }));
+            continue;
+        }
+        first_place.insert(record.id, results.len());
         if record.state != MailState::Stored {
             results.push(Ok(Handled {
                 mail_id: record.id,

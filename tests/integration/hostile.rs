@@ -272,3 +272,30 @@ fn a_complete_redelivery_after_a_cut_off_one_brings_its_documents_to_the_case() 
         assert!(done.contains("_ack queued"), "{done}");
     }
 }
+
+/// Regression (found by the abuse test of issue 28): the same bytes twice in one batch (a mail
+/// copied in the mailbox, or given twice to `ingest`) made the whole batch fail ("mail N was
+/// already decided") and left every mail of it undecided. Now it is one mail, decided once.
+#[test]
+fn the_same_mail_twice_in_one_batch_is_decided_once_and_the_batch_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(Db::Sqlite, &dir, "");
+    let concern = example("03-concern.eml");
+    let referral = example("01-referral-complete.eml");
+    let (ok, out) = ingest(
+        &config,
+        &[referral.clone(), concern.clone(), referral, concern],
+    );
+    assert!(ok, "{out:?}");
+    assert_eq!(out.len(), 4, "{out:?}");
+    for d in &out {
+        assert_ne!(d["state"], "stored", "{d}");
+    }
+    assert_eq!(out[0]["mail_id"], out[2]["mail_id"]);
+    assert_eq!(out[0]["kind"], "referral", "{}", out[0]);
+    assert!(
+        out[2]["done"].to_string().contains("only moved"),
+        "{}",
+        out[2]
+    );
+}

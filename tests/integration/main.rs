@@ -1,6 +1,7 @@
 //! The one integration test binary: real databases (SQLite and PostgreSQL) and, from the harness,
 //! real Dovecot and Postfix on loopback ports.
 
+mod abuse;
 mod batch;
 mod bounce;
 mod cases;

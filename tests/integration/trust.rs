@@ -104,7 +104,7 @@ fn the_existing_authserv_id_key_keeps_its_meaning() {
 // The property: what an outside sender controls never makes them trusted
 // ---------------------------------------------------------------------------------------------
 
-const ANCHORS: [&str; 3] = ["authserv-id", "exchange-online", "google-workspace"];
+pub(crate) const ANCHORS: [&str; 3] = ["authserv-id", "exchange-online", "google-workspace"];
 const SHARED: &str = "versneldedoorstroom@woonhaven.example";
 const OWN_ID: &str = "<0a1b2c3d4e5f60718293a4b5c6d7e8f9.doorstroom@woonhaven.example>";
 
@@ -166,7 +166,7 @@ fn forged_header(d: &'static str) -> impl Strategy<Value = String> {
     })
 }
 
-fn forged_mail() -> impl Strategy<Value = (&'static str, &'static str, String)> {
+pub(crate) fn forged_mail() -> impl Strategy<Value = (&'static str, &'static str, String)> {
     (0usize..3, claimed(), 0usize..4, any::<bool>())
         .prop_flat_map(|(a, from, pick, own_id)| {
             let d = domain_of(from);
