@@ -513,7 +513,25 @@ pub(super) fn reply(input: &Input<'_>, mut case: Case, fx: &mut Effects) -> Resu
     });
     fx.notices
         .extend(ack(input, "reply_ack", &case.case_ref, data));
-    if events.is_empty() {
+    let good_news = &input.decision.facts.good_news;
+    if !good_news.is_empty() {
+        // Good news about the case: in its history, and the mail itself to whoever owns it.
+        events.push(case.event(
+            input.now,
+            "good_news",
+            json!({
+                "words": good_news,
+                "statement": input.decision.facts.statement,
+                "sender": input.decision.facts.sender,
+            }),
+            &cause(input),
+        ));
+        fx.notices.push(forward(
+            input,
+            &case.case_ref,
+            "goed nieuws over de begeleiding (geen nieuwe zorg)",
+        ));
+    } else if events.is_empty() {
         // Nothing specific recognised (no document, no step): the acknowledgement alone may be
         // skipped (one per sender per case per day), so the mail itself goes to whoever owns
         // the case and stays in its history.

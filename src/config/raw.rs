@@ -225,6 +225,7 @@ pub struct RawTriage {
     pub bulk_words: Option<Vec<String>>,
     pub preventive_request_words: Option<Vec<String>>,
     pub take_on_words: Option<Vec<String>>,
+    pub good_news_words: Option<Vec<String>>,
     pub decline_words: Option<Vec<String>>,
     pub action_plan_words: Option<Vec<String>>,
     pub housing_goal_words: Option<Vec<String>>,

@@ -913,6 +913,33 @@ impl Reading<'_> {
             ));
             return;
         }
+        // Good news about the case ("de huurachterstand is volledig betaald"): an update for
+        // its social assistant, not a new concern; with concern words beside it, the
+        // coordinator confirms.
+        let good_news = text::matches(&words, &kw.good_news, true);
+        if known_case && !good_news.is_empty() {
+            if !concern.is_empty() {
+                self.doubt(
+                    0.5,
+                    format!(
+                        "good news (\"{}\") and words of a concern (\"{}\") in one mail",
+                        good_news.join("\", \""),
+                        concern.join("\", \"")
+                    ),
+                );
+            }
+            self.set(
+                MailKind::ReplyToCase,
+                &[Role::SocialAssistant, Role::Coordinator],
+            );
+            self.reason(format!(
+                "reply_to_case: good news about the case (\"{}\"), not a new concern",
+                good_news.join("\", \"")
+            ));
+            self.decision.facts.good_news = good_news.iter().map(|w| w.to_string()).collect();
+            self.decision.facts.statement = text::statement(&content.new);
+            return;
+        }
         if !concern.is_empty() {
             self.set(
                 MailKind::Concern,

@@ -170,13 +170,18 @@ pub struct Facts {
     pub from_staff: bool,
     /// The short problem statement for the agenda (concerns, discussion requests).
     pub statement: Option<String>,
+    /// Good news about the case in the partner's own words (`[triage] good_news_words`): an
+    /// update for its social assistant, not a new concern.
+    pub good_news: Vec<String>,
     pub stop_date: Option<NaiveDate>,
     /// Structured conclusions, same keys as [`Decision::conclusions`].
     pub conclusions: BTreeMap<String, Conclusion>,
     pub attachments: Vec<Attachment>,
     /// The readable text of the mail body (for the case history and the digest).
     pub body_text: String,
-    /// A SHA-256 of the normalised body, for duplicate detection across relays.
+    /// What this copy of the mail holds (a SHA-256 of the normalised body, then the
+    /// attachments' hashes: [`classify::content_fingerprint`]), for duplicate detection across
+    /// relays.
     pub body_hash: String,
     /// A bounce: the Message-IDs it names as the returned mail (the enclosed message, the DSN's
     /// headers, In-Reply-To). Intake marks the ones we sent as bounced.

@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use doorstroom::config::Config;
-use doorstroom::understand::{triage, MessageId, Register, RegisteredCase};
+use doorstroom::config::{Config, Role};
+use doorstroom::understand::{triage, MailKind, MessageId, Register, RegisteredCase};
 use proptest::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
@@ -426,4 +426,68 @@ fn varied_corpus_scores_tuned_and_held_out_phrasings_apart() {
         tune.kinds_pct(),
         tune.fields_pct()
     );
+}
+
+/// Issue 23: a partner's answer that gives good news about a case ("the arrears are paid") was
+/// taken for a new concern. It is an update for the case's social assistant; with words of a new
+/// concern beside it, the coordinator confirms; a concern that is still there stays a concern.
+#[test]
+fn good_news_about_a_case_is_an_update_not_a_new_concern() {
+    let config = config("doorstroom-noauth.toml");
+    let mail = |subject: &str, text: &str| {
+        format!(
+            "From: Tom Verhoeven <tom.verhoeven@caw-antwerpen.example>\nTo: versneldedoorstroom@woonhaven.example\n\
+             Subject: {subject}\nMessage-ID: <good-news-{}@caw-antwerpen.example>\nDate: Tue, 17 Nov 2026 10:12:00 +0100\n\
+             Content-Type: text/plain; charset=utf-8\n\nDag Sofie,\n\n{text}\n\nMvg,\nTom\n",
+            text.len()
+        )
+    };
+    let good = triage(
+        mail(
+            "RE: Zorg gemeld [VD-2026-0004]",
+            "Goed nieuws over mevrouw Claes: de huurachterstand is intussen volledig betaald en er is geen overlast meer.",
+        )
+        .as_bytes(),
+        &register(),
+        &config,
+    );
+    assert_eq!(good.kind, MailKind::ReplyToCase, "{:?}", good.reasons);
+    assert_eq!(good.case_ref.as_deref(), Some("VD-2026-0004"));
+    assert!(
+        good.notify.contains(&Role::SocialAssistant),
+        "{:?}",
+        good.notify
+    );
+    assert!(!good.facts.good_news.is_empty());
+    assert!(
+        good.confidence >= config.triage.confidence_threshold,
+        "{:?}",
+        good.reasons
+    );
+
+    let mixed = triage(
+        mail(
+            "RE: Zorg gemeld [VD-2026-0004]",
+            "De huurachterstand is opgelost, maar er is nu schade aan de voordeur en de buren klagen over overlast.",
+        )
+        .as_bytes(),
+        &register(),
+        &config,
+    );
+    assert!(
+        mixed.confidence < config.triage.confidence_threshold,
+        "the coordinator confirms: {:?}",
+        mixed.reasons
+    );
+
+    let still = triage(
+        mail(
+            "RE: Zorg gemeld [VD-2026-0004]",
+            "De huurachterstand is nog niet opgelost en er is opnieuw overlast; we maken ons zorgen.",
+        )
+        .as_bytes(),
+        &register(),
+        &config,
+    );
+    assert_eq!(still.kind, MailKind::Concern, "{:?}", still.reasons);
 }
