@@ -136,7 +136,7 @@ pub(super) fn general(input: &Input<'_>, mut fx: Effects) -> Result<Effects, Cas
             json!({
                 "sender": d.facts.sender.clone().unwrap_or_default(),
                 "subject": d.facts.subject,
-                "reason": d.reasons.join("; "),
+                "reason": crate::understand::reasons::dutch_reasons(d.reasons.iter().map(String::as_str)),
             }),
         )),
         MailKind::Bounce => fx.notices.push(notice(
@@ -147,7 +147,7 @@ pub(super) fn general(input: &Input<'_>, mut fx: Effects) -> Result<Effects, Cas
             json!({
                 "recipient": bounced_recipient(input).unwrap_or_default(),
                 "subject": d.facts.subject,
-                "error": d.reasons.join("; "),
+                "error": crate::understand::reasons::dutch_reasons(d.reasons.iter().map(String::as_str)),
             }),
         )),
         // Opens a case only in a programme with rules of its own (they had their turn).

@@ -791,7 +791,7 @@ fn unplaced(
             "partner_name": partner_name,
             "kind": crate::case::apply::dutch_kind(kind),
             "subject": subject,
-            "reason": reason,
+            "reason": crate::understand::reasons::dutch_reasons([reason]),
             "urgent": urgent,
         }),
         dedupe: format!("mail:{mail_id}"),

@@ -769,18 +769,18 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
         (
             "bounce_notice",
             "default",
-            json!({"recipient": "lotte.wouters@caw-antwerpen.example", "subject": "[VD-2026-0007] Herinnering: eindverslag", "error": "550 5.1.1 mailbox unavailable", "case_ref": "VD-2026-0007"}),
+            json!({"recipient": "lotte.wouters@caw-antwerpen.example", "subject": "[VD-2026-0007] Herinnering: eindverslag", "error": "het adres bestaat niet (meer) (code 5.1.1)", "case_ref": "VD-2026-0007"}),
         ),
         (
             "bounce_notice",
             "no_case",
-            json!({"recipient": "an.peeters@woonhaven.example", "subject": "Dagoverzicht versnelde doorstroom", "error": "552 mailbox full", "case_ref": null}),
+            json!({"recipient": "an.peeters@woonhaven.example", "subject": "Dagoverzicht versnelde doorstroom", "error": "de server van de ontvanger weigerde de mail (code 552)", "case_ref": null}),
         ),
         // A bounce that came back into the mailbox (notices.md: no `case_ref` key).
         (
             "bounce_notice",
             "from_mailbox",
-            json!({"recipient": "lotte.wouters@caw-antwerpen.example", "subject": "Undelivered Mail Returned to Sender", "error": "550 5.1.1 user unknown"}),
+            json!({"recipient": "lotte.wouters@caw-antwerpen.example", "subject": "Undelivered Mail Returned to Sender", "error": "een melding van de mailserver dat een mail niet afgeleverd kon worden"}),
         ),
         (
             "discussion_request_ack",
@@ -843,12 +843,20 @@ fn sample_digest() -> Value {
             {"case_ref": "VD-2026-0012", "partner_name": "CAW Antwerpen", "candidate_initials": "M.D.", "missing": []},
             {"case_ref": "VD-2026-0013", "partner_name": "OCMW Antwerpen", "candidate_initials": "S.B.", "missing": ["ondertekend addendum"]}
         ],
+        "completed": [
+            {"case_ref": "VD-2026-0010", "partner_name": "CAW Antwerpen", "candidate_initials": "A.E.", "completed_on": "2026-12-04"}
+        ],
+        "contact_changes": [
+            {"case_ref": "VD-2026-0007", "partner_name": "CAW Antwerpen", "candidate_initials": "J.P.",
+             "old": {"name": "Els Wouters", "email": "els.wouters@caw-antwerpen.example", "phone": null},
+             "new": {"name": "Tom Claes", "email": "tom.claes@caw-antwerpen.example", "phone": "0470 12 34 56"}}
+        ],
         "quota_exceeded": [
             {"partner_name": "CAW Antwerpen", "month": "2026-12", "count": 3, "quota": 2}
         ],
         "concerns": [
-            {"case_ref": "VD-2026-0007", "partner_name": "CAW Antwerpen", "statement": "Geen medewerking meer sinds drie weken.", "urgent": false},
-            {"case_ref": "VD-2026-0009", "partner_name": "OCMW Antwerpen", "statement": "Dreiging tegenover een buur.", "urgent": true}
+            {"case_ref": "VD-2026-0007", "partner_name": "CAW Antwerpen", "statement": "Geen medewerking meer sinds drie weken.", "urgent": false, "raised_on": "2026-12-04"},
+            {"case_ref": "VD-2026-0009", "partner_name": "OCMW Antwerpen", "statement": "Dreiging tegenover een buur.", "urgent": true, "raised_on": "2026-12-06"}
         ],
         "milestones_due": [
             {"case_ref": "VD-2026-0003", "name": "huisbezoek na 3 maanden", "due": "2026-12-09"}
@@ -860,13 +868,27 @@ fn sample_digest() -> Value {
             {"case_ref": "VD-2025-0031", "partner_name": "CAW Antwerpen", "stop_date": "2026-11-01", "report_due": "2026-12-01"}
         ],
         "quarantined": [
-            {"id": 118, "sender": "iemand@voorbeeld.example", "subject": "Aanmelding", "reason": "unknown sender"}
+            {"id": 118, "sender": "iemand@voorbeeld.example", "subject": "Aanmelding", "reason": "de mail kon niet verwerkt worden: de mail zegt niet over welk dossier het gaat", "since": "2026-12-02", "new": false}
+        ],
+        "unplaced": [
+            {"id": 119, "kind": "mail van een onbekende afzender", "partner_name": null, "case_ref": null, "confidence": 100,
+             "reason": "iemand@voorbeeld.example is geen adres van een partner, en voorbeeld.example is geen domein van een partner"}
+        ],
+        "unsure": [
+            {"id": 120, "kind": "zorg over de begeleiding", "partner_name": "OCMW Antwerpen", "case_ref": "VD-2026-0009", "confidence": 45, "reason": "geen bijzondere reden"}
+        ],
+        "next_meetings": [
+            {"partner_name": "CAW Antwerpen", "date": "2026-12-17", "time": "10:00", "agenda_date": "2026-12-10", "state": "called", "cases": 2, "place": "online (Teams)"},
+            {"partner_name": "OCMW Antwerpen", "date": "2026-12-17", "time": "10:00", "agenda_date": "2026-12-10", "state": "skipped", "cases": 0, "place": "Kerkstraat 1, 2000 Antwerpen"}
+        ],
+        "spoof_attempts": [
+            {"partner_name": "CAW Antwerpen", "count": 3}
         ],
         "outbox_failures": [
-            {"id": 42, "recipient": "oud.adres@caw-antwerpen.example", "subject": "[VD-2026-0007] Herinnering", "error": "550 5.1.1 mailbox unavailable"}
+            {"id": 42, "recipient": "oud.adres@caw-antwerpen.example", "subject": "[VD-2026-0007] Herinnering", "error": "het adres bestaat niet (meer) (code 5.1.1)"}
         ],
         "other_mail": [
-            {"id": 121, "kind": "automatisch antwoord (niet beantwoord)", "partner_name": "CAW Antwerpen", "case_ref": "VD-2026-0007", "reason": "auto_reply: afwezigheid in de tekst (\"ben afwezig tot\")"}
+            {"id": 121, "kind": "automatisch antwoord (niet beantwoord)", "partner_name": "CAW Antwerpen", "case_ref": "VD-2026-0007", "reason": "een afwezigheidsbericht (\"ben afwezig tot\")"}
         ],
         "health": {"connected_since": "2026-12-01 09:14", "last_mail": "2026-12-07 07:52", "outbox_waiting": 0}
     })
