@@ -464,6 +464,14 @@ pub fn next_meetings(
                 "state": state,
                 "cases": row.map_or(0, |m| m.called_for.len()),
                 "place": place,
+                // Who declined the invitation (their calendar's answer, recorded by intake).
+                "declined": row.map_or_else(Vec::new, |m| {
+                    m.responses
+                        .iter()
+                        .filter(|r| r.partstat.eq_ignore_ascii_case("DECLINED"))
+                        .map(|r| r.attendee.clone())
+                        .collect::<Vec<_>>()
+                }),
             })
         })
         .collect()
@@ -830,12 +838,29 @@ mod tests {
             sequence: 0,
             agenda_message_id: None,
             called_for: vec!["VD-2026-0001".into(), "VD-2026-0002".into()],
-            responses: vec![],
+            responses: vec![
+                crate::store::meetings::MeetingResponse {
+                    attendee: "teamwonen@caw-antwerpen.example".into(),
+                    partstat: "DECLINED".into(),
+                    at: now,
+                    mail_id: None,
+                },
+                crate::store::meetings::MeetingResponse {
+                    attendee: "an.peeters@woonhaven.example".into(),
+                    partstat: "ACCEPTED".into(),
+                    at: now,
+                    mail_id: None,
+                },
+            ],
             reminded_at: None,
             created_at: now,
             updated_at: now,
         };
         let lines = next_meetings(&config, &schedule, &[row], now);
+        assert_eq!(
+            lines[0]["declined"],
+            json!(["teamwonen@caw-antwerpen.example"])
+        );
         assert_eq!(lines.len(), config.partners.len());
         assert_eq!(lines[0]["partner_name"], first.name.as_str());
         assert_eq!(lines[0]["state"], "called");

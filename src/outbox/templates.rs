@@ -520,8 +520,8 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
     let report = "uitgebreid sociaal verslag";
     let agenda = |skipped: bool, update: bool, cancelled: bool, late: bool, online: bool| {
         let discuss = json!([{"case_ref": "VD-2026-0007", "candidate": "J.P.",
-            "statement": "Zorg gemeld: huur twee maanden niet betaald; Evaluatie na 4 maanden valt in dit overleg",
-            "problems": ["Zorg gemeld: huur twee maanden niet betaald", "Evaluatie na 4 maanden valt in dit overleg"]}]);
+            "statement": "Zorg gemeld op 02/12/2026: mevrouw J.P. betaalde de huur twee maanden niet; Evaluatie na 4 maanden valt in dit overleg",
+            "problems": ["Zorg gemeld op 02/12/2026: mevrouw J.P. betaalde de huur twee maanden niet", "Evaluatie na 4 maanden valt in dit overleg"]}]);
         json!({
             "partner_name": "CAW Antwerpen",
             "month": "2026-12",
@@ -878,7 +878,7 @@ fn sample_digest() -> Value {
             {"id": 120, "kind": "zorg over de begeleiding", "partner_name": "OCMW Antwerpen", "case_ref": "VD-2026-0009", "confidence": 45, "reason": "geen bijzondere reden"}
         ],
         "next_meetings": [
-            {"partner_name": "CAW Antwerpen", "date": "2026-12-17", "time": "10:00", "agenda_date": "2026-12-10", "state": "called", "cases": 2, "place": "online (Teams)"},
+            {"partner_name": "CAW Antwerpen", "date": "2026-12-17", "time": "10:00", "agenda_date": "2026-12-10", "state": "called", "cases": 2, "place": "online (Teams)", "declined": ["teamwonen@caw-antwerpen.example"]},
             {"partner_name": "OCMW Antwerpen", "date": "2026-12-17", "time": "10:00", "agenda_date": "2026-12-10", "state": "skipped", "cases": 0, "place": "Kerkstraat 1, 2000 Antwerpen"}
         ],
         "spoof_attempts": [
