@@ -98,6 +98,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "milestone_reminder",
     "agenda",
     "conclusions_reminder",
+    "meeting_declined",
 ];
 
 /// Templates of mails about no single case: rendered with `case` = none (their samples too), so
@@ -112,6 +113,7 @@ pub const CASELESS: &[&str] = &[
     "health_alert",
     "agenda",
     "conclusions_reminder",
+    "meeting_declined",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -560,6 +562,19 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
             "agenda",
             "late_and_moved",
             agenda(false, false, false, true, true),
+        ),
+        (
+            "meeting_declined",
+            "default",
+            json!({"partner_name": "CAW Antwerpen", "month": "2026-12", "meeting_date": "2026-12-23",
+                   "meeting_time": "10:00", "attendee": "teamwonen@caw-antwerpen.example",
+                   "cases": ["VD-2026-0007", "VD-2026-0011"]}),
+        ),
+        (
+            "meeting_declined",
+            "no_date",
+            json!({"partner_name": "CAW Antwerpen", "month": "2026-12", "meeting_date": null,
+                   "meeting_time": null, "attendee": "teamwonen@caw-antwerpen.example", "cases": []}),
         ),
         (
             "conclusions_reminder",

@@ -607,6 +607,43 @@ async fn agenda_reply_call_and_conclusions_end_to_end_over_smtp_and_imap() {
         "a calendar reply is never answered"
     );
 
+    // CAW's calendar declines its called meeting: recorded, and the coordinator told at once.
+    let decline_id = "decline-1@caw-antwerpen.example";
+    let decline = format!(
+        "From: Team Wonen <{CAW_AGENDA}>\r\nTo: {SHARED_MAILBOX}\r\n\
+         Subject: Geweigerd: Structureel overleg\r\nMessage-ID: <{decline_id}>\r\n\
+         Date: Thu, 17 Dec 2026 11:30:00 +0100\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/calendar; charset=utf-8; method=REPLY\r\n\r\n\
+         BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\n\
+         UID:meeting-2026-12-caw-antwerpen@woonhaven.example\r\nSEQUENCE:1\r\n\
+         ATTENDEE;PARTSTAT=DECLINED:mailto:teamwonen@caw-antwerpen.example\r\nDTSTART:20261223T090000Z\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n"
+    );
+    deliver_and_handle(
+        &stack,
+        &ctx,
+        "teamwonen@caw-antwerpen.example",
+        decline_id,
+        decline,
+        utc(2026, 12, 17, 10, 30),
+    )
+    .await;
+    let told: Vec<_> = store
+        .list_outbox(false, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == "meeting_declined")
+        .collect();
+    assert_eq!(told.len(), 1, "one notice of the decline");
+    assert_eq!(told[0].recipients, [COORDINATOR]);
+    let body = text(&store, &told[0]).await;
+    assert!(body.contains("teamwonen@caw-antwerpen.example"), "{body}");
+    assert!(
+        body.contains("VD-2026-0001"),
+        "the cases on the agenda: {body}"
+    );
+
     // After the meeting the coordinator mails the conclusions: the case is updated.
     let conclusions_id = "conclusions-1@woonhaven.example";
     let conclusions = format!(
