@@ -178,10 +178,20 @@ pub(super) fn confirm_if_unsure(input: &Input<'_>, fx: &mut Effects) {
     let Some(case_ref) = fx.case_ref.clone() else {
         return;
     };
-    let why = format!(
-        "de beslissing is onzeker (zekerheid {:.0} %); bevestig ze of corrigeer ze",
-        d.confidence * 100.0
-    );
+    let doubts =
+        crate::understand::reasons::dutch_doubts(d.confidence_reasons.iter().map(String::as_str));
+    let why = if doubts.is_empty() {
+        format!(
+            "de beslissing is onzeker (zekerheid {:.0} %); bevestig ze of corrigeer ze",
+            d.confidence * 100.0
+        )
+    } else {
+        format!(
+            "de beslissing is onzeker (zekerheid {:.0} %: {}); bevestig ze of corrigeer ze",
+            d.confidence * 100.0,
+            doubts.join("; ")
+        )
+    };
     match fx
         .notices
         .iter_mut()
@@ -1427,8 +1437,11 @@ mod tests {
         let confirm = &fx.notices[2];
         assert_eq!(confirm.to, [Role::Coordinator]);
         assert!(
-            confirm.data["why"].as_str().unwrap().contains("45 %"),
-            "{}",
+            confirm.data["why"]
+                .as_str()
+                .unwrap()
+                .contains("45 %: dossier VD-2026-0001 alleen gevonden via de woonbegeleider"),
+            "why it is unsure, in Dutch: {}",
             confirm.data
         );
         let sure = run(

@@ -390,6 +390,72 @@ pub fn smtp_error_dutch(error: &str) -> String {
     }
 }
 
+/// Why a decision is unsure (its `confidence_reasons`), one Dutch phrase each, for the
+/// coordinator who is asked to confirm it; a reason this table does not know is left out.
+/// Pure.
+pub fn dutch_doubts<'a>(reasons: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in reasons {
+        let r = r.trim();
+        let number = |text: &str| {
+            text.split_whitespace()
+                .find(|w| w.chars().all(|c| c.is_ascii_digit()))
+                .map(str::to_string)
+        };
+        let case = r
+            .strip_prefix("case ")
+            .and_then(|rest| rest.split(' ').next())
+            .unwrap_or("?");
+        let dutch = if r.starts_with("the mail's MIME is broken") {
+            Some("de opbouw van de mail is beschadigd".to_string())
+        } else if r.starts_with("the name fits ") {
+            number(r).map(|n| format!("de naam past bij {n} dossiers"))
+        } else if r.starts_with("a loosely written name fits ") {
+            number(r)
+                .map(|n| format!("een naam die niet precies overeenkomt, past bij {n} dossiers"))
+        } else if r.ends_with("found by a loosely written name") {
+            Some(format!(
+                "dossier {case} gevonden via een naam die niet precies overeenkomt"
+            ))
+        } else if r.ends_with("found by its counsellor only") {
+            Some(format!(
+                "dossier {case} alleen gevonden via de woonbegeleider (geen referentie of naam in de mail)"
+            ))
+        } else if let Some(rest) = r.strip_prefix("no reference or name, and ") {
+            let who = rest.split(' ').next().unwrap_or(rest);
+            number(rest).map(|n| {
+                format!("geen referentie of naam in de mail, en {who} begeleidt {n} dossiers")
+            })
+        } else if let Some(kinds) = r.strip_prefix("words of several kinds: ") {
+            let dutch: Vec<&str> = kinds
+                .split(", ")
+                .map(|k| match k {
+                    "urgent" => "dringende zorg",
+                    "final report" => "stopzetting of eindverslag",
+                    "contact change" => "nieuwe contactgegevens",
+                    "concern" => "zorg",
+                    "referral" => "aanmelding",
+                    _ => "iets anders",
+                })
+                .collect();
+            Some(format!(
+                "de mail bevat woorden van meer dan één soort melding ({})",
+                dutch.join(", ")
+            ))
+        } else if r.starts_with("nothing specific recognised and no case found") {
+            Some("niets specifieks herkend en geen dossier gevonden".to_string())
+        } else if r.starts_with("no candidate name found in the referral") {
+            Some("geen naam van de kandidaat gevonden in de aanmelding".to_string())
+        } else {
+            None
+        };
+        if let Some(d) = dutch.filter(|d| !out.contains(d)) {
+            out.push(d);
+        }
+    }
+    out
+}
+
 /// A case error (`CaseError`'s English message) in Dutch.
 fn case_error(error: &str) -> String {
     if let Some(rest) = after(error, "case ") {
@@ -531,6 +597,26 @@ mod tests {
                 "{english}"
             );
         }
+    }
+
+    #[test]
+    fn why_a_decision_is_unsure_reads_in_dutch() {
+        let doubts = dutch_doubts([
+            "case VD-2026-0001 found by its counsellor only",
+            "words of several kinds: concern, contact change",
+            "the name fits 2 cases; the coordinator decides which",
+            "no reference or name, and lies@caw.example guides 3 cases",
+            "something new",
+        ]);
+        assert_eq!(
+            doubts,
+            [
+                "dossier VD-2026-0001 alleen gevonden via de woonbegeleider (geen referentie of naam in de mail)",
+                "de mail bevat woorden van meer dan één soort melding (zorg, nieuwe contactgegevens)",
+                "de naam past bij 2 dossiers",
+                "geen referentie of naam in de mail, en lies@caw.example begeleidt 3 dossiers",
+            ]
+        );
     }
 
     #[test]
