@@ -271,7 +271,12 @@ pub(super) fn forward(input: &Input<'_>, case_ref: &str, why: &str) -> Notice {
     let d = input.decision;
     let mut text: String = d.facts.body_text.chars().take(FORWARD_TEXT_CHARS).collect();
     if d.facts.body_text.chars().count() > FORWARD_TEXT_CHARS {
-        text.push_str("\n[…]");
+        // Cut after the last whole word (the text goes on in the store), never inside one.
+        if let Some(end) = text.rfind(char::is_whitespace).filter(|e| *e > 0) {
+            text.truncate(end);
+        }
+        text.truncate(text.trim_end().len());
+        text.push_str(" […]");
     }
     notice(
         input,
@@ -1422,6 +1427,20 @@ mod tests {
         assert_eq!(templates(&fx), ["reply_ack", "forwarded_mail"]);
         assert_eq!(fx.notices[1].to, [Role::SocialAssistant]);
         assert_eq!(fx.changes[0].events[0].kind, "mail");
+    }
+
+    #[test]
+    fn a_long_forwarded_mail_is_cut_between_words() {
+        let mut d = decision(MailKind::ReplyToCase, Some("VD-2026-0001"));
+        d.facts.body_text = "huurachterstand ".repeat(400);
+        let fx = run(&d, &[guided_case("VD-2026-0001")], 0).unwrap();
+        let text = fx.notices[1].data["text"].as_str().unwrap();
+        assert!(
+            text.ends_with("huurachterstand […]"),
+            "{}",
+            &text[text.len() - 40..]
+        );
+        assert!(text.chars().count() <= FORWARD_TEXT_CHARS + 4);
     }
 
     #[test]
