@@ -406,6 +406,7 @@ pub fn waiting(
             "case_ref": m.case_ref,
             "reason": dutch_reasons([m.reason.as_str()]),
             "confidence": (m.confidence * 100.0).round() as i64,
+            "doubts": crate::understand::reasons::dutch_doubts(m.doubts.iter().map(String::as_str)),
         })
     };
     let unplaced_kinds = [MailKind::UnknownSender, MailKind::CrossPartner];
@@ -788,6 +789,7 @@ mod tests {
             case_ref: None,
             reason: "unknown_sender: x.example is not a partner domain and a@x.example is no partner address".into(),
             confidence,
+            doubts: vec!["case VD-2026-0001 found by its counsellor only".into()],
         }
         };
         let (unplaced, unsure) = waiting(
@@ -808,6 +810,10 @@ mod tests {
         assert_eq!(ids(&unplaced), [1, 5]);
         assert_eq!(ids(&unsure), [2]);
         assert_eq!(unsure[0]["confidence"], 45);
+        assert_eq!(
+            unsure[0]["doubts"][0],
+            "dossier VD-2026-0001 alleen gevonden via de woonbegeleider (geen referentie of naam in de mail)"
+        );
         assert_eq!(unplaced[0]["kind"], "mail van een onbekende afzender");
         assert!(
             unplaced[0]["reason"]

@@ -890,7 +890,8 @@ fn sample_digest() -> Value {
              "reason": "iemand@voorbeeld.example is geen adres van een partner, en voorbeeld.example is geen domein van een partner"}
         ],
         "unsure": [
-            {"id": 120, "kind": "zorg over de begeleiding", "partner_name": "OCMW Antwerpen", "case_ref": "VD-2026-0009", "confidence": 45, "reason": "geen bijzondere reden"}
+            {"id": 120, "kind": "zorg over de begeleiding", "partner_name": "OCMW Antwerpen", "case_ref": "VD-2026-0009", "confidence": 45, "reason": "geen bijzondere reden",
+             "doubts": ["dossier VD-2026-0009 alleen gevonden via de woonbegeleider (geen referentie of naam in de mail)"]}
         ],
         "next_meetings": [
             {"partner_name": "CAW Antwerpen", "date": "2026-12-17", "time": "10:00", "agenda_date": "2026-12-10", "state": "called", "cases": 2, "place": "online (Teams)", "declined": ["teamwonen@caw-antwerpen.example"]},

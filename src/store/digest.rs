@@ -45,6 +45,8 @@ pub struct ListedMail {
     pub reason: String,
     /// How sure the decision was (0.0–1.0); 1.0 when the decision does not say.
     pub confidence: f64,
+    /// Why it was less sure (the decision's `confidence_reasons`, English).
+    pub doubts: Vec<String>,
 }
 
 /// A change recorded on a case in a period (for the digest: the counsellor's contact changes).
@@ -150,6 +152,15 @@ impl Store {
                 .as_ref()
                 .and_then(|d| d["confidence"].as_f64())
                 .unwrap_or(1.0);
+            let doubts = decision
+                .as_ref()
+                .and_then(|d| d["confidence_reasons"].as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
             out.push(ListedMail {
                 id: r.try_get("id")?,
                 received_at: parse_ts(&r.try_get::<String, _>("received_at")?)?,
@@ -158,6 +169,7 @@ impl Store {
                 case_ref: opt_text(r, "case_ref")?,
                 reason,
                 confidence,
+                doubts,
             });
         }
         Ok(out)
