@@ -300,6 +300,7 @@ fn environment() -> Environment<'static> {
     // `referral_ack.html` (the name without `.j2`) is HTML-escaped by the default callback.
     env.add_filter("datum", datum_filter);
     env.add_filter("maand", maand_filter);
+    env.add_filter("tijdstip", tijdstip_filter);
     env.add_filter("lidwoord", |s: String| lidwoord(&s));
     env.add_filter("opsomming", |items: Vec<String>| opsomming(&items));
     env.add_filter("nl2br", |s: String| {
@@ -324,6 +325,25 @@ fn describe(e: &minijinja::Error) -> String {
 pub fn datum(iso: &str) -> Option<String> {
     let date = NaiveDate::parse_from_str(iso.trim(), "%Y-%m-%d").ok()?;
     Some(crate::calendar::dutch_date(date))
+}
+
+/// `2026-12-01 09:14` (a local time as the jobs write it) → `1 december 2026 om 09:14`.
+pub fn tijdstip(local: &str) -> Option<String> {
+    let at = chrono::NaiveDateTime::parse_from_str(local.trim(), "%Y-%m-%d %H:%M").ok()?;
+    Some(format!(
+        "{} om {}",
+        crate::calendar::dutch_date(at.date()),
+        at.format("%H:%M")
+    ))
+}
+
+fn tijdstip_filter(value: String) -> Result<String, minijinja::Error> {
+    tijdstip(&value).ok_or_else(|| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("tijdstip: `{value}` is not a local time YYYY-MM-DD HH:MM"),
+        )
+    })
 }
 
 /// `2026-12` → `december 2026`.
@@ -836,6 +856,11 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
         ),
         (
             "health_alert",
+            "spoof_burst",
+            json!({"problem": "spoof_burst", "since": "2026-12-07 06:41", "detail": "5 mails in het voorbije uur uit naam van CAW Antwerpen"}),
+        ),
+        (
+            "health_alert",
             "secret_expiring",
             json!({"problem": "secret_expiring", "since": "2026-12-20", "detail": "De OAuth2-clientsleutel voor het lezen van mail (IMAP)"}),
         ),
@@ -913,6 +938,16 @@ fn sample_digest() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tijdstip_writes_a_local_time_the_dutch_way() {
+        assert_eq!(
+            tijdstip("2026-12-01 09:14").as_deref(),
+            Some("1 december 2026 om 09:14")
+        );
+        assert_eq!(tijdstip("2026-12-01"), None);
+        assert_eq!(tijdstip("gisteren"), None);
+    }
 
     #[test]
     fn datum_writes_dutch_dates() {
