@@ -124,7 +124,11 @@ pub(super) fn general(input: &Input<'_>, mut fx: Effects) -> Result<Effects, Cas
             vec![Role::Coordinator],
             json!({
                 "sender": d.facts.sender.clone().unwrap_or_default(),
-                "sender_partner": d.partner.clone().unwrap_or_default(),
+                // The partner's name, as the coordinator knows it (not its config id).
+                "sender_partner": d.partner.as_deref().map_or_else(String::new, |id| input
+                    .config
+                    .partner(id)
+                    .map_or_else(|| id.to_string(), |p| p.name.clone())),
                 "subject": d.facts.subject,
             }),
         )),
@@ -1312,6 +1316,15 @@ mod tests {
             assert_eq!(n.to, [Role::Coordinator]);
             assert!(!n.to_sender);
             assert_eq!(n.case_ref, None, "no case data for {kind:?}");
+            if kind == MailKind::CrossPartner {
+                let partner = dec.partner.as_deref().unwrap();
+                let name = config().partner(partner).unwrap().name.clone();
+                assert_eq!(
+                    n.data["sender_partner"],
+                    name.as_str(),
+                    "its name, not its id"
+                );
+            }
         }
         let mut bounce = decision(MailKind::Bounce, None);
         bounce.facts.body_text = "<jan@gone.example>: mailbox unavailable".into();

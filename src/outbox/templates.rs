@@ -794,7 +794,7 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
         (
             "cross_partner_notice",
             "no_case",
-            json!({"sender": "k.jacobs@ocmw-antwerpen.example", "sender_partner": "ocmw-antwerpen", "subject": "Vraag over mevrouw X"}),
+            json!({"sender": "k.jacobs@ocmw-antwerpen.example", "sender_partner": "OCMW Antwerpen", "subject": "Vraag over mevrouw X"}),
         ),
         (
             "cross_partner_notice",
