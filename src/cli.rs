@@ -153,6 +153,17 @@ pub enum Command {
         partner: Option<String>,
         #[arg(long, default_value = "csv")]
         format: String,
+        /// Write the report into this folder, one file per table (`registratie-YYYY.csv`,
+        /// `preventief-YYYY.csv`) or `registratie-YYYY.html`, instead of to stdout.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// CSV on stdout holds one table: `registration` (the default) or `preventive`.
+        #[arg(long, default_value = "registration")]
+        table: String,
+        /// `excel`: `;`, decimal comma, UTF-8 BOM (opens in Excel with Belgian settings);
+        /// `plain`: `,` and decimal point, for scripts.
+        #[arg(long, default_value = "excel")]
+        csv_style: String,
     },
     /// Anonymise ended cases and drop old raw mail now, as the daily retention job does.
     Purge {
@@ -391,10 +402,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             year,
             partner,
             format,
+            out,
+            table,
+            csv_style,
         } => {
             let config = load(&cli.config)?;
             runtime()?.block_on(crate::commands::cases::report(
-                config, year, partner, &format,
+                config,
+                crate::commands::cases::ReportArgs {
+                    year,
+                    partner,
+                    format,
+                    out,
+                    table,
+                    csv_style,
+                },
             ))?;
             Ok(ExitCode::SUCCESS)
         }

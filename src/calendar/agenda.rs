@@ -19,12 +19,103 @@ use crate::config::{EscalationStep, Partner, Role};
 pub use crate::config::vocabulary::CandidateDisplay;
 
 impl CandidateDisplay {
+    /// The candidate as the agenda names them: initials, or the name on one line.
     pub fn show(self, full_name: &str) -> String {
         match self {
             CandidateDisplay::Initials => initials(full_name),
             CandidateDisplay::Name => one_line(full_name),
         }
     }
+
+    /// `text` (a problem statement quoted from a mail, a partner's reason) with every mention
+    /// of the candidate shown as [`CandidateDisplay::show`] shows the name: the whole name, the
+    /// surname or the first name alone, in any order, any case and with or without accents
+    /// ("mevrouw EL AMRANI", "Amrani, Fatima") become "F.E.A.". Name particles (van, de, …)
+    /// count only beside a name word, so "de huur" stays. With `Name` the text is kept as it is.
+    /// Every place the agenda shows a candidate goes through `show` or this, so that a quoted
+    /// statement never undoes `candidate_display = "initials"`.
+    pub fn redact(self, text: &str, full_name: &str) -> String {
+        if self == CandidateDisplay::Name {
+            return text.to_string();
+        }
+        let name_words: Vec<String> = full_name
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .map(fold)
+            .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+            .collect();
+        if name_words.is_empty() {
+            return text.to_string();
+        }
+        let shown = self.show(full_name);
+        let is_word_char = |c: char| c.is_alphanumeric() || c == '-' || c == '\'' || c == '’';
+        // Tokens: (is_word, text).
+        let mut tokens: Vec<(bool, &str)> = Vec::new();
+        let mut start = 0;
+        let mut in_word = None;
+        for (i, c) in text.char_indices() {
+            let w = is_word_char(c);
+            if in_word != Some(w) {
+                if let Some(prev) = in_word {
+                    tokens.push((prev, &text[start..i]));
+                }
+                start = i;
+                in_word = Some(w);
+            }
+        }
+        if let Some(prev) = in_word {
+            tokens.push((prev, &text[start..]));
+        }
+        let is_name = |t: &str| name_words.contains(&fold(t));
+        let is_particle = |t: &str| PARTICLES.contains(&fold(t).as_str());
+        let joins = |t: &str| t.chars().all(char::is_whitespace) || t.trim() == ",";
+        let mut out = String::with_capacity(text.len());
+        let mut i = 0;
+        while i < tokens.len() {
+            let (word, t) = tokens[i];
+            if word && is_name(t) {
+                // The longest run of name words joined by spaces (or ", "); it must hold a
+                // name word that is not a particle.
+                let mut end = i;
+                let mut j = i;
+                while j + 2 < tokens.len()
+                    && joins(tokens[j + 1].1)
+                    && tokens[j + 2].0
+                    && is_name(tokens[j + 2].1)
+                {
+                    j += 2;
+                    end = j;
+                }
+                let real = (i..=end).step_by(2).any(|k| !is_particle(tokens[k].1));
+                if real {
+                    out.push_str(&shown);
+                    i = end + 1;
+                    continue;
+                }
+            }
+            out.push_str(t);
+            i += 1;
+        }
+        out
+    }
+}
+
+/// A word as names are compared: lowercase, without accents or surrounding punctuation.
+fn fold(word: &str) -> String {
+    word.trim_matches(|c: char| !c.is_alphanumeric())
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+            'ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ý' | 'ÿ' => 'y',
+            other => other,
+        })
+        .collect()
 }
 
 /// The next milestone of a case.
@@ -33,6 +124,17 @@ pub struct NextMilestone {
     /// The Dutch name from the programme ("huisbezoek na 3 maanden").
     pub name: String,
     pub due: NaiveDate,
+}
+
+/// A concern reported about a case and not resolved: when, how urgent, and its statement as
+/// the mail put it (redacted where the agenda shows it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenConcern {
+    /// The day it was reported, in the organisation's time zone.
+    pub raised_on: NaiveDate,
+    /// A safety risk (told at once when it came).
+    pub urgent: bool,
+    pub statement: String,
 }
 
 /// A milestone that was due and has not been recorded.
@@ -71,8 +173,8 @@ pub struct AgendaCase {
     /// ingang huurovereenkomst; `None` while no dwelling is allocated yet.
     pub lease_start: Option<NaiveDate>,
     pub next_milestone: Option<NextMilestone>,
-    /// Short texts of concerns reported and not resolved.
-    pub open_concerns: Vec<String>,
+    /// Concerns reported and not resolved, oldest first.
+    pub open_concerns: Vec<OpenConcern>,
     pub overdue: Vec<OverdueMilestone>,
     /// Names of the evaluations (1/4/10 months) that fall in this meeting.
     pub evaluations_this_meeting: Vec<String>,
@@ -163,7 +265,7 @@ pub fn compose(
     let mut other_guidance = Vec::new();
     for case in cases {
         let candidate = display.show(&case.candidate);
-        let mut problems = problems(case);
+        let mut problems = problems(case, |text| display.redact(text, &case.candidate));
         if case.other_guidance {
             if problems.is_empty() {
                 problems.push("Woonbegeleiding op vraag van de woonmaatschappij".to_string());
@@ -204,11 +306,12 @@ fn discussion(case: &AgendaCase, candidate: String, problems: Vec<String>) -> Di
     }
 }
 
-/// The Dutch one-line problems of a case, in a fixed order; empty = nothing to discuss.
-fn problems(case: &AgendaCase) -> Vec<String> {
+/// The Dutch one-line problems of a case, in a fixed order; empty = nothing to discuss. Text
+/// quoted from mails goes through `redact` (the candidate as the agenda shows them).
+fn problems(case: &AgendaCase, redact: impl Fn(&str) -> String) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(reason) = &case.requested_by_partner {
-        let reason = short(reason);
+        let reason = short(&redact(reason));
         out.push(if reason.is_empty() {
             "Op vraag van de partner".to_string()
         } else {
@@ -216,7 +319,16 @@ fn problems(case: &AgendaCase) -> Vec<String> {
         });
     }
     for concern in &case.open_concerns {
-        out.push(format!("Zorg gemeld: {}", short(concern)));
+        out.push(format!(
+            "{} op {}: {}",
+            if concern.urgent {
+                "Dringende zorg gemeld"
+            } else {
+                "Zorg gemeld"
+            },
+            concern.raised_on.format("%d/%m/%Y"),
+            short(&redact(&concern.statement))
+        ));
     }
     for missed in &case.overdue {
         let mut line = format!(
@@ -258,14 +370,25 @@ fn role_dutch(role: Role) -> &'static str {
 /// Longest text kept in one problem line: a statement, not the concern mail itself.
 const MAX_PROBLEM_CHARS: usize = 160;
 
-/// One line, whitespace collapsed, cut at [`MAX_PROBLEM_CHARS`] with an ellipsis.
+/// One line, whitespace collapsed, cut at [`MAX_PROBLEM_CHARS`] with an ellipsis: at the last
+/// space before the limit, never in the middle of a word (a single word longer than the limit
+/// is the only one cut).
 fn short(text: &str) -> String {
     let line = one_line(text);
     if line.chars().count() <= MAX_PROBLEM_CHARS {
         return line;
     }
     let cut: String = line.chars().take(MAX_PROBLEM_CHARS - 1).collect();
-    format!("{}…", cut.trim_end())
+    let next_is_space = line.chars().nth(MAX_PROBLEM_CHARS - 1) == Some(' ');
+    let kept = match cut.rfind(' ') {
+        _ if next_is_space => cut.as_str(),
+        Some(space) if space > 0 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    format!(
+        "{}…",
+        kept.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':'))
+    )
 }
 
 fn one_line(text: &str) -> String {
@@ -450,9 +573,11 @@ mod tests {
     #[test]
     fn concerns_evaluations_extensions_and_partner_requests_each_make_a_case_discussed() {
         let mut concern = quiet("VD-2026-0001");
-        concern
-            .open_concerns
-            .push("Geen   medewerking\nbij huisbezoek".into());
+        concern.open_concerns.push(OpenConcern {
+            raised_on: d(2026, 11, 3),
+            urgent: false,
+            statement: "Geen   medewerking\nbij huisbezoek".into(),
+        });
         let mut evaluation = quiet("VD-2026-0002");
         evaluation
             .evaluations_this_meeting
@@ -470,7 +595,7 @@ mod tests {
         assert_eq!(
             statements,
             [
-                "Zorg gemeld: Geen medewerking bij huisbezoek",
+                "Zorg gemeld op 03/11/2026: Geen medewerking bij huisbezoek",
                 "Evaluatie na 4 maanden valt in dit overleg",
                 "Lopende verlenging: maandelijks te bespreken",
                 "Op vraag van de partner",
@@ -516,14 +641,106 @@ mod tests {
         );
     }
 
+    fn concern(statement: &str, urgent: bool) -> OpenConcern {
+        OpenConcern {
+            raised_on: d(2026, 11, 12),
+            urgent,
+            statement: statement.into(),
+        }
+    }
+
     #[test]
-    fn a_long_concern_is_cut_to_a_short_statement() {
+    fn a_long_concern_is_cut_to_a_short_statement_between_words() {
         let mut long = quiet("VD-2026-0001");
-        long.open_concerns.push("x".repeat(1000));
+        long.open_concerns.push(concern(&"x".repeat(1000), false));
+        long.open_concerns
+            .push(concern(&"huurachterstand en burenlast, ".repeat(20), false));
         let agenda = compose_caw(&[long], Initials);
         let problem = &agenda.to_discuss[0].problems[0];
         assert!(problem.chars().count() < 200, "{problem}");
         assert!(problem.ends_with('…'));
+        // Words are never cut: the text before the ellipsis ends on a whole word.
+        let words = &agenda.to_discuss[0].problems[1];
+        assert!(
+            words.ends_with("burenlast…")
+                || words.ends_with("huurachterstand en…")
+                || words.ends_with("huurachterstand…"),
+            "{words}"
+        );
+        for word in words.trim_end_matches('…').split_whitespace().skip(4) {
+            assert!(
+                ["huurachterstand", "en", "burenlast", "burenlast,"].contains(&word),
+                "cut word `{word}` in {words}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_urgent_concern_shows_its_date_and_that_it_is_urgent() {
+        let mut case = quiet("VD-2026-0001");
+        case.open_concerns
+            .push(concern("Gisteren werd de buurvrouw bedreigd.", true));
+        let agenda = compose_caw(&[case], Initials);
+        assert_eq!(
+            agenda.to_discuss[0].problems[0],
+            "Dringende zorg gemeld op 12/11/2026: Gisteren werd de buurvrouw bedreigd."
+        );
+    }
+
+    #[test]
+    fn a_quoted_statement_never_undoes_initials() {
+        let mut case = quiet("VD-2026-0001");
+        case.candidate = "Fatima El Amrani".into();
+        case.open_concerns.push(concern(
+            "Mevrouw Fatima El Amrani betaalt de huur niet; mevrouw EL AMRANI weigert huisbezoek, Fatima ook.",
+            false,
+        ));
+        case.requested_by_partner = Some("graag bespreken: Amrani, Fatima".into());
+        let agenda = compose_caw(std::slice::from_ref(&case), Initials);
+        let statement = &agenda.to_discuss[0].statement;
+        assert!(!statement.to_lowercase().contains("amrani"), "{statement}");
+        assert!(!statement.contains("Fatima"), "{statement}");
+        assert!(
+            statement.contains("Mevrouw F.E.A. betaalt de huur"),
+            "{statement}"
+        );
+        assert!(
+            statement.contains("mevrouw F.E.A. weigert huisbezoek, F.E.A. ook."),
+            "{statement}"
+        );
+        assert!(statement.contains("graag bespreken: F.E.A."), "{statement}");
+        // The name display keeps the text as written.
+        let named = compose_caw(&[case], Name);
+        assert!(named.to_discuss[0].statement.contains("Fatima El Amrani"));
+    }
+
+    #[test]
+    fn redaction_finds_the_name_in_every_form_and_leaves_other_words() {
+        let table = [
+            ("Jan Peeters", "Jan Peeters belde", "J.P. belde"),
+            ("Jan Peeters", "meneer peeters belde", "meneer J.P. belde"),
+            ("Jan Peeters", "Peeters, Jan belde", "J.P. belde"),
+            ("Émile D'Hondt", "Emile d'hondt kwam niet", "É.D. kwam niet"),
+            (
+                "Marie van den Broeck",
+                "mevrouw Van den Broeck: de huur",
+                "mevrouw M.v.d.B.: de huur",
+            ),
+            (
+                "Marie van den Broeck",
+                "van de huur en de kosten",
+                "van de huur en de kosten",
+            ),
+            (
+                "Jan Peeters",
+                "Janssens en Peetersen",
+                "Janssens en Peetersen",
+            ),
+            ("", "niets", "niets"),
+        ];
+        for (name, text, expected) in table {
+            assert_eq!(Initials.redact(text, name), expected, "{name}: {text}");
+        }
     }
 
     #[test]

@@ -167,6 +167,10 @@ fn render(inv: &Invitation, method: Method) -> String {
     lines.push(format!("LOCATION:{}", text(&inv.location)));
     if let Some(url) = &inv.url {
         lines.push(format!("URL:{}", uri(url)));
+        // Outlook shows its "Join" button only for this property (it does not read URL).
+        if is_teams_link(url) {
+            lines.push(format!("X-MICROSOFT-SKYPETEAMSMEETINGURL:{}", uri(url)));
+        }
     }
     lines.push(format!(
         "ORGANIZER{}:mailto:{}",
@@ -201,6 +205,24 @@ fn render(inv: &Invitation, method: Method) -> String {
         out.push_str(&fold(&line));
     }
     out
+}
+
+/// A Microsoft Teams meeting link: https on `teams.microsoft.com` or `teams.live.com` (or a
+/// subdomain of either, as government tenants have).
+pub fn is_teams_link(url: &str) -> bool {
+    let Some(rest) = url.trim().strip_prefix("https://") else {
+        return false;
+    };
+    let host = rest
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let host = host.rsplit_once('@').map_or(host.as_str(), |(_, h)| h);
+    let host = host.split(':').next().unwrap_or_default();
+    ["teams.microsoft.com", "teams.live.com"]
+        .iter()
+        .any(|t| host == *t || host.ends_with(&format!(".{t}")))
 }
 
 /// `;CN="…"` or nothing.
@@ -595,6 +617,38 @@ mod tests {
         ] {
             assert!(lines.iter().any(|l| l == expected), "missing {expected}\n{ics}");
         }
+    }
+
+    #[test]
+    fn a_teams_link_gets_outlooks_join_property_and_another_link_does_not() {
+        for (link, teams) in [
+            (
+                "https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0",
+                true,
+            ),
+            ("https://teams.live.com/meet/9312345", true),
+            ("https://gov.teams.microsoft.us/l/meetup-join/x", false),
+            ("https://dod.teams.microsoft.com/l/x", true),
+            ("https://teams.microsoft.com.evil.example/l/x", false),
+            ("http://teams.microsoft.com/l/x", false),
+            ("https://meet.jit.si/overleg", false),
+            ("https://teams.example/caw", false),
+        ] {
+            assert_eq!(is_teams_link(link), teams, "{link}");
+        }
+        let mut inv = invitation(0);
+        inv.url = Some("https://teams.microsoft.com/l/meetup-join/abc".into());
+        let lines = unfold(&request(&inv));
+        assert!(
+            lines.contains(
+                &"X-MICROSOFT-SKYPETEAMSMEETINGURL:https://teams.microsoft.com/l/meetup-join/abc"
+                    .to_string()
+            ),
+            "{lines:?}"
+        );
+        inv.url = Some("https://meet.jit.si/overleg".into());
+        let ics = request(&inv);
+        assert!(!ics.contains("X-MICROSOFT-SKYPETEAMSMEETINGURL"), "{ics}");
     }
 
     #[test]

@@ -124,7 +124,11 @@ pub(super) fn general(input: &Input<'_>, mut fx: Effects) -> Result<Effects, Cas
             vec![Role::Coordinator],
             json!({
                 "sender": d.facts.sender.clone().unwrap_or_default(),
-                "sender_partner": d.partner.clone().unwrap_or_default(),
+                // The partner's name, as the coordinator knows it (not its config id).
+                "sender_partner": d.partner.as_deref().map_or_else(String::new, |id| input
+                    .config
+                    .partner(id)
+                    .map_or_else(|| id.to_string(), |p| p.name.clone())),
                 "subject": d.facts.subject,
             }),
         )),
@@ -136,7 +140,7 @@ pub(super) fn general(input: &Input<'_>, mut fx: Effects) -> Result<Effects, Cas
             json!({
                 "sender": d.facts.sender.clone().unwrap_or_default(),
                 "subject": d.facts.subject,
-                "reason": d.reasons.join("; "),
+                "reason": crate::understand::reasons::dutch_reasons(d.reasons.iter().map(String::as_str)),
             }),
         )),
         MailKind::Bounce => fx.notices.push(notice(
@@ -147,7 +151,7 @@ pub(super) fn general(input: &Input<'_>, mut fx: Effects) -> Result<Effects, Cas
             json!({
                 "recipient": bounced_recipient(input).unwrap_or_default(),
                 "subject": d.facts.subject,
-                "error": d.reasons.join("; "),
+                "error": crate::understand::reasons::dutch_reasons(d.reasons.iter().map(String::as_str)),
             }),
         )),
         // Opens a case only in a programme with rules of its own (they had their turn).
@@ -178,10 +182,20 @@ pub(super) fn confirm_if_unsure(input: &Input<'_>, fx: &mut Effects) {
     let Some(case_ref) = fx.case_ref.clone() else {
         return;
     };
-    let why = format!(
-        "de beslissing is onzeker (zekerheid {:.0} %); bevestig ze of corrigeer ze",
-        d.confidence * 100.0
-    );
+    let doubts =
+        crate::understand::reasons::dutch_doubts(d.confidence_reasons.iter().map(String::as_str));
+    let why = if doubts.is_empty() {
+        format!(
+            "de beslissing is onzeker (zekerheid {:.0} %); bevestig ze of corrigeer ze",
+            d.confidence * 100.0
+        )
+    } else {
+        format!(
+            "de beslissing is onzeker (zekerheid {:.0} %: {}); bevestig ze of corrigeer ze",
+            d.confidence * 100.0,
+            doubts.join("; ")
+        )
+    };
     match fx
         .notices
         .iter_mut()
@@ -261,7 +275,12 @@ pub(super) fn forward(input: &Input<'_>, case_ref: &str, why: &str) -> Notice {
     let d = input.decision;
     let mut text: String = d.facts.body_text.chars().take(FORWARD_TEXT_CHARS).collect();
     if d.facts.body_text.chars().count() > FORWARD_TEXT_CHARS {
-        text.push_str("\n[…]");
+        // Cut after the last whole word (the text goes on in the store), never inside one.
+        if let Some(end) = text.rfind(char::is_whitespace).filter(|e| *e > 0) {
+            text.truncate(end);
+        }
+        text.truncate(text.trim_end().len());
+        text.push_str(" […]");
     }
     notice(
         input,
@@ -1315,6 +1334,15 @@ mod tests {
             assert_eq!(n.to, [Role::Coordinator]);
             assert!(!n.to_sender);
             assert_eq!(n.case_ref, None, "no case data for {kind:?}");
+            if kind == MailKind::CrossPartner {
+                let partner = dec.partner.as_deref().unwrap();
+                let name = config().partner(partner).unwrap().name.clone();
+                assert_eq!(
+                    n.data["sender_partner"],
+                    name.as_str(),
+                    "its name, not its id"
+                );
+            }
         }
         let mut bounce = decision(MailKind::Bounce, None);
         bounce.facts.body_text = "<jan@gone.example>: mailbox unavailable".into();
@@ -1433,6 +1461,20 @@ mod tests {
     }
 
     #[test]
+    fn a_long_forwarded_mail_is_cut_between_words() {
+        let mut d = decision(MailKind::ReplyToCase, Some("VD-2026-0001"));
+        d.facts.body_text = "huurachterstand ".repeat(400);
+        let fx = run(&d, &[guided_case("VD-2026-0001")], 0).unwrap();
+        let text = fx.notices[1].data["text"].as_str().unwrap();
+        assert!(
+            text.ends_with("huurachterstand […]"),
+            "{}",
+            &text[text.len() - 40..]
+        );
+        assert!(text.chars().count() <= FORWARD_TEXT_CHARS + 4);
+    }
+
+    #[test]
     fn an_unsure_decision_is_done_and_put_before_the_coordinator_to_confirm() {
         let mut unsure = decision(MailKind::Concern, Some("VD-2026-0001"));
         unsure.confidence = 0.45;
@@ -1445,8 +1487,11 @@ mod tests {
         let confirm = &fx.notices[2];
         assert_eq!(confirm.to, [Role::Coordinator]);
         assert!(
-            confirm.data["why"].as_str().unwrap().contains("45 %"),
-            "{}",
+            confirm.data["why"]
+                .as_str()
+                .unwrap()
+                .contains("45 %: dossier VD-2026-0001 alleen gevonden via de woonbegeleider"),
+            "why it is unsure, in Dutch: {}",
             confirm.data
         );
         let sure = run(

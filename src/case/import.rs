@@ -1,5 +1,12 @@
 //! Importing existing cases (from the coordinator's spreadsheet) as CSV or JSON.
 //!
+//! A CSV as Excel saves it in Belgium is read as it is: the separator is sniffed from the header
+//! line (`,`, `;` or tab: the one that splits it into the expected columns), a UTF-8 byte order
+//! mark is skipped, a file that is not UTF-8 is read as Windows-1252 (Excel's "CSV (gescheiden
+//! door lijstscheidingsteken)"), and `lease_start` may be written `2026-03-01` or `01/03/2026`
+//! (day first, as in Belgium; also with `-` or `.`). [`read`] says which it took ([`Dialect`]),
+//! and a refused file says why, with the separator it was read with.
+//!
 //! Pure: text in, validated rows or every bad row with its line number out. The store writes
 //! the rows in one transaction, so a file is imported whole or not at all.
 
@@ -75,13 +82,160 @@ fn clean(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// Parse a file: JSON when it starts with `[`, CSV otherwise. Every bad row is reported.
-pub fn parse(text: &str, config: &Config) -> Result<Vec<ImportRow>, Vec<ImportError>> {
-    let raw = if text.trim_start().starts_with('[') {
-        parse_json(text)?
-    } else {
-        parse_csv(text)?
+/// How a file was read: what `import-cases` says it took.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Dialect {
+    /// JSON instead of CSV.
+    pub json: bool,
+    /// The CSV separator: `,`, `;` or tab.
+    pub delimiter: u8,
+    /// A UTF-8 byte order mark was skipped.
+    pub bom: bool,
+    /// The file was not UTF-8 and was read as Windows-1252.
+    pub windows_1252: bool,
+    /// The date forms the lease starts were written in, as found (`YYYY-MM-DD`, `dd/mm/yyyy`).
+    pub date_forms: Vec<&'static str>,
+}
+
+impl Dialect {
+    /// One line for the admin: "CSV, `;` between fields, UTF-8 with BOM, dates dd/mm/yyyy".
+    pub fn describe(&self) -> String {
+        if self.json {
+            return "JSON".into();
+        }
+        let sep = match self.delimiter {
+            b'\t' => "tab".to_string(),
+            d => format!("`{}`", d as char),
+        };
+        let encoding = match (self.windows_1252, self.bom) {
+            (true, _) => "Windows-1252 (not UTF-8)",
+            (false, true) => "UTF-8 with BOM",
+            (false, false) => "UTF-8",
+        };
+        let dates = if self.date_forms.is_empty() {
+            "no dates".to_string()
+        } else {
+            format!("dates {}", self.date_forms.join(" and "))
+        };
+        format!("CSV, {sep} between fields, {encoding}, {dates}")
+    }
+}
+
+/// A file's bytes as text: UTF-8 (a BOM skipped), else Windows-1252. Pure.
+pub fn decode(bytes: &[u8]) -> (String, Dialect) {
+    let mut dialect = Dialect::default();
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => {
+            dialect.bom = true;
+            rest
+        }
+        None => bytes,
     };
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_string(),
+        Err(_) => {
+            dialect.windows_1252 = true;
+            crate::understand::encoded::windows_1252(bytes)
+        }
+    };
+    (text, dialect)
+}
+
+/// The separator of a CSV, from its header line: the one of `,`, `;` and tab that splits it
+/// into the expected columns, else the one it holds most of (`,` when none). Pure.
+pub fn sniff_delimiter(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or_default();
+    let candidates = [b',', b';', b'\t'];
+    let names = |d: u8| -> Vec<String> {
+        header
+            .split(d as char)
+            .map(|f| f.trim().trim_matches('"').trim().to_ascii_lowercase())
+            .collect()
+    };
+    if let Some(d) = candidates.iter().find(|d| names(**d) == HEADER) {
+        return *d;
+    }
+    candidates
+        .iter()
+        .copied()
+        .max_by_key(|d| (header.bytes().filter(|b| b == d).count(), *d == b','))
+        .filter(|d| header.as_bytes().contains(d))
+        .unwrap_or(b',')
+}
+
+/// A lease start as people write it: `2026-03-01`, or day first `01/03/2026`, `1/3/2026`,
+/// `01-03-2026`, `01.03.2026`. The form it was read in comes with it. Pure.
+pub fn parse_date(text: &str) -> Option<(NaiveDate, &'static str)> {
+    let t = text.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Some((d, "YYYY-MM-DD"));
+    }
+    for (sep, form) in [
+        ('/', "dd/mm/yyyy"),
+        ('-', "dd-mm-yyyy"),
+        ('.', "dd.mm.yyyy"),
+    ] {
+        let parts: Vec<&str> = t.split(sep).collect();
+        if let [day, month, year] = parts[..] {
+            if year.len() == 4 && day.len() <= 2 && month.len() <= 2 {
+                let n = |s: &str| s.parse::<u32>().ok();
+                if let (Some(d), Some(m), Some(y)) = (n(day), n(month), n(year)) {
+                    return NaiveDate::from_ymd_opt(y as i32, m, d).map(|date| (date, form));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A file refused: every bad row, and how the file was read (so the admin sees whether the
+/// separator was the problem).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub errors: Vec<ImportError>,
+    pub dialect: Dialect,
+}
+
+/// Read a file's bytes: JSON when it starts with `[`, CSV otherwise (its dialect sniffed).
+/// Every bad row is reported.
+pub fn read(bytes: &[u8], config: &Config) -> Result<(Vec<ImportRow>, Dialect), Refused> {
+    let (text, mut dialect) = decode(bytes);
+    let raw = if text.trim_start().starts_with('[') {
+        dialect.json = true;
+        parse_json(&text)
+    } else {
+        dialect.delimiter = sniff_delimiter(&text);
+        parse_csv(&text, dialect.delimiter)
+    };
+    let raw = match raw {
+        Ok(raw) => raw,
+        Err(errors) => return Err(Refused { errors, dialect }),
+    };
+    for (_, r) in &raw {
+        if let Some((_, form)) = r.lease_start.as_deref().and_then(parse_date) {
+            if !dialect.date_forms.contains(&form) {
+                dialect.date_forms.push(form);
+            }
+        }
+    }
+    match validate_all(raw, config) {
+        Ok(rows) => Ok((rows, dialect)),
+        Err(errors) => Err(Refused { errors, dialect }),
+    }
+}
+
+/// Parse a file's text: JSON when it starts with `[`, CSV otherwise (its separator sniffed).
+/// Every bad row is reported.
+pub fn parse(text: &str, config: &Config) -> Result<Vec<ImportRow>, Vec<ImportError>> {
+    read(text.as_bytes(), config)
+        .map(|(rows, _)| rows)
+        .map_err(|r| r.errors)
+}
+
+fn validate_all(
+    raw: Vec<(usize, RawRow)>,
+    config: &Config,
+) -> Result<Vec<ImportRow>, Vec<ImportError>> {
     let mut errors = Vec::new();
     let mut rows: Vec<ImportRow> = Vec::new();
     for (line, r) in raw {
@@ -111,9 +265,10 @@ pub fn parse(text: &str, config: &Config) -> Result<Vec<ImportRow>, Vec<ImportEr
     }
 }
 
-fn parse_csv(text: &str) -> Result<Vec<(usize, RawRow)>, Vec<ImportError>> {
+fn parse_csv(text: &str, delimiter: u8) -> Result<Vec<(usize, RawRow)>, Vec<ImportError>> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
+        .delimiter(delimiter)
         .from_reader(text.as_bytes());
     let header = match reader.headers() {
         Ok(h) => h.clone(),
@@ -124,20 +279,50 @@ fn parse_csv(text: &str) -> Result<Vec<(usize, RawRow)>, Vec<ImportError>> {
             }])
         }
     };
-    if header.iter().ne(HEADER) {
+    let found: Vec<String> = header.iter().map(str::to_ascii_lowercase).collect();
+    if found.iter().ne(HEADER.iter()) {
+        let sep = match delimiter {
+            b'\t' => "tab".to_string(),
+            d => format!("`{}`", d as char),
+        };
+        let missing: Vec<&str> = HEADER
+            .iter()
+            .copied()
+            .filter(|h| !found.iter().any(|f| f == h))
+            .collect();
+        let unknown: Vec<&str> = found
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !HEADER.contains(f))
+            .collect();
+        let mut why = format!(
+            "the header must be `{}` (with `,`, `;` or tab between the names); read with {sep} between fields it has {} column(s)",
+            HEADER.join(","),
+            found.len()
+        );
+        if !missing.is_empty() {
+            why.push_str(&format!("; missing: {}", missing.join(", ")));
+        }
+        if !unknown.is_empty() {
+            why.push_str(&format!("; not known: {}", unknown.join(", ")));
+        }
+        if missing.is_empty() && unknown.is_empty() {
+            why.push_str("; the columns are in another order");
+        }
         return Err(vec![ImportError {
             line: 1,
-            message: format!("the header must be `{}`", HEADER.join(",")),
+            message: why,
         }]);
     }
+    // The names as the rows are read (a header written `Case_Ref` is the same column).
+    let names = csv::StringRecord::from(found);
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for record in reader.records() {
         let parsed = record.and_then(|r| {
             // Where the record starts (a quoted field may span lines).
             let line = r.position().map_or(0, |p| p.line() as usize);
-            r.deserialize::<RawRow>(Some(&header))
-                .map(|row| (line, row))
+            r.deserialize::<RawRow>(Some(&names)).map(|row| (line, row))
         });
         match parsed {
             Ok(row) => out.push(row),
@@ -247,10 +432,12 @@ fn validate(line: usize, r: RawRow, config: &Config) -> Result<ImportRow, Vec<Im
     }
     let lease_start = match clean(r.lease_start) {
         None => None,
-        Some(s) => match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
-                err(format!("lease_start `{s}` is not a date YYYY-MM-DD"));
+        Some(s) => match parse_date(&s) {
+            Some((d, _)) => Some(d),
+            None => {
+                err(format!(
+                    "lease_start `{s}` is not a date (write 2026-03-01 or 01/03/2026, day first)"
+                ));
                 None
             }
         },
@@ -372,6 +559,95 @@ mod tests {
 VD-2025-0031,caw-antwerpen,Jan Peeters,CIR-1,bram.janssens@woonhaven.example,2025-11-01,Lies,lies@caw-antwerpen.example,03 111 11 11
 ,ocmw-antwerpen,\"Maes, An\",,,,,,
 ";
+
+    #[test]
+    fn a_csv_saved_by_belgian_excel_is_read_and_says_how() {
+        // `;`, a BOM, dd/mm/yyyy, CRLF: "CSV UTF-8" from Excel with Belgian settings.
+        let excel = "\u{feff}case_ref;partner;candidate;cir;social_assistant;lease_start;counsellor_name;counsellor_email;counsellor_phone\r\n\
+                     VD-2025-0031;caw-antwerpen;Jan Peeters;CIR-1;;01/11/2025;Lies;lies@caw-antwerpen.example;03 111 11 11\r\n\
+                     ;ocmw-antwerpen;Maes, An;;;;;;\r\n";
+        let (rows, dialect) = read(excel.as_bytes(), &config()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].lease_start, NaiveDate::from_ymd_opt(2025, 11, 1));
+        assert_eq!(rows[1].candidate, "Maes, An");
+        assert_eq!(
+            dialect.describe(),
+            "CSV, `;` between fields, UTF-8 with BOM, dates dd/mm/yyyy"
+        );
+        // The same file saved as "CSV (gescheiden door lijstscheidingsteken)": Windows-1252.
+        let mut latin = excel
+            .trim_start_matches('\u{feff}')
+            .replace("Jan Peeters", "Zoë Peeters")
+            .into_bytes();
+        let at = latin.windows(2).position(|w| w == "ë".as_bytes()).unwrap();
+        latin.splice(at..at + 2, [0xEB]);
+        let (rows, dialect) = read(&latin, &config()).unwrap();
+        assert_eq!(rows[0].candidate, "Zoë Peeters");
+        assert!(
+            dialect.describe().contains("Windows-1252"),
+            "{}",
+            dialect.describe()
+        );
+        // Tab-separated, ISO dates.
+        let tabs = CSV.replace(',', "\t").replace("\"Maes\tAn\"", "Maes An");
+        let (rows, dialect) = read(tabs.as_bytes(), &config()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            dialect.describe(),
+            "CSV, tab between fields, UTF-8, dates YYYY-MM-DD"
+        );
+    }
+
+    #[test]
+    fn separators_and_dates_are_sniffed_from_what_is_written() {
+        let header = HEADER.join(";");
+        for (line, expected) in [
+            (HEADER.join(","), b','),
+            (header.clone(), b';'),
+            (HEADER.join("\t"), b'\t'),
+            ("\"case_ref\";\"partner\"".to_string(), b';'),
+            ("a,b;c;d".to_string(), b';'),
+            ("nothing".to_string(), b','),
+        ] {
+            assert_eq!(sniff_delimiter(&line) as char, expected as char, "{line}");
+        }
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        for (text, expected) in [
+            ("2026-03-01", Some((d(2026, 3, 1), "YYYY-MM-DD"))),
+            ("01/03/2026", Some((d(2026, 3, 1), "dd/mm/yyyy"))),
+            ("1/3/2026", Some((d(2026, 3, 1), "dd/mm/yyyy"))),
+            ("31-12-2025", Some((d(2025, 12, 31), "dd-mm-yyyy"))),
+            ("31.12.2025", Some((d(2025, 12, 31), "dd.mm.yyyy"))),
+            ("13/31/2026", None),
+            ("01/03/26", None),
+            ("maart 2026", None),
+        ] {
+            assert_eq!(parse_date(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_refused_header_says_why_and_how_it_was_read() {
+        let refused = read(b"ref;partner\nx;y\n", &config()).unwrap_err();
+        let message = &refused.errors[0].message;
+        assert!(
+            message.contains("read with `;` between fields it has 2 column(s)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("missing: case_ref, candidate"),
+            "{message}"
+        );
+        assert!(message.contains("not known: ref"), "{message}");
+        assert_eq!(refused.dialect.delimiter, b';');
+        let bad_date = "case_ref;partner;candidate;cir;social_assistant;lease_start;counsellor_name;counsellor_email;counsellor_phone\n;caw-antwerpen;Jan;;;31/02/2026;;;\n";
+        let refused = read(bad_date.as_bytes(), &config()).unwrap_err();
+        assert!(
+            refused.errors[0].message.contains("01/03/2026, day first"),
+            "{:?}",
+            refused.errors
+        );
+    }
 
     #[test]
     fn a_good_csv_gives_one_row_per_line() {

@@ -1,6 +1,11 @@
 //! The yearly registration per partner (`002` §5.5): cases referred, running, closed, average
-//! guidance length, goals met, evictions avoided, quota use per month; as CSV or as an HTML page
-//! with simple inline SVG charts.
+//! guidance length, goals met, evictions avoided, quota use per month; as CSV (one table per
+//! file) or as an HTML page with labelled inline SVG charts that print on A4.
+//!
+//! The CSV is written for Excel with Belgian settings by default ([`CsvStyle::Excel`]): `;`
+//! between fields, a decimal comma ("3,1"), a UTF-8 byte order mark so that "Cliënten" opens
+//! as written, CRLF line ends. [`CsvStyle::Plain`] keeps the machine form (`,` and "3.1") for
+//! scripts. The column names are a contract in both.
 //!
 //! Pure: cases and the year in, figures and text out.
 
@@ -140,38 +145,125 @@ pub fn preventive_yearly(
         .collect()
 }
 
+/// How a CSV is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvStyle {
+    /// For Excel with Belgian (or Dutch, French, German) settings: `;`, decimal comma, UTF-8 BOM,
+    /// CRLF.
+    Excel,
+    /// For scripts: `,`, decimal point, no BOM, LF.
+    Plain,
+}
+
+impl CsvStyle {
+    fn separator(self) -> char {
+        match self {
+            CsvStyle::Excel => ';',
+            CsvStyle::Plain => ',',
+        }
+    }
+
+    /// A decimal number with one digit after the separator this style reads.
+    fn decimal(self, x: f64) -> String {
+        match self {
+            CsvStyle::Excel => belgian(x, 1),
+            CsvStyle::Plain => format!("{x:.1}"),
+        }
+    }
+
+    /// One table: header and rows, each field quoted when it holds the separator, a quote or a
+    /// line break (RFC 4180).
+    fn table(self, header: &[String], rows: &[Vec<String>]) -> String {
+        let sep = self.separator();
+        let end = match self {
+            CsvStyle::Excel => "\r\n",
+            CsvStyle::Plain => "\n",
+        };
+        let field = |f: &str| {
+            if f.contains([sep, '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.to_string()
+            }
+        };
+        let mut out = String::new();
+        if self == CsvStyle::Excel {
+            out.push('\u{feff}');
+        }
+        for row in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+            let line: Vec<String> = row.iter().map(|f| field(f)).collect();
+            out.push_str(&line.join(&sep.to_string()));
+            out.push_str(end);
+        }
+        out
+    }
+}
+
+/// A number as a Belgian reads it: decimal comma, a dot between thousands ("1.234,5").
+pub fn belgian(x: f64, digits: usize) -> String {
+    let text = format!("{:.*}", digits, x.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push('.');
+        }
+        grouped.push(c);
+    }
+    let sign = if x < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    if fraction.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped},{fraction}")
+    }
+}
+
 /// The preventive figures as CSV, one row per partner and counsellor, with the `002` benchmarks.
-pub fn preventive_to_csv(rows: &[PreventiveYear]) -> String {
-    let mut s = String::from(
-        "partner,year,requested,declined,clients,closed,goals_yes,goals_partly,goals_no,evictions_avoided,reopened,average_guidance_months,benchmark_average_months,counsellor,counsellor_clients,benchmark_clients_per_fte\n",
-    );
+pub fn preventive_to_csv(rows: &[PreventiveYear], style: CsvStyle) -> String {
+    let header: Vec<String> = "partner,year,requested,declined,clients,closed,goals_yes,goals_partly,goals_no,evictions_avoided,reopened,average_guidance_months,benchmark_average_months,counsellor,counsellor_clients,benchmark_clients_per_fte"
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let mut table = Vec::new();
     for r in rows {
         let avg = r
             .average_guidance_months
-            .map(|m| format!("{m:.1}"))
+            .map(|m| style.decimal(m))
             .unwrap_or_default();
-        let head = format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{avg},{PREVENTIVE_AVERAGE_MONTHS:.0}",
-            r.partner,
-            r.year,
-            r.requested,
-            r.declined,
-            r.clients,
-            r.closed,
-            r.goals_yes,
-            r.goals_partly,
-            r.goals_no,
-            r.evictions_avoided,
-            r.reopened
-        );
-        if r.caseload.is_empty() {
-            let _ = writeln!(s, "{head},,,{PREVENTIVE_CLIENTS_PER_FTE}");
-        }
-        for (who, n) in &r.caseload {
-            let _ = writeln!(s, "{head},{who},{n},{PREVENTIVE_CLIENTS_PER_FTE}");
+        let head: Vec<String> = vec![
+            r.partner.clone(),
+            r.year.to_string(),
+            r.requested.to_string(),
+            r.declined.to_string(),
+            r.clients.to_string(),
+            r.closed.to_string(),
+            r.goals_yes.to_string(),
+            r.goals_partly.to_string(),
+            r.goals_no.to_string(),
+            r.evictions_avoided.to_string(),
+            r.reopened.to_string(),
+            avg,
+            format!("{PREVENTIVE_AVERAGE_MONTHS:.0}"),
+        ];
+        let load: Vec<(String, String)> = if r.caseload.is_empty() {
+            vec![(String::new(), String::new())]
+        } else {
+            r.caseload
+                .iter()
+                .map(|(who, n)| (who.clone(), n.to_string()))
+                .collect()
+        };
+        for (who, n) in load {
+            let mut row = head.clone();
+            row.extend([who, n, PREVENTIVE_CLIENTS_PER_FTE.to_string()]);
+            table.push(row);
         }
     }
-    s
+    style.table(&header, &table)
 }
 
 /// The preventive figures as an HTML section (no `<html>` around it), to place after
@@ -182,12 +274,12 @@ pub fn preventive_to_html(rows: &[PreventiveYear]) -> String {
     for r in rows {
         let avg = r
             .average_guidance_months
-            .map_or("–".into(), |a| format!("{a:.1}"));
+            .map_or("–".into(), |a| belgian(a, 1));
         let _ = writeln!(
             s,
             "<h3>{}</h3><table><tr><th>Vragen</th><th>Geweigerd</th><th>Cliënten begeleid</th><th>Afgesloten</th>\
              <th>Doelen behaald (ja/deels/nee)</th><th>Uithuiszetting vermeden</th><th>Herval</th>\
-             <th>Gemiddelde duur (maanden; 002: {PREVENTIVE_AVERAGE_MONTHS:.0})</th></tr>\
+             <th>Gemiddelde duur in maanden (richtwaarde {PREVENTIVE_AVERAGE_MONTHS:.0})</th></tr>\
              <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}/{}</td><td>{}</td><td>{}</td><td>{avg}</td></tr></table>",
             escape(&r.partner_name),
             r.requested,
@@ -201,7 +293,7 @@ pub fn preventive_to_html(rows: &[PreventiveYear]) -> String {
             r.reopened,
         );
         s.push_str("<table><tr><th>Woonbegeleider</th><th>Cliënten dit jaar</th>");
-        let _ = write!(s, "<th>Norm 002 (voltijds)</th></tr>");
+        let _ = write!(s, "<th>Richtwaarde per voltijdse woonbegeleider</th></tr>");
         for (who, n) in &r.caseload {
             let _ = write!(
                 s,
@@ -325,37 +417,34 @@ pub fn yearly(
 }
 
 /// One CSV row per partner.
-pub fn to_csv(rows: &[PartnerYear]) -> String {
-    let mut out = String::from(
-        "partner,year,referred,running,closed,average_guidance_months,goals_met_yes,goals_met_partly,goals_met_no,evictions_avoided,monthly_quota",
-    );
-    for m in 1..=12 {
-        let _ = write!(out, ",referred_{m:02}");
-    }
-    out.push('\n');
-    for r in rows {
-        let _ = write!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{}",
-            r.partner,
-            r.year,
-            r.referred,
-            r.running,
-            r.closed,
-            r.average_guidance_months
-                .map_or(String::new(), |a| format!("{a:.1}")),
-            r.goals_yes,
-            r.goals_partly,
-            r.goals_no,
-            r.evictions_avoided,
-            r.quota.map_or(String::new(), |q| q.to_string()),
-        );
-        for n in r.referred_per_month {
-            let _ = write!(out, ",{n}");
-        }
-        out.push('\n');
-    }
-    out
+pub fn to_csv(rows: &[PartnerYear], style: CsvStyle) -> String {
+    let mut header: Vec<String> = "partner,year,referred,running,closed,average_guidance_months,goals_met_yes,goals_met_partly,goals_met_no,evictions_avoided,monthly_quota"
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    header.extend((1..=12).map(|m| format!("referred_{m:02}")));
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.partner.clone(),
+                r.year.to_string(),
+                r.referred.to_string(),
+                r.running.to_string(),
+                r.closed.to_string(),
+                r.average_guidance_months
+                    .map_or(String::new(), |a| style.decimal(a)),
+                r.goals_yes.to_string(),
+                r.goals_partly.to_string(),
+                r.goals_no.to_string(),
+                r.evictions_avoided.to_string(),
+                r.quota.map_or(String::new(), |q| q.to_string()),
+            ];
+            row.extend(r.referred_per_month.iter().map(u32::to_string));
+            row
+        })
+        .collect();
+    style.table(&header, &table)
 }
 
 fn escape(s: &str) -> String {
@@ -369,9 +458,53 @@ const MONTH_LABELS: [&str; 12] = [
     "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
 ];
 
-/// Bars of referrals per month, with the quota as a dashed line.
+const BLUE: &str = "#2e86c1";
+const RED: &str = "#c0392b";
+const GREEN: &str = "#27ae60";
+const AXIS: &str = "#374151";
+const GRID: &str = "#e5e7eb";
+
+/// Round tick steps for an axis from 0 to at least `max`: (step, top).
+fn ticks(max: f64, wanted: f64) -> (f64, f64) {
+    let raw = (max / wanted).max(1.0);
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * magnitude);
+    let top = (max / step).ceil().max(1.0) * step;
+    (step, top)
+}
+
+/// A legend entry: a swatch (box, or dashed line) and its text, at (x, y).
+fn legend(s: &mut String, x: f64, y: f64, color: &str, dashed: bool, label: &str) {
+    if dashed {
+        let _ = write!(
+            s,
+            r#"<line x1="{x}" x2="{x2}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="2" stroke-dasharray="4 3"/>"#,
+            x2 = x + 14.0,
+            ly = y - 4.0
+        );
+    } else {
+        let _ = write!(
+            s,
+            r#"<rect x="{x}" y="{ry}" width="12" height="10" fill="{color}"/>"#,
+            ry = y - 9.0
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{tx}" y="{y}" font-size="11" fill="{AXIS}">{}</text>"#,
+        escape(label),
+        tx = x + 18.0
+    );
+}
+
+/// Bars of referrals per month with their number above each bar, a y-axis with round ticks
+/// ("aanmeldingen"), the months on the x-axis, the quota as a dashed line, and a legend.
 fn month_chart(r: &PartnerYear) -> String {
-    let max = r
+    let highest = r
         .referred_per_month
         .iter()
         .copied()
@@ -379,67 +512,165 @@ fn month_chart(r: &PartnerYear) -> String {
         .unwrap_or(0)
         .max(r.quota.unwrap_or(0))
         .max(1);
-    let (w, h, bar) = (480.0, 160.0, 30.0);
-    let scale = (h - 30.0) / f64::from(max);
+    let (step, top) = ticks(f64::from(highest), 4.0);
+    let (w, h) = (640.0, 250.0);
+    let (left, right, plot_top, bottom) = (48.0, 10.0, 16.0, 190.0);
+    let plot_h = bottom - plot_top;
+    let slot = (w - left - right) / 12.0;
+    let bar = slot * 0.62;
+    let y_of = |v: f64| bottom - v / top * plot_h;
     let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" aria-label="Aanmeldingen per maand">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="Aanmeldingen per maand van {}" style="max-width:100%;height:auto;font-family:Arial,Helvetica,sans-serif">"#,
+        escape(&r.partner_name)
+    );
+    // Grid and y-axis ticks.
+    let mut v = 0.0;
+    while v <= top + 1e-9 {
+        let y = y_of(v);
+        let _ = write!(
+            s,
+            r#"<line x1="{left}" x2="{x2}" y1="{y:.1}" y2="{y:.1}" stroke="{GRID}"/><text x="{tx}" y="{ty:.1}" font-size="11" text-anchor="end" fill="{AXIS}">{}</text>"#,
+            belgian(v, 0),
+            x2 = w - right,
+            tx = left - 6.0,
+            ty = y + 4.0
+        );
+        v += step;
+    }
+    let _ = write!(
+        s,
+        r#"<text x="12" y="{cy}" font-size="11" fill="{AXIS}" text-anchor="middle" transform="rotate(-90 12 {cy})">aanmeldingen</text>"#,
+        cy = plot_top + plot_h / 2.0
     );
     for (i, n) in r.referred_per_month.iter().enumerate() {
-        let x = 10.0 + i as f64 * 38.0;
-        let bh = f64::from(*n) * scale;
+        let x = left + i as f64 * slot + (slot - bar) / 2.0;
+        let y = y_of(f64::from(*n));
         let over = r.quota.is_some_and(|q| *n > q);
-        let fill = if over { "#c0392b" } else { "#2e86c1" };
+        let fill = if over { RED } else { BLUE };
         let _ = write!(
             s,
-            r#"<rect x="{x}" y="{y:.1}" width="{bar}" height="{bh:.1}" fill="{fill}"><title>{label}: {n}</title></rect><text x="{tx}" y="{ly}" font-size="10" text-anchor="middle">{label}</text>"#,
-            y = h - 20.0 - bh,
+            r#"<rect x="{x:.1}" y="{y:.1}" width="{bar:.1}" height="{bh:.1}" fill="{fill}"><title>{label}: {n}</title></rect><text x="{tx:.1}" y="{vy:.1}" font-size="11" text-anchor="middle" fill="{AXIS}">{n}</text><text x="{tx:.1}" y="{ly}" font-size="11" text-anchor="middle" fill="{AXIS}">{label}</text>"#,
+            bh = bottom - y,
             label = MONTH_LABELS[i],
             tx = x + bar / 2.0,
-            ly = h - 6.0,
+            vy = y - 4.0,
+            ly = bottom + 15.0,
         );
     }
+    // Axes.
+    let _ = write!(
+        s,
+        r#"<line x1="{left}" x2="{left}" y1="{plot_top}" y2="{bottom}" stroke="{AXIS}"/><line x1="{left}" x2="{x2}" y1="{bottom}" y2="{bottom}" stroke="{AXIS}"/>"#,
+        x2 = w - right
+    );
     if let Some(q) = r.quota {
-        let y = h - 20.0 - f64::from(q) * scale;
+        let y = y_of(f64::from(q));
         let _ = write!(
             s,
-            r##"<line x1="5" x2="{w}" y1="{y:.1}" y2="{y:.1}" stroke="#555" stroke-dasharray="4 3"><title>contingent {q}</title></line>"##
+            r#"<line x1="{left}" x2="{x2}" y1="{y:.1}" y2="{y:.1}" stroke="{AXIS}" stroke-width="1.5" stroke-dasharray="4 3"><title>contingent {q} per maand</title></line>"#,
+            x2 = w - right
+        );
+    }
+    let ly = h - 12.0;
+    legend(&mut s, left, ly, BLUE, false, "aanmeldingen");
+    if let Some(q) = r.quota {
+        legend(&mut s, left + 130.0, ly, RED, false, "boven het contingent");
+        legend(
+            &mut s,
+            left + 300.0,
+            ly,
+            AXIS,
+            true,
+            &format!("contingent: {q} per maand"),
         );
     }
     s.push_str("</svg>");
     s
 }
 
-/// One horizontal bar per ended case: its guidance length in months.
+/// One horizontal bar per ended case, longest first: its guidance length in months with the
+/// value beside it, an x-axis in months, the average as a dashed line, and a legend.
 fn length_chart(r: &PartnerYear) -> String {
     if r.guidance_lengths.is_empty() {
         return "<p>Geen afgesloten begeleidingen met een gekende ingangsdatum.</p>".into();
     }
-    let max = r.guidance_lengths.iter().copied().fold(1.0, f64::max);
-    let h = 14.0 * r.guidance_lengths.len() as f64 + 10.0;
+    let mut lengths = r.guidance_lengths.clone();
+    lengths.sort_by(|a, b| b.total_cmp(a));
+    let highest = lengths.iter().copied().fold(1.0, f64::max);
+    let (step, top) = ticks(highest, 6.0);
+    let (left, right, row) = (90.0, 60.0, 18.0);
+    let w = 640.0;
+    let plot_top = 8.0;
+    let bottom = plot_top + row * lengths.len() as f64 + 4.0;
+    let h = bottom + 50.0;
+    let plot_w = w - left - right;
+    let x_of = |v: f64| left + v / top * plot_w;
     let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="480" height="{h}" role="img" aria-label="Duur van de begeleiding">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="Duur van de afgesloten begeleidingen van {}" style="max-width:100%;height:auto;font-family:Arial,Helvetica,sans-serif">"#,
+        escape(&r.partner_name)
     );
-    for (i, m) in r.guidance_lengths.iter().enumerate() {
+    let mut v = 0.0;
+    while v <= top + 1e-9 {
+        let x = x_of(v);
         let _ = write!(
             s,
-            r##"<rect x="0" y="{y}" width="{bw:.1}" height="10" fill="#27ae60"><title>{m:.1} maanden</title></rect><text x="{tx:.1}" y="{ty}" font-size="10">{m:.1}</text>"##,
-            y = 5.0 + i as f64 * 14.0,
-            bw = m / max * 420.0,
-            tx = m / max * 420.0 + 4.0,
-            ty = 14.0 + i as f64 * 14.0,
+            r#"<line x1="{x:.1}" x2="{x:.1}" y1="{plot_top}" y2="{bottom}" stroke="{GRID}"/><text x="{x:.1}" y="{ty}" font-size="11" text-anchor="middle" fill="{AXIS}">{}</text>"#,
+            belgian(v, 0),
+            ty = bottom + 15.0
+        );
+        v += step;
+    }
+    for (i, m) in lengths.iter().enumerate() {
+        let y = plot_top + 3.0 + i as f64 * row;
+        let value = belgian(*m, 1);
+        let _ = write!(
+            s,
+            r#"<text x="{lx}" y="{ty:.1}" font-size="11" text-anchor="end" fill="{AXIS}">begeleiding {n}</text><rect x="{left}" y="{y:.1}" width="{bw:.1}" height="12" fill="{GREEN}"><title>{value} maanden</title></rect><text x="{vx:.1}" y="{ty:.1}" font-size="11" fill="{AXIS}">{value}</text>"#,
+            lx = left - 6.0,
+            n = i + 1,
+            bw = x_of(*m) - left,
+            vx = x_of(*m) + 4.0,
+            ty = y + 10.0,
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<line x1="{left}" x2="{left}" y1="{plot_top}" y2="{bottom}" stroke="{AXIS}"/><line x1="{left}" x2="{x2}" y1="{bottom}" y2="{bottom}" stroke="{AXIS}"/><text x="{cx}" y="{ay}" font-size="11" text-anchor="middle" fill="{AXIS}">maanden sinds de ingang van de huurovereenkomst</text>"#,
+        x2 = w - right,
+        cx = left + plot_w / 2.0,
+        ay = bottom + 30.0
+    );
+    let ly = h - 4.0;
+    legend(&mut s, left, ly, GREEN, false, "duur van één begeleiding");
+    if let Some(avg) = r.average_guidance_months {
+        let x = x_of(avg);
+        let _ = write!(
+            s,
+            r#"<line x1="{x:.1}" x2="{x:.1}" y1="{plot_top}" y2="{bottom}" stroke="{AXIS}" stroke-width="1.5" stroke-dasharray="4 3"/>"#
+        );
+        legend(
+            &mut s,
+            left + 200.0,
+            ly,
+            AXIS,
+            true,
+            &format!("gemiddelde: {} maanden", belgian(avg, 1)),
         );
     }
     s.push_str("</svg>");
     s
 }
 
-/// A self-contained HTML page (no scripts, no external resources).
+/// A self-contained HTML page (no scripts, no external resources) that prints on A4.
 pub fn to_html(rows: &[PartnerYear], organisation: &str, year: i32) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
         "<!doctype html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\"><title>Registratie versnelde doorstroom {year}</title>\
-         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th:first-child,td:first-child{{text-align:left}}</style>\
+         <style>@page{{size:A4;margin:15mm}}body{{font-family:Arial,Helvetica,sans-serif;margin:2em;max-width:180mm;color:#1f2937}}\
+         table{{border-collapse:collapse;margin:0 0 1em}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th:first-child,td:first-child{{text-align:left}}\
+         section{{break-inside:avoid;page-break-inside:avoid}}svg{{max-width:100%;height:auto}}\
+         @media print{{body{{margin:0}}}}</style>\
          </head><body><h1>Registratie versnelde doorstroom {year}</h1><p>{}</p>\n",
         escape(organisation)
     );
@@ -452,19 +683,19 @@ pub fn to_html(rows: &[PartnerYear], organisation: &str, year: i32) -> String {
             r.referred,
             r.running,
             r.closed,
-            r.average_guidance_months.map_or("–".into(), |a| format!("{a:.1}")),
+            r.average_guidance_months.map_or("–".into(), |a| belgian(a, 1)),
             r.goals_yes,
             r.goals_partly,
             r.goals_no,
             r.evictions_avoided,
-            r.quota.map_or("–".into(), |q| format!("{q}/maand")),
+            r.quota.map_or("–".into(), |q| format!("{q} per maand")),
         );
     }
     s.push_str("</table>\n");
     for r in rows {
         let _ = write!(
             s,
-            "<h2>{}</h2><h3>Aanmeldingen per maand</h3>{}\n<h3>Duur van de afgesloten begeleidingen</h3>{}\n",
+            "<section><h2>{}</h2><h3>Aanmeldingen per maand</h3>{}\n</section><section><h3>Duur van de afgesloten begeleidingen</h3>{}\n</section>\n",
             escape(&r.partner_name),
             month_chart(r),
             length_chart(r)
@@ -554,8 +785,15 @@ mod tests {
             html.contains("<td>els@caw-antwerpen.example</td><td>2</td><td>≥ 27</td>"),
             "{html}"
         );
-        let csv = preventive_to_csv(&rows);
+        let csv = preventive_to_csv(&rows, CsvStyle::Plain);
         assert!(csv.contains(",els@caw-antwerpen.example,2,27\n"), "{csv}");
+        let excel = preventive_to_csv(&rows, CsvStyle::Excel);
+        assert!(excel.starts_with('\u{feff}'), "a BOM for Excel");
+        assert!(
+            excel.contains(";9,0;9;els@caw-antwerpen.example;2;27\r\n"),
+            "{excel}"
+        );
+        assert!(!html.contains("002"), "no internal labels: {html}");
 
         let accelerated_rows = yearly(&cases, &config(), 2026, Some("caw-antwerpen"), today);
         assert_eq!(accelerated_rows[0].referred, 1, "preventive cases stay out");
@@ -585,16 +823,74 @@ mod tests {
         assert_eq!((r.goals_yes, r.evictions_avoided), (1, 1));
         let avg = r.average_guidance_months.unwrap();
         assert!((avg - 12.0).abs() < 0.1, "{avg}");
-        let csv = to_csv(&rows);
+        let csv = to_csv(&rows, CsvStyle::Plain);
         assert!(csv
             .lines()
             .nth(1)
             .unwrap()
             .starts_with("caw-antwerpen,2026,3,3,1,12.0,1,0,0,1,2,0,0,3,"));
+        let excel = to_csv(&rows, CsvStyle::Excel);
+        let mut lines = excel.split("\r\n");
+        assert_eq!(
+            lines.next().unwrap(),
+            "\u{feff}partner;year;referred;running;closed;average_guidance_months;goals_met_yes;goals_met_partly;goals_met_no;evictions_avoided;monthly_quota;referred_01;referred_02;referred_03;referred_04;referred_05;referred_06;referred_07;referred_08;referred_09;referred_10;referred_11;referred_12",
+            "the same column names, one table"
+        );
+        assert!(lines
+            .next()
+            .unwrap()
+            .starts_with("caw-antwerpen;2026;3;3;1;12,0;1;0;0;1;2;0;0;3;"));
         let html = to_html(&rows, "Woonhaven", 2026);
         assert!(
             html.contains("<svg") && html.contains("#c0392b"),
             "March is over the quota of 2"
         );
+        // Labelled: the axis, the values, the legend, Belgian numbers.
+        for expected in [
+            ">aanmeldingen</text>",
+            ">mrt</text>",
+            ">3</text>",
+            ">boven het contingent</text>",
+            ">contingent: 2 per maand</text>",
+            ">12,0</text>",
+            ">gemiddelde: 12,0 maanden</text>",
+            ">maanden sinds de ingang van de huurovereenkomst</text>",
+            "<td>12,0</td>",
+            "size:A4",
+        ] {
+            assert!(html.contains(expected), "missing {expected}");
+        }
+        // No decimal point in any text a person reads (coordinates are not read).
+        let texts: Vec<&str> = html
+            .split('>')
+            .filter_map(|part| part.split('<').next())
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        assert!(texts.contains(&"12,0"), "{texts:?}");
+        assert!(
+            !texts.iter().any(|t| t.chars().any(|c| c.is_ascii_digit())
+                && t.contains('.')
+                && !t.contains(' ')),
+            "{texts:?}"
+        );
+    }
+
+    #[test]
+    fn numbers_read_the_belgian_way_and_axes_get_round_ticks() {
+        for (x, digits, text) in [
+            (3.08, 1, "3,1"),
+            (12.0, 1, "12,0"),
+            (0.0, 0, "0"),
+            (1234.5, 1, "1.234,5"),
+            (1_000_000.0, 0, "1.000.000"),
+            (-2.25, 1, "-2,2"),
+            (-0.01, 1, "0,0"),
+        ] {
+            assert_eq!(belgian(x, digits), text, "{x}");
+        }
+        assert_eq!(ticks(3.0, 4.0), (1.0, 3.0));
+        assert_eq!(ticks(7.0, 4.0), (2.0, 8.0));
+        assert_eq!(ticks(23.0, 6.0), (5.0, 25.0));
+        assert_eq!(ticks(0.5, 4.0), (1.0, 1.0));
     }
 }

@@ -28,17 +28,20 @@ fn today(config: &Config) -> chrono::NaiveDate {
 
 /// Import every row of the file or none; returns the references imported.
 pub async fn import_cases(config: Config, file: &Path) -> anyhow::Result<()> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let rows = match import::parse(&text, &config) {
-        Ok(rows) => rows,
-        Err(errors) => {
-            for e in &errors {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let rows = match import::read(&bytes, &config) {
+        Ok((rows, dialect)) => {
+            crate::outln!("{}: read as {}", file.display(), dialect.describe());
+            rows
+        }
+        Err(refused) => {
+            eprintln!("{}: read as {}", file.display(), refused.dialect.describe());
+            for e in &refused.errors {
                 eprintln!("{}: {e}", file.display());
             }
             anyhow::bail!(
                 "{} bad row(s) in {}; nothing was imported",
-                errors.len(),
+                refused.errors.len(),
                 file.display()
             );
         }
@@ -402,17 +405,45 @@ fn render(t: &Timeline, config: &Config) -> String {
     s
 }
 
-/// `doorstroom report --year Y [--partner P] [--format csv|html]`
-pub async fn report(
-    config: Config,
-    year: i32,
-    partner: Option<String>,
-    format: &str,
-) -> anyhow::Result<()> {
+/// What `doorstroom report` was asked.
+#[derive(Debug, Clone)]
+pub struct ReportArgs {
+    pub year: i32,
+    pub partner: Option<String>,
+    /// `csv` or `html`.
+    pub format: String,
+    /// A folder: one file per table instead of stdout.
+    pub out: Option<std::path::PathBuf>,
+    /// Which table CSV on stdout holds: `registration` or `preventive`.
+    pub table: String,
+    /// `excel` or `plain` (see [`report::CsvStyle`]).
+    pub csv_style: String,
+}
+
+/// `doorstroom report`: the yearly registration. CSV holds one table per file (stdout: the one
+/// `--table` names); HTML is one page with the preventive section at its end.
+pub async fn report(config: Config, args: ReportArgs) -> anyhow::Result<()> {
+    let ReportArgs {
+        year,
+        partner,
+        format,
+        out,
+        table,
+        csv_style,
+    } = args;
     anyhow::ensure!(
-        matches!(format, "csv" | "html"),
+        matches!(format.as_str(), "csv" | "html"),
         "--format `{format}`: say csv or html"
     );
+    anyhow::ensure!(
+        matches!(table.as_str(), "registration" | "preventive"),
+        "--table `{table}`: say registration or preventive"
+    );
+    let style = match csv_style.as_str() {
+        "excel" => report::CsvStyle::Excel,
+        "plain" => report::CsvStyle::Plain,
+        other => anyhow::bail!("--csv-style `{other}`: say excel or plain"),
+    };
     if let Some(p) = &partner {
         config.known_partner(p).map_err(anyhow::Error::msg)?;
     }
@@ -422,27 +453,56 @@ pub async fn report(
     let rows = report::yearly(&cases, &config, year, partner.as_deref(), today(&config));
     let preventive =
         report::preventive_yearly(&cases, &config, year, partner.as_deref(), today(&config));
-    // Preventive guidance (`002`) beside accelerated allocation: a second CSV block after a blank
-    // line, or a section at the end of the HTML page.
-    match format {
+    // Preventive guidance (`002`) beside accelerated allocation: a table of its own, or a
+    // section at the end of the HTML page.
+    let mut files: Vec<(String, String)> = Vec::new();
+    match format.as_str() {
         "html" => {
             let page = report::to_html(&rows, &config.organisation.name, year);
-            if preventive.is_empty() {
-                crate::out!("{page}");
+            let page = if preventive.is_empty() {
+                page
             } else {
                 let section = report::preventive_to_html(&preventive);
-                crate::out!(
-                    "{}",
-                    page.replacen("</body></html>", &format!("{section}</body></html>"), 1)
-                );
-            }
+                page.replacen("</body></html>", &format!("{section}</body></html>"), 1)
+            };
+            files.push((format!("registratie-{year}.html"), page));
         }
         _ => {
-            crate::out!("{}", report::to_csv(&rows));
+            files.push((
+                format!("registratie-{year}.csv"),
+                report::to_csv(&rows, style),
+            ));
             if !preventive.is_empty() {
-                crate::out!("\n{}", report::preventive_to_csv(&preventive));
+                files.push((
+                    format!("preventief-{year}.csv"),
+                    report::preventive_to_csv(&preventive, style),
+                ));
             }
         }
+    }
+    let Some(dir) = out else {
+        let wanted = match (format.as_str(), table.as_str()) {
+            ("csv", "preventive") => files.get(1).or_else(|| {
+                eprintln!("no preventive guidance is configured: the preventive table is empty");
+                None
+            }),
+            _ => files.first(),
+        };
+        if let Some((_, text)) = wanted {
+            crate::out!("{text}");
+        }
+        if format == "csv" && table == "registration" && files.len() > 1 {
+            eprintln!(
+                "the preventive guidance is a table of its own: --table preventive, or --out DIR for every table"
+            );
+        }
+        return Ok(());
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::out!("{}\n", path.display());
     }
     Ok(())
 }

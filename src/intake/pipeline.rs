@@ -709,16 +709,23 @@ async fn decide(
         );
     }
     if decision.kind == crate::understand::MailKind::CalendarResponse {
-        done.push(
-            tx.record_calendar_reply(
+        let (line, recorded) = tx
+            .record_calendar_reply(
                 config,
                 decision.partner.as_deref(),
                 &incoming.raw,
                 mail.id,
                 mail.received_at,
             )
-            .await?,
-        );
+            .await?;
+        done.push(line);
+        if let Some(notice) = recorded
+            .and_then(|(meeting, response)| declined_notice(config, &meeting, &response, mail.id))
+        {
+            done.extend(
+                queue_notices(tx, config, &loaded.outbox, &[notice], &[], None, now).await?,
+            );
+        }
     }
     tx.finish_mail(
         mail,
@@ -750,6 +757,46 @@ async fn decide(
         case_ref,
         done,
         reason,
+    })
+}
+
+/// The coordinators' `meeting_declined` notice when a partner's attendee declines the
+/// invitation of a monthly meeting (their calendar's `PARTSTAT=DECLINED`), once per reply mail.
+/// `None` for any other answer, and for a decline by our own staff (they know it). Pure.
+pub fn declined_notice(
+    config: &Config,
+    meeting: &crate::store::meetings::Meeting,
+    response: &crate::store::meetings::MeetingResponse,
+    mail_id: i64,
+) -> Option<Notice> {
+    if !response.partstat.eq_ignore_ascii_case("DECLINED") || config.is_staff(&response.attendee) {
+        return None;
+    }
+    let partner_name = config
+        .partner(&meeting.partner)
+        .map_or_else(|| meeting.partner.clone(), |p| p.name.clone());
+    let calendar =
+        crate::calendar::MeetingCalendar::new(&config.meeting, config.organisation.time_zone);
+    let schedule = meeting
+        .month
+        .parse()
+        .ok()
+        .and_then(|m| calendar.month(m).ok());
+    Some(Notice {
+        template: "meeting_declined".into(),
+        case_ref: None,
+        to: vec![crate::case::Role::Coordinator],
+        to_sender: false,
+        urgent: false,
+        data: serde_json::json!({
+            "partner_name": partner_name,
+            "month": meeting.month,
+            "meeting_date": schedule.as_ref().map(|s| s.meeting_day.date.to_string()),
+            "meeting_time": schedule.as_ref().map(|s| s.meeting_start.format("%H:%M").to_string()),
+            "attendee": response.attendee,
+            "cases": meeting.called_for,
+        }),
+        dedupe: format!("mail:{mail_id}:meeting_declined"),
     })
 }
 
@@ -854,7 +901,7 @@ fn unplaced(
             "partner_name": partner_name,
             "kind": crate::case::apply::dutch_kind(kind),
             "subject": subject,
-            "reason": reason,
+            "reason": crate::understand::reasons::dutch_reasons([reason]),
             "urgent": urgent,
         }),
         dedupe: format!("mail:{mail_id}"),
@@ -1027,6 +1074,56 @@ mod tests {
                 conclusions,
                 ..Facts::default()
             },
+        }
+    }
+
+    #[test]
+    fn a_partner_declining_the_meeting_is_told_to_the_coordinators_and_nothing_else_is() {
+        use crate::store::meetings::{Meeting, MeetingResponse, MeetingState};
+        let config = crate::outbox::testing::config();
+        let at = Utc.with_ymd_and_hms(2026, 12, 17, 10, 0, 0).unwrap();
+        let meeting = Meeting {
+            partner: "caw-antwerpen".into(),
+            month: "2026-12".into(),
+            state: MeetingState::Called,
+            sequence: 0,
+            agenda_message_id: None,
+            called_for: vec!["VD-2026-0007".into()],
+            responses: Vec::new(),
+            reminded_at: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let answer = |attendee: &str, partstat: &str| MeetingResponse {
+            attendee: attendee.into(),
+            partstat: partstat.into(),
+            at,
+            mail_id: Some(7),
+        };
+        let notice = declined_notice(
+            &config,
+            &meeting,
+            &answer("teamwonen@caw-antwerpen.example", "DECLINED"),
+            7,
+        )
+        .expect("a decline is told");
+        assert_eq!(notice.template, "meeting_declined");
+        assert_eq!(notice.to, [crate::case::Role::Coordinator]);
+        assert_eq!(notice.data["partner_name"], "CAW Antwerpen");
+        assert_eq!(notice.data["cases"][0], "VD-2026-0007");
+        assert!(notice.data["meeting_date"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("2026-12-")));
+        assert_eq!(notice.dedupe, "mail:7:meeting_declined");
+        for (who, partstat) in [
+            ("teamwonen@caw-antwerpen.example", "ACCEPTED"),
+            ("teamwonen@caw-antwerpen.example", "TENTATIVE"),
+            ("an.peeters@woonhaven.example", "DECLINED"),
+        ] {
+            assert!(
+                declined_notice(&config, &meeting, &answer(who, partstat), 7).is_none(),
+                "{who} {partstat}"
+            );
         }
     }
 

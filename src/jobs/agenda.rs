@@ -29,7 +29,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use crate::calendar::agenda::OverdueMilestone;
-use crate::calendar::agenda::{self, Agenda, AgendaCase, Escalation, NextMilestone};
+use crate::calendar::agenda::{self, Agenda, AgendaCase, Escalation, NextMilestone, OpenConcern};
 use crate::calendar::ics::{self, Invitation};
 use crate::calendar::{meeting_mode, MeetingCalendar, MeetingMode, Month, MonthSchedule};
 use crate::case::model::{Case, Cause, Status};
@@ -108,7 +108,14 @@ pub fn agenda_cases(
                 open_concerns: open
                     .iter()
                     .filter(|c| !requested(c))
-                    .map(|c| c.statement.clone())
+                    .map(|c| OpenConcern {
+                        raised_on: c
+                            .raised_at
+                            .with_timezone(&config.organisation.time_zone)
+                            .date_naive(),
+                        urgent: c.urgent,
+                        statement: c.statement.clone(),
+                    })
                     .collect(),
                 overdue: pending
                     .iter()
@@ -202,10 +209,17 @@ pub fn plan(
             },
         }
     });
+    // The coordinators are attendees of every invitation: they get it (and its update or
+    // cancellation) in their own calendar too. An agenda without a meeting is the partner's.
+    let to = if calendar.is_some() {
+        vec![Role::Partner, Role::Coordinator]
+    } else {
+        vec![Role::Partner]
+    };
     let notice = Notice {
         template: "agenda".into(),
         case_ref: None,
-        to: vec![Role::Partner],
+        to,
         to_sender: false,
         urgent: false,
         data: template_data(&agenda, action, late),
@@ -458,7 +472,14 @@ mod tests {
             candidate: "Jan Peeters".into(),
             lease_start: None,
             next_milestone: None,
-            open_concerns: concern.into_iter().map(str::to_string).collect(),
+            open_concerns: concern
+                .into_iter()
+                .map(|c| OpenConcern {
+                    raised_on: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                    urgent: false,
+                    statement: c.to_string(),
+                })
+                .collect(),
             overdue: Vec::new(),
             evaluations_this_meeting: Vec::new(),
             extended: false,
@@ -594,7 +615,14 @@ mod tests {
                     format!("agenda:caw-antwerpen:2026-12:{}", p.meeting.sequence),
                     "{what}"
                 );
-                assert_eq!(p.notice.to, [Role::Partner], "{what}");
+                // The invitation (request or cancel) reaches the coordinators, an attendee too;
+                // an agenda without a meeting only the partner.
+                let to: &[Role] = if p.calendar.is_some() {
+                    &[Role::Partner, Role::Coordinator]
+                } else {
+                    &[Role::Partner]
+                };
+                assert_eq!(p.notice.to, to, "{what}");
                 if let Some(cal) = &p.calendar {
                     assert!(
                         cal.ics
@@ -691,7 +719,8 @@ mod tests {
             d(12, 16),
         );
         let a = &got[0];
-        assert_eq!(a.open_concerns, ["open"]);
+        assert_eq!(a.open_concerns.len(), 1);
+        assert_eq!(a.open_concerns[0].statement, "open");
         assert_eq!(
             a.requested_by_partner.as_deref(),
             Some("graag bespreken: weigert huisbezoek"),

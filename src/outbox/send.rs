@@ -917,7 +917,7 @@ async fn tell_coordinators(
         data: serde_json::json!({
             "recipient": row.recipients.join(", "),
             "subject": row.subject,
-            "error": error,
+            "error": crate::understand::reasons::smtp_error_dutch(error),
             "case_ref": row.case_ref,
         }),
         dedupe: format!("outbox:{}", row.id),

@@ -98,6 +98,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "milestone_reminder",
     "agenda",
     "conclusions_reminder",
+    "meeting_declined",
 ];
 
 /// Templates of mails about no single case: rendered with `case` = none (their samples too), so
@@ -112,6 +113,7 @@ pub const CASELESS: &[&str] = &[
     "health_alert",
     "agenda",
     "conclusions_reminder",
+    "meeting_declined",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -298,6 +300,7 @@ fn environment() -> Environment<'static> {
     // `referral_ack.html` (the name without `.j2`) is HTML-escaped by the default callback.
     env.add_filter("datum", datum_filter);
     env.add_filter("maand", maand_filter);
+    env.add_filter("tijdstip", tijdstip_filter);
     env.add_filter("lidwoord", |s: String| lidwoord(&s));
     env.add_filter("opsomming", |items: Vec<String>| opsomming(&items));
     env.add_filter("nl2br", |s: String| {
@@ -322,6 +325,25 @@ fn describe(e: &minijinja::Error) -> String {
 pub fn datum(iso: &str) -> Option<String> {
     let date = NaiveDate::parse_from_str(iso.trim(), "%Y-%m-%d").ok()?;
     Some(crate::calendar::dutch_date(date))
+}
+
+/// `2026-12-01 09:14` (a local time as the jobs write it) → `1 december 2026 om 09:14`.
+pub fn tijdstip(local: &str) -> Option<String> {
+    let at = chrono::NaiveDateTime::parse_from_str(local.trim(), "%Y-%m-%d %H:%M").ok()?;
+    Some(format!(
+        "{} om {}",
+        crate::calendar::dutch_date(at.date()),
+        at.format("%H:%M")
+    ))
+}
+
+fn tijdstip_filter(value: String) -> Result<String, minijinja::Error> {
+    tijdstip(&value).ok_or_else(|| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("tijdstip: `{value}` is not a local time YYYY-MM-DD HH:MM"),
+        )
+    })
 }
 
 /// `2026-12` → `december 2026`.
@@ -520,8 +542,8 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
     let report = "uitgebreid sociaal verslag";
     let agenda = |skipped: bool, update: bool, cancelled: bool, late: bool, online: bool| {
         let discuss = json!([{"case_ref": "VD-2026-0007", "candidate": "J.P.",
-            "statement": "Zorg gemeld: huur twee maanden niet betaald; Evaluatie na 4 maanden valt in dit overleg",
-            "problems": ["Zorg gemeld: huur twee maanden niet betaald", "Evaluatie na 4 maanden valt in dit overleg"]}]);
+            "statement": "Zorg gemeld op 02/12/2026: mevrouw J.P. betaalde de huur twee maanden niet; Evaluatie na 4 maanden valt in dit overleg",
+            "problems": ["Zorg gemeld op 02/12/2026: mevrouw J.P. betaalde de huur twee maanden niet", "Evaluatie na 4 maanden valt in dit overleg"]}]);
         json!({
             "partner_name": "CAW Antwerpen",
             "month": "2026-12",
@@ -560,6 +582,19 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
             "agenda",
             "late_and_moved",
             agenda(false, false, false, true, true),
+        ),
+        (
+            "meeting_declined",
+            "default",
+            json!({"partner_name": "CAW Antwerpen", "month": "2026-12", "meeting_date": "2026-12-23",
+                   "meeting_time": "10:00", "attendee": "teamwonen@caw-antwerpen.example",
+                   "cases": ["VD-2026-0007", "VD-2026-0011"]}),
+        ),
+        (
+            "meeting_declined",
+            "no_date",
+            json!({"partner_name": "CAW Antwerpen", "month": "2026-12", "meeting_date": null,
+                   "meeting_time": null, "attendee": "teamwonen@caw-antwerpen.example", "cases": []}),
         ),
         (
             "conclusions_reminder",
@@ -759,7 +794,7 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
         (
             "cross_partner_notice",
             "no_case",
-            json!({"sender": "k.jacobs@ocmw-antwerpen.example", "sender_partner": "ocmw-antwerpen", "subject": "Vraag over mevrouw X"}),
+            json!({"sender": "k.jacobs@ocmw-antwerpen.example", "sender_partner": "OCMW Antwerpen", "subject": "Vraag over mevrouw X"}),
         ),
         (
             "cross_partner_notice",
@@ -769,18 +804,18 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
         (
             "bounce_notice",
             "default",
-            json!({"recipient": "lotte.wouters@caw-antwerpen.example", "subject": "[VD-2026-0007] Herinnering: eindverslag", "error": "550 5.1.1 mailbox unavailable", "case_ref": "VD-2026-0007"}),
+            json!({"recipient": "lotte.wouters@caw-antwerpen.example", "subject": "[VD-2026-0007] Herinnering: eindverslag", "error": "het adres bestaat niet (meer) (code 5.1.1)", "case_ref": "VD-2026-0007"}),
         ),
         (
             "bounce_notice",
             "no_case",
-            json!({"recipient": "an.peeters@woonhaven.example", "subject": "Dagoverzicht versnelde doorstroom", "error": "552 mailbox full", "case_ref": null}),
+            json!({"recipient": "an.peeters@woonhaven.example", "subject": "Dagoverzicht versnelde doorstroom", "error": "de server van de ontvanger weigerde de mail (code 552)", "case_ref": null}),
         ),
         // A bounce that came back into the mailbox (notices.md: no `case_ref` key).
         (
             "bounce_notice",
             "from_mailbox",
-            json!({"recipient": "lotte.wouters@caw-antwerpen.example", "subject": "Undelivered Mail Returned to Sender", "error": "550 5.1.1 user unknown"}),
+            json!({"recipient": "lotte.wouters@caw-antwerpen.example", "subject": "Undelivered Mail Returned to Sender", "error": "een melding van de mailserver dat een mail niet afgeleverd kon worden"}),
         ),
         (
             "discussion_request_ack",
@@ -821,6 +856,11 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
         ),
         (
             "health_alert",
+            "spoof_burst",
+            json!({"problem": "spoof_burst", "since": "2026-12-07 06:41", "detail": "5 mails in het voorbije uur uit naam van CAW Antwerpen"}),
+        ),
+        (
+            "health_alert",
             "secret_expiring",
             json!({"problem": "secret_expiring", "since": "2026-12-20", "detail": "De OAuth2-clientsleutel voor het lezen van mail (IMAP)"}),
         ),
@@ -843,12 +883,20 @@ fn sample_digest() -> Value {
             {"case_ref": "VD-2026-0012", "partner_name": "CAW Antwerpen", "candidate_initials": "M.D.", "missing": []},
             {"case_ref": "VD-2026-0013", "partner_name": "OCMW Antwerpen", "candidate_initials": "S.B.", "missing": ["ondertekend addendum"]}
         ],
+        "completed": [
+            {"case_ref": "VD-2026-0010", "partner_name": "CAW Antwerpen", "candidate_initials": "A.E.", "completed_on": "2026-12-04"}
+        ],
+        "contact_changes": [
+            {"case_ref": "VD-2026-0007", "partner_name": "CAW Antwerpen", "candidate_initials": "J.P.",
+             "old": {"name": "Els Wouters", "email": "els.wouters@caw-antwerpen.example", "phone": null},
+             "new": {"name": "Tom Claes", "email": "tom.claes@caw-antwerpen.example", "phone": "0470 12 34 56"}}
+        ],
         "quota_exceeded": [
             {"partner_name": "CAW Antwerpen", "month": "2026-12", "count": 3, "quota": 2}
         ],
         "concerns": [
-            {"case_ref": "VD-2026-0007", "partner_name": "CAW Antwerpen", "statement": "Geen medewerking meer sinds drie weken.", "urgent": false},
-            {"case_ref": "VD-2026-0009", "partner_name": "OCMW Antwerpen", "statement": "Dreiging tegenover een buur.", "urgent": true}
+            {"case_ref": "VD-2026-0007", "partner_name": "CAW Antwerpen", "statement": "Geen medewerking meer sinds drie weken.", "urgent": false, "raised_on": "2026-12-04"},
+            {"case_ref": "VD-2026-0009", "partner_name": "OCMW Antwerpen", "statement": "Dreiging tegenover een buur.", "urgent": true, "raised_on": "2026-12-06"}
         ],
         "milestones_due": [
             {"case_ref": "VD-2026-0003", "name": "huisbezoek na 3 maanden", "due": "2026-12-09"}
@@ -860,13 +908,28 @@ fn sample_digest() -> Value {
             {"case_ref": "VD-2025-0031", "partner_name": "CAW Antwerpen", "stop_date": "2026-11-01", "report_due": "2026-12-01"}
         ],
         "quarantined": [
-            {"id": 118, "sender": "iemand@voorbeeld.example", "subject": "Aanmelding", "reason": "unknown sender"}
+            {"id": 118, "sender": "iemand@voorbeeld.example", "subject": "Aanmelding", "reason": "de mail kon niet verwerkt worden: de mail zegt niet over welk dossier het gaat", "since": "2026-12-02", "new": false}
+        ],
+        "unplaced": [
+            {"id": 119, "kind": "mail van een onbekende afzender", "partner_name": null, "case_ref": null, "confidence": 100,
+             "reason": "iemand@voorbeeld.example is geen adres van een partner, en voorbeeld.example is geen domein van een partner"}
+        ],
+        "unsure": [
+            {"id": 120, "kind": "zorg over de begeleiding", "partner_name": "OCMW Antwerpen", "case_ref": "VD-2026-0009", "confidence": 45, "reason": "geen bijzondere reden",
+             "doubts": ["dossier VD-2026-0009 alleen gevonden via de woonbegeleider (geen referentie of naam in de mail)"]}
+        ],
+        "next_meetings": [
+            {"partner_name": "CAW Antwerpen", "date": "2026-12-17", "time": "10:00", "agenda_date": "2026-12-10", "state": "called", "cases": 2, "place": "online (Teams)", "declined": ["teamwonen@caw-antwerpen.example"]},
+            {"partner_name": "OCMW Antwerpen", "date": "2026-12-17", "time": "10:00", "agenda_date": "2026-12-10", "state": "skipped", "cases": 0, "place": "Kerkstraat 1, 2000 Antwerpen"}
+        ],
+        "spoof_attempts": [
+            {"partner_name": "CAW Antwerpen", "count": 3}
         ],
         "outbox_failures": [
-            {"id": 42, "recipient": "oud.adres@caw-antwerpen.example", "subject": "[VD-2026-0007] Herinnering", "error": "550 5.1.1 mailbox unavailable"}
+            {"id": 42, "recipient": "oud.adres@caw-antwerpen.example", "subject": "[VD-2026-0007] Herinnering", "error": "het adres bestaat niet (meer) (code 5.1.1)"}
         ],
         "other_mail": [
-            {"id": 121, "kind": "automatisch antwoord (niet beantwoord)", "partner_name": "CAW Antwerpen", "case_ref": "VD-2026-0007", "reason": "auto_reply: afwezigheid in de tekst (\"ben afwezig tot\")"}
+            {"id": 121, "kind": "automatisch antwoord (niet beantwoord)", "partner_name": "CAW Antwerpen", "case_ref": "VD-2026-0007", "reason": "een afwezigheidsbericht (\"ben afwezig tot\")"}
         ],
         "health": {"connected_since": "2026-12-01 09:14", "last_mail": "2026-12-07 07:52", "outbox_waiting": 0}
     })
@@ -875,6 +938,16 @@ fn sample_digest() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tijdstip_writes_a_local_time_the_dutch_way() {
+        assert_eq!(
+            tijdstip("2026-12-01 09:14").as_deref(),
+            Some("1 december 2026 om 09:14")
+        );
+        assert_eq!(tijdstip("2026-12-01"), None);
+        assert_eq!(tijdstip("gisteren"), None);
+    }
 
     #[test]
     fn datum_writes_dutch_dates() {

@@ -1,5 +1,6 @@
-//! The queries of the coordinator digest that are not about cases: mails put in quarantine and
-//! outgoing mails that failed, within a period.
+//! The queries of the coordinator digest that are not about cases: mails in quarantine, mails
+//! processed in a period (with how sure their decision was), case events of a period and
+//! outgoing mails that failed.
 //!
 //! Read-only. The cases part of the digest is read with [`Store::cases`] and judged by the pure
 //! `jobs::digest::compose`.
@@ -15,6 +16,8 @@ use super::{opt_text, parse_ts, ts, Result, Store};
 pub struct QuarantinedMail {
     pub id: i64,
     pub received_at: DateTime<Utc>,
+    /// The decided kind (`spam_or_spoof`, `malformed`, …); none for a mail too broken to decide.
+    pub kind: Option<String>,
     pub sender: String,
     pub subject: String,
     pub reason: String,
@@ -31,7 +34,7 @@ pub struct FailedMail {
 
 /// A processed mail of a kind the digest lists by itself (automated mail, duplicates): nothing
 /// was sent about it, so the digest is where a person sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListedMail {
     pub id: i64,
     pub received_at: DateTime<Utc>,
@@ -40,6 +43,19 @@ pub struct ListedMail {
     pub case_ref: Option<String>,
     /// The decision's first reason (why this kind).
     pub reason: String,
+    /// How sure the decision was (0.0–1.0); 1.0 when the decision does not say.
+    pub confidence: f64,
+    /// Why it was less sure (the decision's `confidence_reasons`, English).
+    pub doubts: Vec<String>,
+}
+
+/// A change recorded on a case in a period (for the digest: the counsellor's contact changes).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseEventOf {
+    pub case_ref: String,
+    pub partner: String,
+    pub at: DateTime<Utc>,
+    pub detail: serde_json::Value,
 }
 
 /// Spoof attempts (`spam_or_spoof` mails) in a period, per partner the From claimed to be.
@@ -100,6 +116,17 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<ListedMail>> {
+        let mut all = self.processed_between(from, to).await?;
+        all.retain(|m| kinds.contains(&m.kind.as_str()));
+        Ok(all)
+    }
+
+    /// Every processed mail decided in `[from, to)`, oldest first.
+    pub async fn processed_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ListedMail>> {
         let rows = sqlx::query(
             "SELECT id, received_at, kind, partner, case_ref, decision FROM mails
              WHERE org = $1 AND state = 'processed' AND kind IS NOT NULL
@@ -114,9 +141,6 @@ impl Store {
         let mut out = Vec::new();
         for r in &rows {
             let kind: String = r.try_get("kind")?;
-            if !kinds.contains(&kind.as_str()) {
-                continue;
-            }
             let decision: Option<serde_json::Value> =
                 opt_text(r, "decision")?.and_then(|d| serde_json::from_str(&d).ok());
             let reason = decision
@@ -124,6 +148,19 @@ impl Store {
                 .and_then(|d| d["reasons"][0].as_str())
                 .unwrap_or_default()
                 .to_string();
+            let confidence = decision
+                .as_ref()
+                .and_then(|d| d["confidence"].as_f64())
+                .unwrap_or(1.0);
+            let doubts = decision
+                .as_ref()
+                .and_then(|d| d["confidence_reasons"].as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
             out.push(ListedMail {
                 id: r.try_get("id")?,
                 received_at: parse_ts(&r.try_get::<String, _>("received_at")?)?,
@@ -131,21 +168,59 @@ impl Store {
                 partner: opt_text(r, "partner")?,
                 case_ref: opt_text(r, "case_ref")?,
                 reason,
+                confidence,
+                doubts,
             });
         }
         Ok(out)
     }
 
-    /// Mails quarantined (received or decided) in `[from, to)`, oldest first.
+    /// The case events of `kind` recorded in `[from, to)`, oldest first, with their case.
+    pub async fn case_events_between(
+        &self,
+        kind: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<CaseEventOf>> {
+        let rows = sqlx::query(
+            "SELECT c.case_ref, c.partner, e.at, e.detail FROM case_events e
+             JOIN cases c ON c.id = e.case_id AND c.org = e.org
+             WHERE e.org = $1 AND e.kind = $2 AND e.at >= $3 AND e.at < $4
+             ORDER BY e.at, e.id",
+        )
+        .bind(&self.org)
+        .bind(kind)
+        .bind(ts(from))
+        .bind(ts(to))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let detail: String = r.try_get("detail")?;
+                Ok(CaseEventOf {
+                    case_ref: r.try_get("case_ref")?,
+                    partner: r.try_get("partner")?,
+                    at: parse_ts(&r.try_get::<String, _>("at")?)?,
+                    detail: serde_json::from_str(&detail).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// Mails in quarantine at `to`, oldest first: every one that waits for a person, whenever
+    /// it came (until someone retries or deletes it), and the spoof attempts quarantined in
+    /// `[from, to)` (they wait for nobody; older ones are not listed again).
     pub async fn quarantined_between(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<QuarantinedMail>> {
         let rows = sqlx::query(
-            "SELECT id, received_at, decision, reason FROM mails
+            "SELECT id, received_at, kind, decision, reason FROM mails
              WHERE org = $1 AND state = 'quarantined'
-               AND COALESCE(processed_at, received_at) >= $2 AND COALESCE(processed_at, received_at) < $3
+               AND COALESCE(processed_at, received_at) < $3
+               AND (COALESCE(kind, '') <> 'spam_or_spoof'
+                    OR COALESCE(processed_at, received_at) >= $2)
              ORDER BY received_at, id",
         )
         .bind(&self.org)
@@ -169,6 +244,7 @@ impl Store {
                 Ok(QuarantinedMail {
                     id: r.try_get("id")?,
                     received_at: parse_ts(&r.try_get::<String, _>("received_at")?)?,
+                    kind: opt_text(r, "kind")?,
                     sender: fact("sender"),
                     subject: fact("subject"),
                     reason: opt_text(r, "reason")?.unwrap_or_default(),

@@ -217,7 +217,8 @@ impl Tx {
 impl Tx {
     /// Record an attendee's calendar reply (a `calendar_response` mail) on the meeting it answers
     /// ([`crate::calendar::reply::Reply::answered_meeting`]), in the transaction that decides the
-    /// mail; never answered. Returns what was done, for the mail's log line.
+    /// mail; never answered. Returns what was done, for the mail's log line, and the meeting
+    /// with the reply when it was recorded (so that a decline can be told to the coordinators).
     pub async fn record_calendar_reply(
         &mut self,
         config: &Config,
@@ -225,30 +226,40 @@ impl Tx {
         raw: &[u8],
         mail_id: i64,
         received_at: DateTime<Utc>,
-    ) -> Result<String> {
+    ) -> Result<(String, Option<(Meeting, MeetingResponse)>)> {
         let Some(reply) = crate::calendar::reply::parse(raw) else {
-            return Ok("calendar reply without an event: not recorded".into());
+            return Ok(("calendar reply without an event: not recorded".into(), None));
         };
         let Some((month, partner)) =
             reply.answered_meeting(sender_partner, config.organisation.time_zone)
         else {
-            return Ok("calendar reply to no meeting we know: not recorded".into());
-        };
-        let Some(mut meeting) = self.meeting(&partner, &month.to_string()).await? else {
-            return Ok(format!(
-                "calendar reply for {partner} {month}, a meeting never announced: not recorded"
+            return Ok((
+                "calendar reply to no meeting we know: not recorded".into(),
+                None,
             ));
         };
-        meeting.responses.push(MeetingResponse {
+        let Some(mut meeting) = self.meeting(&partner, &month.to_string()).await? else {
+            return Ok((
+                format!(
+                    "calendar reply for {partner} {month}, a meeting never announced: not recorded"
+                ),
+                None,
+            ));
+        };
+        let response = MeetingResponse {
             attendee: reply.attendee.unwrap_or_default(),
             partstat: reply.partstat.clone(),
             at: received_at,
             mail_id: Some(mail_id),
-        });
+        };
+        meeting.responses.push(response.clone());
         self.save_meeting(&meeting, received_at).await?;
-        Ok(format!(
-            "calendar reply ({}) recorded on the meeting of {partner} {month}",
-            reply.partstat
+        Ok((
+            format!(
+                "calendar reply ({}) recorded on the meeting of {partner} {month}",
+                reply.partstat
+            ),
+            Some((meeting, response)),
         ))
     }
 }

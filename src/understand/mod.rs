@@ -15,6 +15,7 @@
 //! - [`trust`]: is the sender who they say (the trust anchor: our own server's verdict), or us
 //! - [`thread`]: which case (tag, thread, candidate name)
 //! - [`classify`]: the decision, its reasons and who must be told
+//! - [`reasons`]: those reasons in Dutch, where a coordinator reads them
 
 pub mod attachments;
 pub mod classify;
@@ -23,6 +24,7 @@ pub mod encoded;
 pub mod html;
 pub mod message_id;
 pub mod parse;
+pub mod reasons;
 pub mod text;
 pub mod thread;
 pub mod tnef;

@@ -101,9 +101,10 @@ async fn each_partner_gets_one_agenda_of_its_own_cases_at_the_agenda_time() {
         let mut quiet = guided("VD-2026-0001", "caw-antwerpen", "Jan Peeters");
         save(&store, &mut quiet, t0).await;
         let mut worrying = guided("VD-2026-0002", "caw-antwerpen", "Fatima El Amrani");
-        worrying
-            .concerns
-            .push(concern("huur twee maanden niet betaald", t0));
+        worrying.concerns.push(concern(
+            "Mevrouw El Amrani heeft de huur twee maanden niet betaald",
+            t0,
+        ));
         worrying.milestones.push(Milestone {
             id: None,
             kind: MilestoneKind::HomeVisit,
@@ -136,8 +137,10 @@ async fn each_partner_gets_one_agenda_of_its_own_cases_at_the_agenda_time() {
         assert_eq!(composed.to_discuss.len(), 1, "{backend:?}");
         let statement = &composed.to_discuss[0].statement;
         assert!(
-            statement.contains("Zorg gemeld: huur twee maanden niet betaald"),
-            "{statement}"
+            statement.contains(
+                "Zorg gemeld op 01/12/2026: Mevrouw F.E.A. heeft de huur twee maanden niet betaald"
+            ),
+            "the concern with its date, the name quoted in it redacted: {statement}"
         );
         assert!(
             statement.contains("Huisbezoek na 6 maanden niet gebeurd (voorzien op 01/12/2026), gemeld aan de woonbegeleider na 7 dagen"),
@@ -159,9 +162,16 @@ async fn each_partner_gets_one_agenda_of_its_own_cases_at_the_agenda_time() {
         jobs::run_due(&ctx, utc(2026, 12, 16, 8, 1)).await;
         let rows = agenda_rows(&store).await;
         assert_eq!(rows.len(), 2, "{backend:?}: {rows:?}");
+        // Called: the invitation goes to the partner and to the coordinator (an attendee).
         let caw_row = rows
             .iter()
-            .find(|r| r.recipients == ["teamwonen@caw-antwerpen.example"])
+            .find(|r| {
+                r.recipients
+                    == [
+                        "teamwonen@caw-antwerpen.example",
+                        "an.peeters@woonhaven.example",
+                    ]
+            })
             .unwrap();
         let ocmw_row = rows
             .iter()
@@ -169,6 +179,14 @@ async fn each_partner_gets_one_agenda_of_its_own_cases_at_the_agenda_time() {
             .unwrap();
         let caw_mail = text(&store, caw_row).await;
         assert!(caw_mail.contains("VD-2026-0002") && !caw_mail.contains("VD-2026-0003"));
+        assert!(
+            caw_mail.contains("Mevrouw F.E.A. heeft de huur"),
+            "{caw_mail}"
+        );
+        assert!(
+            !caw_mail.contains("Amrani") && !caw_mail.contains("Fatima"),
+            "initials everywhere in the mail: {caw_mail}"
+        );
         assert!(
             caw_mail.contains("method=REQUEST"),
             "called: invitation attached"
@@ -282,7 +300,10 @@ async fn a_daemon_down_on_the_agenda_day_sends_it_once_and_says_it_is_late() {
         let rows: Vec<OutboxRow> = agenda_rows(&store)
             .await
             .into_iter()
-            .filter(|r| r.recipients == ["teamwonen@caw-antwerpen.example"])
+            .filter(|r| {
+                r.recipients
+                    .contains(&"teamwonen@caw-antwerpen.example".to_string())
+            })
             .collect();
         assert_eq!(rows.len(), 1, "{backend:?}");
         assert!(text(&store, &rows[0]).await.contains("later dan gepland"));
@@ -584,6 +605,43 @@ async fn agenda_reply_call_and_conclusions_end_to_end_over_smtp_and_imap() {
         store.list_outbox(false, 100).await.unwrap().len(),
         before,
         "a calendar reply is never answered"
+    );
+
+    // CAW's calendar declines its called meeting: recorded, and the coordinator told at once.
+    let decline_id = "decline-1@caw-antwerpen.example";
+    let decline = format!(
+        "From: Team Wonen <{CAW_AGENDA}>\r\nTo: {SHARED_MAILBOX}\r\n\
+         Subject: Geweigerd: Structureel overleg\r\nMessage-ID: <{decline_id}>\r\n\
+         Date: Thu, 17 Dec 2026 11:30:00 +0100\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/calendar; charset=utf-8; method=REPLY\r\n\r\n\
+         BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\n\
+         UID:meeting-2026-12-caw-antwerpen@woonhaven.example\r\nSEQUENCE:1\r\n\
+         ATTENDEE;PARTSTAT=DECLINED:mailto:teamwonen@caw-antwerpen.example\r\nDTSTART:20261223T090000Z\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n"
+    );
+    deliver_and_handle(
+        &stack,
+        &ctx,
+        "teamwonen@caw-antwerpen.example",
+        decline_id,
+        decline,
+        utc(2026, 12, 17, 10, 30),
+    )
+    .await;
+    let told: Vec<_> = store
+        .list_outbox(false, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == "meeting_declined")
+        .collect();
+    assert_eq!(told.len(), 1, "one notice of the decline");
+    assert_eq!(told[0].recipients, [COORDINATOR]);
+    let body = text(&store, &told[0]).await;
+    assert!(body.contains("teamwonen@caw-antwerpen.example"), "{body}");
+    assert!(
+        body.contains("VD-2026-0001"),
+        "the cases on the agenda: {body}"
     );
 
     // After the meeting the coordinator mails the conclusions: the case is updated.

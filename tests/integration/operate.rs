@@ -323,3 +323,86 @@ fn check_connect_changes_nothing_and_says_when_the_database_needs_migrating() {
     rt.block_on(pool.close());
     assert_eq!(still, behind, "check --connect migrated the database");
 }
+
+#[test]
+fn a_spreadsheet_saved_by_belgian_excel_is_imported_and_the_report_opens_in_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = local_config(&dir);
+    // Excel "CSV UTF-8" with Belgian settings: BOM, `;`, day-first dates, CRLF.
+    let csv = dir.path().join("dossiers.csv");
+    std::fs::write(
+        &csv,
+        "\u{feff}case_ref;partner;candidate;cir;social_assistant;lease_start;counsellor_name;counsellor_email;counsellor_phone\r\n\
+         ;caw-antwerpen;Jan Peeters;;;01/03/2026;Lies;lies@caw-antwerpen.example;\r\n",
+    )
+    .unwrap();
+    let (code, out, err) = doorstroom_in(
+        dir.path(),
+        &config,
+        &["import-cases", csv.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("read as CSV, `;` between fields, UTF-8 with BOM, dates dd/mm/yyyy"),
+        "{out}"
+    );
+    assert!(out.contains("imported 1 case(s)"), "{out}");
+    // A refused file says how it was read and why.
+    let bad = dir.path().join("fout.csv");
+    std::fs::write(&bad, "dossier;partner\r\nx;y\r\n").unwrap();
+    let (code, _, err) = doorstroom_in(
+        dir.path(),
+        &config,
+        &["import-cases", bad.to_str().unwrap()],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("read with `;` between fields it has 2 column(s)"),
+        "{err}"
+    );
+
+    let reports = dir.path().join("rapport");
+    let (code, out, err) = doorstroom_in(
+        dir.path(),
+        &config,
+        &[
+            "report",
+            "--year",
+            "2026",
+            "--out",
+            reports.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let table = std::fs::read(reports.join("registratie-2026.csv")).unwrap();
+    assert!(
+        table.starts_with(b"\xEF\xBB\xBFpartner;year;referred;"),
+        "{}",
+        String::from_utf8_lossy(&table)
+    );
+    let text = String::from_utf8(table).unwrap();
+    assert!(text.contains("\r\ncaw-antwerpen;2026;1;1;"), "{text}");
+    // stdout holds one table; the plain style keeps the machine form.
+    let (code, out, _) = doorstroom_in(
+        dir.path(),
+        &config,
+        &["report", "--year", "2026", "--csv-style", "plain"],
+    );
+    assert_eq!(code, 0);
+    assert!(out.starts_with("partner,year,referred,"), "{out}");
+    let (code, out, err) = doorstroom_in(
+        dir.path(),
+        &config,
+        &[
+            "report",
+            "--year",
+            "2026",
+            "--format",
+            "html",
+            "--out",
+            reports.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("registratie-2026.html"), "{out}");
+}
