@@ -272,6 +272,16 @@ pub fn dutch(reason: &str) -> Dutch {
     if r.starts_with("duplicate: ") {
         return say("een tweede exemplaar van een mail die al binnenkwam".into());
     }
+    if r.starts_with("a copy with the same Message-ID came before, but this one holds more") {
+        return say("een vollediger exemplaar van een mail die al binnenkwam".into());
+    }
+    if let Some(rest) = after(r, "it names case ") {
+        let case = rest.split(':').next().unwrap_or(rest);
+        return say(format!(
+            "de mail noemt dossier {case}; ze is bij dat dossier bewaard, alleen voor de coördinator"
+        ));
+    }
+
     if r.starts_with("bounce: a delivery status report") {
         return say("een melding van de mailserver dat een mail niet afgeleverd kon worden".into());
     }
@@ -442,6 +452,8 @@ pub fn dutch_doubts<'a>(reasons: impl IntoIterator<Item = &'a str>) -> Vec<Strin
                 "de mail bevat woorden van meer dan één soort melding ({})",
                 dutch.join(", ")
             ))
+        } else if r.starts_with("good news (") {
+            Some("goed nieuws en woorden van een nieuwe zorg in dezelfde mail".to_string())
         } else if r.starts_with("nothing specific recognised and no case found") {
             Some("niets specifieks herkend en geen dossier gevonden".to_string())
         } else if r.starts_with("no candidate name found in the referral") {
@@ -508,6 +520,14 @@ mod tests {
     #[test]
     fn each_reason_reads_in_dutch() {
         let table: &[(&str, &str)] = &[
+            (
+                "it names case VD-2026-0004: kept with that case for the coordinator only",
+                "de mail noemt dossier VD-2026-0004; ze is bij dat dossier bewaard, alleen voor de coördinator",
+            ),
+            (
+                "a copy with the same Message-ID came before, but this one holds more (another text or attachments): it is read as the complete delivery",
+                "een vollediger exemplaar van een mail die al binnenkwam",
+            ),
             (
                 "no trust anchor configured (trust = \"none\"): the From address x@y.be is taken as given",
                 "de afzender x@y.be wordt niet gecontroleerd: de controle door de mailserver is (nog) niet ingesteld",
@@ -606,6 +626,7 @@ mod tests {
             "words of several kinds: concern, contact change",
             "the name fits 2 cases; the coordinator decides which",
             "no reference or name, and lies@caw.example guides 3 cases",
+            "good news (\"is opgelost\") and words of a concern (\"schade\") in one mail",
             "something new",
         ]);
         assert_eq!(
@@ -615,6 +636,7 @@ mod tests {
                 "de mail bevat woorden van meer dan één soort melding (zorg, nieuwe contactgegevens)",
                 "de naam past bij 2 dossiers",
                 "geen referentie of naam in de mail, en lies@caw.example begeleidt 3 dossiers",
+                "goed nieuws en woorden van een nieuwe zorg in dezelfde mail",
             ]
         );
     }
