@@ -16,6 +16,7 @@
 //! - [`thread`]: which case (tag, thread, candidate name)
 //! - [`classify`]: the decision, its reasons and who must be told
 
+pub mod answer;
 pub mod attachments;
 pub mod classify;
 pub mod dates;
