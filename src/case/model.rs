@@ -241,6 +241,8 @@ pub enum Cause {
     Admin { command: String },
     /// An import file.
     Import { file: String },
+    /// A staff member's answer (by mail) about mail `mail` (row id in `mails`): a correction.
+    Staff { by: String, mail: i64 },
 }
 
 impl Cause {
@@ -251,6 +253,7 @@ impl Cause {
             Cause::Job { name, slot } => ("job", format!("{name}:{slot}")),
             Cause::Admin { command } => ("admin", command.clone()),
             Cause::Import { file } => ("import", file.clone()),
+            Cause::Staff { by, mail } => ("staff", format!("{mail}:{by}")),
         }
     }
 
@@ -272,6 +275,13 @@ impl Cause {
             "import" => Cause::Import {
                 file: reference.into(),
             },
+            "staff" => {
+                let (mail, by) = reference.split_once(':')?;
+                Cause::Staff {
+                    by: by.into(),
+                    mail: mail.parse().ok()?,
+                }
+            }
             _ => return None,
         })
     }
@@ -284,6 +294,7 @@ impl fmt::Display for Cause {
             Cause::Job { name, slot } => write!(f, "job {name} ({slot})"),
             Cause::Admin { command } => write!(f, "admin: {command}"),
             Cause::Import { file } => write!(f, "import {file}"),
+            Cause::Staff { by, mail } => write!(f, "{by} about mail #{mail}"),
         }
     }
 }

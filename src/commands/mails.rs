@@ -90,3 +90,105 @@ pub async fn retry(config: Config, id: i64) -> anyhow::Result<()> {
     store.close().await;
     Ok(())
 }
+
+/// `mails move ID --case REF` and `mails redecide ID --kind KIND`: the corrections a
+/// coordinator makes by answering a notice, typed by an admin. Applied exactly as an answer by
+/// mail is (see `intake::correct`), with the command line as the cause of the case events.
+pub async fn steer(
+    config: Config,
+    id: i64,
+    command: crate::understand::answer::Command,
+    typed: &str,
+) -> anyhow::Result<()> {
+    use crate::intake::correct::{self, CorrectError, Steering};
+    let store = crate::context::open_store(&config).await?;
+    let ctx = Context::fixed(store.clone(), config)?;
+    let loaded = ctx.loaded();
+    let commands = [command];
+    let steering = Steering {
+        mail_id: id,
+        commands: &commands,
+        by: "admin",
+        cause: crate::case::Cause::Admin {
+            command: typed.to_string(),
+        },
+        answer: None,
+        words: typed,
+    };
+    let mut open = ctx.intake_cache.lock().await;
+    let mut tx = store.begin().await?;
+    tx.revalidate(&mut open).await?;
+    match correct::apply(&mut tx, &mut open, &loaded, &steering).await {
+        Ok(applied) => {
+            tx.commit_cached(&mut open).await?;
+            crate::outln!(
+                "mail {id}: {} in {} -> {} in {}",
+                applied.original_kind.as_deref().unwrap_or("-"),
+                applied.original_case.as_deref().unwrap_or("-"),
+                applied.corrected_kind.as_deref().unwrap_or("-"),
+                applied.corrected_case.as_deref().unwrap_or("-"),
+            );
+            for line in &applied.lines {
+                crate::outln!("  {line}");
+            }
+            drop(open);
+            store.close().await;
+            Ok(())
+        }
+        Err(CorrectError::Refused(refusal)) => {
+            tx.rollback().await?;
+            store.close().await;
+            anyhow::bail!("mail {id}: nothing changed: {}", refusal.english())
+        }
+        Err(CorrectError::Intake(e)) => {
+            tx.rollback().await?;
+            store.close().await;
+            Err(e.into())
+        }
+    }
+}
+
+/// `mails corrections [--json]`: every correction, original decision → corrected.
+pub async fn corrections(config: Config, json: bool) -> anyhow::Result<()> {
+    let store = crate::context::open_store(&config).await?;
+    let corrections = store.corrections().await?;
+    store.close().await;
+    if json {
+        for c in &corrections {
+            crate::outln!("{}", serde_json::to_string(c)?);
+        }
+        return Ok(());
+    }
+    if corrections.is_empty() {
+        crate::outln!("no corrections yet");
+        return Ok(());
+    }
+    crate::outln!(
+        "{:>5}  {:<16}  {:>6}  {:<30}  {:<14}  original -> corrected",
+        "id",
+        "at",
+        "mail",
+        "by",
+        "action"
+    );
+    let side = |kind: &Option<String>, case: &Option<String>| {
+        format!(
+            "{} {}",
+            kind.as_deref().unwrap_or("-"),
+            case.as_deref().unwrap_or("-")
+        )
+    };
+    for c in &corrections {
+        crate::outln!(
+            "{:>5}  {:<16}  {:>6}  {:<30}  {:<14}  {} -> {}",
+            c.id,
+            c.at.format("%Y-%m-%d %H:%M"),
+            c.mail_id,
+            c.by,
+            c.action,
+            side(&c.original_kind, &c.original_case),
+            side(&c.corrected_kind, &c.corrected_case),
+        );
+    }
+    Ok(())
+}

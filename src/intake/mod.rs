@@ -7,6 +7,7 @@
 //! only moved on restart. Intake never decides what a mail means (that is
 //! [`crate::understand`]) and never sends mail itself (that is [`crate::outbox`]).
 
+pub mod correct;
 pub mod imap;
 pub mod maildir;
 pub mod pipeline;

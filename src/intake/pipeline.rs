@@ -552,8 +552,37 @@ async fn decide(
     let mut scope = scope_of(&parsed, config);
     scope.copies_of = mail.message_id.clone().map(|id| (id, mail.id));
     let register = tx.register_scoped(&scope, open).await?;
+    // Staff steering by mail: read what only the mail itself says (who wrote it, as our trust
+    // anchor judges it) before triage takes the parsed mail.
+    let staff = super::correct::StaffSender::of(&parsed, config);
     let mut decision = understand::classify::decide(parsed, &register, config);
     decision.file = incoming.file.clone();
+    if let Some(staff) = staff {
+        if let Some(handled) =
+            super::correct::staff_mail(tx, open, loaded, mail, &decision, &staff).await?
+        {
+            if careful {
+                tx.write_held().await?;
+            }
+            return Ok(handled);
+        }
+    }
+    commit_decision(tx, open, loaded, mail, decision, &incoming.raw, careful).await
+}
+
+/// Write a decided mail's decision, its case effects and the mails they cause in `tx` (see
+/// [`decide`]); also how a correction applies the decision staff asked for
+/// (`intake::correct`), exactly as the daemon would have applied it.
+pub(super) async fn commit_decision(
+    tx: &mut Tx,
+    open: &mut CaseCache,
+    loaded: &Loaded,
+    mail: &MailRecord,
+    decision: Decision,
+    raw: &[u8],
+    careful: bool,
+) -> Result<Handled, IntakeError> {
+    let config = &loaded.config;
     let now = Utc::now();
 
     // A bounce of one of our mails: that row is marked failed in the same transaction.
@@ -650,7 +679,7 @@ async fn decide(
             tx.record_calendar_reply(
                 config,
                 decision.partner.as_deref(),
-                &incoming.raw,
+                raw,
                 mail.id,
                 mail.received_at,
             )

@@ -98,6 +98,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "milestone_reminder",
     "agenda",
     "conclusions_reminder",
+    "staff_answer",
 ];
 
 /// Templates of mails about no single case: rendered with `case` = none (their samples too), so
@@ -112,6 +113,7 @@ pub const CASELESS: &[&str] = &[
     "health_alert",
     "agenda",
     "conclusions_reminder",
+    "staff_answer",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -745,6 +747,16 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
             "unplaced_mail",
             "urgent",
             json!({"sender": "pieter.desmet@ocmw-antwerpen.example", "partner_name": "OCMW Antwerpen", "kind": "dringende zorg (veiligheid)", "subject": "Incident bij mevrouw X", "reason": "het dossier kon niet gevonden worden", "urgent": true}),
+        ),
+        (
+            "staff_answer",
+            "applied",
+            json!({"applied": true, "mail_id": 42, "lines": ["mail #42 is nu \"antwoord in een dossier\" in dossier VD-2026-0008"], "unknown": ["kan jij dit nakijken"], "ack_slot": "staff:43"}),
+        ),
+        (
+            "staff_answer",
+            "refused",
+            json!({"applied": false, "mail_id": 42, "lines": ["dossier VD-2026-0099 bestaat niet"], "unknown": [], "ack_slot": "staff:43"}),
         ),
         (
             "forwarded_mail",

@@ -324,8 +324,12 @@ fn command(line: &str, tags: &Tags) -> Option<Result<Command, String>> {
         ],
     );
     let found = tags.find(line);
+    // Only the reference after the keyword: a line that goes on ("dossier VD-2026-0008  plaats
+    // de mail …", our own list quoted back) is no command.
+    let only_tag = |rest: &str| tags.remove(rest).trim_matches(['.', ' ', ':']).is_empty();
     match (place, found.as_slice()) {
-        (Some(_), [one]) => Some(Ok(Command::Place(one.clone()))),
+        (Some(rest), [one]) if only_tag(rest) => Some(Ok(Command::Place(one.clone()))),
+        (Some(_), [_]) => Some(Err("schrijf enkel het dossiernummer na \"dossier\"".into())),
         (Some(value), []) => Some(Err(format!(
             "\"{value}\" is geen dossiernummer (schrijf dossier VD-2026-0008)"
         ))),
@@ -346,6 +350,10 @@ pub fn parse_answer(new_text: &str, tags: &Tags) -> Answer {
             continue;
         }
         let plain = folded(line);
+        // Our own list of answers, quoted back without quote marks: the answer ended above it.
+        if plain.starts_with("---") || plain.starts_with("antwoorden kan") {
+            break;
+        }
         if is_courtesy(&plain) {
             if is_closing(&plain) {
                 break;
@@ -573,6 +581,16 @@ mod tests {
                 &["kan jij dit even nakijken"],
             ),
             ("soort: vakantie", &[], &["soort: vakantie"]),
+            (
+                "negeren\n\n---\nAntwoorden kan: schrijf bovenaan uw antwoord, één per regel:\n  dossier VD-2026-0008     plaats de mail in dat dossier\n  vrijgeven",
+                &[Command::Ignore],
+                &[],
+            ),
+            (
+                "dossier VD-2026-0008     plaats de mail in dat dossier",
+                &[],
+                &["dossier VD-2026-0008"],
+            ),
             ("sa: bram", &[], &["sa: bram"]),
             ("dossier El Amrani", &[], &["dossier El Amrani"]),
         ];
