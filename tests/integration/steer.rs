@@ -1,0 +1,453 @@
+//! Staff steer `doorstroom` by mail (issue 24), over the real mail stack: a coordinator answers
+//! a notice she received in her own mailbox, and the daemon corrects what it decided. The
+//! landlord's own MX vouches for senders (`authserv_id`), so "verified staff" is what the
+//! trust anchor says, as in production.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use doorstroom::store::{MailRecord, MailState, Store};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{self, Db};
+use crate::mailstack::{MailStack, COORDINATOR, SHARED_MAILBOX};
+use crate::setup;
+
+const MX: &str = "mx.woonhaven.example";
+
+/// The daemon on its own task; cancelled and awaited by `stop`.
+struct Daemon {
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Daemon {
+    fn start(config: doorstroom::config::Config) -> Daemon {
+        let shutdown = CancellationToken::new();
+        let loaded = doorstroom::context::Loaded::new(config).expect("templates");
+        let (tx, rx) = watch::channel(Arc::new(loaded));
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            let _keep = tx;
+            doorstroom::daemon::run(rx, token).await
+        });
+        Daemon { shutdown, task }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task
+            .await
+            .expect("daemon task")
+            .expect("daemon ends cleanly");
+    }
+}
+
+/// The mail stack, a daemon trusting our own MX's verdicts, and its store.
+struct World {
+    stack: MailStack,
+    daemon: Daemon,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let stack = MailStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let text = setup::imap_config_text(&stack, Db::Sqlite, &dir).replacen(
+        "\ntrust = \"none\"",
+        &format!("\nauthserv_id = \"{MX}\""),
+        1,
+    );
+    let config = doorstroom::config::Config::parse(&text, std::path::Path::new("test.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let daemon = Daemon::start(config.clone());
+    let store = Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
+        .await
+        .unwrap();
+    World {
+        stack,
+        daemon,
+        store,
+        _dir: dir,
+    }
+}
+
+/// A mail as our MX hands it over: its verdict on the From domain on top.
+fn mail(from: &str, dmarc: &str, id: &str, headers: &str, subject: &str, body: &str) -> Vec<u8> {
+    let domain = from.rsplit_once('@').map_or("", |(_, d)| d);
+    format!(
+        "Authentication-Results: {MX}; dmarc={dmarc} header.from={domain}\r\n\
+         From: {from}\r\nTo: {SHARED_MAILBOX}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
+         {headers}Date: Mon, 23 Nov 2026 10:00:00 +0100\r\n\r\n{}\r\n",
+        body.replace('\n', "\r\n")
+    )
+    .into_bytes()
+}
+
+fn referral(n: u32, name: &str, partner: &str) -> Vec<u8> {
+    mail(
+        &format!("els.wouters@{partner}.example"),
+        "pass",
+        &format!("steer-ref-{n}@{partner}.example"),
+        "",
+        &format!("Aanmelding versnelde doorstroom - {name}"),
+        &format!(
+            "Beste,\n\nHierbij meld ik {name} aan voor versnelde doorstroom.\n\nMet vriendelijke groeten,\nEls Wouters"
+        ),
+    )
+}
+
+/// Wait until the mail with this Message-ID is decided; returns its row.
+async fn decided(store: &Store, message_id: &str) -> MailRecord {
+    wait_for(store, message_id, |m| m.state != MailState::Stored).await
+}
+
+async fn wait_for(
+    store: &Store,
+    message_id: &str,
+    done: impl Fn(&MailRecord) -> bool,
+) -> MailRecord {
+    let id = format!("<{message_id}>");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mails = store.list_mails(false, 1000).await.unwrap();
+        if let Some(m) = mails
+            .iter()
+            .find(|m| m.message_id.as_deref() == Some(&id) && done(m))
+        {
+            return m.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "mail {message_id} not as expected: {:?}",
+            mails.iter().find(|m| m.message_id.as_deref() == Some(&id))
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The notice of `kind` the daemon sent the coordinator about `case_ref` (or about no case),
+/// as delivered into her mailbox: its Message-ID and subject.
+async fn notice_to_coordinator(w: &World, kind: &str, case_ref: Option<&str>) -> (String, String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let row = loop {
+        let rows = w.store.list_outbox(false, 1000).await.unwrap();
+        if let Some(row) = rows.into_iter().find(|r| {
+            r.kind == kind
+                && r.case_ref.as_deref() == case_ref
+                && r.recipients.iter().any(|a| a == COORDINATOR)
+        }) {
+            break row;
+        }
+        assert!(Instant::now() < deadline, "no {kind} to the coordinator");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let delivered = w
+        .stack
+        .wait_for_mail(
+            COORDINATOR,
+            "INBOX",
+            |m| String::from_utf8_lossy(&m.bytes).contains(&row.message_id),
+            Duration::from_secs(60),
+        )
+        .await;
+    let text = String::from_utf8_lossy(&delivered.bytes).into_owned();
+    assert!(
+        text.contains("Antwoorden kan"),
+        "the notice lists what she can answer"
+    );
+    (row.message_id, row.subject)
+}
+
+/// The coordinator answers a notice from her own mailbox (verified by our MX unless `dmarc`
+/// says otherwise), quoting it below her words as Outlook does.
+async fn answer(
+    w: &World,
+    from: &str,
+    dmarc: &str,
+    id: &str,
+    notice: &(String, String),
+    words: &str,
+) {
+    let (notice_id, subject) = notice;
+    let raw = mail(
+        from,
+        dmarc,
+        id,
+        &format!("In-Reply-To: {notice_id}\r\nReferences: {notice_id}\r\n"),
+        &format!("RE: {subject}"),
+        &format!(
+            "{words}\n\nGroeten,\nAn\n\n> Dag collega,\n> dossier VD-2026-0001\n> soort: zorg\n"
+        ),
+    );
+    w.stack.submit(from, &[SHARED_MAILBOX], &raw).await;
+}
+
+async fn case_of(store: &Store, message_id: &str) -> Option<String> {
+    decided(store, message_id).await.case_ref
+}
+
+async fn event_kinds(store: &Store, case_ref: &str) -> Vec<String> {
+    let case = store.case(case_ref).await.unwrap().expect("the case");
+    store
+        .case_events(case.id.unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+/// Two referrals of CAW Antwerpen and a reply about the second candidate, filed under the
+/// first case (its tag in the subject): returns (first case, second case, the reply's id).
+async fn misplaced(w: &World) -> (String, String, &'static str) {
+    for (n, name) in [(1, "Jan Peeters"), (2, "Fatima Bouzid")] {
+        w.stack
+            .submit(
+                "els.wouters@caw-antwerpen.example",
+                &[SHARED_MAILBOX],
+                &referral(n, name, "caw-antwerpen"),
+            )
+            .await;
+        decided(&w.store, &format!("steer-ref-{n}@caw-antwerpen.example")).await;
+    }
+    let first = case_of(&w.store, "steer-ref-1@caw-antwerpen.example")
+        .await
+        .expect("a case");
+    let second = case_of(&w.store, "steer-ref-2@caw-antwerpen.example")
+        .await
+        .expect("a case");
+    let reply = "steer-reply@caw-antwerpen.example";
+    w.stack
+        .submit(
+            "els.wouters@caw-antwerpen.example",
+            &[SHARED_MAILBOX],
+            &mail(
+                "els.wouters@caw-antwerpen.example",
+                "pass",
+                reply,
+                "",
+                &format!("Re: [{first}] afspraak"),
+                "Dag,\n\nMevrouw Bouzid kan volgende week niet op de afspraak komen.\n\nEls",
+            ),
+        )
+        .await;
+    assert_eq!(
+        case_of(&w.store, reply).await.as_deref(),
+        Some(first.as_str())
+    );
+    (first, second, reply)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coordinators_reply_moves_a_misplaced_mail_and_the_same_reply_twice_applies_once() {
+    let w = world().await;
+    let (first, second, reply) = misplaced(&w).await;
+    let notice = notice_to_coordinator(&w, "forwarded_mail", Some(&first)).await;
+
+    let raw_answer_id = "steer-answer-1@woonhaven.example";
+    answer(
+        &w,
+        COORDINATOR,
+        "pass",
+        raw_answer_id,
+        &notice,
+        &format!("dossier {second}"),
+    )
+    .await;
+    let answered = decided(&w.store, raw_answer_id).await;
+    assert_eq!(answered.kind.as_deref(), Some("staff_answer"));
+    let moved = wait_for(&w.store, reply, |m| {
+        m.case_ref.as_deref() == Some(second.as_str())
+    })
+    .await;
+    assert_eq!(moved.state, MailState::Processed);
+    assert_eq!(moved.kind.as_deref(), Some("reply_to_case"));
+    // Both timelines show it: the case it left and the case it went to.
+    assert!(event_kinds(&w.store, &first)
+        .await
+        .contains(&"mail_moved".to_string()));
+    assert!(event_kinds(&w.store, &second)
+        .await
+        .contains(&"correction".to_string()));
+    let corrections = w.store.corrections().await.unwrap();
+    assert_eq!(corrections.len(), 1, "{corrections:?}");
+    assert_eq!(corrections[0].by, COORDINATOR);
+    assert_eq!(
+        corrections[0].original_case.as_deref(),
+        Some(first.as_str())
+    );
+    assert_eq!(
+        corrections[0].corrected_case.as_deref(),
+        Some(second.as_str())
+    );
+    // She hears, in one line, what was done.
+    let confirmation = w
+        .stack
+        .wait_for_mail(
+            COORDINATOR,
+            "INBOX",
+            |m| {
+                let t = String::from_utf8_lossy(&m.bytes);
+                t.contains("Toegepast") && t.contains(&second)
+            },
+            Duration::from_secs(60),
+        )
+        .await;
+    assert!(String::from_utf8_lossy(&confirmation.bytes).contains(raw_answer_id));
+
+    // The same answer delivered again (a resend, a second relay): nothing changes twice.
+    answer(
+        &w,
+        COORDINATOR,
+        "pass",
+        raw_answer_id,
+        &notice,
+        &format!("dossier {second}"),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while setup::mails_with_prefix(&w.store, "<steer-answer-1@")
+        .await
+        .iter()
+        .filter(|m| m.state != MailState::Stored)
+        .count()
+        < 2
+    {
+        assert!(Instant::now() < deadline, "the second copy was not decided");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(w.store.corrections().await.unwrap().len(), 1);
+    let corrections_events = event_kinds(&w.store, &second)
+        .await
+        .into_iter()
+        .filter(|k| k == "correction")
+        .count();
+    assert_eq!(corrections_events, 1);
+    w.daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quarantined_mail_released_by_a_coordinators_reply_is_decided() {
+    let w = world().await;
+    w.stack
+        .submit(
+            "els.wouters@caw-antwerpen.example",
+            &[SHARED_MAILBOX],
+            &referral(1, "Jan Peeters", "caw-antwerpen"),
+        )
+        .await;
+    let case_ref = case_of(&w.store, "steer-ref-1@caw-antwerpen.example")
+        .await
+        .expect("a case");
+    // The counsellor writes from her private address: nobody we know.
+    let private = "steer-private@gmail-like.example";
+    w.stack
+        .submit(
+            "els.wouters@gmail-like.example",
+            &[SHARED_MAILBOX],
+            &mail(
+                "els.wouters@gmail-like.example",
+                "pass",
+                private,
+                "",
+                "Jan Peeters",
+                "Dag,\n\nJan heeft een nieuw gsm-nummer: 0470 99 88 77.\n\nEls Wouters, CAW Antwerpen",
+            ),
+        )
+        .await;
+    let quarantined = decided(&w.store, private).await;
+    assert_eq!(quarantined.state, MailState::Quarantined);
+    let notice = notice_to_coordinator(&w, "unknown_sender_notice", None).await;
+
+    let answer_id = "steer-release@woonhaven.example";
+    answer(
+        &w,
+        COORDINATOR,
+        "pass",
+        answer_id,
+        &notice,
+        &format!("vrijgeven\ndossier {case_ref}"),
+    )
+    .await;
+    let released = wait_for(&w.store, private, |m| m.state == MailState::Processed).await;
+    assert_eq!(released.case_ref.as_deref(), Some(case_ref.as_str()));
+    assert!(event_kinds(&w.store, &case_ref)
+        .await
+        .contains(&"correction".to_string()));
+    let corrections = w.store.corrections().await.unwrap();
+    assert_eq!(corrections.len(), 1);
+    assert_eq!(corrections[0].action, "release+move");
+    w.daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partners_or_a_spoofed_reply_with_the_same_words_changes_nothing_and_gets_no_case_data() {
+    let w = world().await;
+    let (first, _second, reply) = misplaced(&w).await;
+    // A case of another partner, which CAW Antwerpen must never see.
+    w.stack
+        .submit(
+            "els.wouters@ocmw-antwerpen.example",
+            &[SHARED_MAILBOX],
+            &referral(3, "Karel Maes", "ocmw-antwerpen"),
+        )
+        .await;
+    let other = case_of(&w.store, "steer-ref-3@ocmw-antwerpen.example")
+        .await
+        .expect("a case");
+    let notice = notice_to_coordinator(&w, "forwarded_mail", Some(&first)).await;
+
+    // The partner got hold of the notice's Message-ID and answers it with staff's words.
+    let partner = "els.wouters@caw-antwerpen.example";
+    answer(
+        &w,
+        partner,
+        "pass",
+        "steer-partner@caw-antwerpen.example",
+        &notice,
+        &format!("dossier {other}\nvrijgeven"),
+    )
+    .await;
+    let from_partner = decided(&w.store, "steer-partner@caw-antwerpen.example").await;
+    assert_ne!(from_partner.kind.as_deref(), Some("staff_answer"));
+    // Someone forges the coordinator's address: our MX says DMARC failed.
+    answer(
+        &w,
+        COORDINATOR,
+        "fail",
+        "steer-spoof@woonhaven.example",
+        &notice,
+        &format!("dossier {other}"),
+    )
+    .await;
+    let spoof = decided(&w.store, "steer-spoof@woonhaven.example").await;
+    assert_eq!(spoof.kind.as_deref(), Some("spam_or_spoof"));
+
+    assert_eq!(
+        case_of(&w.store, reply).await.as_deref(),
+        Some(first.as_str())
+    );
+    assert!(w.store.corrections().await.unwrap().is_empty());
+    assert!(!event_kinds(&w.store, &first)
+        .await
+        .contains(&"mail_moved".to_string()));
+    // Nothing about the other partner's case went to the partner.
+    for row in w.store.list_outbox(false, 1000).await.unwrap() {
+        if row
+            .recipients
+            .iter()
+            .any(|r| r.ends_with("@caw-antwerpen.example"))
+        {
+            assert_ne!(row.case_ref.as_deref(), Some(other.as_str()), "{row:?}");
+            assert!(!row.subject.contains(&other), "{row:?}");
+        }
+        assert_ne!(
+            row.kind, "staff_answer",
+            "nobody is told a correction was applied"
+        );
+    }
+    w.daemon.stop().await;
+}
