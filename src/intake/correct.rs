@@ -72,6 +72,8 @@ pub enum Refusal {
     UnknownMail(i64),
     #[error("dossier {0} bestaat niet")]
     UnknownCase(String),
+    #[error("dossier {0} hoort bij een andere partner dan de afzender van de mail")]
+    OtherPartner(String),
     #[error("{0}")]
     Conflict(String),
     #[error("mail #{0} staat niet in quarantaine")]
@@ -98,6 +100,9 @@ impl Refusal {
             Refusal::UnknownMail(id) => format!("mail {id} is not known"),
             Refusal::UnknownCase(r) => {
                 format!("case {r} is not in the register (see `doorstroom cases --search`)")
+            }
+            Refusal::OtherPartner(r) => {
+                format!("case {r} belongs to another partner than the mail's sender")
             }
             Refusal::Conflict(why) => format!("the commands contradict each other ({why})"),
             Refusal::NotQuarantined(id) => format!("mail {id} is not quarantined"),
@@ -197,6 +202,11 @@ pub async fn apply(
     for c in s.commands {
         match c {
             Command::Place(case_ref) => match tx.case_cached(case_ref, open).await? {
+                // A partner's mail never goes into another partner's case (its data would
+                // reach the wrong organisation).
+                Some(case) if target.partner.as_ref().is_some_and(|p| *p != case.partner) => {
+                    return Err(Refusal::OtherPartner(case_ref.clone()).into())
+                }
                 Some(case) => place_partner = Some(case.partner.clone()),
                 None => return Err(Refusal::UnknownCase(case_ref.clone()).into()),
             },
@@ -257,6 +267,13 @@ pub async fn apply(
         } else {
             understand::classify::decide(parsed, &register, config)
         };
+        // The case the mail is in now stays, unless staff name another: it may be where an
+        // earlier correction put it, which triage alone would not find again.
+        if place_partner.is_none() {
+            if let Some(current) = &target.case_ref {
+                decision.case_ref = Some(current.clone());
+            }
+        }
         for c in s.commands {
             answer::steer(&mut decision, c, place_partner.as_deref(), s.by);
         }

@@ -451,3 +451,110 @@ async fn a_partners_or_a_spoofed_reply_with_the_same_words_changes_nothing_and_g
     }
     w.daemon.stop().await;
 }
+
+/// The same corrections from the command line, on SQLite and PostgreSQL: an admin finds a case
+/// by what she remembers of it, moves a mail, decides one again and lists what was corrected.
+#[test]
+fn an_admin_finds_cases_by_name_or_cir_and_corrects_mails_from_the_command_line() {
+    use crate::outbox::doorstroom;
+    for backend in db::BOTH {
+        let dir = tempfile::tempdir().unwrap();
+        let text = setup::config_text(
+            &format!(
+                "[mailbox]\nkind = \"maildir\"\npath = \"{}/mail\"\n",
+                dir.path().display()
+            ),
+            &format!(
+                "[smtp]\ntransport = \"file\"\npath = \"{}/sent\"\n",
+                dir.path().display()
+            ),
+            &db::url(backend, &dir),
+            &db::unique_org("steer-cli"),
+        );
+        let config = dir.path().join("doorstroom.toml");
+        std::fs::write(&config, text).unwrap();
+        let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mail");
+        let (code, out, err) = doorstroom(&config, &["ingest", "--json", examples]);
+        assert_eq!(code, 0, "{out}{err}");
+        let decided: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let concern = decided[2]["mail_id"].as_i64().unwrap();
+        // A second candidate of CAW Antwerpen: VD-2026-0003.
+        let extra = dir.path().join("extra.eml");
+        std::fs::write(
+            &extra,
+            String::from_utf8(referral(9, "Élodie Peeters", "caw-antwerpen")).unwrap(),
+        )
+        .unwrap();
+        let (code, out, err) = doorstroom(&config, &["ingest", extra.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(decided[2]["case_ref"], "VD-2026-0001", "{}", decided[2]);
+
+        // Found by name (any case), by CIR written without its dash, by reference.
+        let (_, out, _) = doorstroom(&config, &["cases", "--search", "elodie"]);
+        assert!(out.contains("VD-2026-0003"), "accents ignored: {out}");
+        for query in ["CLAES", "jan claes", "2024123456", "vd 2026 0001"] {
+            let (code, out, err) = doorstroom(&config, &["cases", "--search", query, "--json"]);
+            assert_eq!(code, 0, "{err}");
+            let found: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+            let refs: Vec<&str> = found
+                .iter()
+                .map(|c| c["case_ref"].as_str().unwrap())
+                .collect();
+            assert_eq!(refs, ["VD-2026-0001"], "{backend:?} {query}");
+        }
+        let (_, out, _) = doorstroom(&config, &["cases", "--search", "nobody"]);
+        assert!(out.contains("no case matches"), "{out}");
+
+        // Refused, with the reason, and nothing changed.
+        let id = concern.to_string();
+        let (code, _, err) = doorstroom(&config, &["mails", "move", &id, "--case", "VD-2026-0099"]);
+        assert_ne!(code, 0);
+        assert!(err.contains("not in the register"), "{err}");
+        let (code, _, err) = doorstroom(&config, &["mails", "redecide", &id, "--kind", "vakantie"]);
+        assert_ne!(code, 0);
+        assert!(err.contains("unknown kind"), "{err}");
+
+        let (code, _, err) = doorstroom(&config, &["mails", "move", &id, "--case", "VD-2026-0002"]);
+        assert_ne!(code, 0, "VD-2026-0002 is OCMW Antwerpen's");
+        assert!(err.contains("another partner"), "{err}");
+        let (code, out, err) =
+            doorstroom(&config, &["mails", "move", &id, "--case", "VD-2026-0003"]);
+        assert_eq!(code, 0, "{backend:?} {out}{err}");
+        assert!(
+            out.contains("concern in VD-2026-0001 -> concern in VD-2026-0003"),
+            "{out}"
+        );
+        let (code, out, err) =
+            doorstroom(&config, &["mails", "redecide", &id, "--kind", "antwoord"]);
+        assert_eq!(code, 0, "{backend:?} {out}{err}");
+        assert!(out.contains("-> reply_to_case in VD-2026-0003"), "{out}");
+
+        let (code, out, _) = doorstroom(&config, &["mails", "corrections", "--json"]);
+        assert_eq!(code, 0);
+        let corrections: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(corrections.len(), 2, "{out}");
+        assert_eq!(corrections[0]["action"], "move");
+        assert_eq!(corrections[0]["original_case"], "VD-2026-0001");
+        assert_eq!(corrections[0]["corrected_case"], "VD-2026-0003");
+        assert_eq!(corrections[1]["action"], "redecide");
+        assert_eq!(corrections[1]["original_kind"], "concern");
+        assert_eq!(corrections[1]["corrected_kind"], "reply_to_case");
+        assert_eq!(corrections[1]["by"], "admin");
+
+        // Both timelines show the move, with the command as its cause.
+        let (_, out, _) = doorstroom(&config, &["case", "VD-2026-0001"]);
+        assert!(out.contains("mail_moved"), "{out}");
+        let (_, out, _) = doorstroom(&config, &["case", "VD-2026-0003"]);
+        assert!(out.contains("correction"), "{out}");
+        assert!(
+            out.contains(&format!("admin: mails move {id} --case VD-2026-0003")),
+            "{out}"
+        );
+    }
+}
