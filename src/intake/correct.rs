@@ -36,6 +36,21 @@ use crate::understand::{self, Decision, MailKind};
 /// never decides it), the name intake files the mail under once it steered something.
 pub const STAFF_ANSWER: &str = "staff_answer";
 
+/// The notices to staff about one mail that an answer can correct: each ends with the list of
+/// answers (`mail-templates/_answers.*.j2`). An answer to any other mail of ours (a
+/// confirmation, a dossier asked for) corrects nothing.
+pub const NOTICES_ABOUT_A_MAIL: &[&str] = &[
+    "unplaced_mail",
+    "forwarded_mail",
+    "unknown_sender_notice",
+    "referral_notice",
+    "contact_change_notice",
+    "concern_notice",
+    "urgent_alert",
+    "final_report_notice",
+    "cross_partner_notice",
+];
+
 /// The outer sender of a mail when it is one of our staff, with what our trust anchor says.
 #[derive(Debug, Clone)]
 pub struct StaffSender {
@@ -444,7 +459,7 @@ async fn answered_mail(
         if !config.is_own_message_id(id.as_str()) {
             continue;
         }
-        if let Some(mail) = tx.mail_of_notice(id.as_str()).await? {
+        if let Some(mail) = tx.mail_of_notice(id.as_str(), NOTICES_ABOUT_A_MAIL).await? {
             return Ok(Some(mail));
         }
     }
@@ -452,7 +467,10 @@ async fn answered_mail(
     let found = Tags::cached(&config.organisation.case_reference).find(&facts.subject);
     let reply = answer_subject(&facts.subject);
     match (reply, found.as_slice()) {
-        (true, [tag]) => tx.last_noticed_mail(tag, sender).await,
+        (true, [tag]) => {
+            tx.last_noticed_mail(tag, sender, NOTICES_ABOUT_A_MAIL)
+                .await
+        }
         _ => Ok(None),
     }
 }
@@ -487,7 +505,8 @@ pub(super) async fn staff_mail(
         return Ok(None);
     }
     let Some(target) = answered_mail(tx, config, decision, &staff.address).await? else {
-        return Ok(None);
+        // Not an answer to a notice: maybe a question (`dossier …`, `overzicht`, …).
+        return super::question::staff_question(tx, loaded, mail, decision, staff).await;
     };
     let new_text = understand::text::split_body(&decision.facts.body_text).new;
     let read = answer::parse_answer(

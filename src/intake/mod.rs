@@ -11,6 +11,7 @@ pub mod correct;
 pub mod imap;
 pub mod maildir;
 pub mod pipeline;
+pub mod question;
 pub mod watch;
 
 use std::time::Duration;

@@ -155,45 +155,61 @@ impl Tx {
         })
     }
 
-    /// The mail a notice we sent was about: the `mails` row its outbox row names as its cause
-    /// (`mail:42…`), found by the notice's Message-ID (with angle brackets, as stored).
-    pub async fn mail_of_notice(&mut self, message_id: &str) -> Result<Option<i64>> {
+    /// The mail a notice we sent was about, when the notice is of one of `kinds`: the
+    /// `mails` row its outbox row names as its cause (`mail:42…`), found by the notice's
+    /// Message-ID (with angle brackets, as stored).
+    pub async fn mail_of_notice(
+        &mut self,
+        message_id: &str,
+        kinds: &[&str],
+    ) -> Result<Option<i64>> {
         let org = self.org.clone();
         let row = sqlx::query(
-            "SELECT cause_kind, cause_ref FROM outbox WHERE org = $1 AND message_id = $2",
+            "SELECT kind, cause_kind, cause_ref FROM outbox WHERE org = $1 AND message_id = $2",
         )
         .bind(org)
         .bind(message_id.to_string())
         .fetch_optional(self.conn())
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let kind: String = row.try_get("cause_kind")?;
+        let kind: String = row.try_get("kind")?;
+        let cause_kind: String = row.try_get("cause_kind")?;
         let cause: String = row.try_get("cause_ref")?;
-        Ok((kind == "mail")
+        Ok((cause_kind == "mail" && kinds.contains(&kind.as_str()))
             .then(|| cause.split(':').next().and_then(|id| id.parse().ok()))
             .flatten())
     }
 
-    /// The newest mail of case `case_ref` that a notice to `recipient` was about: the fallback
-    /// when an answer's threading headers were lost but its subject kept the case tag.
+    /// The newest mail of case `case_ref` that a notice of one of `kinds` to `recipient` was
+    /// about: the fallback when an answer's threading headers were lost but its subject kept
+    /// the case tag.
     pub async fn last_noticed_mail(
         &mut self,
         case_ref: &str,
         recipient: &str,
+        kinds: &[&str],
     ) -> Result<Option<i64>> {
         let org = self.org.clone();
         // Recipients are a JSON array of lowercase addresses: `"an@x"` with its quotes.
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT cause_ref FROM outbox
              WHERE org = $1 AND case_ref = $2 AND cause_kind = 'mail' AND recipients LIKE $3
+               AND kind IN ({})
              ORDER BY id DESC LIMIT 1",
-        )
-        .bind(org)
-        .bind(case_ref.to_string())
-        .bind(format!("%\"{}\"%", recipient.to_ascii_lowercase()))
-        .fetch_optional(self.conn())
-        .await?;
-        Ok(rows.and_then(|row| {
+            super::placeholders(4, kinds.len().max(1))
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(org)
+            .bind(case_ref.to_string())
+            .bind(format!("%\"{}\"%", recipient.to_ascii_lowercase()));
+        if kinds.is_empty() {
+            query = query.bind(String::new());
+        }
+        for kind in kinds {
+            query = query.bind(kind.to_string());
+        }
+        let row = query.fetch_optional(self.conn()).await?;
+        Ok(row.and_then(|row| {
             row.try_get::<String, _>("cause_ref")
                 .ok()
                 .and_then(|c| c.split(':').next().and_then(|id| id.parse().ok()))
@@ -237,6 +253,20 @@ impl Tx {
         rows.iter()
             .map(|r| Ok(r.try_get::<String, _>("filename")?))
             .collect()
+    }
+
+    /// The quarantined mails, newest first, at most `limit` (a staff member's `quarantaine`).
+    pub async fn quarantined_mails(&mut self, limit: i64) -> Result<Vec<MailRecord>> {
+        let org = self.org.clone();
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM mails WHERE org = $1 AND state = 'quarantined' ORDER BY id DESC LIMIT $2",
+            super::mails::COLUMNS
+        ))
+        .bind(org)
+        .bind(limit)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(super::mails::record).collect()
     }
 
     /// The row id of a case, for writing events on it.

@@ -391,17 +391,29 @@ pub enum Question {
     Quarantine,
 }
 
-/// The question in a staff mail's subject, else on the first line of its new text that is not
-/// a greeting; none when the mail asks nothing we answer.
+/// The question of a staff mail: its one line of new text that is not courtesy, or, when the
+/// text has none, its subject. A mail that says more than one thing is no question (it is mail
+/// about a case, decided as ever).
 pub fn parse_question(subject: &str, new_text: &str) -> Option<Question> {
-    let subject = strip_reply_prefix(subject);
-    let first_line = new_text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('>') && !is_courtesy(&folded(l)));
-    std::iter::once(subject)
-        .chain(first_line)
-        .find_map(question)
+    let mut lines = Vec::new();
+    for line in new_text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('>') {
+            continue;
+        }
+        let plain = folded(line);
+        if is_courtesy(&plain) {
+            if is_closing(&plain) {
+                break;
+            }
+            continue;
+        }
+        lines.push(line);
+    }
+    match lines.as_slice() {
+        [] => question(strip_reply_prefix(subject)),
+        [one] => question(one),
+        _ => None,
+    }
 }
 
 fn strip_reply_prefix(subject: &str) -> &str {
@@ -434,6 +446,11 @@ fn question(line: &str) -> Option<Question> {
     }
     // The original spelling of what is asked after `dossier` (a name keeps its capitals).
     let rest = after(l, &["dossier", "dossier van"])?;
+    // A name, a CIR or a reference: a few words, no sentence ("Dossier VD-2026-0008: ingang
+    // huur 1/12" is mail about the case, not a question).
+    if rest.contains(':') || rest.split_whitespace().count() > 5 {
+        return None;
+    }
     let original = line.trim().trim_end_matches(['.', '?', '!']).trim();
     let asked = original
         .get(original.len().saturating_sub(rest.len())..)
@@ -640,6 +657,12 @@ mod tests {
             ("quarantaine", "", Some(Question::Quarantine)),
             ("Quarantaine?", "", Some(Question::Quarantine)),
             ("Aanmelding Jan Peeters", "Beste, in bijlage…", None),
+            ("Dossier VD-2026-0008: ingang huur 1/12/2026", "", None),
+            (
+                "dossier VD-2026-0008",
+                "De huur gaat in op 1 december.\nDe sleutels zijn overhandigd.",
+                None,
+            ),
         ];
         for (subject, text, want) in cases {
             assert_eq!(parse_question(subject, text), *want, "{subject:?} {text:?}");

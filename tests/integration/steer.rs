@@ -185,6 +185,14 @@ async fn answer(
     w.stack.submit(from, &[SHARED_MAILBOX], &raw).await;
 }
 
+/// The plain text of a delivered mail, decoded.
+fn text_of(raw: &[u8]) -> String {
+    mail_parser::MessageParser::default()
+        .parse(raw)
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .unwrap_or_default()
+}
+
 async fn case_of(store: &Store, message_id: &str) -> Option<String> {
     decided(store, message_id).await.case_ref
 }
@@ -557,4 +565,122 @@ fn an_admin_finds_cases_by_name_or_cir_and_corrects_mails_from_the_command_line(
             "{out}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_by_mail_returns_the_dossier_to_staff_only() {
+    let w = world().await;
+    w.stack
+        .submit(
+            "els.wouters@caw-antwerpen.example",
+            &[SHARED_MAILBOX],
+            &referral(1, "Jan Peeters", "caw-antwerpen"),
+        )
+        .await;
+    let case_ref = case_of(&w.store, "steer-ref-1@caw-antwerpen.example")
+        .await
+        .expect("a case");
+
+    // The coordinator asks by name, from Outlook; and for the overview.
+    let ask = |from: &str, dmarc: &str, id: &str, subject: &str| {
+        mail(from, dmarc, id, "", subject, "Dag,\n\nGroeten,\nAn")
+    };
+    w.stack
+        .submit(
+            COORDINATOR,
+            &[SHARED_MAILBOX],
+            &ask(
+                COORDINATOR,
+                "pass",
+                "steer-q1@woonhaven.example",
+                "dossier jan peeters",
+            ),
+        )
+        .await;
+    let asked = decided(&w.store, "steer-q1@woonhaven.example").await;
+    assert_eq!(asked.kind.as_deref(), Some("staff_question"), "{asked:?}");
+    let dossier = w
+        .stack
+        .wait_for_mail(
+            COORDINATOR,
+            "INBOX",
+            |m| String::from_utf8_lossy(&m.bytes).contains("In-Reply-To: <steer-q1@"),
+            Duration::from_secs(60),
+        )
+        .await;
+    let text = String::from_utf8_lossy(&dossier.bytes);
+    assert!(text.contains("text/html"), "HTML and text");
+    let body = text_of(&dossier.bytes);
+    assert!(
+        body.contains(&format!("Dossier {case_ref}: Jan Peeters")),
+        "{body}"
+    );
+    assert!(body.contains("Laatste gebeurtenissen"), "{body}");
+    w.stack
+        .submit(
+            COORDINATOR,
+            &[SHARED_MAILBOX],
+            &ask(
+                COORDINATOR,
+                "pass",
+                "steer-q2@woonhaven.example",
+                "overzicht CAW",
+            ),
+        )
+        .await;
+    w.stack
+        .wait_for_mail(
+            COORDINATOR,
+            "INBOX",
+            |m| {
+                let t = text_of(&m.bytes);
+                t.contains("De lopende dossiers per partner") && t.contains(&case_ref)
+            },
+            Duration::from_secs(60),
+        )
+        .await;
+
+    // The partner asks the same, and a forger in the coordinator's name: nothing goes out.
+    let partner = "els.wouters@caw-antwerpen.example";
+    w.stack
+        .submit(
+            partner,
+            &[SHARED_MAILBOX],
+            &ask(
+                partner,
+                "pass",
+                "steer-q3@caw-antwerpen.example",
+                "dossier jan peeters",
+            ),
+        )
+        .await;
+    w.stack
+        .submit(
+            COORDINATOR,
+            &[SHARED_MAILBOX],
+            &ask(
+                COORDINATOR,
+                "fail",
+                "steer-q4@woonhaven.example",
+                "quarantaine",
+            ),
+        )
+        .await;
+    let partner_mail = decided(&w.store, "steer-q3@caw-antwerpen.example").await;
+    assert_ne!(partner_mail.kind.as_deref(), Some("staff_question"));
+    let forged = decided(&w.store, "steer-q4@woonhaven.example").await;
+    assert_eq!(forged.kind.as_deref(), Some("spam_or_spoof"));
+    let answers: Vec<_> = w
+        .store
+        .list_outbox(false, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == "question_answer")
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    for row in &answers {
+        assert_eq!(row.recipients, [COORDINATOR], "{row:?}");
+    }
+    w.daemon.stop().await;
 }
