@@ -11,8 +11,8 @@
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::correct::{Refusal, StaffSender};
-use super::pipeline::{Handled, IntakeError};
+use super::commit::{Handled, IntakeError};
+use super::staff::{Refusal, StaffSender};
 use crate::case::{Case, CaseEvent};
 use crate::config::Config;
 use crate::context::Loaded;

@@ -684,3 +684,93 @@ async fn a_question_by_mail_returns_the_dossier_to_staff_only() {
     }
     w.daemon.stop().await;
 }
+
+/// Without a trust anchor (`trust = "none"`) no address is verified: a coordinator's answer is
+/// refused, she is told why, and the mail stays where it was.
+#[test]
+fn without_a_trust_anchor_an_answer_is_refused_and_the_coordinator_told_why() {
+    use crate::outbox::doorstroom;
+    let dir = tempfile::tempdir().unwrap();
+    let text = setup::config_text(
+        &format!(
+            "[mailbox]\nkind = \"maildir\"\npath = \"{}/mail\"\n",
+            dir.path().display()
+        ),
+        &format!(
+            "[smtp]\ntransport = \"file\"\npath = \"{}/sent\"\n",
+            dir.path().display()
+        ),
+        &db::url(Db::Sqlite, &dir),
+        "woonhaven",
+    );
+    let config = dir.path().join("doorstroom.toml");
+    std::fs::write(&config, text).unwrap();
+    let unknown = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/mail/04-unknown-sender.eml"
+    );
+    let (code, out, err) = doorstroom(&config, &["ingest", unknown]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, out, _) = doorstroom(&config, &["outbox", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let notice = rows
+        .iter()
+        .find(|r| r["kind"] == "unknown_sender_notice")
+        .unwrap_or_else(|| panic!("{out}"));
+    let notice_id = notice["message_id"].as_str().unwrap();
+    let answer = dir.path().join("answer.eml");
+    std::fs::write(
+        &answer,
+        mail(
+            COORDINATOR,
+            "pass",
+            "steer-unverified@woonhaven.example",
+            &format!("In-Reply-To: {notice_id}\r\n"),
+            "RE: Onbekende afzender",
+            "negeren\n\nGroeten,\nAn",
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = doorstroom(&config, &["ingest", "--json", answer.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("refused"), "{out}");
+    let (_, out, _) = doorstroom(&config, &["mails", "--json"]);
+    let mails: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kind_of = |id: &str| {
+        mails
+            .iter()
+            .find(|m| m["message_id"] == id)
+            .map(|m| (m["kind"].clone(), m["state"].clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        kind_of("<steer-unverified@woonhaven.example>").0,
+        "staff_answer"
+    );
+    assert_eq!(
+        kind_of("<04-unknown-sender@example.mail>").1,
+        "quarantined",
+        "the mail stays in quarantine"
+    );
+    let (_, out, _) = doorstroom(&config, &["mails", "corrections"]);
+    assert!(out.contains("no corrections yet"), "{out}");
+    let (_, out, _) = doorstroom(&config, &["outbox", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let refusal = rows
+        .iter()
+        .find(|r| r["kind"] == "staff_answer")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(refusal["recipients"], serde_json::json!([COORDINATOR]));
+    let (_, shown, _) = doorstroom(&config, &["outbox", "show", &refusal["id"].to_string()]);
+    assert!(
+        text_of(shown.as_bytes()).contains("Niet toegepast"),
+        "{shown}"
+    );
+    assert!(
+        text_of(shown.as_bytes()).contains("niet geverifieerd"),
+        "{shown}"
+    );
+}
