@@ -774,3 +774,104 @@ fn without_a_trust_anchor_an_answer_is_refused_and_the_coordinator_told_why() {
         "{shown}"
     );
 }
+
+/// The corrections migration (0016) on a database one migration behind, with a quarantined
+/// mail in it: the mail reads back as before, can be corrected, and one answer corrects it once.
+#[tokio::test]
+async fn the_corrections_migration_keeps_mails_stored_before_it() {
+    for backend in db::BOTH {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, kind) = match backend {
+            Db::Sqlite => (db::url(backend, &dir), "sqlite"),
+            Db::Postgres => {
+                // A database of its own: the shared one has every migration applied already.
+                let base = db::postgres_url();
+                let name = format!("corr_mig_{}", std::process::id());
+                sqlx::any::install_default_drivers();
+                let admin = sqlx::AnyPool::connect(base).await.unwrap();
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .execute(&admin)
+                    .await;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+                let (prefix, _) = base.rsplit_once('/').unwrap();
+                (format!("{prefix}/{name}"), "postgres")
+            }
+        };
+        // Every migration before 0016, as the previous release shipped them.
+        let before = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(format!("migrations/{kind}")).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.as_str() < "0016" {
+                std::fs::copy(entry.path(), before.path().join(&name)).unwrap();
+            }
+        }
+        sqlx::any::install_default_drivers();
+        let connect_url = if kind == "sqlite" {
+            format!("{url}?mode=rwc")
+        } else {
+            url.clone()
+        };
+        let pool = sqlx::AnyPool::connect(&connect_url).await.unwrap();
+        sqlx::migrate::Migrator::new(before.path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO mails (org, sha256, message_id, source, source_key, received_at, state, moved, kind, reason)
+             VALUES ('old', 'abc', '<old@x.example>', 'file', 'old.eml', '2026-11-23T09:00:00.000000Z',
+                     'quarantined', 1, 'unknown_sender', 'nobody we know')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = Store::open(&url, "old", 2).await.unwrap();
+        let mails = store.list_mails(true, 10).await.unwrap();
+        assert_eq!(mails.len(), 1, "{backend:?}");
+        assert_eq!(mails[0].reason.as_deref(), Some("nobody we know"));
+        assert!(store.corrections().await.unwrap().is_empty());
+        let at = chrono::Utc::now();
+        let correction = doorstroom::store::NewCorrection {
+            mail_id: mails[0].id,
+            answer_mail_id: None,
+            answer_key: Some("<answer@woonhaven.example>"),
+            by: COORDINATOR,
+            action: "ignore",
+            original_kind: Some("unknown_sender"),
+            original_case: None,
+            corrected_kind: Some("unknown_sender"),
+            corrected_case: None,
+            detail: "negeren",
+            at,
+        };
+        for (attempt, written) in [(1, true), (2, false)] {
+            let mut tx = store.begin().await.unwrap();
+            assert_eq!(
+                tx.record_correction(&correction).await.unwrap(),
+                written,
+                "{backend:?} attempt {attempt}"
+            );
+            tx.commit().await.unwrap();
+        }
+        let corrections = store.corrections().await.unwrap();
+        assert_eq!(corrections.len(), 1);
+        assert_eq!(corrections[0].by, COORDINATOR);
+        store.close().await;
+        if kind == "postgres" {
+            let admin = sqlx::AnyPool::connect(db::postgres_url()).await.unwrap();
+            let name = url.rsplit('/').next().unwrap_or_default();
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&admin)
+                .await;
+            admin.close().await;
+        }
+    }
+}
