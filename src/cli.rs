@@ -241,6 +241,10 @@ pub enum MailsAction {
     /// Every correction (by staff answer or by this command line): original decision ->
     /// corrected, to turn recurring ones into [triage] words.
     Corrections {
+        /// Also write each corrected mail into DIR as `NNN-correction.eml` and its corrected
+        /// decision as `NNN-correction.json`, in the golden-corpus format of `tests/corpus/`.
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
         #[command(flatten)]
         output: Output,
     },
@@ -390,9 +394,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let command = crate::understand::answer::Command::Kind(kind);
                     rt.block_on(crate::commands::mails::steer(config, id, command, &typed))?
                 }
-                Some(MailsAction::Corrections { output }) => {
-                    rt.block_on(crate::commands::mails::corrections(config, output.json))?
-                }
+                Some(MailsAction::Corrections { export, output }) => rt.block_on(
+                    crate::commands::mails::corrections(config, output.json, export.as_deref()),
+                )?,
                 None => rt.block_on(crate::commands::mails::list(
                     config,
                     quarantined,

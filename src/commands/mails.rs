@@ -149,10 +149,24 @@ pub async fn steer(
 }
 
 /// `mails corrections [--json]`: every correction, original decision → corrected.
-pub async fn corrections(config: Config, json: bool) -> anyhow::Result<()> {
+pub async fn corrections(
+    config: Config,
+    json: bool,
+    export: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let store = crate::context::open_store(&config).await?;
     let corrections = store.corrections().await?;
-    store.close().await;
+    if let Some(dir) = export {
+        let written = export_corrections(&store, &corrections, dir).await;
+        store.close().await;
+        let written = written?;
+        eprintln!(
+            "wrote {written} corrected mail(s) with their decisions into {}",
+            dir.display()
+        );
+    } else {
+        store.close().await;
+    }
     if json {
         for c in &corrections {
             crate::outln!("{}", serde_json::to_string(c)?);
@@ -191,4 +205,56 @@ pub async fn corrections(config: Config, json: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The keys of a decision the golden corpus (`tests/corpus/NNN-name.json`) compares.
+const CORPUS_KEYS: &[&str] = &[
+    "kind",
+    "partner",
+    "case_ref",
+    "documents",
+    "missing",
+    "must_auto_reply",
+    "notify",
+    "candidate",
+    "cir",
+];
+
+/// Write each corrected mail (its latest correction) as `NNN-correction.eml` and the decision it
+/// has now as `NNN-correction.json`; a mail whose bytes were purged is skipped. Returns how many
+/// were written.
+async fn export_corrections(
+    store: &crate::store::Store,
+    corrections: &[crate::store::Correction],
+    dir: &std::path::Path,
+) -> anyhow::Result<usize> {
+    use anyhow::Context as _;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut latest: std::collections::BTreeMap<i64, &crate::store::Correction> = Default::default();
+    for c in corrections {
+        latest.insert(c.mail_id, c);
+    }
+    let mut written = 0;
+    for (n, (mail_id, _)) in latest.iter().enumerate() {
+        let mail = store.mail(*mail_id).await?;
+        let Some(raw) = store.blob(&mail.sha256).await? else {
+            eprintln!("mail {mail_id}: its bytes were purged; not exported");
+            continue;
+        };
+        let decision = mail.decision.unwrap_or_default();
+        let expected: serde_json::Map<String, serde_json::Value> = CORPUS_KEYS
+            .iter()
+            .filter_map(|k| decision.get(*k).map(|v| (k.to_string(), v.clone())))
+            .collect();
+        let stem = dir.join(format!("{:03}-correction", n + 1));
+        std::fs::write(stem.with_extension("eml"), &raw)
+            .with_context(|| format!("cannot write {}.eml", stem.display()))?;
+        std::fs::write(
+            stem.with_extension("json"),
+            serde_json::to_string_pretty(&expected)? + "\n",
+        )
+        .with_context(|| format!("cannot write {}.json", stem.display()))?;
+        written += 1;
+    }
+    Ok(written)
 }

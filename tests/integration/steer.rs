@@ -554,6 +554,20 @@ fn an_admin_finds_cases_by_name_or_cir_and_corrects_mails_from_the_command_line(
         assert_eq!(corrections[1]["original_kind"], "concern");
         assert_eq!(corrections[1]["corrected_kind"], "reply_to_case");
         assert_eq!(corrections[1]["by"], "admin");
+        let export = dir.path().join("export");
+        let (code, _, err) = doorstroom(
+            &config,
+            &["mails", "corrections", "--export", export.to_str().unwrap()],
+        );
+        assert_eq!(code, 0, "{err}");
+        let eml = std::fs::read(export.join("001-correction.eml")).unwrap();
+        assert!(String::from_utf8_lossy(&eml).contains("03-concern@example.mail"));
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(export.join("001-correction.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(json["kind"], "reply_to_case");
+        assert_eq!(json["case_ref"], "VD-2026-0003");
 
         // Both timelines show the move, with the command as its cause.
         let (_, out, _) = doorstroom(&config, &["case", "VD-2026-0001"]);
