@@ -70,6 +70,22 @@ impl Status {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
+    /// How staff call it, in the mails they get (a dossier asked for by mail).
+    pub fn dutch(self) -> &'static str {
+        match self {
+            Status::ReferredIncomplete => "aangemeld, onvolledig",
+            Status::ReferredComplete => "aangemeld",
+            Status::Allocated => "toegewezen",
+            Status::InGuidance => "in begeleiding",
+            Status::Extended => "verlengd",
+            Status::Stopped => "stopgezet",
+            Status::ClosedPositive => "positief afgesloten",
+            Status::ClosedNegative => "negatief afgesloten",
+            Status::Transferred => "overgedragen",
+            Status::Anonymised => "geanonimiseerd",
+        }
+    }
+
     /// Guidance is running: milestones count and escalate.
     pub fn is_guided(self) -> bool {
         matches!(self, Status::InGuidance | Status::Extended)

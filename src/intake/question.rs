@@ -151,7 +151,7 @@ async fn reply(
                         .take(MAX_CHOICES)
                         .map(|c| {
                             json!({"case_ref": c.case_ref, "candidate": c.candidate,
-                                   "partner": partner_name(&c.partner), "status": c.status.as_str()})
+                                   "partner": partner_name(&c.partner), "status": c.status.dutch()})
                         })
                         .collect();
                     Ok((
@@ -200,7 +200,7 @@ async fn reply(
                             json!({
                                 "case_ref": c.case_ref,
                                 "candidate": c.candidate,
-                                "status": c.status.as_str(),
+                                "status": c.status.dutch(),
                                 "next": next.map(|m| json!({"name": m.name, "due": m.due_on.format("%d/%m/%Y").to_string()})),
                             })
                         })
@@ -280,7 +280,7 @@ fn dossier(config: &Config, case: &Case, events: &[CaseEvent]) -> Value {
     json!({
         "case_ref": case.case_ref,
         "candidate": case.candidate,
-        "status": case.status.as_str(),
+        "status": case.status.dutch(),
         "partner": config.partner(&case.partner).map_or(case.partner.clone(), |p| p.name.clone()),
         "cir": case.cir,
         "social_assistant": case.social_assistant,

@@ -754,7 +754,7 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
             "question_answer",
             "dossier",
             json!({"kind": "dossier", "ack_slot": "question:44", "dossier": {
-                "case_ref": "VD-2026-0008", "candidate": "Fatima El Amrani", "status": "in_guidance",
+                "case_ref": "VD-2026-0008", "candidate": "Fatima El Amrani", "status": "in begeleiding",
                 "partner": "CAW Antwerpen", "cir": "2024-123456",
                 "social_assistant": "bram.janssens@woonhaven.example",
                 "counsellor": {"name": "Lotte Wouters", "email": "lotte.wouters@caw-antwerpen.example", "phone": "0470 12 34 56"},
@@ -768,7 +768,7 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
             "question_answer",
             "overview",
             json!({"kind": "overview", "ack_slot": "question:44", "partners": [
-                {"name": "CAW Antwerpen", "cases": [{"case_ref": "VD-2026-0008", "candidate": "Fatima El Amrani", "status": "in_guidance", "next": {"name": "evaluatie na 1 maand", "due": "2027-01-01"}}]},
+                {"name": "CAW Antwerpen", "cases": [{"case_ref": "VD-2026-0008", "candidate": "Fatima El Amrani", "status": "in begeleiding", "next": {"name": "evaluatie na 1 maand", "due": "01/01/2027"}}]},
                 {"name": "OCMW Antwerpen", "cases": []}
             ]}),
         ),
@@ -783,8 +783,8 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
             "question_answer",
             "choose",
             json!({"kind": "choose", "ack_slot": "question:44", "asked": "Peeters", "more": 0, "choices": [
-                {"case_ref": "VD-2026-0001", "candidate": "Jan Peeters", "partner": "CAW Antwerpen", "status": "referred"},
-                {"case_ref": "VD-2026-0004", "candidate": "An Peeters", "partner": "OCMW Antwerpen", "status": "in_guidance"}
+                {"case_ref": "VD-2026-0001", "candidate": "Jan Peeters", "partner": "CAW Antwerpen", "status": "aangemeld"},
+                {"case_ref": "VD-2026-0004", "candidate": "An Peeters", "partner": "OCMW Antwerpen", "status": "in begeleiding"}
             ]}),
         ),
         (
