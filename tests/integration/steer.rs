@@ -787,6 +787,31 @@ fn without_a_trust_anchor_an_answer_is_refused_and_the_coordinator_told_why() {
         text_of(shown.as_bytes()).contains("niet geverifieerd"),
         "{shown}"
     );
+
+    // An answer whose threading headers were lost is recognised by the case tag of its
+    // subject: the newest notice about that case to her.
+    let referral = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/mail/01-referral-complete.eml"
+    );
+    let (code, out, err) = doorstroom(&config, &["ingest", referral]);
+    assert_eq!(code, 0, "{out}{err}");
+    let untagged = dir.path().join("untagged.eml");
+    std::fs::write(
+        &untagged,
+        mail(
+            COORDINATOR,
+            "pass",
+            "steer-untagged@woonhaven.example",
+            "",
+            "RE: [VD-2026-0001] Nieuwe aanmelding van CAW Antwerpen",
+            "negeren",
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = doorstroom(&config, &["ingest", "--json", untagged.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("staff answer about mail #"), "{out}");
 }
 
 /// The corrections migration (0016) on a database one migration behind, with a quarantined
