@@ -417,6 +417,20 @@ mod tests {
     }
 
     #[test]
+    fn each_staff_answer_is_confirmed_however_many_that_day() {
+        let config = config();
+        let now = Utc::now();
+        let a = answering("an.peeters@woonhaven.example", MailKind::ReplyToCase);
+        let confirm = |mail: i64| {
+            let mut n = notice("staff_answer", None, &[], true);
+            n.data["ack_slot"] = serde_json::json!(format!("staff:{mail}"));
+            ack_key(&config, &n, Some(&a), now).unwrap()
+        };
+        assert_ne!(confirm(41), confirm(42), "one confirmation per answer");
+        assert_eq!(confirm(42), confirm(42), "the same answer confirmed once");
+    }
+
+    #[test]
     fn the_effect_key_tells_templates_and_cases_apart() {
         let a = notice("referral_ack", Some("VD-2026-0007"), &[], true);
         let b = notice(
