@@ -113,7 +113,7 @@ pub fn scope_of(parsed: &Parsed, config: &Config) -> RegisterScope {
 }
 
 /// Write a decided mail's decision, its case effects and the mails they cause in `tx` (see
-/// [`decide`]); also how a correction applies the decision staff asked for
+/// `pipeline::decide`); also how a correction applies the decision staff asked for
 /// (`intake::correct`), exactly as the daemon would have applied it.
 pub(super) async fn commit_decision(
     tx: &mut Tx,

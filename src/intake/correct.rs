@@ -4,7 +4,7 @@
 //!
 //! A correction decides the mail again as staff asked ([`crate::understand::answer::steer`]) and
 //! applies that decision in the same transaction, exactly as intake would have
-//! ([`super::pipeline::commit_decision`]): the case changes and the notices the corrected
+//! ([`super::commit::commit_decision`]): the case changes and the notices the corrected
 //! decision calls for. What the wrong decision did inside a case is undone where it can be (the
 //! documents it put on another case come off it); mails already sent stay sent, and the
 //! confirmation says so. Every correction is a case event naming the staff member (or the admin
@@ -31,7 +31,7 @@ use crate::understand::answer::{self, Answer, Command};
 use crate::understand::thread::Tags;
 use crate::understand::{self, Decision, MailKind};
 
-/// The mail kind recorded for a staff member's answer or question: not a [`MailKind`] (triage
+/// The mail kind recorded for a staff member's answer to a notice: not a [`MailKind`] (triage
 /// never decides it), the name intake files the mail under once it steered something.
 pub const STAFF_ANSWER: &str = "staff_answer";
 
