@@ -72,8 +72,13 @@ pub enum Command {
         /// counsellor_name,counsellor_email,counsellor_phone — or the same fields as JSON.
         file: PathBuf,
     },
-    /// List cases.
+    /// List cases, or find them.
     Cases {
+        /// Only cases whose candidate name, CIR, reference or counsellor (name or address)
+        /// contains TEXT, ignoring case and accents ("el amrani" finds "El Amrani", "eloi"
+        /// finds "Éloi").
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
         /// Only this partner's cases (its id from the config).
         #[arg(long)]
         partner: Option<String>,
@@ -100,7 +105,9 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// Processed and quarantined mails; `mails retry ID` decides a quarantined mail again.
+    /// Processed and quarantined mails; `mails retry ID` decides a quarantined mail again,
+    /// `move ID --case REF` and `redecide ID --kind KIND` correct a decision, `corrections`
+    /// lists the corrections made.
     Mails {
         #[command(subcommand)]
         action: Option<MailsAction>,
@@ -222,6 +229,36 @@ pub enum MailsAction {
         /// The mail id from `doorstroom mails --quarantined`.
         id: i64,
     },
+    /// Place a mail in another case: decided again as a mail about that case, its documents
+    /// taken off the case it was in; both timelines show it (as a coordinator's `dossier REF`
+    /// answer does).
+    Move {
+        /// The mail id from `doorstroom mails`.
+        id: i64,
+        /// The case it belongs to, e.g. VD-2026-0008.
+        #[arg(long = "case")]
+        case_ref: String,
+    },
+    /// Decide a mail again as another kind and apply that (as a `soort: …` answer does).
+    Redecide {
+        /// The mail id from `doorstroom mails`.
+        id: i64,
+        /// referral, contact_change, concern, urgent_concern, final_report, reply_to_case,
+        /// discussion_request, lease_start, meeting_conclusions, preventive_request (or the
+        /// Dutch word: contactwijziging, zorg, dringend, eindverslag, …).
+        #[arg(long)]
+        kind: String,
+    },
+    /// Every correction (by staff answer or by this command line): original decision ->
+    /// corrected, to turn recurring ones into [triage] words.
+    Corrections {
+        /// Also write each corrected mail into DIR as `NNN-correction.eml` and its corrected
+        /// decision as `NNN-correction.json`, in the golden-corpus format of `tests/corpus/`.
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -299,6 +336,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Cases {
+            search,
             partner,
             status,
             output,
@@ -308,6 +346,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 config,
                 partner,
                 status,
+                search.as_deref(),
                 output.json,
             ))?;
             Ok(ExitCode::SUCCESS)
@@ -341,6 +380,34 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(MailsAction::Retry { id }) => {
                     rt.block_on(crate::commands::mails::retry(config, id))?
                 }
+                Some(MailsAction::Move { id, case_ref }) => {
+                    let typed = format!("mails move {id} --case {case_ref}");
+                    let case_ref =
+                        crate::understand::thread::Tags::new(&config.organisation.case_reference)
+                            .find(&case_ref)
+                            .into_iter()
+                            .next()
+                            .ok_or_else(|| {
+                                anyhow::anyhow!("`{case_ref}` is not a case reference")
+                            })?;
+                    let command = crate::understand::answer::Command::Place(case_ref);
+                    rt.block_on(crate::commands::mails::steer(config, id, command, &typed))?
+                }
+                Some(MailsAction::Redecide { id, kind }) => {
+                    let typed = format!("mails redecide {id} --kind {kind}");
+                    let kind = crate::understand::answer::kind_word(&kind).ok_or_else(|| {
+                        let known: Vec<&str> = crate::understand::answer::KIND_WORDS
+                            .iter()
+                            .map(|(k, _)| k.as_str())
+                            .collect();
+                        anyhow::anyhow!("unknown kind `{kind}` (known: {})", known.join(", "))
+                    })?;
+                    let command = crate::understand::answer::Command::Kind(kind);
+                    rt.block_on(crate::commands::mails::steer(config, id, command, &typed))?
+                }
+                Some(MailsAction::Corrections { export, output }) => rt.block_on(
+                    crate::commands::mails::corrections(config, output.json, export.as_deref()),
+                )?,
                 None => rt.block_on(crate::commands::mails::list(
                     config,
                     quarantined,

@@ -15,6 +15,7 @@ pub mod preventive;
 pub mod programmes;
 pub mod quota;
 pub mod report;
+pub mod search;
 
 /// The vocabulary of cases lives in [`crate::config::vocabulary`] (config validates it); re-exported
 /// here where domain code has always named it.

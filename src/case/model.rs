@@ -70,6 +70,22 @@ impl Status {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
+    /// How staff call it, in the mails they get (a dossier asked for by mail).
+    pub fn dutch(self) -> &'static str {
+        match self {
+            Status::ReferredIncomplete => "aangemeld, onvolledig",
+            Status::ReferredComplete => "aangemeld",
+            Status::Allocated => "toegewezen",
+            Status::InGuidance => "in begeleiding",
+            Status::Extended => "verlengd",
+            Status::Stopped => "stopgezet",
+            Status::ClosedPositive => "positief afgesloten",
+            Status::ClosedNegative => "negatief afgesloten",
+            Status::Transferred => "overgedragen",
+            Status::Anonymised => "geanonimiseerd",
+        }
+    }
+
     /// Guidance is running: milestones count and escalate.
     pub fn is_guided(self) -> bool {
         matches!(self, Status::InGuidance | Status::Extended)
@@ -241,6 +257,8 @@ pub enum Cause {
     Admin { command: String },
     /// An import file.
     Import { file: String },
+    /// A staff member's answer (by mail) about mail `mail` (row id in `mails`): a correction.
+    Staff { by: String, mail: i64 },
 }
 
 impl Cause {
@@ -251,6 +269,7 @@ impl Cause {
             Cause::Job { name, slot } => ("job", format!("{name}:{slot}")),
             Cause::Admin { command } => ("admin", command.clone()),
             Cause::Import { file } => ("import", file.clone()),
+            Cause::Staff { by, mail } => ("staff", format!("{mail}:{by}")),
         }
     }
 
@@ -272,6 +291,13 @@ impl Cause {
             "import" => Cause::Import {
                 file: reference.into(),
             },
+            "staff" => {
+                let (mail, by) = reference.split_once(':')?;
+                Cause::Staff {
+                    by: by.into(),
+                    mail: mail.parse().ok()?,
+                }
+            }
             _ => return None,
         })
     }
@@ -284,6 +310,7 @@ impl fmt::Display for Cause {
             Cause::Job { name, slot } => write!(f, "job {name} ({slot})"),
             Cause::Admin { command } => write!(f, "admin: {command}"),
             Cause::Import { file } => write!(f, "import {file}"),
+            Cause::Staff { by, mail } => write!(f, "{by} about mail #{mail}"),
         }
     }
 }

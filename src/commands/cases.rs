@@ -98,6 +98,7 @@ pub async fn list(
     config: Config,
     partner: Option<String>,
     status: Option<String>,
+    search: Option<&str>,
     json: bool,
 ) -> anyhow::Result<()> {
     let status = status
@@ -122,6 +123,7 @@ pub async fn list(
     store.close().await;
     let listed: Vec<Listed> = cases
         .iter()
+        .filter(|c| search.is_none_or(|q| crate::case::search::matches(c, q)))
         .map(|c| {
             let next = c
                 .milestones
@@ -144,7 +146,10 @@ pub async fn list(
         return Ok(());
     }
     if listed.is_empty() {
-        crate::outln!("no cases");
+        match search {
+            Some(q) => crate::outln!("no case matches \"{q}\""),
+            None => crate::outln!("no cases"),
+        }
         return Ok(());
     }
     crate::outln!(
@@ -217,7 +222,7 @@ pub async fn case(
     let mut tx = store.begin().await?;
     let Some(mut case) = tx.case(reference).await? else {
         tx.rollback().await?;
-        anyhow::bail!("case {reference} is not in the register (see `doorstroom cases`)");
+        anyhow::bail!("case {reference} is not in the register (find it with `doorstroom cases --search TEXT`)");
     };
     let now = Utc::now();
     let cause = Cause::Admin { command: line };
@@ -235,7 +240,7 @@ pub async fn case(
 async fn show(config: Config, reference: &str, json: bool) -> anyhow::Result<()> {
     let store = open(&config).await?;
     let case = store.case(reference).await?.ok_or_else(|| {
-        anyhow::anyhow!("case {reference} is not in the register (see `doorstroom cases`)")
+        anyhow::anyhow!("case {reference} is not in the register (find it with `doorstroom cases --search TEXT`)")
     })?;
     let id = case.id.unwrap_or_default();
     let events = store.case_events(id).await?;

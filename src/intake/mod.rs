@@ -7,9 +7,13 @@
 //! only moved on restart. Intake never decides what a mail means (that is
 //! [`crate::understand`]) and never sends mail itself (that is [`crate::outbox`]).
 
+mod commit;
+pub mod correct;
 pub mod imap;
 pub mod maildir;
 pub mod pipeline;
+pub mod question;
+pub mod staff;
 pub mod watch;
 
 use std::time::Duration;

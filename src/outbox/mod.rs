@@ -234,7 +234,8 @@ pub fn describe_recipient(config: &Config, case: Option<&CaseInfo>, address: &st
 /// The key of the acknowledgement `notice` is, if it is one: a notice to the sender of the mail
 /// it answers. One per sender, case and day (the landlord's day) is queued (loop safety), in
 /// each of three slots: the answer to an urgent concern and the answer to the mail that
-/// completes a referral (`completed` in its data) have a slot of their own, so that the
+/// completes a referral (`completed` in its data) have a slot of their own, and so has a
+/// notice naming an `ack_slot` in its data (the confirmation of one staff answer), so that the
 /// partner always hears what matters even after an ordinary acknowledgement that day.
 pub fn ack_key(
     config: &Config,
@@ -244,11 +245,14 @@ pub fn ack_key(
 ) -> Option<String> {
     let answering = answering.filter(|_| notice.to_sender)?;
     let slot = if notice.urgent {
-        ":urgent"
+        ":urgent".to_string()
     } else if notice.data.get("completed") == Some(&serde_json::Value::Bool(true)) {
-        ":completed"
+        ":completed".to_string()
+    } else if let Some(slot) = notice.data.get("ack_slot").and_then(|s| s.as_str()) {
+        // An answer to one staff member's mail (a correction's confirmation): one per mail.
+        format!(":{slot}")
     } else {
-        ""
+        String::new()
     };
     Some(format!(
         "ack:{}:{}:{}{slot}",
@@ -410,6 +414,20 @@ mod tests {
         assert_ne!(key(&routine), key(&completed));
         assert_ne!(key(&routine), key(&urgent));
         assert_ne!(key(&completed), key(&urgent));
+    }
+
+    #[test]
+    fn each_staff_answer_is_confirmed_however_many_that_day() {
+        let config = config();
+        let now = Utc::now();
+        let a = answering("an.peeters@woonhaven.example", MailKind::ReplyToCase);
+        let confirm = |mail: i64| {
+            let mut n = notice("staff_answer", None, &[], true);
+            n.data["ack_slot"] = serde_json::json!(format!("staff:{mail}"));
+            ack_key(&config, &n, Some(&a), now).unwrap()
+        };
+        assert_ne!(confirm(41), confirm(42), "one confirmation per answer");
+        assert_eq!(confirm(42), confirm(42), "the same answer confirmed once");
     }
 
     #[test]

@@ -99,6 +99,8 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "agenda",
     "conclusions_reminder",
     "meeting_declined",
+    "staff_answer",
+    "question_answer",
 ];
 
 /// Templates of mails about no single case: rendered with `case` = none (their samples too), so
@@ -114,6 +116,8 @@ pub const CASELESS: &[&str] = &[
     "agenda",
     "conclusions_reminder",
     "meeting_declined",
+    "staff_answer",
+    "question_answer",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -780,6 +784,63 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
             "unplaced_mail",
             "urgent",
             json!({"sender": "pieter.desmet@ocmw-antwerpen.example", "partner_name": "OCMW Antwerpen", "kind": "dringende zorg (veiligheid)", "subject": "Incident bij mevrouw X", "reason": "het dossier kon niet gevonden worden", "urgent": true}),
+        ),
+        (
+            "question_answer",
+            "dossier",
+            json!({"kind": "dossier", "ack_slot": "question:44", "dossier": {
+                "case_ref": "VD-2026-0008", "candidate": "Fatima El Amrani", "status": "in begeleiding",
+                "partner": "CAW Antwerpen", "cir": "2024-123456",
+                "social_assistant": "bram.janssens@woonhaven.example",
+                "counsellor": {"name": "Lotte Wouters", "email": "lotte.wouters@caw-antwerpen.example", "phone": "0470 12 34 56"},
+                "lease_start": "01/12/2026",
+                "milestones": [{"due": "01/01/2027", "name": "evaluatie na 1 maand", "state": "gepland"}],
+                "events": [{"at": "23/11/2026 10:00", "kind": "created", "detail": "{\"status\":\"referred\"}", "cause": "mail #3"}],
+                "documents": [{"received": "23/11/2026", "kind": "ondertekend addendum", "filename": "addendum.pdf", "usable": true}]
+            }}),
+        ),
+        (
+            "question_answer",
+            "overview",
+            json!({"kind": "overview", "ack_slot": "question:44", "partners": [
+                {"name": "CAW Antwerpen", "cases": [{"case_ref": "VD-2026-0008", "candidate": "Fatima El Amrani", "status": "in begeleiding", "next": {"name": "evaluatie na 1 maand", "due": "01/01/2027"}}]},
+                {"name": "OCMW Antwerpen", "cases": []}
+            ]}),
+        ),
+        (
+            "question_answer",
+            "quarantine",
+            json!({"kind": "quarantine", "ack_slot": "question:44", "mails": [
+                {"id": 12, "received": "23/11/2026 10:00", "kind": "unknown_sender", "reason": "iemand@voorbeeld.example is geen partner"}
+            ]}),
+        ),
+        (
+            "question_answer",
+            "choose",
+            json!({"kind": "choose", "ack_slot": "question:44", "asked": "Peeters", "more": 0, "choices": [
+                {"case_ref": "VD-2026-0001", "candidate": "Jan Peeters", "partner": "CAW Antwerpen", "status": "aangemeld"},
+                {"case_ref": "VD-2026-0004", "candidate": "An Peeters", "partner": "OCMW Antwerpen", "status": "in begeleiding"}
+            ]}),
+        ),
+        (
+            "question_answer",
+            "not_found",
+            json!({"kind": "not_found", "ack_slot": "question:44", "asked": "Jansen"}),
+        ),
+        (
+            "question_answer",
+            "refused",
+            json!({"kind": "refused", "ack_slot": "question:44", "reason": "uw adres werd niet geverifieerd door onze mailserver"}),
+        ),
+        (
+            "staff_answer",
+            "applied",
+            json!({"applied": true, "mail_id": 42, "lines": ["mail #42 is nu \"antwoord in een dossier\" in dossier VD-2026-0008"], "unknown": ["kan jij dit nakijken"], "ack_slot": "staff:43"}),
+        ),
+        (
+            "staff_answer",
+            "refused",
+            json!({"applied": false, "mail_id": 42, "lines": ["dossier VD-2026-0099 bestaat niet"], "unknown": [], "ack_slot": "staff:43"}),
         ),
         (
             "forwarded_mail",

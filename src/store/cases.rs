@@ -222,6 +222,33 @@ fn concern_row(row: &AnyRow) -> Result<(i64, Concern)> {
     ))
 }
 
+/// The audit trail of a case, oldest first.
+async fn load_events(conn: &mut AnyConnection, org: &str, case_id: i64) -> Result<Vec<CaseEvent>> {
+    let rows = sqlx::query(
+        "SELECT at, kind, detail, cause_kind, cause_ref FROM case_events
+         WHERE org = $1 AND case_id = $2 ORDER BY id",
+    )
+    .bind(org.to_string())
+    .bind(case_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get("cause_kind")?;
+            let reference: String = r.try_get("cause_ref")?;
+            let detail: String = r.try_get("detail")?;
+            Ok(CaseEvent {
+                at: parse_ts(&r.try_get::<String, _>("at")?)?,
+                kind: r.try_get("kind")?,
+                detail: serde_json::from_str(&detail)
+                    .map_err(|e| StoreError::Corrupt(format!("event detail: {e}")))?,
+                cause: Cause::from_columns(&kind, &reference)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown event cause `{kind}`")))?,
+            })
+        })
+        .collect()
+}
+
 /// Load cases matching a `WHERE` clause on `cases` (parameters `$1` = org, then `extra`), with
 /// their milestones and, when asked, documents and concerns.
 async fn load_cases(
@@ -385,30 +412,8 @@ impl Store {
 
     /// The audit trail of a case, oldest first.
     pub async fn case_events(&self, case_id: i64) -> Result<Vec<CaseEvent>> {
-        let rows = sqlx::query(
-            "SELECT at, kind, detail, cause_kind, cause_ref FROM case_events
-             WHERE org = $1 AND case_id = $2 ORDER BY id",
-        )
-        .bind(&self.org)
-        .bind(case_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get("cause_kind")?;
-                let reference: String = r.try_get("cause_ref")?;
-                let detail: String = r.try_get("detail")?;
-                Ok(CaseEvent {
-                    at: parse_ts(&r.try_get::<String, _>("at")?)?,
-                    kind: r.try_get("kind")?,
-                    detail: serde_json::from_str(&detail)
-                        .map_err(|e| StoreError::Corrupt(format!("event detail: {e}")))?,
-                    cause: Cause::from_columns(&kind, &reference).ok_or_else(|| {
-                        StoreError::Corrupt(format!("unknown event cause `{kind}`"))
-                    })?,
-                })
-            })
-            .collect()
+        let mut conn = self.pool().acquire().await?;
+        load_events(&mut conn, &self.org, case_id).await
     }
 
     /// Every counsellor a case had, oldest first (the current one has no `valid_to`).
@@ -547,6 +552,19 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(())
+    }
+
+    /// [`Store::cases`] inside this transaction.
+    pub async fn cases(&mut self, filter: &CaseFilter) -> Result<Vec<Case>> {
+        let org = self.org.clone();
+        load_cases(self.conn(), &org, filter, None).await
+    }
+
+    /// [`Store::case_events`] inside this transaction (events held back until the commit
+    /// are not among them).
+    pub async fn case_events(&mut self, case_id: i64) -> Result<Vec<CaseEvent>> {
+        let org = self.org.clone();
+        load_events(self.conn(), &org, case_id).await
     }
 
     /// One case inside this transaction (sees its own uncommitted changes).

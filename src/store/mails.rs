@@ -77,11 +77,11 @@ pub struct MailRecord {
     pub attempts: i64,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, sha256, message_id, body_hash, source, source_key, received_at, state, moved, kind, \
                        partner, case_ref, decision, reason, processed_at, attempts";
 
-fn record(row: &AnyRow) -> Result<MailRecord> {
+pub(super) fn record(row: &AnyRow) -> Result<MailRecord> {
     let decision = opt_text(row, "decision")?
         .map(|d| {
             serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("mail decision: {e}")))

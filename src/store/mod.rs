@@ -12,6 +12,7 @@
 pub mod blobs;
 pub mod cases;
 mod checkpoint;
+pub mod corrections;
 pub mod digest;
 mod health;
 pub mod inspect;
@@ -34,6 +35,7 @@ use sqlx::{AnyPool, Row};
 use tokio::sync::Notify;
 
 pub use cases::{ApplyError, CaseFilter, CounsellorPeriod};
+pub use corrections::{Correction, NewCorrection};
 pub use health::Counts;
 pub use leases::Lease;
 pub use mails::{MailBytes, MailRecord, MailState, NewMail};

@@ -33,9 +33,27 @@ struct Reading<'a> {
     /// May the case be found loosely, by a name written with a typo or by the counsellor who
     /// writes? Not for a new referral.
     loose_lookup: bool,
+    /// The staff member who vouches for this mail's sender, if one does.
+    vouched_by: Option<&'a str>,
 }
 
-pub fn decide(mut parsed: Parsed, register: &Register, config: &Config) -> Decision {
+pub fn decide(parsed: Parsed, register: &Register, config: &Config) -> Decision {
+    decide_as(parsed, register, config, None)
+}
+
+/// [`decide`] for a mail a staff member vouches for (`vrijgeven`, see [`super::answer`]): its
+/// sender is taken as verified, whatever the trust anchor said; everything else is decided as
+/// ever (an unknown sender stays unknown).
+pub fn decide_vouched(parsed: Parsed, register: &Register, config: &Config, by: &str) -> Decision {
+    decide_as(parsed, register, config, Some(by))
+}
+
+fn decide_as(
+    mut parsed: Parsed,
+    register: &Register,
+    config: &Config,
+    vouched_by: Option<&str>,
+) -> Decision {
     // The attachments' bytes move into the decision instead of being copied.
     let mut attachments = std::mem::take(&mut parsed.attachments);
     if let Some(inner) = parsed.inner.as_mut() {
@@ -50,6 +68,7 @@ pub fn decide(mut parsed: Parsed, register: &Register, config: &Config) -> Decis
         decision: empty_decision(),
         attachments,
         loose_lookup: false,
+        vouched_by,
     };
     r.fill_basic_facts();
     r.classify();
@@ -282,7 +301,10 @@ impl Reading<'_> {
         if self.bounce(&from) {
             return;
         }
-        let trust = trust::assess(p, &from, self.config);
+        let trust = match self.vouched_by {
+            Some(by) => Trust::Verified(format!("{by} vouches for the sender {from} (vrijgeven)")),
+            None => trust::assess(p, &from, self.config),
+        };
         match &trust {
             Trust::Spoof(why) => {
                 self.decision.facts.claimed_partner =

@@ -17,6 +17,7 @@
 //! - [`classify`]: the decision, its reasons and who must be told
 //! - [`reasons`]: those reasons in Dutch, where a coordinator reads them
 
+pub mod answer;
 pub mod attachments;
 pub mod classify;
 pub mod dates;

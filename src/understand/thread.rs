@@ -239,6 +239,15 @@ fn folded_words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// `text` lowercase and without accents ("Élodie El Amrani" → "elodie el amrani"): how a
+/// search or a staff member's answer is compared.
+pub fn folded(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(fold)
+        .collect()
+}
+
 /// A Latin letter without its accent; other characters as they are.
 fn fold(c: char) -> char {
     match c {

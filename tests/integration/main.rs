@@ -24,6 +24,7 @@ mod preventive;
 mod register_scope;
 mod retention;
 mod setup;
+mod steer;
 mod store;
 mod threading;
 mod trust;
