@@ -176,7 +176,8 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// Print the hardened systemd unit for the daemon (with this --config).
+    /// Print the hardened systemd unit for the daemon (with this --config and a LoadCredential=
+    /// line for each secret the config names as a systemd credential).
     #[command(name = "print-service")]
     PrintService,
     /// The mail templates: the Dutch set is built in; `[templates] dir` may replace some of them.
@@ -251,10 +252,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { connect } => check(&cli.config, connect),
-        Command::PrintService => {
-            crate::out!("{}", crate::daemon::systemd_unit(&cli.config));
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::PrintService => print_service(&cli.config),
         Command::Templates { action } => {
             match action {
                 TemplatesAction::Export { dir } => crate::commands::templates::export(&dir)?,
@@ -410,6 +408,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `doorstroom print-service`: the unit for this config, with its credentials. A config that is
+/// not there yet (the Debian package is built before any config exists) gives the unit without
+/// credentials, and says so; one that does not validate is an error (its credentials are not
+/// known).
+fn print_service(path: &Path) -> anyhow::Result<ExitCode> {
+    let credentials = if path.exists() {
+        crate::config::credential_names(&load(path)?)
+    } else {
+        eprintln!(
+            "doorstroom: {} does not exist yet: the unit has no LoadCredential= lines; print it \
+             again once the config names its credentials",
+            path.display()
+        );
+        Vec::new()
+    };
+    crate::out!("{}", crate::daemon::systemd_unit(path, &credentials));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `doorstroom check`: the config, then every template; only when both are good does it say the
 /// config is valid. `--connect` then tries each server without changing anything.
 fn check(path: &Path, connect: bool) -> anyhow::Result<ExitCode> {
@@ -433,6 +450,22 @@ fn check(path: &Path, connect: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    // A credential is read now, not only its name checked: `check` is the unit's ExecStartPre,
+    // so a LoadCredential= line missing from the unit stops the start with this line instead of
+    // a daemon that cannot log in. (Files are read when used; a file that an admin's shell may
+    // not read says nothing about the service.)
+    let mut unreadable = false;
+    for (what, secret) in crate::config::secrets(&config) {
+        if let crate::config::Secret::Credential(_) = secret {
+            if let Err(e) = secret.reveal() {
+                eprintln!("{}: {what}: {e}", path.display());
+                unreadable = true;
+            }
+        }
+    }
+    if unreadable {
+        return Ok(ExitCode::FAILURE);
+    }
     crate::out!("{}", crate::config::summary(&config));
     for warning in crate::config::warnings(&config) {
         eprintln!("{}: {warning}", path.display());
@@ -453,6 +486,9 @@ fn check(path: &Path, connect: bool) -> anyhow::Result<ExitCode> {
         "  templates      {} mail kinds, {origin}; each rendered with sample data",
         crate::outbox::templates::TEMPLATE_NAMES.len(),
     );
+    for (what, secret) in crate::config::secrets(&config) {
+        crate::outln!("  secret         {what}: {}", secret.describe());
+    }
     if connect {
         let ok = runtime()?.block_on(crate::daemon::probe(&config));
         if !ok {

@@ -70,6 +70,7 @@ pub struct RawMailbox {
     pub user: Option<String>,
     pub password: Option<String>,
     pub password_file: Option<String>,
+    pub password_credential: Option<String>,
     pub oauth2: Option<RawOauth2>,
     pub inbox: Option<String>,
     pub processed: Option<String>,
@@ -84,6 +85,7 @@ pub struct RawOauth2 {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub client_secret_file: Option<String>,
+    pub client_secret_credential: Option<String>,
     pub scope: Option<String>,
     pub secret_expires: Option<String>,
 }
@@ -99,6 +101,7 @@ pub struct RawSmtp {
     pub user: Option<String>,
     pub password: Option<String>,
     pub password_file: Option<String>,
+    pub password_credential: Option<String>,
     pub oauth2: Option<RawOauth2>,
     pub retry_for: Option<String>,
     pub rate_per_recipient_per_hour: Option<u32>,

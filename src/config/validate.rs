@@ -112,26 +112,54 @@ impl Checker {
         }
     }
 
+    /// One of `password`, `password_file`, `password_credential` (or the `client_secret` trio):
+    /// `path` names the first, the others are its siblings with `_file` and `_credential`.
     fn secret(
         &mut self,
         path: &str,
         inline: Option<String>,
         file: Option<String>,
+        credential: Option<String>,
     ) -> Option<Secret> {
-        match (inline, file) {
-            (Some(_), Some(_)) => {
+        match (inline, file, credential) {
+            (None, None, None) => None,
+            (Some(s), None, None) => Some(Secret::Inline(s)),
+            (None, Some(f), None) => Some(Secret::File(PathBuf::from(f))),
+            (None, None, Some(name)) => {
+                if !is_credential_name(&name) {
+                    self.error(
+                        format!("{path}_credential"),
+                        format!("`{name}` is not a credential name"),
+                        "a file name of letters, digits, '-', '_' or '.', e.g. \"imap-password\" (read from $CREDENTIALS_DIRECTORY/imap-password)",
+                    );
+                    return None;
+                }
+                Some(Secret::Credential(name))
+            }
+            _ => {
                 self.error(
                     path,
-                    "both a password and a password file are given",
-                    "keep one; a file (readable only by the doorstroom user) is safer",
+                    format!(
+                        "more than one of `{0}`, `{0}_file` and `{0}_credential` is given",
+                        last(path)
+                    ),
+                    "keep one; a systemd credential (or a file readable only by the doorstroom user) is safest",
                 );
                 None
             }
-            (Some(s), None) => Some(Secret::Inline(s)),
-            (None, Some(f)) => Some(Secret::File(PathBuf::from(f))),
-            (None, None) => None,
         }
     }
+}
+
+/// A name systemd accepts as a credential id and that is one file in its directory.
+fn is_credential_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn last(path: &str) -> &str {
@@ -466,9 +494,15 @@ fn auth(
     user: Option<String>,
     password: Option<String>,
     password_file: Option<String>,
+    password_credential: Option<String>,
     oauth2: Option<RawOauth2>,
 ) -> Option<Auth> {
-    let secret = c.secret(&format!("{path}.password"), password, password_file);
+    let secret = c.secret(
+        &format!("{path}.password"),
+        password,
+        password_file,
+        password_credential,
+    );
     match (user, secret, oauth2) {
         (None, None, None) => None,
         (Some(user), Some(password), None) => Some(Auth::Password { user, password }),
@@ -488,11 +522,12 @@ fn auth(
                 &format!("{p}.client_secret"),
                 o.client_secret,
                 o.client_secret_file,
+                o.client_secret_credential,
             );
             let client_secret = c.required(
                 &format!("{p}.client_secret_file"),
                 client_secret,
-                "a file holding the client secret",
+                "client_secret_credential (a systemd credential) or client_secret_file",
             );
             let secret_expires = o.secret_expires.and_then(|d| {
                 NaiveDate::parse_from_str(&d, "%Y-%m-%d")
@@ -530,7 +565,7 @@ fn auth(
             c.error(
                 format!("{path}.password"),
                 "a `user` is given but no password",
-                "add password_file (or password, or an [oauth2] table)",
+                "add password_credential (a systemd credential), password_file, or an [oauth2] table",
             );
             None
         }
@@ -599,12 +634,13 @@ fn mailbox(c: &mut Checker, raw: Option<RawMailbox>) -> Option<Mailbox> {
                 raw.user,
                 raw.password,
                 raw.password_file,
+                raw.password_credential,
                 raw.oauth2,
             );
             let auth = c.required(
                 "mailbox.user",
                 auth,
-                "add user and password_file (or an [mailbox.oauth2] table)",
+                "add user and password_credential (or password_file, or an [mailbox.oauth2] table)",
             );
             Some(Mailbox::Imap(ImapMailbox {
                 host: host?,
@@ -689,6 +725,7 @@ fn smtp(c: &mut Checker, raw: Option<RawSmtp>) -> Option<Smtp> {
                 raw.user,
                 raw.password,
                 raw.password_file,
+                raw.password_credential,
                 raw.oauth2,
             );
             Some(Smtp::Server(SmtpServer {

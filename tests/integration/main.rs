@@ -12,6 +12,7 @@ mod db;
 mod hostile;
 mod hostile_mail;
 mod ingest;
+mod install;
 mod intake;
 mod jobs;
 mod layers;

@@ -1,0 +1,118 @@
+//! Installing it as an admin does: the systemd unit `print-service` prints (and the Debian
+//! package ships), secrets as systemd credentials, backup and restore.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::db::{self, Db};
+use crate::setup;
+
+/// Run the binary in `dir` with extra environment: (exit code, stdout, stderr).
+fn doorstroom(dir: &Path, env: &[(&str, &Path)], args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_doorstroom"));
+    cmd.current_dir(dir)
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .env_remove("DOORSTROOM_CONFIG")
+        .args(args)
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run doorstroom");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A local config whose SMTP password is the systemd credential `smtp-password`.
+fn config_with_credential(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let root = dir.path().display();
+    let mailbox = format!("[mailbox]\nkind = \"maildir\"\npath = \"{root}/mail\"\n");
+    let smtp = "[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = 2525\ntls = \"plain\"\nuser = \"doorstroom\"\npassword_credential = \"smtp-password\"\n";
+    let text = setup::config_text(
+        &mailbox,
+        smtp,
+        &db::url(Db::Sqlite, dir),
+        &db::unique_org("install"),
+    );
+    let path = dir.path().join("doorstroom.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn the_packaged_unit_is_what_print_service_prints_for_the_default_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let packaged = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/systemd/doorstroom.service"
+    ))
+    .unwrap();
+    // The package is built where no config exists yet: the unit without credentials.
+    let missing = "/etc/doorstroom/doorstroom.toml";
+    assert!(
+        !Path::new(missing).exists(),
+        "this test needs a machine without {missing}"
+    );
+    let (code, out, err) = doorstroom(dir.path(), &[], &["--config", missing, "print-service"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim_end(), packaged.trim_end());
+    assert!(err.contains("no LoadCredential= lines"), "{err}");
+    for hardening in [
+        "ProtectProc=invisible",
+        "ProcSubset=pid",
+        "PrivateUsers=yes",
+        "RemoveIPC=yes",
+        "PrivateMounts=yes",
+        "ExecStart=/usr/bin/doorstroom run --config /etc/doorstroom/doorstroom.toml",
+    ] {
+        assert!(packaged.contains(hardening), "{hardening}");
+    }
+}
+
+#[test]
+fn print_service_loads_each_credential_the_config_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with_credential(&dir);
+    let c = config.to_str().unwrap();
+    let (code, out, err) = doorstroom(dir.path(), &[], &["--config", c, "print-service"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("LoadCredential="))
+        .collect();
+    assert_eq!(lines, ["LoadCredential=smtp-password"], "{out}");
+    // In [Service], before the hardening.
+    let at = out.find("\nLoadCredential=").unwrap();
+    assert!(out.find("[Service]").unwrap() < at && at < out.find("NoNewPrivileges").unwrap());
+    // A config that does not validate: no unit (its credentials are not known).
+    std::fs::write(&config, "[organisation]\nnaam = 1\n").unwrap();
+    let (code, out, _) = doorstroom(dir.path(), &[], &["--config", c, "print-service"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+}
+
+#[test]
+fn check_reads_a_credential_from_the_credentials_directory_and_stops_when_it_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with_credential(&dir);
+    let c = config.to_str().unwrap();
+    let creds = tempfile::tempdir().unwrap();
+    let env = [("CREDENTIALS_DIRECTORY", creds.path())];
+    // The unit lacks the LoadCredential= line: ExecStartPre stops the start and says so.
+    let (code, out, err) = doorstroom(dir.path(), &env, &["--config", c, "check"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!out.contains("valid"), "{out}");
+    assert!(err.contains("SMTP password"), "{err}");
+    assert!(err.contains("LoadCredential=smtp-password"), "{err}");
+    std::fs::write(creds.path().join("smtp-password"), "s3cret\n").unwrap();
+    let (code, out, err) = doorstroom(dir.path(), &env, &["--config", c, "check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("the config is valid"), "{out}");
+    assert!(
+        out.contains("SMTP password: systemd credential `smtp-password`"),
+        "{out}"
+    );
+    assert!(!out.contains("s3cret"), "{out}");
+}
