@@ -523,6 +523,30 @@ pub struct Health {
     pub intake_silent_after: Duration,
     /// The oldest mail waiting in the outbox is older than this: delivery is stuck.
     pub outbox_stuck_after: Duration,
+    /// When the admins are there to act: alerts wait for it, and silence counts only in it.
+    pub working_hours: WorkingHours,
+}
+
+/// The admins' working hours, in the organisation's time zone (`[health] working_days`,
+/// `working_hours`); Belgian public holidays and the closing days are never working time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkingHours {
+    pub days: Vec<chrono::Weekday>,
+    pub start: NaiveTime,
+    /// After `start`: a span never crosses midnight.
+    pub end: NaiveTime,
+}
+
+impl Default for WorkingHours {
+    /// Monday to Friday, 08:00–18:00.
+    fn default() -> Self {
+        use chrono::Weekday::*;
+        WorkingHours {
+            days: vec![Mon, Tue, Wed, Thu, Fri],
+            start: NaiveTime::from_hms_opt(8, 0, 0).expect("a time"),
+            end: NaiveTime::from_hms_opt(18, 0, 0).expect("a time"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -819,5 +843,29 @@ mod tests {
             secrets(&config)[0].1.describe(),
             "file /etc/doorstroom/smtp-password"
         );
+    }
+
+    #[test]
+    fn working_hours_default_to_weekdays_8_to_18_and_a_span_across_midnight_is_an_error() {
+        let text = include_str!("../../config/doorstroom.example.toml");
+        let config = Config::parse(text, Path::new("x.toml")).unwrap();
+        assert_eq!(config.health.working_hours, WorkingHours::default());
+        let text = text.replacen(
+            "working_hours = \"08:00-18:00\"",
+            "working_hours = \"22:00-06:00\"",
+            1,
+        );
+        let e = Config::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`22:00-06:00` is not a span of working hours"),
+            "{e}"
+        );
+        let text = text.replacen("\"friday\"]", "\"vrijdag\"]", 1);
+        let e = Config::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`vrijdag` is not a weekday"), "{e}");
     }
 }

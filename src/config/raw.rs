@@ -210,6 +210,8 @@ pub struct RawRetention {
 pub struct RawHealth {
     pub intake_silent_after: Option<String>,
     pub outbox_stuck_after: Option<String>,
+    pub working_days: Option<Vec<String>>,
+    pub working_hours: Option<String>,
 }
 
 /// Keyword lists for classification. Every list is optional: an absent list keeps the Dutch

@@ -232,6 +232,7 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
             raw_health.outbox_stuck_after.as_deref(),
             Duration::from_secs(2 * 3600),
         ),
+        working_hours: working_hours(&mut c, &raw_health),
     };
     let limits = match raw.limits.unwrap_or_default().validate() {
         Ok(limits) => limits,
@@ -291,6 +292,43 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
         }
         _ => Err(c.found),
     }
+}
+
+/// `[health] working_days` and `working_hours` (`"08:00-18:00"`), defaults Monday–Friday
+/// 08:00–18:00.
+fn working_hours(c: &mut Checker, raw: &RawHealth) -> WorkingHours {
+    let mut out = WorkingHours::default();
+    if let Some(days) = &raw.working_days {
+        out.days = days
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                weekday(
+                    c,
+                    &format!("health.working_days[{}]", i + 1),
+                    Some(d),
+                    Weekday::Mon,
+                )
+            })
+            .collect();
+        out.days.dedup();
+    }
+    if let Some(text) = &raw.working_hours {
+        let span = text.split_once('-').and_then(|(a, b)| {
+            let a = NaiveTime::parse_from_str(a.trim(), "%H:%M").ok()?;
+            let b = NaiveTime::parse_from_str(b.trim(), "%H:%M").ok()?;
+            (a < b).then_some((a, b))
+        });
+        match span {
+            Some((start, end)) => (out.start, out.end) = (start, end),
+            None => c.error(
+                "health.working_hours",
+                format!("`{text}` is not a span of working hours"),
+                "use \"HH:MM-HH:MM\" within one day, e.g. \"08:00-18:00\"",
+            ),
+        }
+    }
+    out
 }
 
 fn person(c: &mut Checker, path: &str, raw: RawPerson) -> Option<Person> {
