@@ -176,6 +176,19 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Write a consistent copy of the SQLite database into FILE, also while the daemon runs
+    /// (for PostgreSQL use pg_dump).
+    Backup {
+        /// The new file (never overwritten).
+        file: PathBuf,
+    },
+    /// Replace the SQLite database by a backup, once that backup opens, passes SQLite's
+    /// integrity check and migrates to this version; the daemon must be stopped. The replaced
+    /// database is kept beside it (DB.before-restore-TIME).
+    Restore {
+        /// A file written by `doorstroom backup`.
+        file: PathBuf,
+    },
     /// Print the hardened systemd unit for the daemon (with this --config and a LoadCredential=
     /// line for each secret the config names as a systemd credential).
     #[command(name = "print-service")]
@@ -394,6 +407,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(crate::commands::cases::report(
                 config, year, partner, &format,
             ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { file } => {
+            let config = load(&cli.config)?;
+            runtime()?.block_on(crate::commands::backup::backup(&config, &file))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file } => {
+            let config = load(&cli.config)?;
+            runtime()?.block_on(crate::commands::backup::restore(&config, &file))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { output } => {

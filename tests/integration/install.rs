@@ -116,3 +116,137 @@ fn check_reads_a_credential_from_the_credentials_directory_and_stops_when_it_is_
     );
     assert!(!out.contains("s3cret"), "{out}");
 }
+
+/// `config` with its database at `db` instead.
+fn with_database(config: &Path, db: &Path, to: &Path) {
+    let text = std::fs::read_to_string(config).unwrap();
+    let start = text.find("[database]\nurl = \"").unwrap() + "[database]\nurl = \"".len();
+    let end = start + text[start..].find('"').unwrap();
+    let text = format!(
+        "{}sqlite://{}{}",
+        &text[..start],
+        db.display(),
+        &text[end..]
+    );
+    std::fs::write(to, text).unwrap();
+}
+
+fn cases_json(dir: &Path, config: &str) -> serde_json::Value {
+    let (code, out, err) = doorstroom(dir, &[], &["--config", config, "cases", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn a_backup_taken_while_the_daemon_runs_restores_elsewhere_and_restore_waits_for_the_daemon_to_stop(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::operate::local_config(&dir);
+    let c = config.to_str().unwrap();
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mail");
+    let (code, _, err) = doorstroom(dir.path(), &[], &["--config", c, "ingest", examples]);
+    assert_eq!(code, 0, "{err}");
+    let cases = cases_json(dir.path(), c);
+    assert!(!cases.as_array().unwrap().is_empty(), "{cases}");
+
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_doorstroom"))
+        .current_dir(dir.path())
+        .args(["--config", c, "run"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while doorstroom(dir.path(), &[], &["--config", c, "status"]).0 != 0 {
+        assert!(std::time::Instant::now() < deadline, "the daemon never ran");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let backup = dir.path().join("backup.db");
+    let b = backup.to_str().unwrap();
+    let (code, out, err) = doorstroom(dir.path(), &[], &["--config", c, "backup", b]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("backup of"), "{out}");
+    // Never over a file.
+    let (code, _, err) = doorstroom(dir.path(), &[], &["--config", c, "backup", b]);
+    assert_eq!(code, 1);
+    assert!(err.contains("never overwrites"), "{err}");
+    // Not under a running daemon.
+    let (code, _, err) = doorstroom(dir.path(), &[], &["--config", c, "restore", b]);
+    assert_eq!(code, 1);
+    assert!(err.contains("the daemon is running"), "{err}");
+    assert!(err.contains("nothing was replaced"), "{err}");
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+
+    // On another machine (a fresh folder): the same cases.
+    let other = tempfile::tempdir().unwrap();
+    let moved = other.path().join("doorstroom.toml");
+    with_database(&config, &other.path().join("var/doorstroom.db"), &moved);
+    let m = moved.to_str().unwrap();
+    let (code, out, err) = doorstroom(other.path(), &[], &["--config", m, "restore", b]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("checked and migrated"), "{out}");
+    assert_eq!(cases_json(other.path(), m), cases);
+
+    // Over the killed daemon's database: restored, and the one replaced is kept.
+    let (code, out, err) = doorstroom(dir.path(), &[], &["--config", c, "restore", b]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("the database it replaced is kept as"), "{out}");
+    assert_eq!(cases_json(dir.path(), c), cases);
+}
+
+#[test]
+fn a_file_that_is_no_database_is_not_restored_and_nothing_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::operate::local_config(&dir);
+    let c = config.to_str().unwrap();
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mail");
+    assert_eq!(
+        doorstroom(dir.path(), &[], &["--config", c, "ingest", examples]).0,
+        0
+    );
+    let cases = cases_json(dir.path(), c);
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![b'x'; 8192]).unwrap();
+    let (code, out, err) = doorstroom(
+        dir.path(),
+        &[],
+        &["--config", c, "restore", junk.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("is not a usable backup; nothing was replaced"),
+        "{err}"
+    );
+    assert_eq!(cases_json(dir.path(), c), cases);
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.to_string_lossy().contains("restoring")),
+        "{left:?}"
+    );
+}
+
+#[test]
+fn backup_of_a_postgresql_database_says_to_use_pg_dump_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::operate::local_config(&dir);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let start = text.find("[database]\nurl = \"").unwrap();
+    let text = format!(
+        "{}[database]\nurl = \"postgres://doorstroom@127.0.0.1:1/doorstroom\"\n",
+        &text[..start]
+    );
+    std::fs::write(&config, text).unwrap();
+    let c = config.to_str().unwrap();
+    for command in ["backup", "restore"] {
+        let (code, _, err) = doorstroom(dir.path(), &[], &["--config", c, command, "x.db"]);
+        assert_eq!(code, 1, "{command}");
+        assert!(err.contains("pg_dump"), "{command}: {err}");
+        assert!(!err.contains("BackupError"), "{err}");
+    }
+}
