@@ -556,6 +556,9 @@ pub struct Templates {
     pub dir: Option<PathBuf>,
     /// Closing lines under every mail.
     pub signature: String,
+    /// Where the Dutch guide for partners and coordinators (docs/handleiding.md) is published:
+    /// every mail's footer links to it.
+    pub guide_url: Option<String>,
 }
 
 impl Config {

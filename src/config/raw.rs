@@ -246,4 +246,5 @@ pub struct RawTriage {
 pub struct RawTemplates {
     pub dir: Option<String>,
     pub signature: Option<String>,
+    pub guide_url: Option<String>,
 }

@@ -259,7 +259,19 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
     }
     let triage = Keywords::from_raw(raw_triage);
     let templates = raw.templates.unwrap_or_default();
+    if let Some(url) = &templates.guide_url {
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.contains(char::is_whitespace)
+        {
+            c.error(
+                "templates.guide_url",
+                format!("`{url}` is not a web address"),
+                "a URL partners can open, e.g. \"https://www.woonhaven.be/doorstroom/handleiding\"",
+            );
+        }
+    }
     let templates = Templates {
+        guide_url: templates.guide_url,
         dir: templates.dir.map(PathBuf::from),
         signature: templates.signature.unwrap_or_else(|| {
             format!(
