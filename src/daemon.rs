@@ -191,6 +191,17 @@ pub async fn run(
         "watchdog",
         systemd::watchdog(stop_taking.clone()),
     );
+    if let Some(addr) = snapshot.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {addr} ([metrics] listen)"))?;
+        tracing::info!(%addr, "metrics endpoint listening");
+        let (store, stop) = (store.clone(), stop_taking.clone());
+        spawn(&mut tasks, "metrics", async move {
+            crate::metrics::serve(listener, store, stop).await;
+            Ok(())
+        });
+    }
     let checkpoints = (store.clone(), stop_taking.clone());
     spawn(&mut tasks, "checkpoint", async move {
         let (store, stop) = checkpoints;

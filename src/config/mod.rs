@@ -75,6 +75,8 @@ pub struct Config {
     pub templates: Templates,
     /// `[limits]`: what one mail may cost intake (see [`limits`]).
     pub limits: limits::Limits,
+    /// `[metrics] listen`: where the Prometheus endpoint answers; none (the default) = off.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// The landlord (woonmaatschappij / SVK) that runs the shared mailbox.
@@ -870,5 +872,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("`vrijdag` is not a weekday"), "{e}");
+    }
+
+    #[test]
+    fn the_metrics_endpoint_is_off_unless_listen_names_an_address_and_port() {
+        let text = include_str!("../../config/doorstroom.example.toml");
+        assert_eq!(
+            Config::parse(text, Path::new("x.toml"))
+                .unwrap()
+                .metrics_listen,
+            None
+        );
+        let on = format!("{text}\n[metrics]\nlisten = \"127.0.0.1:9464\"\n");
+        let config = Config::parse(&on, Path::new("x.toml")).unwrap();
+        assert_eq!(
+            config.metrics_listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        let bad = format!("{text}\n[metrics]\nlisten = \"localhost\"\n");
+        let e = Config::parse(&bad, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`localhost` is not an address and port"), "{e}");
     }
 }

@@ -28,6 +28,13 @@ pub struct RawConfig {
     pub triage: Option<RawTriage>,
     pub templates: Option<RawTemplates>,
     pub limits: Option<super::limits::RawLimits>,
+    pub metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -247,6 +247,19 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
             super::limits::Limits::default()
         }
     };
+    let metrics_listen = raw.metrics.and_then(|m| m.listen).and_then(|text| {
+        match text.parse::<std::net::SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                c.error(
+                    "metrics.listen",
+                    format!("`{text}` is not an address and port"),
+                    "e.g. \"127.0.0.1:9464\" (leave [metrics] out to keep the endpoint off)",
+                );
+                None
+            }
+        }
+    });
     let raw_triage = raw.triage.unwrap_or_default();
     if let Some(t) = raw_triage.confidence_threshold {
         if !(0.0..=1.0).contains(&t) {
@@ -300,6 +313,7 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
                 triage,
                 templates,
                 limits,
+                metrics_listen,
             })
         }
         _ => Err(c.found),

@@ -250,3 +250,60 @@ fn backup_of_a_postgresql_database_says_to_use_pg_dump_and_fails() {
         assert!(!err.contains("BackupError"), "{err}");
     }
 }
+
+#[test]
+fn the_metrics_endpoint_is_off_by_default_and_answers_prometheus_text_when_configured() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::operate::local_config(&dir);
+    let c = config.to_str().unwrap();
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mail");
+    assert_eq!(
+        doorstroom(dir.path(), &[], &["--config", c, "ingest", examples]).0,
+        0
+    );
+    // A free port, given back for the daemon to take.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n"));
+    std::fs::write(&config, text).unwrap();
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_doorstroom"))
+        .current_dir(dir.path())
+        .args(["--config", c, "run"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let response = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            break out;
+        }
+        assert!(std::time::Instant::now() < deadline, "no metrics endpoint");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(response.contains("text/plain; version=0.0.4"), "{response}");
+    assert!(
+        response.contains("doorstroom_mails_total{kind=\"referral\"} 1"),
+        "{response}"
+    );
+    assert!(
+        response.contains("doorstroom_mails_quarantined "),
+        "{response}"
+    );
+    // Off by default: the example config names no [metrics].
+    let example = include_str!("../../config/doorstroom.example.toml");
+    assert!(!example.lines().any(|l| l.trim() == "[metrics]"));
+}
