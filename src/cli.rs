@@ -194,7 +194,21 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// Print the hardened systemd unit for the daemon (with this --config).
+    /// Write a consistent copy of the SQLite database into FILE, also while the daemon runs
+    /// (for PostgreSQL use pg_dump).
+    Backup {
+        /// The new file (never overwritten).
+        file: PathBuf,
+    },
+    /// Replace the SQLite database by a backup, once that backup opens, passes SQLite's
+    /// integrity check and migrates to this version; the daemon must be stopped. The replaced
+    /// database is kept beside it (DB.before-restore-TIME).
+    Restore {
+        /// A file written by `doorstroom backup`.
+        file: PathBuf,
+    },
+    /// Print the hardened systemd unit for the daemon (with this --config and a LoadCredential=
+    /// line for each secret the config names as a systemd credential).
     #[command(name = "print-service")]
     PrintService,
     /// The mail templates: the Dutch set is built in; `[templates] dir` may replace some of them.
@@ -299,10 +313,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { connect } => check(&cli.config, connect),
-        Command::PrintService => {
-            crate::out!("{}", crate::daemon::systemd_unit(&cli.config));
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::PrintService => print_service(&cli.config),
         Command::Templates { action } => {
             match action {
                 TemplatesAction::Export { dir } => crate::commands::templates::export(&dir)?,
@@ -487,6 +498,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup { file } => {
+            let config = load(&cli.config)?;
+            runtime()?.block_on(crate::commands::backup::backup(&config, &file))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file } => {
+            let config = load(&cli.config)?;
+            runtime()?.block_on(crate::commands::backup::restore(&config, &file))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Status { output } => {
             let config = load(&cli.config)?;
             let healthy = runtime()?.block_on(crate::commands::status::run(config, output.json))?;
@@ -497,6 +518,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// `doorstroom print-service`: the unit for this config, with its credentials. A config that is
+/// not there yet (the Debian package is built before any config exists) gives the unit without
+/// credentials, and says so; one that does not validate is an error (its credentials are not
+/// known).
+fn print_service(path: &Path) -> anyhow::Result<ExitCode> {
+    let credentials = if path.exists() {
+        crate::config::credential_names(&load(path)?)
+    } else {
+        eprintln!(
+            "doorstroom: {} does not exist yet: the unit has no LoadCredential= lines; print it \
+             again once the config names its credentials",
+            path.display()
+        );
+        Vec::new()
+    };
+    crate::out!("{}", crate::daemon::systemd_unit(path, &credentials));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `doorstroom check`: the config, then every template; only when both are good does it say the
@@ -522,6 +562,22 @@ fn check(path: &Path, connect: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    // A credential is read now, not only its name checked: `check` is the unit's ExecStartPre,
+    // so a LoadCredential= line missing from the unit stops the start with this line instead of
+    // a daemon that cannot log in. (Files are read when used; a file that an admin's shell may
+    // not read says nothing about the service.)
+    let mut unreadable = false;
+    for (what, secret) in crate::config::secrets(&config) {
+        if let crate::config::Secret::Credential(_) = secret {
+            if let Err(e) = secret.reveal() {
+                eprintln!("{}: {what}: {e}", path.display());
+                unreadable = true;
+            }
+        }
+    }
+    if unreadable {
+        return Ok(ExitCode::FAILURE);
+    }
     crate::out!("{}", crate::config::summary(&config));
     for warning in crate::config::warnings(&config) {
         eprintln!("{}: {warning}", path.display());
@@ -542,6 +598,9 @@ fn check(path: &Path, connect: bool) -> anyhow::Result<ExitCode> {
         "  templates      {} mail kinds, {origin}; each rendered with sample data",
         crate::outbox::templates::TEMPLATE_NAMES.len(),
     );
+    for (what, secret) in crate::config::secrets(&config) {
+        crate::outln!("  secret         {what}: {}", secret.describe());
+    }
     if connect {
         let ok = runtime()?.block_on(crate::daemon::probe(&config));
         if !ok {

@@ -129,11 +129,9 @@ pub mod lease {
 
     /// This process's name as a lease holder.
     pub fn holder() -> String {
-        let host =
-            std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "host".into());
         format!(
             "{}:{}:{:08x}",
-            host.trim(),
+            hostname(),
             std::process::id(),
             rand::random::<u32>()
         )
@@ -209,8 +207,33 @@ pub mod lease {
         let mine = me.split(':').next();
         let mut parts = other.split(':');
         let (host, pid) = (parts.next(), parts.next());
-        let gone = |pid: &str| !std::path::Path::new("/proc").join(pid).exists();
+        let gone = |pid: &str| pid.parse::<libc::pid_t>().is_ok_and(process_is_gone);
         host == mine && pid.is_some_and(gone)
+    }
+
+    /// The host's name from the kernel (uname), not from `/proc/sys`, which the unit's
+    /// `ProcSubset=pid` hides (every instance would then be on host "host").
+    fn hostname() -> String {
+        let mut buf = [0u8; 256];
+        // SAFETY: gethostname writes at most `buf.len()` bytes into the buffer it is given.
+        let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        match std::str::from_utf8(&buf[..end]) {
+            Ok(name) if ok && !name.is_empty() => name.to_string(),
+            _ => "host".into(),
+        }
+    }
+
+    /// No process `pid` exists. Asked with the null signal, not by looking in `/proc`: the unit's
+    /// `ProtectProc=invisible` hides other users' processes there (an admin's command running
+    /// as root would look gone to the daemon); `kill(pid, 0)` answers EPERM for those.
+    fn process_is_gone(pid: libc::pid_t) -> bool {
+        if pid <= 0 {
+            return false;
+        }
+        // SAFETY: signal 0 sends nothing; it only checks that the process exists.
+        let r = unsafe { libc::kill(pid, 0) };
+        r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
     }
 
     /// A holder on this host whose process is gone (killed, crashed) does not keep the work
@@ -266,5 +289,27 @@ pub mod lease {
                 Err(e) => tracing::warn!(resource = %resource, "cannot renew the lease: {e}"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lease::is_gone;
+
+    #[test]
+    fn a_lease_holder_on_this_host_is_gone_only_when_its_process_is() {
+        let me = super::lease::holder();
+        let host = me.split(':').next().unwrap();
+        assert_ne!(host, "host", "the host name comes from the kernel");
+        let alive = format!("{host}:{}:0", std::process::id());
+        assert!(!is_gone(&me, &alive));
+        // PID 1 exists in every PID namespace, also where it belongs to another user.
+        assert!(!is_gone(&me, &format!("{host}:1:0")));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(is_gone(&me, &format!("{host}:{pid}:0")));
+        // Another host's holder is never known to be gone.
+        assert!(!is_gone(&me, &format!("elsewhere:{pid}:0")));
     }
 }

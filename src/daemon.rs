@@ -25,10 +25,22 @@ pub const SYSTEMD_UNIT: &str = include_str!("../systemd/doorstroom.service");
 /// The config path [`SYSTEMD_UNIT`] names.
 pub const DEFAULT_CONFIG: &str = "/etc/doorstroom/doorstroom.toml";
 
-/// [`SYSTEMD_UNIT`] for the config at `config` (made absolute: the unit runs elsewhere).
-pub fn systemd_unit(config: &std::path::Path) -> String {
+/// The line of [`SYSTEMD_UNIT`] after which the `LoadCredential=` lines go.
+const CREDENTIALS_AFTER: &str = "# service in $CREDENTIALS_DIRECTORY.\n";
+
+/// [`SYSTEMD_UNIT`] for the config at `config` (made absolute: the unit runs elsewhere), with a
+/// `LoadCredential=NAME` line for each credential it names (systemd then reads
+/// `/etc/credstore/NAME`, see systemd.exec(5)). With no credentials it is the shipped unit
+/// byte for byte (the Debian package installs that one).
+pub fn systemd_unit(config: &std::path::Path, credentials: &[String]) -> String {
     let config = std::path::absolute(config).unwrap_or_else(|_| config.to_path_buf());
-    SYSTEMD_UNIT.replace(DEFAULT_CONFIG, &config.display().to_string())
+    let lines: String = credentials
+        .iter()
+        .map(|name| format!("LoadCredential={name}\n"))
+        .collect();
+    SYSTEMD_UNIT
+        .replace(DEFAULT_CONFIG, &config.display().to_string())
+        .replacen(CREDENTIALS_AFTER, &format!("{CREDENTIALS_AFTER}{lines}"), 1)
 }
 
 /// The heartbeat the daemon writes and `status` reads lives with the context.
@@ -179,6 +191,17 @@ pub async fn run(
         "watchdog",
         systemd::watchdog(stop_taking.clone()),
     );
+    if let Some(addr) = snapshot.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {addr} ([metrics] listen)"))?;
+        tracing::info!(%addr, "metrics endpoint listening");
+        let (store, stop) = (store.clone(), stop_taking.clone());
+        spawn(&mut tasks, "metrics", async move {
+            crate::metrics::serve(listener, store, stop).await;
+            Ok(())
+        });
+    }
     let checkpoints = (store.clone(), stop_taking.clone());
     spawn(&mut tasks, "checkpoint", async move {
         let (store, stop) = checkpoints;

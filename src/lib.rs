@@ -14,11 +14,12 @@
 //!
 //! | module | owns | never does | may use |
 //! | --- | --- | --- | --- |
-//! | [`cli`] | the command line an admin types: parsing it, logging, exit codes | anything the daemon would do differently | `commands`, `daemon`, `context`, `intake`, `jobs`, `outbox`, `oauth`, `store`, `case`, `calendar`, `understand`, `memory`, `output`, `config` |
+//! | [`cli`] | the command line an admin types: parsing it, logging, exit codes | anything the daemon would do differently | `commands`, `daemon`, `metrics`, `context`, `intake`, `jobs`, `outbox`, `oauth`, `store`, `case`, `calendar`, `understand`, `memory`, `output`, `config` |
 //! | [`commands`] | one module per admin command | starting the daemon or anything it would do differently | `context`, `intake`, `jobs`, `outbox`, `oauth`, `store`, `case`, `calendar`, `understand`, `memory`, `output`, `config` |
-//! | [`daemon`] | start-up and shutdown of the long-running service, leases, systemd | business logic | `context`, `intake`, `jobs`, `outbox`, `oauth`, `store`, `case`, `calendar`, `understand`, `memory`, `output`, `config` |
+//! | [`daemon`] | start-up and shutdown of the long-running service, leases, systemd | business logic | `metrics`, `context`, `intake`, `jobs`, `outbox`, `oauth`, `store`, `case`, `calendar`, `understand`, `memory`, `output`, `config` |
 //! | [`intake`] | reading the mailbox (IMAP, Maildir, .eml files) exactly once per mail | deciding what a mail means | `context`, `outbox`, `oauth`, `store`, `case`, `calendar`, `understand`, `memory`, `config` |
 //! | [`jobs`] | the periodic work: agenda, escalations, digests, retention | talking SMTP or IMAP directly | `context`, `outbox`, `store`, `case`, `calendar`, `understand`, `memory`, `config` |
+//! | [`metrics`] | the optional Prometheus endpoint: figures read from the store, as text | changing anything, showing case data | `store`, `config` |
 //! | [`context`] | what tasks share: the store and the current config; opening the store | anything else | `outbox`, `store`, `config` |
 //! | [`outbox`] | composing mails from templates and delivering them exactly once | deciding who may receive what (that is [`outbox::guard`]) | `oauth`, `store`, `case`, `calendar`, `understand`, `config` |
 //! | [`oauth`] | OAuth2 client-credentials tokens for XOAUTH2 (IMAP and SMTP), cached | logging tokens or secrets | `config` |
@@ -44,6 +45,7 @@ pub mod daemon;
 pub mod intake;
 pub mod jobs;
 pub mod memory;
+pub mod metrics;
 pub mod oauth;
 pub mod outbox;
 pub mod output;

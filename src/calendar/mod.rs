@@ -14,12 +14,14 @@
 //! | [`ics`] | iCalendar REQUEST / CANCEL text (RFC 5545, RFC 5546) for one meeting |
 //! | [`agenda`] | the agenda of one partner for one month, from that partner's case summaries |
 //! | [`reply`] | reading an attendee's calendar reply (which meeting, what was answered) |
+//! | [`working_hours`] | the admins' working hours: is it working time, how much lies between two instants |
 
 pub mod agenda;
 pub mod holidays;
 pub mod ics;
 pub mod meeting;
 pub mod reply;
+pub mod working_hours;
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,6 +1,7 @@
 //! One module per admin command: parse nothing (clap did), call the library, print.
 
 pub mod agenda;
+pub mod backup;
 pub mod cases;
 pub mod export_case;
 pub mod ingest;

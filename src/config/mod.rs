@@ -75,6 +75,8 @@ pub struct Config {
     pub templates: Templates,
     /// `[limits]`: what one mail may cost intake (see [`limits`]).
     pub limits: limits::Limits,
+    /// `[metrics] listen`: where the Prometheus endpoint answers; none (the default) = off.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// The landlord (woonmaatschappij / SVK) that runs the shared mailbox.
@@ -180,11 +182,22 @@ pub enum TlsMode {
     Plain,
 }
 
+/// Where a password or client secret is kept.
 #[derive(Debug, Clone)]
 pub enum Secret {
+    /// Written in the config itself (not recommended).
     Inline(String),
+    /// A file only the doorstroom user may read (`password_file`).
     File(PathBuf),
+    /// A systemd credential (`password_credential`): the unit's `LoadCredential=NAME` hands the
+    /// file to the service in `$CREDENTIALS_DIRECTORY`, so the doorstroom user never needs read
+    /// access to where it is kept.
+    Credential(String),
 }
+
+/// Where systemd looks for a credential the unit names without a path (`LoadCredential=NAME`,
+/// systemd.exec(5)); an admin's command outside the service reads it there too.
+pub const CREDSTORE_DIRS: [&str; 3] = ["/etc/credstore", "/run/credstore", "/usr/lib/credstore"];
 
 impl Secret {
     /// Read the secret; a file is read at use time so that a rotated password is picked up.
@@ -192,8 +205,101 @@ impl Secret {
         match self {
             Secret::Inline(s) => Ok(s.clone()),
             Secret::File(p) => Ok(std::fs::read_to_string(p)?.trim_end().to_string()),
+            Secret::Credential(name) => {
+                let path = credential_path(
+                    name,
+                    std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from),
+                )?;
+                std::fs::read_to_string(&path)
+                    .map(|s| s.trim_end().to_string())
+                    .map_err(|e| {
+                        std::io::Error::new(
+                            e.kind(),
+                            format!("credential `{name}` ({}): {e}", path.display()),
+                        )
+                    })
+            }
         }
     }
+
+    /// What `check` says about where this secret comes from (never the secret itself).
+    pub fn describe(&self) -> String {
+        match self {
+            Secret::Inline(_) => "written in the config".into(),
+            Secret::File(p) => format!("file {}", p.display()),
+            Secret::Credential(name) => format!("systemd credential `{name}`"),
+        }
+    }
+}
+
+/// The file credential `name` is read from: in `credentials_directory` (the service's
+/// `$CREDENTIALS_DIRECTORY`) when systemd set one, else where systemd itself would look
+/// ([`CREDSTORE_DIRS`]), so that `doorstroom check --connect` run by root outside the service
+/// reads the same secret. An error says what to add to the unit.
+pub fn credential_path(
+    name: &str,
+    credentials_directory: Option<PathBuf>,
+) -> std::io::Result<PathBuf> {
+    if let Some(dir) = credentials_directory {
+        let path = dir.join(name);
+        if path.exists() {
+            return Ok(path);
+        }
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!(
+                "the service was not given the credential `{name}` (no {}); add \
+                 `LoadCredential={name}` to the unit (`doorstroom print-service` prints the unit \
+                 with it) and put the secret in /etc/credstore/{name}",
+                path.display()
+            ),
+        ));
+    }
+    CREDSTORE_DIRS
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "credential `{name}`: not running under systemd (no CREDENTIALS_DIRECTORY) \
+                     and no /etc/credstore/{name}; put the secret there (mode 0600, owner root)"
+                ),
+            )
+        })
+}
+
+/// Every secret of the config, with what it is for: `check` lists them, `print-service` adds a
+/// `LoadCredential=` line for each credential.
+pub fn secrets(config: &Config) -> Vec<(&'static str, &Secret)> {
+    fn of<'a>(auth: &'a Auth, what: [&'static str; 2]) -> (&'static str, &'a Secret) {
+        match auth {
+            Auth::Password { password, .. } => (what[0], password),
+            Auth::Oauth2 { oauth2, .. } => (what[1], &oauth2.client_secret),
+        }
+    }
+    let mut out = Vec::new();
+    if let Mailbox::Imap(m) = &config.mailbox {
+        out.push(of(&m.auth, ["IMAP password", "IMAP OAuth2 client secret"]));
+    }
+    if let Smtp::Server(SmtpServer { auth: Some(a), .. }) = &config.smtp {
+        out.push(of(a, ["SMTP password", "SMTP OAuth2 client secret"]));
+    }
+    out
+}
+
+/// The systemd credential names the config refers to, each once, in order.
+pub fn credential_names(config: &Config) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (_, secret) in secrets(config) {
+        if let Secret::Credential(name) = secret {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    names
 }
 
 /// OAuth2 client-credentials sign-in (Microsoft 365 / Exchange Online), for IMAP and SMTP.
@@ -419,6 +525,30 @@ pub struct Health {
     pub intake_silent_after: Duration,
     /// The oldest mail waiting in the outbox is older than this: delivery is stuck.
     pub outbox_stuck_after: Duration,
+    /// When the admins are there to act: alerts wait for it, and silence counts only in it.
+    pub working_hours: WorkingHours,
+}
+
+/// The admins' working hours, in the organisation's time zone (`[health] working_days`,
+/// `working_hours`); Belgian public holidays and the closing days are never working time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkingHours {
+    pub days: Vec<chrono::Weekday>,
+    pub start: NaiveTime,
+    /// After `start`: a span never crosses midnight.
+    pub end: NaiveTime,
+}
+
+impl Default for WorkingHours {
+    /// Monday to Friday, 08:00–18:00.
+    fn default() -> Self {
+        use chrono::Weekday::*;
+        WorkingHours {
+            days: vec![Mon, Tue, Wed, Thu, Fri],
+            start: NaiveTime::from_hms_opt(8, 0, 0).expect("a time"),
+            end: NaiveTime::from_hms_opt(18, 0, 0).expect("a time"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -428,6 +558,9 @@ pub struct Templates {
     pub dir: Option<PathBuf>,
     /// Closing lines under every mail.
     pub signature: String,
+    /// Where the Dutch guide for partners and coordinators (docs/handleiding.md) is published:
+    /// every mail's footer links to it.
+    pub guide_url: Option<String>,
 }
 
 impl Config {
@@ -650,5 +783,116 @@ pub fn redact_url(url: &str) -> String {
             }
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example config with `[smtp]` replaced by a server signing in with `auth`.
+    fn with_smtp_auth(auth: &str) -> Result<Config, ConfigErrors> {
+        let text = include_str!("../../config/doorstroom.example.toml");
+        let text = text.replacen(
+            "transport = \"file\"\npath = \"var/sent\"\n",
+            &format!("transport = \"smtp\"\nhost = \"smtp.example\"\nuser = \"u\"\n{auth}\n"),
+            1,
+        );
+        Config::parse(&text, Path::new("x.toml"))
+    }
+
+    #[test]
+    fn a_password_named_as_a_credential_is_read_from_the_credentials_directory() {
+        let config = with_smtp_auth("password_credential = \"smtp-password\"")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(credential_names(&config), ["smtp-password"]);
+        let secrets = secrets(&config);
+        assert_eq!(secrets.len(), 1);
+        assert_eq!(secrets[0].0, "SMTP password");
+        assert_eq!(
+            secrets[0].1.describe(),
+            "systemd credential `smtp-password`"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("smtp-password"), "s3cret\n").unwrap();
+        let path = credential_path("smtp-password", Some(dir.path().to_path_buf())).unwrap();
+        assert_eq!(std::fs::read_to_string(path).unwrap(), "s3cret\n");
+    }
+
+    #[test]
+    fn a_credential_the_service_was_not_given_names_the_unit_line_to_add() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = credential_path("imap-password", Some(dir.path().to_path_buf())).unwrap_err();
+        assert!(
+            e.to_string().contains("LoadCredential=imap-password"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_secret_given_two_ways_or_a_credential_name_with_a_slash_is_an_error() {
+        let e = with_smtp_auth("password_credential = \"p\"\npassword_file = \"/etc/p\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("more than one of `password`"), "{e}");
+        let e = with_smtp_auth("password_credential = \"../etc/shadow\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not a credential name"), "{e}");
+        assert!(e.contains("smtp.password_credential"), "{e}");
+        // A file path still works.
+        let config = with_smtp_auth("password_file = \"/etc/doorstroom/smtp-password\"")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(credential_names(&config).is_empty());
+        assert_eq!(
+            secrets(&config)[0].1.describe(),
+            "file /etc/doorstroom/smtp-password"
+        );
+    }
+
+    #[test]
+    fn working_hours_default_to_weekdays_8_to_18_and_a_span_across_midnight_is_an_error() {
+        let text = include_str!("../../config/doorstroom.example.toml");
+        let config = Config::parse(text, Path::new("x.toml")).unwrap();
+        assert_eq!(config.health.working_hours, WorkingHours::default());
+        let text = text.replacen(
+            "working_hours = \"08:00-18:00\"",
+            "working_hours = \"22:00-06:00\"",
+            1,
+        );
+        let e = Config::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`22:00-06:00` is not a span of working hours"),
+            "{e}"
+        );
+        let text = text.replacen("\"friday\"]", "\"vrijdag\"]", 1);
+        let e = Config::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`vrijdag` is not a weekday"), "{e}");
+    }
+
+    #[test]
+    fn the_metrics_endpoint_is_off_unless_listen_names_an_address_and_port() {
+        let text = include_str!("../../config/doorstroom.example.toml");
+        assert_eq!(
+            Config::parse(text, Path::new("x.toml"))
+                .unwrap()
+                .metrics_listen,
+            None
+        );
+        let on = format!("{text}\n[metrics]\nlisten = \"127.0.0.1:9464\"\n");
+        let config = Config::parse(&on, Path::new("x.toml")).unwrap();
+        assert_eq!(
+            config.metrics_listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        let bad = format!("{text}\n[metrics]\nlisten = \"localhost\"\n");
+        let e = Config::parse(&bad, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`localhost` is not an address and port"), "{e}");
     }
 }

@@ -28,6 +28,13 @@ pub struct RawConfig {
     pub triage: Option<RawTriage>,
     pub templates: Option<RawTemplates>,
     pub limits: Option<super::limits::RawLimits>,
+    pub metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,6 +77,7 @@ pub struct RawMailbox {
     pub user: Option<String>,
     pub password: Option<String>,
     pub password_file: Option<String>,
+    pub password_credential: Option<String>,
     pub oauth2: Option<RawOauth2>,
     pub inbox: Option<String>,
     pub processed: Option<String>,
@@ -84,6 +92,7 @@ pub struct RawOauth2 {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub client_secret_file: Option<String>,
+    pub client_secret_credential: Option<String>,
     pub scope: Option<String>,
     pub secret_expires: Option<String>,
 }
@@ -99,6 +108,7 @@ pub struct RawSmtp {
     pub user: Option<String>,
     pub password: Option<String>,
     pub password_file: Option<String>,
+    pub password_credential: Option<String>,
     pub oauth2: Option<RawOauth2>,
     pub retry_for: Option<String>,
     pub rate_per_recipient_per_hour: Option<u32>,
@@ -207,6 +217,8 @@ pub struct RawRetention {
 pub struct RawHealth {
     pub intake_silent_after: Option<String>,
     pub outbox_stuck_after: Option<String>,
+    pub working_days: Option<Vec<String>>,
+    pub working_hours: Option<String>,
 }
 
 /// Keyword lists for classification. Every list is optional: an absent list keeps the Dutch
@@ -242,4 +254,5 @@ pub struct RawTriage {
 pub struct RawTemplates {
     pub dir: Option<String>,
     pub signature: Option<String>,
+    pub guide_url: Option<String>,
 }

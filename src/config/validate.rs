@@ -112,26 +112,54 @@ impl Checker {
         }
     }
 
+    /// One of `password`, `password_file`, `password_credential` (or the `client_secret` trio):
+    /// `path` names the first, the others are its siblings with `_file` and `_credential`.
     fn secret(
         &mut self,
         path: &str,
         inline: Option<String>,
         file: Option<String>,
+        credential: Option<String>,
     ) -> Option<Secret> {
-        match (inline, file) {
-            (Some(_), Some(_)) => {
+        match (inline, file, credential) {
+            (None, None, None) => None,
+            (Some(s), None, None) => Some(Secret::Inline(s)),
+            (None, Some(f), None) => Some(Secret::File(PathBuf::from(f))),
+            (None, None, Some(name)) => {
+                if !is_credential_name(&name) {
+                    self.error(
+                        format!("{path}_credential"),
+                        format!("`{name}` is not a credential name"),
+                        "a file name of letters, digits, '-', '_' or '.', e.g. \"imap-password\" (read from $CREDENTIALS_DIRECTORY/imap-password)",
+                    );
+                    return None;
+                }
+                Some(Secret::Credential(name))
+            }
+            _ => {
                 self.error(
                     path,
-                    "both a password and a password file are given",
-                    "keep one; a file (readable only by the doorstroom user) is safer",
+                    format!(
+                        "more than one of `{0}`, `{0}_file` and `{0}_credential` is given",
+                        last(path)
+                    ),
+                    "keep one; a systemd credential (or a file readable only by the doorstroom user) is safest",
                 );
                 None
             }
-            (Some(s), None) => Some(Secret::Inline(s)),
-            (None, Some(f)) => Some(Secret::File(PathBuf::from(f))),
-            (None, None) => None,
         }
     }
+}
+
+/// A name systemd accepts as a credential id and that is one file in its directory.
+fn is_credential_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn last(path: &str) -> &str {
@@ -204,6 +232,7 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
             raw_health.outbox_stuck_after.as_deref(),
             Duration::from_secs(2 * 3600),
         ),
+        working_hours: working_hours(&mut c, &raw_health),
     };
     let limits = match raw.limits.unwrap_or_default().validate() {
         Ok(limits) => limits,
@@ -218,6 +247,19 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
             super::limits::Limits::default()
         }
     };
+    let metrics_listen = raw.metrics.and_then(|m| m.listen).and_then(|text| {
+        match text.parse::<std::net::SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                c.error(
+                    "metrics.listen",
+                    format!("`{text}` is not an address and port"),
+                    "e.g. \"127.0.0.1:9464\" (leave [metrics] out to keep the endpoint off)",
+                );
+                None
+            }
+        }
+    });
     let raw_triage = raw.triage.unwrap_or_default();
     if let Some(t) = raw_triage.confidence_threshold {
         if !(0.0..=1.0).contains(&t) {
@@ -230,7 +272,19 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
     }
     let triage = Keywords::from_raw(raw_triage);
     let templates = raw.templates.unwrap_or_default();
+    if let Some(url) = &templates.guide_url {
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.contains(char::is_whitespace)
+        {
+            c.error(
+                "templates.guide_url",
+                format!("`{url}` is not a web address"),
+                "a URL partners can open, e.g. \"https://www.woonhaven.be/doorstroom/handleiding\"",
+            );
+        }
+    }
     let templates = Templates {
+        guide_url: templates.guide_url,
         dir: templates.dir.map(PathBuf::from),
         signature: templates.signature.unwrap_or_else(|| {
             format!(
@@ -259,10 +313,48 @@ pub(super) fn validate(raw: RawConfig, source: &Path) -> Result<Config, Vec<Diag
                 triage,
                 templates,
                 limits,
+                metrics_listen,
             })
         }
         _ => Err(c.found),
     }
+}
+
+/// `[health] working_days` and `working_hours` (`"08:00-18:00"`), defaults Monday–Friday
+/// 08:00–18:00.
+fn working_hours(c: &mut Checker, raw: &RawHealth) -> WorkingHours {
+    let mut out = WorkingHours::default();
+    if let Some(days) = &raw.working_days {
+        out.days = days
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                weekday(
+                    c,
+                    &format!("health.working_days[{}]", i + 1),
+                    Some(d),
+                    Weekday::Mon,
+                )
+            })
+            .collect();
+        out.days.dedup();
+    }
+    if let Some(text) = &raw.working_hours {
+        let span = text.split_once('-').and_then(|(a, b)| {
+            let a = NaiveTime::parse_from_str(a.trim(), "%H:%M").ok()?;
+            let b = NaiveTime::parse_from_str(b.trim(), "%H:%M").ok()?;
+            (a < b).then_some((a, b))
+        });
+        match span {
+            Some((start, end)) => (out.start, out.end) = (start, end),
+            None => c.error(
+                "health.working_hours",
+                format!("`{text}` is not a span of working hours"),
+                "use \"HH:MM-HH:MM\" within one day, e.g. \"08:00-18:00\"",
+            ),
+        }
+    }
+    out
 }
 
 fn person(c: &mut Checker, path: &str, raw: RawPerson) -> Option<Person> {
@@ -466,9 +558,15 @@ fn auth(
     user: Option<String>,
     password: Option<String>,
     password_file: Option<String>,
+    password_credential: Option<String>,
     oauth2: Option<RawOauth2>,
 ) -> Option<Auth> {
-    let secret = c.secret(&format!("{path}.password"), password, password_file);
+    let secret = c.secret(
+        &format!("{path}.password"),
+        password,
+        password_file,
+        password_credential,
+    );
     match (user, secret, oauth2) {
         (None, None, None) => None,
         (Some(user), Some(password), None) => Some(Auth::Password { user, password }),
@@ -488,11 +586,12 @@ fn auth(
                 &format!("{p}.client_secret"),
                 o.client_secret,
                 o.client_secret_file,
+                o.client_secret_credential,
             );
             let client_secret = c.required(
                 &format!("{p}.client_secret_file"),
                 client_secret,
-                "a file holding the client secret",
+                "client_secret_credential (a systemd credential) or client_secret_file",
             );
             let secret_expires = o.secret_expires.and_then(|d| {
                 NaiveDate::parse_from_str(&d, "%Y-%m-%d")
@@ -530,7 +629,7 @@ fn auth(
             c.error(
                 format!("{path}.password"),
                 "a `user` is given but no password",
-                "add password_file (or password, or an [oauth2] table)",
+                "add password_credential (a systemd credential), password_file, or an [oauth2] table",
             );
             None
         }
@@ -599,12 +698,13 @@ fn mailbox(c: &mut Checker, raw: Option<RawMailbox>) -> Option<Mailbox> {
                 raw.user,
                 raw.password,
                 raw.password_file,
+                raw.password_credential,
                 raw.oauth2,
             );
             let auth = c.required(
                 "mailbox.user",
                 auth,
-                "add user and password_file (or an [mailbox.oauth2] table)",
+                "add user and password_credential (or password_file, or an [mailbox.oauth2] table)",
             );
             Some(Mailbox::Imap(ImapMailbox {
                 host: host?,
@@ -689,6 +789,7 @@ fn smtp(c: &mut Checker, raw: Option<RawSmtp>) -> Option<Smtp> {
                 raw.user,
                 raw.password,
                 raw.password_file,
+                raw.password_credential,
                 raw.oauth2,
             );
             Some(Smtp::Server(SmtpServer {

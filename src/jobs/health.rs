@@ -7,13 +7,16 @@
 //! goes out at most once per problem per local day: its dedupe key names the problem and the
 //! day, and the outbox queues an effect key once. Never repairs anything itself, never sends
 //! SMTP (an outbox that is stuck cannot deliver its own alert, but the alert waits in the queue
-//! and `doorstroom status` shows the same figures).
+//! and `doorstroom status` shows the same figures). Alerts go out in the admins' working hours
+//! (`[health] working_days`, `working_hours`, in the organisation's zone; a burst of spoofs at
+//! once), and silence counts on working days only (see [`crate::calendar::working_hours`]).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
+use crate::calendar::working_hours::{is_working_time, working_days_time_between};
 use crate::case::Role;
 use crate::config::{secret_expiries, Config, SECRET_WARNING_DAYS};
 use crate::context::Context;
@@ -104,7 +107,17 @@ pub fn problems(
         let last = counts.last_mail_at.or(connected);
         let silent_after = chrono::Duration::from_std(config.health.intake_silent_after)
             .unwrap_or(chrono::Duration::days(1));
-        if let Some(last) = last.filter(|t| now - *t > silent_after) {
+        // Only working days count: a weekend or a holiday without mail is no silence.
+        let on_working_days = |t: DateTime<Utc>| {
+            working_days_time_between(
+                &config.health.working_hours,
+                &config.meeting.closing_days,
+                tz,
+                t,
+                now,
+            )
+        };
+        if let Some(last) = last.filter(|t| on_working_days(*t) > silent_after) {
             out.push(Problem {
                 kind: "intake_silent",
                 key: String::new(),
@@ -144,7 +157,23 @@ pub fn problems(
     out
 }
 
+/// Alerts go out in the admins' working hours only (`[health] working_days`, `working_hours`).
+pub fn alerts_due(config: &Config, now: DateTime<Utc>) -> bool {
+    is_working_time(
+        &config.health.working_hours,
+        &config.meeting.closing_days,
+        config.organisation.time_zone,
+        now,
+    )
+}
+
 impl Problem {
+    /// Whether the alert waits for the admins' working hours: all do but a burst of spoofs, which
+    /// may be an attack under way.
+    pub fn waits_for_working_hours(&self) -> bool {
+        self.kind != "spoof_burst"
+    }
+
     /// The alert for this problem on `day` (local): one per problem per day.
     pub fn notice(&self, day: NaiveDate) -> Notice {
         Notice {
@@ -177,6 +206,26 @@ pub async fn run_once(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<Strin
     if found.is_empty() {
         return Ok("all well".into());
     }
+    let mut held = Vec::new();
+    if !alerts_due(config, now) {
+        // Nobody is there to act: the next pass in working hours finds them again (`status`
+        // shows them meanwhile). A burst of spoofs is told at once, whatever the hour.
+        (found, held) = found
+            .into_iter()
+            .partition(|p| !p.waits_for_working_hours());
+    }
+    let held_kinds: Vec<&str> = held.iter().map(|p| p.kind).collect();
+    let held_note = if held.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} outside working hours, no alert until they begin",
+            held_kinds.join(", ")
+        )
+    };
+    if found.is_empty() {
+        return Ok(held_note.trim_start_matches("; ").to_string());
+    }
     let day = now
         .with_timezone(&config.organisation.time_zone)
         .date_naive();
@@ -190,7 +239,7 @@ pub async fn run_once(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<Strin
     }
     let kinds: Vec<&str> = found.iter().map(|p| p.kind).collect();
     Ok(format!(
-        "{}; {queued} alert(s) queued (the others were sent today already)",
+        "{}; {queued} alert(s) queued (the others were sent today already){held_note}",
         kinds.join(", ")
     ))
 }
@@ -324,6 +373,31 @@ mod tests {
             at("2026-11-23T10:00:00Z")
         )
         .is_empty());
+    }
+
+    #[test]
+    fn a_weekend_without_mail_is_no_silence_and_alerts_wait_for_working_hours() {
+        let c = config();
+        // The last mail on Friday 4 December 2026 at 16:00 (Brussels, 15:00 UTC).
+        let counts = Counts {
+            last_mail_at: Some(at("2026-12-04T15:00:00Z")),
+            ..Counts::default()
+        };
+        for (now, silent, due) in [
+            // Saturday and Sunday: nothing, and no mail to the admins either.
+            ("2026-12-05T16:00:00Z", false, false),
+            ("2026-12-06T23:00:00Z", false, false),
+            // Monday 08:00: 8 h of the working days since.
+            ("2026-12-07T07:00:00Z", false, true),
+            // Monday 16:01: a working day of silence.
+            ("2026-12-07T15:01:00Z", true, true),
+            // Monday 19:00: still silent, but the alert waits for Tuesday 08:00.
+            ("2026-12-07T18:00:00Z", true, false),
+        ] {
+            let p = problems(&c, &BTreeMap::new(), &counts, at(now));
+            assert_eq!(kinds(&p) == ["intake_silent"], silent, "{now}: {p:?}");
+            assert_eq!(alerts_due(&c, at(now)), due, "{now}");
+        }
     }
 
     #[test]

@@ -472,6 +472,7 @@ pub fn context(config: &Config, case: Option<&CaseInfo>, data: &Value) -> Value 
         json!({"name": org.name, "shared_mailbox": org.shared_mailbox}),
     );
     map.insert("signature".into(), json!(config.templates.signature));
+    map.insert("guide_url".into(), json!(config.templates.guide_url));
     // Filled by `Outbox::prepare` from the real recipients; empty for previews.
     map.entry("sent_to").or_insert_with(|| json!([]));
     // The contact line under every mail: the first coordinator, with her phone.
@@ -1008,6 +1009,30 @@ mod tests {
         );
         assert_eq!(tijdstip("2026-12-01"), None);
         assert_eq!(tijdstip("gisteren"), None);
+    }
+
+    #[test]
+    fn every_mails_footer_links_to_the_guide_once_its_url_is_set() {
+        let text = include_str!("../../config/doorstroom.example.toml");
+        let url = "https://www.woonhaven.example/handleiding";
+        let with = text.replacen("# guide_url = ", "guide_url = ", 1).replacen(
+            "\"https://www.woonhaven.example/versnelde-doorstroom/handleiding\"",
+            &format!("\"{url}\""),
+            1,
+        );
+        for (config_text, linked) in [(text.to_string(), false), (with, true)] {
+            let config = Config::parse(&config_text, std::path::Path::new("x.toml")).unwrap();
+            assert_eq!(config.templates.guide_url.is_some(), linked);
+            let templates = Templates::load(&config).unwrap();
+            let (name, _, data) = samples().into_iter().next().unwrap();
+            let case = sample_case(&config);
+            let r = templates
+                .render_notice(&config, name, Some(&case), &data)
+                .unwrap();
+            assert_eq!(r.text.contains(url), linked, "{}", r.text);
+            // The HTML part escapes the URL's slashes (`&#x2f;`).
+            assert_eq!(r.html.contains("de handleiding</a>"), linked, "{}", r.html);
+        }
     }
 
     #[test]

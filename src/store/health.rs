@@ -55,6 +55,36 @@ impl Store {
             .collect()
     }
 
+    /// Decided mails per kind (`referral`, `concern`, …; `-` for none), for the metrics.
+    pub async fn mails_by_kind(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT COALESCE(kind, '-') AS kind, COUNT(*) AS n FROM mails WHERE org = $1
+             GROUP BY COALESCE(kind, '-') ORDER BY 1",
+        )
+        .bind(&self.org)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("kind")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    /// Job runs per job and outcome (`ok`, `error`, `running`), for the metrics.
+    pub async fn job_runs_by_outcome(&self) -> Result<Vec<(String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT job, CASE WHEN result IS NULL THEN 'running'
+                              WHEN result LIKE 'error:%' THEN 'error' ELSE 'ok' END AS outcome,
+                    COUNT(*) AS n
+             FROM job_runs WHERE org = $1 GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        .bind(&self.org)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("job")?, r.try_get("outcome")?, r.try_get("n")?)))
+            .collect()
+    }
+
     pub async fn counts(&self) -> Result<Counts> {
         let org = &self.org;
         let row = sqlx::query(

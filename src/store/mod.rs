@@ -9,6 +9,7 @@
 //! Every row belongs to an organisation: a `Store` is bound to one `org` and never reads or
 //! writes another's rows.
 
+pub mod backup;
 pub mod blobs;
 pub mod cases;
 mod checkpoint;

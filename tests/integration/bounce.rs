@@ -53,7 +53,11 @@ async fn a_bounce_of_our_mail_marks_it_failed_and_tells_the_coordinators_once() 
             .set_health("intake.error", "down", Utc::now())
             .await
             .unwrap();
-        doorstroom::jobs::health::run_once(&ctx, Utc::now())
+        // In working hours (Tuesday 10:00 in Brussels): an alert is not held.
+        let tuesday = chrono::DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        doorstroom::jobs::health::run_once(&ctx, tuesday)
             .await
             .unwrap();
         let row = store.outbox_queued(10).await.unwrap().remove(0);

@@ -244,6 +244,32 @@ async fn the_digest_reports_a_new_referral_once_and_is_skipped_when_empty() {
 }
 
 #[tokio::test]
+async fn an_intake_disconnection_on_saturday_is_told_to_the_admins_on_monday_at_8() {
+    for backend in BOTH {
+        let (store, _dir) = db::open(backend, "job-health-weekend").await;
+        let ctx = Context::fixed(store.clone(), config()).unwrap();
+        // Saturday 5 December 2026, 10:00 in Brussels.
+        let saturday = at("2026-12-05T09:00:00Z");
+        store
+            .set_health("intake.error", "IMAP login failed", saturday)
+            .await
+            .unwrap();
+        let said = jobs::health::run_once(&ctx, saturday).await.unwrap();
+        assert!(said.contains("outside working hours"), "{said}");
+        // Monday 07:55: still held.
+        jobs::health::run_once(&ctx, at("2026-12-07T06:55:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(count(&store, "health_alert").await, 0, "{backend:?}");
+        // Monday 08:00: told.
+        jobs::health::run_once(&ctx, at("2026-12-07T07:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(count(&store, "health_alert").await, 1, "{backend:?}");
+    }
+}
+
+#[tokio::test]
 async fn an_intake_disconnection_alerts_the_admins_once_per_day() {
     for backend in BOTH {
         let (store, _dir) = db::open(backend, "job-health").await;

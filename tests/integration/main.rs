@@ -13,6 +13,7 @@ mod db;
 mod hostile;
 mod hostile_mail;
 mod ingest;
+mod install;
 mod intake;
 mod jobs;
 mod layers;
