@@ -553,7 +553,9 @@ fn callgrind(command: Command) -> Option<u64> {
     let program = command.get_program().to_owned();
     let args: Vec<_> = command.get_args().map(|a| a.to_owned()).collect();
     let mut c = Command::new("valgrind");
+    // Children too: `python3` may be a launcher script (pyenv) that execs the interpreter.
     c.arg("--tool=callgrind")
+        .arg("--trace-children=yes")
         .arg("--callgrind-out-file=/dev/null")
         .arg(program)
         .args(args)
@@ -566,9 +568,12 @@ fn callgrind(command: Command) -> Option<u64> {
     }
     let out = c.output().ok()?;
     let text = String::from_utf8_lossy(&out.stderr);
-    text.lines()
-        .find_map(|l| l.split("Collected :").nth(1))
-        .and_then(|n| n.trim().parse().ok())
+    let counts: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.split("Collected :").nth(1))
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    (!counts.is_empty()).then(|| counts.iter().sum())
 }
 
 /// Instructions per mail: the run over `n` mails less the run over one, over `n - 1`.

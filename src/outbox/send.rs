@@ -90,6 +90,12 @@ pub trait Transport: Send + Sync {
         message_id: &str,
         bytes: &[u8],
     ) -> impl std::future::Future<Output = Result<(), SendError>> + Send;
+
+    /// A pass of the sender is over: let go of what was kept for the next delivery (an open
+    /// SMTP connection), so that a quiet outbox holds nothing open.
+    fn pass_done(&self) -> impl std::future::Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
 
 /// Where the proof of an earlier delivery can be found: the shared mailbox (intake implements it
@@ -468,6 +474,14 @@ impl Transport for SmtpTransport {
             }
         }
     }
+
+    /// QUIT on the kept connection, if there is one.
+    async fn pass_done(&self) {
+        let kept = self.pooled.lock().await.take();
+        if let Some(kept) = kept {
+            kept.transport.shutdown().await;
+        }
+    }
 }
 
 /// The transport the config names.
@@ -496,6 +510,12 @@ impl Transport for AnyTransport {
         match self {
             AnyTransport::Smtp(t) => t.deliver(envelope, message_id, bytes).await,
             AnyTransport::File(t) => t.deliver(envelope, message_id, bytes).await,
+        }
+    }
+
+    async fn pass_done(&self) {
+        if let AnyTransport::Smtp(t) = self {
+            t.pass_done().await;
         }
     }
 }
@@ -850,6 +870,7 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
                 Delivery::Taken => {}
             }
         }
+        self.transport.pass_done().await;
         Ok(report)
     }
 
