@@ -79,7 +79,8 @@ pub async fn run(config: Config, paths: &[PathBuf], json: bool) -> anyhow::Resul
                 source: NewMail {
                     source: found.source.clone(),
                     source_key: found.key.clone().unwrap_or_else(|| sha256_hex(&raw)),
-                    message_id: pipeline::message_id(&raw),
+                    // Taken from the parsed mail by `pipeline::prepare`.
+                    message_id: None,
                     // A lone .eml file has no arrival time: it counts as received now.
                     received_at: match found.key {
                         Some(_) => pipeline::file_arrival(&found.path),

@@ -7,17 +7,26 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::store::Store;
-use crate::understand::{triage, Decision, Register};
+use crate::intake::pipeline::scope_of;
+use crate::store::{RegisterScope, Store};
+use crate::understand::classify::decide;
+use crate::understand::parse::{parse_within, Parsed};
+use crate::understand::{Decision, Register};
+
+/// Files read, parsed and looked up together: the register lookups of a batch take a few
+/// queries, not a round trip per mail, and no more than a batch of parsed mails is held.
+const BATCH: usize = crate::store::LOOKUP_CHUNK;
 
 /// Decide each file in order and print one JSON object per line (`--json`) or a short summary.
+/// Each mail is parsed once, and decided against the part of the register it can reach
+/// (`intake::pipeline::scope_of`), as the daemon decides it: the register is never read whole.
 pub fn run(config: &Config, files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (register, store) = runtime.block_on(async {
-        let store = Store::open(
+    let store = runtime.block_on(async {
+        Store::open(
             &config.database.url,
             &config.organisation.id,
             config.database.max_connections,
@@ -28,37 +37,44 @@ pub fn run(config: &Config, files: &[PathBuf], json: bool) -> anyhow::Result<Exi
                 "cannot open the database {}",
                 crate::config::redact_url(&config.database.url)
             )
-        })?;
-        let register = store
-            .register()
-            .await
-            .context("cannot read the case register")?;
-        anyhow::Ok((register, store))
+        })
     })?;
     let mut failed = false;
-    for file in files {
-        let raw = match std::fs::read(file) {
-            Ok(raw) => raw,
-            Err(e) => {
-                eprintln!("doorstroom: cannot read {}: {e}", file.display());
-                failed = true;
-                continue;
+    for batch in files.chunks(BATCH) {
+        let mut mails: Vec<(&PathBuf, Parsed)> = Vec::with_capacity(batch.len());
+        for file in batch {
+            match std::fs::read(file) {
+                Ok(raw) => mails.push((file, parse_within(&raw, &config.limits))),
+                Err(e) => {
+                    eprintln!("doorstroom: cannot read {}: {e}", file.display());
+                    failed = true;
+                }
             }
-        };
-        let mut register = register.clone();
-        // Duplicates need the earlier copies with the same Message-ID.
-        let message_id = crate::understand::parse::parse(&raw).message_id;
-        if let Some(id) = message_id {
-            register.earlier = runtime
-                .block_on(store.earlier_mails(id.as_str(), -1))
-                .context("cannot read earlier mails")?;
         }
-        let mut decision = triage(&raw, &register, config);
-        decision.file = file.display().to_string();
-        if json {
-            crate::outln!("{}", serde_json::to_string(&decision)?);
-        } else {
-            crate::out!("{}", summary(&decision, &register));
+        // Duplicates need the earlier copies with the same Message-ID (none is excepted: the
+        // mail at hand is not stored).
+        let scopes: Vec<RegisterScope> = mails
+            .iter()
+            .map(|(_, parsed)| {
+                let mut scope = scope_of(parsed, config);
+                scope.copies_of = parsed
+                    .message_id
+                    .as_ref()
+                    .map(|id| (id.as_str().to_string(), -1));
+                scope
+            })
+            .collect();
+        let registers = runtime
+            .block_on(store.registers_scoped(&scopes))
+            .context("cannot read the case register")?;
+        for ((file, parsed), register) in mails.into_iter().zip(registers) {
+            let mut decision = decide(parsed, &register, config);
+            decision.file = file.display().to_string();
+            if json {
+                crate::outln!("{}", serde_json::to_string(&decision)?);
+            } else {
+                crate::out!("{}", summary(&decision, &register));
+            }
         }
     }
     runtime.block_on(store.close());

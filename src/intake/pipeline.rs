@@ -23,7 +23,8 @@ use super::commit::{commit_decision, unplaced};
 pub use super::commit::{declined_notice, scope_of, Handled, IntakeError};
 use super::maildir::Maildir;
 
-/// The Message-ID of a raw mail, read from its headers only.
+/// The Message-ID of a raw mail, read from its headers only: for a caller that stores a mail
+/// without handing it to [`prepare`], which takes it from the one parse it makes.
 pub fn message_id(raw: &[u8]) -> Option<String> {
     let parsed = mail_parser::MessageParser::default().parse_headers(raw)?;
     parsed
@@ -54,6 +55,8 @@ pub fn file_arrival(path: &std::path::Path) -> DateTime<Utc> {
 /// A mail as a source hands it to intake.
 #[derive(Debug, Clone)]
 pub struct Incoming {
+    /// Its `message_id` may be left `None`: [`prepare`] fills it in from the parsed mail, so
+    /// that no source parses a mail a second time for its Message-ID.
     pub source: NewMail,
     pub raw: Vec<u8>,
     /// How `doorstroom ingest --json` names the mail (the path given); empty for a mailbox.
@@ -99,7 +102,14 @@ pub async fn prepare(mails: Vec<Incoming>, limits: &Limits) -> Result<Prepared, 
     }
     let limits = limits.clone();
     tokio::task::spawn_blocking(move || {
+        let mut mails = mails;
         let parsed = parse_all(&mails, &limits);
+        for (mail, (_, parsed)) in mails.iter_mut().zip(&parsed) {
+            if let (None, Ok(parsed)) = (&mail.source.message_id, parsed) {
+                mail.source.message_id =
+                    parsed.message_id.as_ref().map(|id| id.as_str().to_string());
+            }
+        }
         Prepared { mails, parsed }
     })
     .await
@@ -610,7 +620,8 @@ pub async fn maildir_pass(
                         source: NewMail {
                             source: source.clone(),
                             source_key: entry.key.clone(),
-                            message_id: message_id(&raw),
+                            // Taken from the parsed mail by `prepare`.
+                            message_id: None,
                             received_at: file_arrival(&entry.path),
                         },
                         raw,

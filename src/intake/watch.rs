@@ -416,7 +416,8 @@ async fn fetch_next(
             source: NewMail {
                 source: source.to_string(),
                 source_key: format!("{uid_validity}/{}", mail.uid),
-                message_id: pipeline::message_id(&mail.bytes),
+                // Taken from the parsed mail by `prepare`.
+                message_id: None,
                 received_at: pipeline::arrival(mail.received_at),
             },
             raw: mail.bytes,

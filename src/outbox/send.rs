@@ -90,6 +90,12 @@ pub trait Transport: Send + Sync {
         message_id: &str,
         bytes: &[u8],
     ) -> impl std::future::Future<Output = Result<(), SendError>> + Send;
+
+    /// A pass of the sender is over: let go of what was kept for the next delivery (an open
+    /// SMTP connection), so that a quiet outbox holds nothing open.
+    fn pass_done(&self) -> impl std::future::Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
 
 /// Where the proof of an earlier delivery can be found: the shared mailbox (intake implements it
@@ -264,7 +270,24 @@ pub struct SmtpTransport {
     server: SmtpServer,
     tokens: Option<Arc<dyn TokenSource>>,
     timeout: Duration,
+    /// The connection kept open from one delivery to the next (lettre's pool, one connection:
+    /// the sender hands over one mail at a time, in queue order, so each recipient's mails
+    /// arrive in order), with the credentials it signed in with. One connection per mail
+    /// managed 21 mails/s through Postfix: the TCP, TLS, EHLO and AUTH of each cost more than
+    /// the mail. Shared by clones.
+    pooled: Arc<tokio::sync::Mutex<Option<Pooled>>>,
 }
+
+/// A transport whose connection is kept, and the credentials it was built with: when the
+/// password file or the OAuth2 token changes, the next delivery builds a new one.
+struct Pooled {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    credentials: Option<Credentials>,
+}
+
+/// How long an unused connection stays open: the sender wakes for new mail well within it in
+/// a burst, and a quiet mailbox holds no connection.
+const IDLE_CONNECTION: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for SmtpTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -290,12 +313,52 @@ impl SmtpTransport {
             server,
             tokens,
             timeout: Duration::from_secs(60),
+            pooled: Arc::new(tokio::sync::Mutex::new(None)),
         }
     }
 
-    /// One connection per delivery: a fresh password or token each time (rotated secrets and
-    /// expiring tokens just work), and the volume of a landlord's mailbox needs no pool.
+    /// The password or token as it is now, read for every delivery (rotated secrets and
+    /// expiring tokens just work), with the mechanisms to offer it with.
+    async fn credentials(&self) -> Result<Option<(Credentials, Vec<Mechanism>)>, SendError> {
+        match &self.server.auth {
+            None => Ok(None),
+            Some(Auth::Password { user, password }) => {
+                let password = password.reveal().map_err(|e| {
+                    SendError::Transient(format!("cannot read the SMTP password: {e}"))
+                })?;
+                Ok(Some((
+                    Credentials::new(user.clone(), password),
+                    vec![Mechanism::Plain, Mechanism::Login],
+                )))
+            }
+            Some(Auth::Oauth2 { user, .. }) => {
+                let Some(tokens) = &self.tokens else {
+                    return Err(SendError::Transient(
+                        "XOAUTH2 is configured but there is no token source".into(),
+                    ));
+                };
+                let token = tokens.access_token().await.map_err(|e| {
+                    SendError::Transient(format!("cannot get an OAuth2 token: {e}"))
+                })?;
+                Ok(Some((
+                    Credentials::new(user.clone(), token),
+                    vec![Mechanism::Xoauth2],
+                )))
+            }
+        }
+    }
+
+    /// A transport of its own, for one use (`check --connect`).
     async fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
+        let credentials = self.credentials().await?;
+        self.build(credentials)
+    }
+
+    /// A transport signing in with `credentials`, keeping one connection open between uses.
+    fn build(
+        &self,
+        credentials: Option<(Credentials, Vec<Mechanism>)>,
+    ) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
         let s = &self.server;
         let builder = match s.tls {
             TlsMode::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
@@ -312,30 +375,15 @@ impl SmtpTransport {
                 AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
             }
         };
-        let mut builder = builder.port(s.port).timeout(Some(self.timeout));
-        match &s.auth {
-            None => {}
-            Some(Auth::Password { user, password }) => {
-                let password = password.reveal().map_err(|e| {
-                    SendError::Transient(format!("cannot read the SMTP password: {e}"))
-                })?;
-                builder = builder
-                    .credentials(Credentials::new(user.clone(), password))
-                    .authentication(vec![Mechanism::Plain, Mechanism::Login]);
-            }
-            Some(Auth::Oauth2 { user, .. }) => {
-                let Some(tokens) = &self.tokens else {
-                    return Err(SendError::Transient(
-                        "XOAUTH2 is configured but there is no token source".into(),
-                    ));
-                };
-                let token = tokens.access_token().await.map_err(|e| {
-                    SendError::Transient(format!("cannot get an OAuth2 token: {e}"))
-                })?;
-                builder = builder
-                    .credentials(Credentials::new(user.clone(), token))
-                    .authentication(vec![Mechanism::Xoauth2]);
-            }
+        let pool = lettre::transport::smtp::PoolConfig::new()
+            .max_size(1)
+            .idle_timeout(IDLE_CONNECTION);
+        let mut builder = builder
+            .port(s.port)
+            .timeout(Some(self.timeout))
+            .pool_config(pool);
+        if let Some((credentials, mechanisms)) = credentials {
+            builder = builder.credentials(credentials).authentication(mechanisms);
         }
         Ok(builder.build())
     }
@@ -391,11 +439,26 @@ impl Transport for SmtpTransport {
         _message_id: &str,
         bytes: &[u8],
     ) -> Result<(), SendError> {
-        let transport = self.transport().await?;
-        let result = transport.send_raw(envelope, bytes).await;
+        let credentials = self.credentials().await?;
+        // Held for the delivery: one mail at a time goes through the kept connection.
+        let mut pooled = self.pooled.lock().await;
+        let current = credentials.as_ref().map(|(c, _)| c.clone());
+        if pooled.as_ref().is_none_or(|p| p.credentials != current) {
+            *pooled = Some(Pooled {
+                transport: self.build(credentials)?,
+                credentials: current,
+            });
+        }
+        let Some(kept) = pooled.as_ref() else {
+            return Err(SendError::Transient("no SMTP transport".into()));
+        };
+        let result = kept.transport.send_raw(envelope, bytes).await;
         match result {
             Ok(_) => Ok(()),
             Err(e) => {
+                // A failed delivery may have left the connection in any state: the next one
+                // starts afresh.
+                *pooled = None;
                 let refused_login = e
                     .status()
                     .map(u16::from)
@@ -409,6 +472,14 @@ impl Transport for SmtpTransport {
                 }
                 Err(classify(&e))
             }
+        }
+    }
+
+    /// QUIT on the kept connection, if there is one.
+    async fn pass_done(&self) {
+        let kept = self.pooled.lock().await.take();
+        if let Some(kept) = kept {
+            kept.transport.shutdown().await;
         }
     }
 }
@@ -439,6 +510,12 @@ impl Transport for AnyTransport {
         match self {
             AnyTransport::Smtp(t) => t.deliver(envelope, message_id, bytes).await,
             AnyTransport::File(t) => t.deliver(envelope, message_id, bytes).await,
+        }
+    }
+
+    async fn pass_done(&self) {
+        if let AnyTransport::Smtp(t) = self {
+            t.pass_done().await;
         }
     }
 }
@@ -793,6 +870,7 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
                 Delivery::Taken => {}
             }
         }
+        self.transport.pass_done().await;
         Ok(report)
     }
 

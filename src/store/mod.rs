@@ -40,7 +40,7 @@ pub use corrections::{Correction, NewCorrection};
 pub use health::Counts;
 pub use leases::Lease;
 pub use mails::{MailBytes, MailRecord, MailState, NewMail};
-pub use register::{CaseCache, RegisterScope};
+pub use register::{CaseCache, RegisterScope, LOOKUP_CHUNK};
 
 /// A store error, sorted into what retrying can fix and what it cannot.
 #[derive(Debug, thiserror::Error)]

@@ -123,6 +123,190 @@ impl Store {
         let mut conn = self.pool().acquire().await?;
         register_scoped(&mut conn, &self.org, scope, &mut CaseCache::default(), &[]).await
     }
+
+    /// [`Store::register_scoped`] for many mails at once, as the database is now (for
+    /// `doorstroom triage`, which writes nothing, so no mail sees another's effects): a few
+    /// queries for the whole batch (the threads and earlier copies of all its Message-IDs, the
+    /// open cases of its partners, the cases it names), then each mail's register cut from them.
+    /// The work per mail is that of its own scope, whatever the size of the register.
+    pub async fn registers_scoped(&self, scopes: &[RegisterScope]) -> Result<Vec<Register>> {
+        let mut conn = self.pool().acquire().await?;
+        let conn = &mut *conn;
+        let org = self.org.as_str();
+
+        // Threads: a sent mail's wins over a received one's.
+        let mut ids: Vec<&String> = scopes.iter().flat_map(|s| &s.message_ids).collect();
+        ids.sort();
+        ids.dedup();
+        let forms: Vec<String> = ids
+            .iter()
+            .flat_map(|id| [format!("<{id}>"), (*id).clone()])
+            .collect();
+        let (mut received, mut sent) = (HashMap::new(), HashMap::new());
+        for chunk in forms.chunks(LOOKUP_CHUNK) {
+            let list = placeholders(2, chunk.len());
+            let sql = format!(
+                "SELECT message_id, case_ref AS value, CAST(0 AS BIGINT) AS kind FROM mails
+                 WHERE org = $1 AND message_id IN ({list})
+                 UNION ALL
+                 SELECT o.message_id, c.case_ref AS value, CAST(1 AS BIGINT) AS kind FROM outbox o JOIN cases c ON c.id = o.case_id
+                 WHERE o.org = $1 AND c.org = $1 AND o.message_id IN ({list})"
+            );
+            let mut query = sqlx::query(&sql).bind(org);
+            for form in chunk {
+                query = query.bind(form);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                let id: String = row.try_get("message_id")?;
+                let Some(case) = opt_text(&row, "value")? else {
+                    continue;
+                };
+                let into = if row.try_get::<i64, _>("kind")? == 1 {
+                    &mut sent
+                } else {
+                    &mut received
+                };
+                into.insert(thread_key(&id), case);
+            }
+        }
+
+        // Earlier decided copies of every mail's Message-ID.
+        let mut copies: HashMap<String, Vec<Copy>> = HashMap::new();
+        let mut own: Vec<&String> = scopes
+            .iter()
+            .filter_map(|s| s.copies_of.as_ref().map(|(id, _)| id))
+            .collect();
+        own.sort();
+        own.dedup();
+        for chunk in own.chunks(LOOKUP_CHUNK) {
+            let sql = format!(
+                "SELECT id, message_id, body_hash, case_ref FROM mails
+                 WHERE org = $1 AND message_id IN ({}) AND state <> 'stored' ORDER BY id",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(org);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                copies.entry(row.try_get("message_id")?).or_default().push((
+                    row.try_get("id")?,
+                    opt_text(&row, "body_hash")?,
+                    opt_text(&row, "case_ref")?,
+                ));
+            }
+        }
+
+        // Each mail's threads, then the open cases of the partners and the cases named.
+        let mut threads_of: Vec<HashMap<String, String>> = Vec::with_capacity(scopes.len());
+        let mut earlier_of: Vec<Vec<(String, String)>> = Vec::with_capacity(scopes.len());
+        for scope in scopes {
+            let mut threads = HashMap::new();
+            let mut earlier = Vec::new();
+            for id in &scope.message_ids {
+                if let Some(case) = received.get(id) {
+                    threads.insert(id.clone(), case.clone());
+                }
+            }
+            if let Some((id, except)) = &scope.copies_of {
+                for (row, body_hash, case) in copies.get(id).into_iter().flatten() {
+                    if row == except {
+                        continue;
+                    }
+                    if let Some(body_hash) = body_hash {
+                        earlier.push((body_hash.clone(), id.clone()));
+                    }
+                    if let Some(case) = case {
+                        threads.insert(thread_key(id), case.clone());
+                    }
+                }
+            }
+            for id in &scope.message_ids {
+                if let Some(case) = sent.get(id) {
+                    threads.insert(id.clone(), case.clone());
+                }
+            }
+            threads_of.push(threads);
+            earlier_of.push(earlier);
+        }
+        let mut open = CaseCache::default();
+        if scopes.iter().any(|s| s.all_open) {
+            open.all(conn, org).await?;
+        }
+        let mut partners: Vec<&String> = scopes
+            .iter()
+            .filter(|s| !s.all_open)
+            .flat_map(|s| &s.partners)
+            .collect();
+        partners.sort();
+        partners.dedup();
+        for partner in partners {
+            open.of_partner(conn, org, partner).await?;
+        }
+        let mut refs: Vec<String> = scopes
+            .iter()
+            .flat_map(|s| &s.case_refs)
+            .chain(threads_of.iter().flat_map(|t| t.values()))
+            .map(|r| r.to_uppercase())
+            .collect();
+        refs.sort();
+        refs.dedup();
+        let mut named: HashMap<String, Arc<RegisteredCase>> = HashMap::new();
+        for chunk in refs.chunks(LOOKUP_CHUNK) {
+            let sql = format!(
+                "SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND UPPER(case_ref) IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(org);
+            for r in chunk {
+                query = query.bind(r);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                let case = registered(&row)?;
+                named.insert(case.case_ref.to_uppercase(), Arc::new(case));
+            }
+        }
+
+        let mut out = Vec::with_capacity(scopes.len());
+        for ((scope, threads), earlier) in scopes.iter().zip(threads_of).zip(earlier_of) {
+            let mut cases: Vec<Arc<RegisteredCase>> = Vec::new();
+            if scope.all_open {
+                cases.extend(open.all.iter().flat_map(|all| all.values()).cloned());
+            } else {
+                for partner in &scope.partners {
+                    cases.extend(
+                        open.partners
+                            .get(partner)
+                            .into_iter()
+                            .flat_map(|p| p.values())
+                            .cloned(),
+                    );
+                }
+            }
+            let included = |c: &RegisteredCase| {
+                c.open && (scope.all_open || scope.partners.contains(&c.partner))
+            };
+            let mut refs: Vec<String> = scope
+                .case_refs
+                .iter()
+                .chain(threads.values())
+                .map(|r| r.to_uppercase())
+                .collect();
+            refs.sort();
+            refs.dedup();
+            for r in &refs {
+                if let Some(case) = named.get(r).filter(|c| !included(c)) {
+                    cases.push(case.clone());
+                }
+            }
+            out.push(Register {
+                cases,
+                threads,
+                earlier,
+            });
+        }
+        Ok(out)
+    }
 }
 
 impl Tx {
@@ -169,6 +353,9 @@ fn add_finished(
         }
     }
 }
+
+/// A decided mail with a Message-ID asked for: its id, body hash and case.
+type Copy = (i64, Option<String>, Option<String>);
 
 /// `finished`: the decisions the transaction holds back (see [`Tx::finish_mail`]), read as if
 /// they were written.
@@ -625,6 +812,56 @@ mod tests {
             assert_eq!(same.open, case.open);
             assert_eq!(same.partner, case.partner);
         }
+    }
+
+    #[tokio::test]
+    async fn registers_read_for_a_batch_are_each_mails_own_register() {
+        let store = Store::open("sqlite::memory:", "woonhaven", 1)
+            .await
+            .expect("store");
+        case(&store, 1, "VD-2026-0001", "caw", "in_guidance").await;
+        case(&store, 2, "VD-2025-0009", "caw", "closed_positive").await;
+        case(&store, 3, "VD-2026-0002", "ocmw", "in_guidance").await;
+        sqlx::query(
+            "INSERT INTO mails (org, sha256, message_id, source, source_key, received_at, state, case_ref, body_hash)
+             VALUES ($1, 'x', '<in-1@ocmw.example>', 'file', 'a', '2026-11-01', 'processed', 'VD-2026-0002', 'h1'),
+                    ($1, 'y', '<dup@caw.example>', 'file', 'b', '2026-11-01', 'processed', 'VD-2026-0001', 'h2'),
+                    ($1, 'z', '<dup@caw.example>', 'file', 'c', '2026-11-01', 'stored', NULL, NULL)",
+        )
+        .bind(store.org())
+        .execute(store.pool())
+        .await
+        .expect("insert mails");
+        let scopes = [
+            RegisterScope {
+                partners: vec!["caw".into()],
+                copies_of: Some(("<dup@caw.example>".into(), -1)),
+                ..RegisterScope::default()
+            },
+            RegisterScope {
+                all_open: true,
+                message_ids: vec!["in-1@ocmw.example".into()],
+                ..RegisterScope::default()
+            },
+            RegisterScope {
+                case_refs: vec!["vd-2025-0009".into()],
+                copies_of: Some(("<none@x.example>".into(), -1)),
+                ..RegisterScope::default()
+            },
+            RegisterScope::default(),
+        ];
+        let batch = store.registers_scoped(&scopes).await.expect("batch");
+        assert_eq!(batch.len(), scopes.len());
+        for (scope, got) in scopes.iter().zip(&batch) {
+            let alone = store.register_scoped(scope).await.expect("alone");
+            assert_eq!(refs(got), refs(&alone), "{scope:?}");
+            assert_eq!(got.threads, alone.threads, "{scope:?}");
+            assert_eq!(got.earlier, alone.earlier, "{scope:?}");
+        }
+        assert_eq!(
+            batch[0].earlier,
+            [("h2".to_string(), "<dup@caw.example>".to_string())]
+        );
     }
 
     /// A store with caw's open case VD-2026-0001, and the scope of caw's mail.

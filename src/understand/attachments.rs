@@ -7,8 +7,6 @@
 //! and vague names (`scan0001.pdf`) are judged by the caller from the mail's own text. Every
 //! read is bounded; nothing here panics or allocates without limit.
 
-use std::io::Read;
-
 use crate::config::DocumentKind;
 
 /// Never inflate more than this from one stream: a zip bomb must not stop the daemon.
@@ -174,6 +172,50 @@ fn inflate_limit(left: usize) -> u64 {
     MAX_INFLATE.min(u64::try_from(left).unwrap_or(u64::MAX))
 }
 
+/// Inflate `data` (zlib-wrapped when `zlib`, else raw deflate) into `out`, at most `limit`
+/// bytes. One decompressor per thread is reset for every stream instead of a fresh one being
+/// set up (its state is some 40 KB): a referral's PDF has a stream per page. A corrupt stream
+/// keeps what was inflated before the damage; a stream cut off ends where its data ends.
+fn inflate(data: &[u8], zlib: bool, limit: u64, out: &mut Vec<u8>) -> Result<(), String> {
+    thread_local! {
+        static INFLATE: std::cell::RefCell<flate2::Decompress> =
+            std::cell::RefCell::new(flate2::Decompress::new(true));
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    INFLATE.with(|inflate| {
+        let mut d = inflate.borrow_mut();
+        d.reset(zlib);
+        let mut consumed = 0;
+        loop {
+            if out.len() >= limit {
+                out.truncate(limit);
+                return Ok(());
+            }
+            // Room for about what is left at a typical text ratio, within the limit.
+            let room = (data.len() - consumed)
+                .saturating_mul(4)
+                .clamp(4096, 1 << 20);
+            out.reserve(room.min(limit - out.len()));
+            let (in_before, out_before) = (d.total_in(), d.total_out());
+            let status = d
+                .decompress_vec(&data[consumed..], out, flate2::FlushDecompress::None)
+                .map_err(|_| "corrupt deflate stream".to_string())?;
+            consumed += usize::try_from(d.total_in() - in_before).unwrap_or(usize::MAX);
+            let produced = d.total_out() - out_before;
+            match status {
+                flate2::Status::StreamEnd => break,
+                // No progress with room to write: the data ended before the stream did.
+                _ if produced == 0 && (consumed >= data.len() || d.total_in() == in_before) => {
+                    break
+                }
+                _ => {}
+            }
+        }
+        out.truncate(limit);
+        Ok(())
+    })
+}
+
 /// [`pdf_text`] inflating at most `inflate_left` bytes, counted down.
 fn pdf_text_within(bytes: &[u8], inflate_left: &mut usize) -> String {
     let mut out = String::new();
@@ -210,11 +252,7 @@ fn pdf_text_within(bytes: &[u8], inflate_left: &mut usize) -> String {
                 break;
             }
             let mut inflated = Vec::new();
-            let decoder = flate2::read::ZlibDecoder::new(data);
-            let failed = decoder
-                .take(inflate_limit(*inflate_left))
-                .read_to_end(&mut inflated)
-                .is_err();
+            let failed = inflate(data, true, inflate_limit(*inflate_left), &mut inflated).is_err();
             *inflate_left = inflate_left.saturating_sub(inflated.len());
             if failed && inflated.is_empty() {
                 continue;
@@ -430,9 +468,7 @@ fn zip_entry_within(bytes: &[u8], name: &str, inflate_left: &mut usize) -> Resul
                 0 => Ok(data.to_vec()),
                 8 => {
                     let mut out = Vec::new();
-                    let read = flate2::read::DeflateDecoder::new(data)
-                        .take(inflate_limit(*inflate_left))
-                        .read_to_end(&mut out);
+                    let read = inflate(data, false, inflate_limit(*inflate_left), &mut out);
                     *inflate_left = inflate_left.saturating_sub(out.len());
                     read.map_err(|e| format!("damaged DOCX ({e})"))?;
                     Ok(out)

@@ -27,6 +27,8 @@ struct Reading<'a> {
     tags: std::rc::Rc<Tags>,
     /// Names, titles and CIR labels of the configured lists.
     patterns: std::rc::Rc<text::Patterns>,
+    /// The keyword lists as one automaton.
+    lexicon: std::rc::Rc<text::Lexicon>,
     decision: Decision,
     /// Taken out of `parsed` (outer and forwarded mail), judged once.
     attachments: Vec<RawAttachment>,
@@ -65,6 +67,7 @@ fn decide_as(
         register,
         tags: Tags::cached(&config.organisation.case_reference),
         patterns: text::Patterns::cached(&config.triage),
+        lexicon: text::Lexicon::cached(&config.triage),
         decision: empty_decision(),
         attachments,
         loose_lookup: false,
@@ -583,11 +586,11 @@ impl Reading<'_> {
                 "bulk" | "list" | "junk"
             )
         });
-        let bulk_words = text::matches(
-            &text::normalise(&p.subject),
-            &self.config.triage.bulk,
-            false,
-        );
+        let subject = text::normalise(&p.subject);
+        let bulk_words = self
+            .lexicon
+            .scan(&subject)
+            .of(&self.config.triage.bulk, false);
         if list_headers || precedence_bulk || !bulk_words.is_empty() {
             self.set(MailKind::Bulk, &[]);
             self.reason(if list_headers {
@@ -798,12 +801,14 @@ impl Reading<'_> {
     fn partner_mail(&mut self, partner: &str, content: &Content, body: &Body) {
         let kw = &self.config.triage;
         let words = text::normalise(&format!("{}\n{}", content.subject, content.new));
-        let urgent = text::matches(&words, &kw.urgent, true);
-        let discussion = text::matches(&words, &kw.discussion, false);
-        let final_words = text::matches(&words, &kw.final_report, true);
-        let contact = text::matches(&words, &kw.contact_change, false);
-        let concern = text::matches(&words, &kw.concern, true);
-        let referral = text::matches(&words, &kw.referral, false);
+        let lexicon = self.lexicon.clone();
+        let found = lexicon.scan(&words);
+        let urgent = found.of(&kw.urgent, true);
+        let discussion = found.of(&kw.discussion, false);
+        let final_words = found.of(&kw.final_report, true);
+        let contact = found.of(&kw.contact_change, false);
+        let concern = found.of(&kw.concern, true);
+        let referral = found.of(&kw.referral, false);
         let agenda_reply = {
             let subject = content.subject_original.to_lowercase();
             let quoted = content.quoted.to_lowercase();
@@ -926,7 +931,7 @@ impl Reading<'_> {
         }
         // An action plan (handelingsplan, `002` §5.3) names the problems it works on; it is no
         // concern about the guidance.
-        let plan = text::matches(&words, &kw.action_plan, false);
+        let plan = found.of(&kw.action_plan, false);
         if known_case && !plan.is_empty() {
             self.set(MailKind::ReplyToCase, &[Role::Coordinator]);
             self.reason(format!(
@@ -1032,7 +1037,9 @@ impl Reading<'_> {
     fn staff_mail(&mut self, content: &Content, body: &Body) {
         let kw = &self.config.triage;
         let words = text::normalise(&format!("{}\n{}", content.subject, content.new));
-        let conclusion_words = text::matches(&words, &kw.conclusion, false);
+        let lexicon = self.lexicon.clone();
+        let found = lexicon.scan(&words);
+        let conclusion_words = found.of(&kw.conclusion, false);
         if !conclusion_words.is_empty() {
             let found = self.conclusions(&content.new);
             if !found.is_empty() {
@@ -1068,7 +1075,7 @@ impl Reading<'_> {
                 return;
             }
         }
-        let lease_words = text::matches(&words, &kw.lease_start, false);
+        let lease_words = found.of(&kw.lease_start, false);
         if !lease_words.is_empty() {
             let date = super::dates::date_near(&content.new, &kw.lease_start, self.parsed.date);
             if let Some(date) = date {
@@ -1083,7 +1090,7 @@ impl Reading<'_> {
                 return;
             }
         }
-        if self.preventive_request(content, &words) {
+        if self.preventive_request(content, &found) {
             return;
         }
         // Staff writing anything else about a case: a person reads it.
@@ -1097,9 +1104,9 @@ impl Reading<'_> {
     /// A staff mail addressed to a partner (our mailbox in Cc) asking preventive guidance for a
     /// tenant threatened with eviction (`002` §5.2). The partner is the one the mail is addressed
     /// to; a case it names (a relapse of a closed case) is looked up as for any staff mail.
-    fn preventive_request(&mut self, content: &Content, words: &str) -> bool {
+    fn preventive_request(&mut self, content: &Content, words: &text::Found<'_>) -> bool {
         let kw = &self.config.triage;
-        let found = text::matches(words, &kw.preventive_request, false);
+        let found = words.of(&kw.preventive_request, false);
         if found.is_empty() {
             return false;
         }
@@ -1203,11 +1210,13 @@ fn out_of_office_words<'k>(
     let body = text::split_body(&p.text);
     let start: String = body.new.chars().take(1200).collect();
     let words = text::normalise(&format!("{}\n{start}", p.subject));
-    let found = text::matches(&words, &keywords.out_of_office, false);
+    let scanned = text::Lexicon::cached(keywords);
+    let scanned = scanned.scan(&words);
+    let found = scanned.of(&keywords.out_of_office, false);
     if found.is_empty() {
         return None;
     }
-    let redirect = text::matches(&words, &keywords.out_of_office_redirect, false);
+    let redirect = scanned.of(&keywords.out_of_office_redirect, false);
     (found.len() >= 2 || !redirect.is_empty()).then(|| {
         let mut all = found;
         all.extend(redirect);

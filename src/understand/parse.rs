@@ -136,7 +136,7 @@ pub fn parse(raw: &[u8]) -> Parsed {
 pub fn parse_within(raw: &[u8], limits: &Limits) -> Parsed {
     let mut budget = Budget::new(limits);
     let too_large = raw.len() > limits.mail_bytes;
-    let parser = MessageParser::default();
+    let parser = parser();
     let message = if too_large {
         budget.over("mail size", raw.len(), limits.mail_bytes, "limits.mail_mb");
         parser.parse_headers(raw)
@@ -191,6 +191,70 @@ pub fn parse_within(raw: &[u8], limits: &Limits) -> Parsed {
     }
     parsed.over_budget = budget.over;
     parsed
+}
+
+/// mail-parser as its default reads every header, but for the `Received` trace, which nobody
+/// reads parsed (trust reads its raw text from [`Parsed::headers`]): a partner's mail carries a
+/// dozen of them, and parsing them was about 5 % of triage. Built once.
+fn parser() -> &'static MessageParser {
+    use mail_parser::HeaderName as H;
+    static PARSER: std::sync::OnceLock<MessageParser> = std::sync::OnceLock::new();
+    PARSER.get_or_init(|| {
+        // The default's choice per header (mail-parser 0.11, `parsers/header.rs`), spelled out:
+        // naming one header switches the default off for all of them.
+        let mut p = MessageParser::new().default_header_raw();
+        for h in [
+            H::Subject,
+            H::Comments,
+            H::ContentDescription,
+            H::ContentLocation,
+            H::ContentTransferEncoding,
+        ] {
+            p = p.header_text(h);
+        }
+        for h in [
+            H::From,
+            H::To,
+            H::Cc,
+            H::Bcc,
+            H::ReplyTo,
+            H::Sender,
+            H::ResentTo,
+            H::ResentFrom,
+            H::ResentBcc,
+            H::ResentCc,
+            H::ResentSender,
+            H::ListArchive,
+            H::ListHelp,
+            H::ListId,
+            H::ListOwner,
+            H::ListPost,
+            H::ListSubscribe,
+            H::ListUnsubscribe,
+        ] {
+            p = p.header_address(h);
+        }
+        for h in [H::Date, H::ResentDate] {
+            p = p.header_date(h);
+        }
+        for h in [
+            H::MessageId,
+            H::References,
+            H::InReplyTo,
+            H::ReturnPath,
+            H::ContentId,
+            H::ResentMessageId,
+        ] {
+            p = p.header_id(h);
+        }
+        for h in [H::Keywords, H::ContentLanguage] {
+            p = p.header_comma_separated(h);
+        }
+        for h in [H::ContentType, H::ContentDisposition] {
+            p = p.header_content_type(h);
+        }
+        p.header_raw(H::MimeVersion).ignore_header(H::Received)
+    })
 }
 
 /// What is left of a mail's [`Limits`] while it is read, and what it broke.

@@ -287,34 +287,9 @@ pub fn matches<'a>(text: &str, list: &'a [String], negatable: bool) -> Vec<&'a s
         while let Some(pos) = text[from..].find(phrase_str) {
             let start = from + pos;
             let end = start + phrase_str.len();
-            let before_ok = text[..start]
-                .chars()
-                .next_back()
-                .is_none_or(|c| !c.is_alphanumeric());
-            let after_ok = text[end..]
-                .chars()
-                .next()
-                .is_none_or(|c| !c.is_alphanumeric());
-            if before_ok && after_ok {
-                let negated = negatable && {
-                    let window_start = text[..start]
-                        .char_indices()
-                        .rev()
-                        .nth(24)
-                        .map_or(0, |(i, _)| i);
-                    let window = &text[window_start..start];
-                    let sentence = window
-                        .rsplit(['.', '!', '?', '\n'])
-                        .next()
-                        .unwrap_or(window);
-                    [" geen ", " niet ", " zonder ", " nooit "]
-                        .iter()
-                        .any(|n| format!(" {sentence}").contains(n))
-                };
-                if !negated {
-                    found.push(phrase_str);
-                    break;
-                }
+            if whole_word(text, start, end) && !(negatable && negated(text, start)) {
+                found.push(phrase_str);
+                break;
             }
             from = end;
             if from >= text.len() {
@@ -323,6 +298,173 @@ pub fn matches<'a>(text: &str, list: &'a [String], negatable: bool) -> Vec<&'a s
         }
     }
     found
+}
+
+/// Every keyword list of a config compiled into one automaton, so that a text is scanned once for
+/// all of them ([`Lexicon::scan`]) instead of once per phrase; [`Found::of`] then gives exactly
+/// what [`matches`] gives for a list. Built once per config and thread ([`Lexicon::cached`]).
+pub struct Lexicon {
+    /// What it was built from: the cache is used only for the same lists.
+    keywords: crate::config::Keywords,
+    /// The distinct non-empty phrases of all lists; a pattern's id is its index here.
+    automaton: aho_corasick::AhoCorasick,
+    ids: std::collections::HashMap<String, usize>,
+}
+
+/// The phrases of a [`Lexicon`] found in one text.
+pub struct Found<'l> {
+    lexicon: &'l Lexicon,
+    text: &'l str,
+    /// Per phrase: found as whole words.
+    plain: Vec<bool>,
+    /// Per phrase: found as whole words, at least once not after "geen", "niet", … .
+    unnegated: Vec<bool>,
+}
+
+impl Lexicon {
+    pub fn cached(keywords: &crate::config::Keywords) -> std::rc::Rc<Lexicon> {
+        thread_local! {
+            static CACHE: std::cell::RefCell<Option<std::rc::Rc<Lexicon>>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            match cache.as_ref() {
+                Some(l) if l.keywords == *keywords => l.clone(),
+                _ => {
+                    let l = std::rc::Rc::new(Lexicon::new(keywords));
+                    *cache = Some(l.clone());
+                    l
+                }
+            }
+        })
+    }
+
+    pub fn new(keywords: &crate::config::Keywords) -> Lexicon {
+        let k = keywords;
+        let lists = [
+            &k.referral,
+            &k.urgent,
+            &k.concern,
+            &k.contact_change,
+            &k.final_report,
+            &k.discussion,
+            &k.lease_start,
+            &k.conclusion,
+            &k.bulk,
+            &k.preventive_request,
+            &k.take_on,
+            &k.decline,
+            &k.action_plan,
+            &k.housing_goal,
+            &k.closing,
+            &k.out_of_office,
+            &k.out_of_office_redirect,
+        ];
+        let mut ids = std::collections::HashMap::new();
+        let mut phrases: Vec<&str> = Vec::new();
+        for phrase in lists.into_iter().flatten() {
+            if !phrase.is_empty() && !ids.contains_key(phrase) {
+                ids.insert(phrase.clone(), phrases.len());
+                phrases.push(phrase);
+            }
+        }
+        // Standard semantics, for overlapping search: every occurrence of every phrase.
+        let automaton = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(&phrases)
+            .unwrap_or_else(|_| {
+                aho_corasick::AhoCorasick::new(std::iter::empty::<&str>()).expect("empty automaton")
+            });
+        Lexicon {
+            keywords: keywords.clone(),
+            automaton,
+            ids,
+        }
+    }
+
+    /// Every phrase of every list in `text` (already [`normalise`]d), in one pass. Each phrase's
+    /// occurrences are read as [`matches`] reads them: left to right, each search going on
+    /// after the end of the occurrence before.
+    pub fn scan<'l>(&'l self, text: &'l str) -> Found<'l> {
+        let n = self.automaton.patterns_len();
+        let mut plain = vec![false; n];
+        let mut unnegated = vec![false; n];
+        let mut next_start = vec![0usize; n];
+        for m in self.automaton.find_overlapping_iter(text) {
+            let p = m.pattern().as_usize();
+            let (start, end) = (m.start(), m.end());
+            if unnegated[p] || start < next_start[p] {
+                continue;
+            }
+            next_start[p] = end;
+            if whole_word(text, start, end) {
+                plain[p] = true;
+                unnegated[p] = !negated(text, start);
+            }
+        }
+        Found {
+            lexicon: self,
+            text,
+            plain,
+            unnegated,
+        }
+    }
+}
+
+impl Found<'_> {
+    /// The phrases of `list` found, in the list's order: what [`matches`] gives.
+    pub fn of<'a>(&self, list: &'a [String], negatable: bool) -> Vec<&'a str> {
+        let mut found = Vec::new();
+        for phrase in list {
+            match self.lexicon.ids.get(phrase.as_str()) {
+                Some(&id) => {
+                    let hit = if negatable {
+                        self.unnegated[id]
+                    } else {
+                        self.plain[id]
+                    };
+                    if hit {
+                        found.push(phrase.as_str());
+                    }
+                }
+                // Not one of the config's lists (or empty): searched on its own.
+                None => found.extend(matches(self.text, std::slice::from_ref(phrase), negatable)),
+            }
+        }
+        found
+    }
+}
+
+/// The occurrence `start..end` of a phrase in `text` stands as whole words.
+fn whole_word(text: &str, start: usize, end: usize) -> bool {
+    let before_ok = text[..start]
+        .chars()
+        .next_back()
+        .is_none_or(|c| !c.is_alphanumeric());
+    let after_ok = text[end..]
+        .chars()
+        .next()
+        .is_none_or(|c| !c.is_alphanumeric());
+    before_ok && after_ok
+}
+
+/// A phrase at `start` follows "geen", "niet", "zonder" or "nooit" in its sentence, within 25
+/// characters ("geen agressie").
+fn negated(text: &str, start: usize) -> bool {
+    let window_start = text[..start]
+        .char_indices()
+        .rev()
+        .nth(24)
+        .map_or(0, |(i, _)| i);
+    let window = &text[window_start..start];
+    let sentence = window
+        .rsplit(['.', '!', '?', '\n'])
+        .next()
+        .unwrap_or(window);
+    [" geen ", " niet ", " zonder ", " nooit "]
+        .iter()
+        .any(|n| format!(" {sentence}").contains(n))
 }
 
 fn name_words() -> &'static str {
@@ -607,6 +749,49 @@ fn is_closing(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_scan_of_all_lists_finds_what_a_search_per_phrase_finds() {
+        let keywords = crate::config::Keywords::default();
+        let lexicon = Lexicon::new(&keywords);
+        let texts = [
+            "geen agressie, maar wel agressief gedrag. de politie kwam.",
+            "zorgen over de huurachterstal; geen zorgen over overlast",
+            "aanmelding kandidaat-huurder kandidaat huurder aanmelden",
+            "niet dringend: mesje, messen, mes. brandweer brand",
+            "ik ben afwezig tot maandag. voor dringende zaken: bel karel",
+            "eindverslag einde begeleiding stopzetting stopgezet",
+            "",
+        ];
+        let lists: Vec<&Vec<String>> = vec![
+            &keywords.referral,
+            &keywords.urgent,
+            &keywords.concern,
+            &keywords.contact_change,
+            &keywords.final_report,
+            &keywords.discussion,
+            &keywords.out_of_office,
+            &keywords.out_of_office_redirect,
+        ];
+        for text in texts {
+            let words = normalise(text);
+            let found = lexicon.scan(&words);
+            for list in &lists {
+                for negatable in [false, true] {
+                    assert_eq!(
+                        found.of(list, negatable),
+                        matches(&words, list, negatable),
+                        "{text:?}"
+                    );
+                }
+            }
+            let other = vec![
+                "huurachterstal".to_string(),
+                "niet in de lijsten".to_string(),
+            ];
+            assert_eq!(found.of(&other, true), matches(&words, &other, true));
+        }
+    }
 
     #[test]
     fn the_statement_stops_at_the_signature() {
