@@ -519,26 +519,14 @@ pub(super) async fn staff_mail(
             json!({"about": target, "applied": ok}),
         );
     }
-    tx.finish_mail(
+    Ok(Some(super::staff::finish_staff_mail(
+        tx,
         mail,
-        &MailOutcome {
-            state: MailState::Processed,
-            kind: STAFF_ANSWER,
-            partner: None,
-            case_ref: case_ref.as_deref(),
-            body_hash: Some(decision.facts.body_hash.as_str()).filter(|h| !h.is_empty()),
-            decision: &json,
-            reason: None,
-            at: now,
-        },
-    );
-    Ok(Some(Handled {
-        mail_id: mail.id,
-        new: true,
-        state: MailState::Processed,
-        decision: Some(decision.clone()),
+        STAFF_ANSWER,
+        decision,
+        &json,
         case_ref,
         done,
-        reason: None,
-    }))
+        now,
+    )))
 }

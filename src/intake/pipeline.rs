@@ -227,6 +227,25 @@ pub async fn handle_prepared(
 /// a person.
 pub const MAX_ATTEMPTS_ALONE: i64 = 2;
 
+/// The same bytes again in one batch (a mail copied in the mailbox, or given twice to `ingest`)
+/// are the mail at its first place: not decided again, only moved, in the state that place left
+/// it (quarantined when deciding it failed).
+fn again_in_batch(record: &MailRecord, first: Option<&Result<Handled, IntakeError>>) -> Handled {
+    let state = match first {
+        Some(Ok(handled)) => handled.state,
+        _ => MailState::Quarantined,
+    };
+    Handled {
+        mail_id: record.id,
+        new: false,
+        state,
+        decision: None,
+        case_ref: None,
+        done: vec!["the same mail again in this batch; only moved".into()],
+        reason: None,
+    }
+}
+
 /// Decide the mails of a batch one at a time, each attempt counted and committed before it
 /// begins: a mail that was begun with its batch and then [`MAX_ATTEMPTS_ALONE`] times on its
 /// own without finishing is quarantined without being decided again, and the mails behind it
@@ -261,19 +280,7 @@ async fn decide_one_by_one(
         let record = &records[i];
         // The same mail twice in the batch: decided at its first place, then only moved.
         if let Some(&first) = first_place.get(&record.id) {
-            let state = match &slots[first] {
-                Some(Ok(handled)) => handled.state,
-                _ => MailState::Quarantined,
-            };
-            slots[i] = Some(Ok(Handled {
-                mail_id: record.id,
-                new: false,
-                state,
-                decision: None,
-                case_ref: None,
-                done: vec!["the same mail again in this batch; only moved".into()],
-                reason: None,
-            }));
+            slots[i] = Some(Ok(again_in_batch(record, slots[first].as_ref())));
             continue;
         }
         first_place.insert(record.id, i);
@@ -345,19 +352,7 @@ async fn decide_batch(
     let mut first_place: HashMap<i64, usize> = HashMap::new();
     for ((mail, record), parsed) in mails.iter().zip(records).zip(parsed) {
         if let Some(&first) = first_place.get(&record.id) {
-            let state = match &results[first] {
-                Ok(handled) => handled.state,
-                Err(_) => MailState::Quarantined,
-            };
-            results.push(Ok(Handled {
-                mail_id: record.id,
-                new: false,
-                state,
-                decision: None,
-                case_ref: None,
-                done: vec!["the same mail again in this batch; only moved".into()],
-                reason: None,
-            }));
+            results.push(Ok(again_in_batch(record, results.get(first))));
             continue;
         }
         first_place.insert(record.id, results.len());

@@ -18,8 +18,7 @@ use crate::config::Config;
 use crate::context::Loaded;
 use crate::outbox::queue::queue_notices;
 use crate::outbox::{Answering, Notice};
-use crate::store::mails::MailOutcome;
-use crate::store::{CaseFilter, MailRecord, MailState, Tx};
+use crate::store::{CaseFilter, MailRecord, Tx};
 use crate::understand::answer::{self, Question};
 use crate::understand::thread::{folded, Tags};
 use crate::understand::Decision;
@@ -79,28 +78,16 @@ pub(super) async fn staff_question(
     done.insert(0, format!("staff question answered ({question:?})"));
     let json = serde_json::to_value(decision)
         .map_err(|e| IntakeError::Io(format!("decision to JSON: {e}")))?;
-    tx.finish_mail(
+    Ok(Some(super::staff::finish_staff_mail(
+        tx,
         mail,
-        &MailOutcome {
-            state: MailState::Processed,
-            kind: STAFF_QUESTION,
-            partner: None,
-            case_ref: case_ref.as_deref(),
-            body_hash: Some(decision.facts.body_hash.as_str()).filter(|h| !h.is_empty()),
-            decision: &json,
-            reason: None,
-            at: now,
-        },
-    );
-    Ok(Some(Handled {
-        mail_id: mail.id,
-        new: true,
-        state: MailState::Processed,
-        decision: Some(decision.clone()),
+        STAFF_QUESTION,
+        decision,
+        &json,
         case_ref,
         done,
-        reason: None,
-    }))
+        now,
+    )))
 }
 
 /// The template data answering `question`, and the case it is about (for the guard).

@@ -2,9 +2,15 @@
 //! ([`StaffSender`]), and why a correction or a question is refused ([`Refusal`]). Shared by
 //! corrections ([`super::correct`]) and questions ([`super::question`]).
 
+use chrono::{DateTime, Utc};
+
+use super::commit::Handled;
 use crate::config::Config;
+use crate::store::mails::MailOutcome;
+use crate::store::{MailRecord, MailState, Tx};
 use crate::understand::parse::Parsed;
 use crate::understand::trust::{self, Trust};
+use crate::understand::Decision;
 
 /// The outer sender of a mail when it is one of our staff, with what our trust anchor says.
 #[derive(Debug, Clone)]
@@ -83,5 +89,42 @@ impl Refusal {
             Refusal::NoPartner => "a new case needs a mail from a known partner".into(),
             Refusal::AlreadyApplied => "this answer was applied before".into(),
         }
+    }
+}
+
+/// Write a staff mail (an answer or a question, `kind`) as processed in `tx`, with `json` as its
+/// stored decision, and say what was done with it.
+#[allow(clippy::too_many_arguments)] // each is one column of the mail row or of what intake reports
+pub(super) fn finish_staff_mail(
+    tx: &mut Tx,
+    mail: &MailRecord,
+    kind: &str,
+    decision: &Decision,
+    json: &serde_json::Value,
+    case_ref: Option<String>,
+    done: Vec<String>,
+    now: DateTime<Utc>,
+) -> Handled {
+    tx.finish_mail(
+        mail,
+        &MailOutcome {
+            state: MailState::Processed,
+            kind,
+            partner: None,
+            case_ref: case_ref.as_deref(),
+            body_hash: Some(decision.facts.body_hash.as_str()).filter(|h| !h.is_empty()),
+            decision: json,
+            reason: None,
+            at: now,
+        },
+    );
+    Handled {
+        mail_id: mail.id,
+        new: true,
+        state: MailState::Processed,
+        decision: Some(decision.clone()),
+        case_ref,
+        done,
+        reason: None,
     }
 }

@@ -251,21 +251,11 @@ impl Store {
             .collect();
         refs.sort();
         refs.dedup();
-        let mut named: HashMap<String, Arc<RegisteredCase>> = HashMap::new();
-        for chunk in refs.chunks(LOOKUP_CHUNK) {
-            let sql = format!(
-                "SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND UPPER(case_ref) IN ({})",
-                placeholders(2, chunk.len())
-            );
-            let mut query = sqlx::query(&sql).bind(org);
-            for r in chunk {
-                query = query.bind(r);
-            }
-            for row in query.fetch_all(&mut *conn).await? {
-                let case = registered(&row)?;
-                named.insert(case.case_ref.to_uppercase(), Arc::new(case));
-            }
-        }
+        let named: HashMap<String, Arc<RegisteredCase>> = cases_by_ref(conn, org, &refs)
+            .await?
+            .into_iter()
+            .map(|case| (case.case_ref.to_uppercase(), Arc::new(case)))
+            .collect();
 
         let mut out = Vec::with_capacity(scopes.len());
         for ((scope, threads), earlier) in scopes.iter().zip(threads_of).zip(earlier_of) {
@@ -472,20 +462,9 @@ async fn register_scoped(
             }
         }
     } else {
-        for chunk in refs.chunks(LOOKUP_CHUNK) {
-            let sql = format!(
-                "SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND UPPER(case_ref) IN ({})",
-                placeholders(2, chunk.len())
-            );
-            let mut query = sqlx::query(&sql).bind(org);
-            for r in chunk {
-                query = query.bind(r);
-            }
-            for row in query.fetch_all(&mut *conn).await? {
-                let case = registered(&row)?;
-                if !included(&case) {
-                    cases.push(Arc::new(case));
-                }
+        for case in cases_by_ref(conn, org, &refs).await? {
+            if !included(&case) {
+                cases.push(Arc::new(case));
             }
         }
     }
@@ -494,6 +473,30 @@ async fn register_scoped(
         threads,
         earlier,
     })
+}
+
+/// The cases of `refs` (uppercase), whatever their status, at most [`LOOKUP_CHUNK`] references
+/// per statement.
+async fn cases_by_ref(
+    conn: &mut sqlx::AnyConnection,
+    org: &str,
+    refs: &[String],
+) -> Result<Vec<RegisteredCase>> {
+    let mut cases = Vec::new();
+    for chunk in refs.chunks(LOOKUP_CHUNK) {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE org = $1 AND UPPER(case_ref) IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(org);
+        for r in chunk {
+            query = query.bind(r);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            cases.push(registered(&row)?);
+        }
+    }
+    Ok(cases)
 }
 
 /// Open cases by reference.
