@@ -211,6 +211,10 @@ pub enum Command {
     /// line for each secret the config names as a systemd credential).
     #[command(name = "print-service")]
     PrintService,
+    /// Internal: the daemon's child process that decides one suspect mail (stdin) and writes
+    /// nothing; see `intake::probe`.
+    #[command(name = "probe-mail", hide = true)]
+    ProbeMail,
     /// The mail templates: the Dutch set is built in; `[templates] dir` may replace some of them.
     Templates {
         #[command(subcommand)]
@@ -314,6 +318,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { connect } => check(&cli.config, connect),
         Command::PrintService => print_service(&cli.config),
+        Command::ProbeMail => Ok(crate::intake::probe::child(
+            load(&cli.config).map_err(|e| e.to_string()),
+        )),
         Command::Templates { action } => {
             match action {
                 TemplatesAction::Export { dir } => crate::commands::templates::export(&dir)?,
@@ -325,7 +332,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run => {
             let config = load(&cli.config)?;
-            runtime()?.block_on(crate::daemon::run_until_signal(config))?;
+            // A suspect mail is decided first in a child of this very binary.
+            let probe = std::env::current_exe().ok();
+            runtime()?.block_on(crate::daemon::run_until_signal(config, probe))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Ingest { paths, output } => {

@@ -9,6 +9,7 @@
 //! instances off the same work ([`lease`]) and the daemon's start/stop health keys are here too,
 //! so that a command (`status`) never depends on the daemon.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -46,6 +47,10 @@ pub struct Context {
     /// The cases intake read in its last batch, for the next one (see [`CaseCache`]); intake
     /// decides one batch at a time.
     pub intake_cache: Arc<Mutex<CaseCache>>,
+    /// The `doorstroom` binary, in which intake decides a suspect mail in a child process
+    /// first (`intake::probe`); `None` where intake runs inside another program (a test, a
+    /// command), which then counts attempts only.
+    pub probe_binary: Option<Arc<Path>>,
 }
 
 impl Context {
@@ -59,6 +64,7 @@ impl Context {
             loaded: rx,
             outbox_wake: Arc::new(Notify::new()),
             intake_cache: Arc::default(),
+            probe_binary: None,
         })
     }
 
@@ -69,7 +75,14 @@ impl Context {
             loaded: rx,
             outbox_wake: Arc::new(Notify::new()),
             intake_cache: Arc::default(),
+            probe_binary: None,
         }
+    }
+
+    /// The same context, deciding suspect mails first in a child process of `binary`.
+    pub fn with_probe_binary(mut self, binary: Option<&Path>) -> Self {
+        self.probe_binary = binary.map(Arc::from);
+        self
     }
 
     /// The config as it is now; keep the snapshot for one pass of work.

@@ -70,13 +70,18 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// Run the daemon until SIGINT or SIGTERM; SIGHUP reloads the config file.
-pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
+/// Run the daemon until SIGINT or SIGTERM; SIGHUP reloads the config file. `probe_binary`: the
+/// running `doorstroom` binary, in which a suspect mail is decided in a child process first
+/// (see `intake::probe`).
+pub async fn run_until_signal(
+    config: Config,
+    probe_binary: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let loaded = Loaded::new(config).context("the mail templates")?;
     let (config_tx, config_rx) = watch::channel(Arc::new(loaded));
     let signals = tokio::spawn(watch_signals(shutdown.clone(), config_tx));
-    let result = run(config_rx, shutdown.clone()).await;
+    let result = run_with(config_rx, shutdown.clone(), probe_binary.as_deref()).await;
     signals.abort();
     result
 }
@@ -132,6 +137,15 @@ pub async fn run(
     loaded: watch::Receiver<Arc<Loaded>>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    run_with(loaded, shutdown, None).await
+}
+
+/// [`run`], with suspect mails decided first in a child process of `probe_binary`.
+async fn run_with(
+    loaded: watch::Receiver<Arc<Loaded>>,
+    shutdown: CancellationToken,
+    probe_binary: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let snapshot = loaded.borrow().config.clone();
     tracing::info!(
@@ -141,7 +155,7 @@ pub async fn run(
         env!("CARGO_PKG_VERSION")
     );
     let store = open_store(&snapshot).await?;
-    let ctx = Context::following(store.clone(), loaded);
+    let ctx = Context::following(store.clone(), loaded).with_probe_binary(probe_binary);
 
     // Work stops being taken when `stop_taking` is cancelled; tasks still running after the grace
     // period are aborted.

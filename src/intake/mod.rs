@@ -12,6 +12,7 @@ pub mod correct;
 pub mod imap;
 pub mod maildir;
 pub mod pipeline;
+pub mod probe;
 pub mod question;
 pub mod staff;
 pub mod watch;

@@ -22,6 +22,7 @@ use super::commit::unplaced_notice;
 use super::commit::{commit_decision, unplaced};
 pub use super::commit::{declined_notice, scope_of, Handled, IntakeError};
 use super::maildir::Maildir;
+use super::probe::{abort_if_told, killed_if_told, Probe, Verdict};
 
 /// The Message-ID of a raw mail, read from its headers only: for a caller that stores a mail
 /// without handing it to [`prepare`], which takes it from the one parse it makes.
@@ -224,8 +225,12 @@ pub async fn handle_prepared(
 }
 
 /// Attempts at deciding a mail on its own that did not finish, after which it is set aside for
-/// a person.
+/// a person (where no child process can judge it, see [`super::probe`]).
 pub const MAX_ATTEMPTS_ALONE: i64 = 2;
+
+/// The same for a mail that a child process decided without harm: only a daemon stopped this
+/// often while deciding it on its own (in its effects, not in triage) sets it aside.
+pub const MAX_ATTEMPTS_PROBED: i64 = 10;
 
 /// The same bytes again in one batch (a mail copied in the mailbox, or given twice to `ingest`)
 /// are the mail at its first place: not decided again, only moved, in the state that place left
@@ -247,11 +252,14 @@ fn again_in_batch(record: &MailRecord, first: Option<&Result<Handled, IntakeErro
 }
 
 /// Decide the mails of a batch one at a time, each attempt counted and committed before it
-/// begins: a mail that was begun with its batch and then [`MAX_ATTEMPTS_ALONE`] times on its
-/// own without finishing is quarantined without being decided again, and the mails behind it
-/// go on. (A mail is begun with a batch once at most: a batch holding a mail begun before is
-/// always decided one at a time. Counting only the attempts on its own keeps a daemon killed
-/// from outside, at a random moment, from quarantining the innocent mails of its batch.)
+/// begins. A mail that was begun on its own before and never finished is a suspect: the daemon
+/// binary first decides it in a child process ([`super::probe`]), and quarantines it at once
+/// when that child dies, or decides it as usual when the child finishes (so a daemon killed
+/// from outside, at random moments, never sets an innocent mail aside). Where no child can
+/// judge it, a mail begun with its batch and then [`MAX_ATTEMPTS_ALONE`] times on its own is
+/// quarantined without being decided again. Either way the mails behind it go on. (A mail is
+/// begun with a batch once at most: a batch holding a mail begun before is always decided one
+/// at a time.)
 async fn decide_one_by_one(
     ctx: &Context,
     loaded: &Loaded,
@@ -287,10 +295,43 @@ async fn decide_one_by_one(
         let parsed = parsed[i]
             .take()
             .unwrap_or_else(|| Err("the parser gave no result".into()));
+        // Begun on its own before and never finished: judged in a child process first, where
+        // the daemon binary can run one.
+        let mut ceiling = MAX_ATTEMPTS_ALONE;
+        if suspect(record) {
+            if let Some(binary) = &ctx.probe_binary {
+                match Probe::new(binary, &loaded.config.source)
+                    .judge(&mails[i].raw)
+                    .await
+                {
+                    Verdict::Poison(why) => {
+                        let reason = format!(
+                            "quarantined: deciding this mail stopped intake (poison mail): {why}; it is not tried again"
+                        );
+                        tracing::error!(mail = record.id, "{reason}");
+                        let mut tx = ctx.store.begin_bulk().await?;
+                        let handled = undecidable(&mut tx, loaded, record, &reason).await?;
+                        tx.commit().await?;
+                        slots[i] = Some(Ok(handled));
+                        continue;
+                    }
+                    Verdict::Innocent => {
+                        tracing::info!(
+                            mail = record.id,
+                            "a mail begun before was decided in a child process without harm: deciding it"
+                        );
+                        ceiling = MAX_ATTEMPTS_PROBED;
+                    }
+                    Verdict::Unknown(why) => {
+                        tracing::warn!(mail = record.id, "counting attempts only: {why}");
+                    }
+                }
+            }
+        }
         let mut tx = ctx.store.begin_bulk().await?;
-        if record.state == MailState::Stored && record.attempts > MAX_ATTEMPTS_ALONE {
+        if record.state == MailState::Stored && record.attempts > ceiling {
             let reason = format!(
-                "quarantined: deciding this mail stopped intake {} times, {MAX_ATTEMPTS_ALONE} of them on its own (poison mail); it is not tried again",
+                "quarantined: deciding this mail stopped intake {} times, {ceiling} of them on its own (poison mail); it is not tried again",
                 record.attempts
             );
             tracing::error!(mail = record.id, "{reason}");
@@ -484,27 +525,6 @@ fn parse_all(mails: &[Incoming], limits: &Limits) -> Vec<(String, Result<Parsed,
         .collect()
 }
 
-/// Tests only (debug builds): abort the process, as a stack overflow would, while deciding the
-/// mail whose Message-ID is in `DOORSTROOM_TEST_ABORT_DECIDING`, so that a test can show that a
-/// poison mail does not stop intake across restarts. Release builds have no such hook.
-fn abort_if_told(mail: &MailRecord) {
-    #[cfg(debug_assertions)]
-    if let (Ok(poison), Some(id)) = (
-        std::env::var("DOORSTROOM_TEST_ABORT_DECIDING"),
-        mail.message_id.as_deref(),
-    ) {
-        if !poison.is_empty() && id.contains(&poison) {
-            tracing::error!(
-                mail = mail.id,
-                "aborting while deciding (DOORSTROOM_TEST_ABORT_DECIDING)"
-            );
-            std::process::abort();
-        }
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = mail;
-}
-
 /// Decide one stored mail and write its decision, case effects and outgoing mails in `tx`.
 /// `careful`: inside the savepoint the caller opened, to which a decision that cannot be applied
 /// is undone and the mail quarantined instead; otherwise that failure is returned, for the
@@ -519,7 +539,8 @@ async fn decide(
     careful: bool,
 ) -> Result<Handled, IntakeError> {
     let config = &loaded.config;
-    abort_if_told(mail);
+    abort_if_told(mail.message_id.as_deref());
+    killed_if_told(mail);
     let mut scope = scope_of(&parsed, config);
     scope.copies_of = mail.message_id.clone().map(|id| (id, mail.id));
     let register = tx.register_scoped(&scope, open).await?;

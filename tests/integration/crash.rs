@@ -155,7 +155,16 @@ async fn killing_the_daemon_at_random_moments_loses_and_doubles_nothing() {
     let mut candidates: Vec<_> = cases.iter().map(|c| c.candidate.clone()).collect();
     candidates.sort();
     candidates.dedup();
-    assert_eq!(cases.len(), mails as usize, "one case per referral");
+    let without_case: Vec<_> = rows
+        .iter()
+        .filter(|m| m.case_ref.is_none())
+        .map(|m| (m.message_id.clone(), m.state, m.reason.clone()))
+        .collect();
+    assert_eq!(
+        cases.len(),
+        mails as usize,
+        "one case per referral; mails without a case: {without_case:?}"
+    );
     assert_eq!(candidates.len(), cases.len(), "no candidate has two cases");
     // And each case's notice to the coordinator was queued once.
     let outbox = store
@@ -198,50 +207,14 @@ async fn a_mail_that_kills_the_daemon_is_quarantined_and_the_mail_behind_it_deci
     imap.append("INBOX", &[], &poison).await.unwrap();
     imap.append("INBOX", &[], behind.as_bytes()).await.unwrap();
 
-    let behind_left_inbox = || async {
-        !stack
-            .read_all(SHARED_MAILBOX, "INBOX")
-            .await
-            .iter()
-            .any(|m| String::from_utf8_lossy(&m.bytes).contains("<behind-1@"))
-    };
-    let mut starts = 0;
-    while !behind_left_inbox().await {
-        assert!(
-            starts < 5,
-            "after {starts} starts the mail behind the poison is still in the inbox; log:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        starts += 1;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_doorstroom"))
-            .args(["run", "--config"])
-            .arg(&config_path)
-            .env("DOORSTROOM_LOG", "warn")
-            .env("DOORSTROOM_TEST_ABORT_DECIDING", "poison-1@")
-            .stdout(Stdio::null())
-            .stderr(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&log)
-                    .unwrap(),
-            )
-            .spawn()
-            .expect("start the daemon binary");
-        // It dies on the poison, or lives on and decides what is behind it.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if child.try_wait().unwrap().is_some() || behind_left_inbox().await {
-                break;
-            }
-            assert!(Instant::now() < deadline, "neither died nor decided");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        if child.try_wait().unwrap().is_none() {
-            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-            child.wait().unwrap();
-        }
-    }
+    let starts = start_until_decided(
+        &stack,
+        &config_path,
+        &log,
+        ("DOORSTROOM_TEST_ABORT_DECIDING", "poison-1@"),
+        "<behind-1@",
+    )
+    .await;
     eprintln!("the mail behind the poison was decided at start {starts}");
     assert!(
         starts >= 2,
@@ -261,7 +234,131 @@ async fn a_mail_that_kills_the_daemon_is_quarantined_and_the_mail_behind_it_deci
         .unwrap();
     let poison_row = &setup::mails_with_prefix(&store, "<poison-1@").await[0];
     assert_eq!(poison_row.state, MailState::Quarantined, "{poison_row:?}");
+    // Found by the daemon binary's child process, which died on it too, at the second stop.
+    let reason = poison_row.reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("separate process") && reason.contains("SIGABRT"),
+        "{reason}"
+    );
+    assert_eq!(starts, 3, "a batch stop, one stop on its own, then judged");
     let behind_row = &setup::mails_with_prefix(&store, "<behind-1@").await[0];
     assert_ne!(behind_row.state, MailState::Stored, "{behind_row:?}");
     assert!(behind_row.moved, "{behind_row:?}");
+}
+
+/// Regression (CI, 2026-12-05): a daemon killed from outside three times while it happened to
+/// decide the same innocent mail (once with its batch, twice on its own) set that mail aside as
+/// poison, and its referral never became a case. The daemon binary now judges such a mail in a
+/// child process first: the child finishes, so the mail is decided as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_innocent_mail_the_daemon_was_killed_on_three_times_is_decided_not_quarantined() {
+    let stack = MailStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let text = setup::imap_config_text(&stack, Db::Sqlite, &dir);
+    let config_path = dir.path().join("doorstroom.toml");
+    std::fs::write(&config_path, &text).unwrap();
+    let log = dir.path().join("daemon.log");
+
+    let innocent = String::from_utf8(mail(3))
+        .unwrap()
+        .replace("<crash-3@", "<innocent-3@");
+    let mut imap = stack.session(SHARED_MAILBOX).await;
+    imap.append("INBOX", &[], innocent.as_bytes())
+        .await
+        .unwrap();
+
+    // Killed while deciding it as long as it was begun fewer than 3 times before.
+    let starts = start_until_decided(
+        &stack,
+        &config_path,
+        &log,
+        ("DOORSTROOM_TEST_KILL_DECIDING", "innocent-3@:3"),
+        "<innocent-3@",
+    )
+    .await;
+    assert_eq!(
+        starts,
+        4,
+        "three stops, then decided; log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+
+    let processed = stack.read_all(SHARED_MAILBOX, "Verwerkt").await;
+    assert!(
+        processed
+            .iter()
+            .any(|m| String::from_utf8_lossy(&m.bytes).contains("Message-ID: <innocent-3@")),
+        "the mail is processed, not quarantined; log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let config = Config::parse(&text, &config_path).unwrap();
+    let store = Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
+        .await
+        .unwrap();
+    let row = &setup::mails_with_prefix(&store, "<innocent-3@").await[0];
+    assert_eq!(row.state, MailState::Processed, "{row:?}");
+    assert!(
+        row.case_ref.is_some(),
+        "its referral became a case: {row:?}"
+    );
+    assert_eq!(store.cases(&Default::default()).await.unwrap().len(), 1);
+}
+
+/// Start the daemon binary with `hook` in its environment, as systemd would restart it
+/// (`Restart=on-failure`), until the mail whose Message-ID starts with `decided` has left the
+/// inbox (the proof copies of what doorstroom sent name it too, in `In-Reply-To`: they do not
+/// count); each run ends when the daemon dies or that mail is out. Returns the starts it took.
+async fn start_until_decided(
+    stack: &MailStack,
+    config_path: &std::path::Path,
+    log: &std::path::Path,
+    hook: (&str, &str),
+    decided: &str,
+) -> u32 {
+    let header = format!("Message-ID: {decided}");
+    let left_inbox = || async {
+        !stack
+            .read_all(SHARED_MAILBOX, "INBOX")
+            .await
+            .iter()
+            .any(|m| String::from_utf8_lossy(&m.bytes).contains(&header))
+    };
+    let mut starts = 0;
+    while !left_inbox().await {
+        assert!(
+            starts < 6,
+            "after {starts} starts {decided} is still in the inbox; log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        starts += 1;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_doorstroom"))
+            .args(["run", "--config"])
+            .arg(config_path)
+            .env("DOORSTROOM_LOG", "warn")
+            .env(hook.0, hook.1)
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .unwrap(),
+            )
+            .spawn()
+            .expect("start the daemon binary");
+        // It dies while deciding, or lives on and decides the mail.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if child.try_wait().unwrap().is_some() || left_inbox().await {
+                break;
+            }
+            assert!(Instant::now() < deadline, "neither died nor decided");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        if child.try_wait().unwrap().is_none() {
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            child.wait().unwrap();
+        }
+    }
+    starts
 }
