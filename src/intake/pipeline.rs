@@ -22,7 +22,7 @@ use super::commit::unplaced_notice;
 use super::commit::{commit_decision, unplaced};
 pub use super::commit::{declined_notice, scope_of, Handled, IntakeError};
 use super::maildir::Maildir;
-use super::probe::{abort_if_told, killed_if_told, Probe, Verdict};
+use super::probe::{abort_if_told, abort_if_told_parsing, killed_if_told, Probe, Verdict};
 
 /// The Message-ID of a raw mail, read from its headers only: for a caller that stores a mail
 /// without handing it to [`prepare`], which takes it from the one parse it makes.
@@ -94,6 +94,17 @@ pub struct Prepared {
 
 /// Hash and parse a batch over all cores, off the async runtime, each mail within `limits`.
 pub async fn prepare(mails: Vec<Incoming>, limits: &Limits) -> Result<Prepared, IntakeError> {
+    prepare_setting_aside(mails, limits, HashMap::new()).await
+}
+
+/// [`prepare`], except that the mails at the indexes of `set_aside` are not parsed at all:
+/// they stopped the daemon while being read (see [`super::probe`]), and are quarantined with
+/// the reason given.
+pub async fn prepare_setting_aside(
+    mails: Vec<Incoming>,
+    limits: &Limits,
+    set_aside: HashMap<usize, String>,
+) -> Result<Prepared, IntakeError> {
     // An empty inbox is the common case: no thread for it.
     if mails.is_empty() {
         return Ok(Prepared {
@@ -104,7 +115,7 @@ pub async fn prepare(mails: Vec<Incoming>, limits: &Limits) -> Result<Prepared, 
     let limits = limits.clone();
     tokio::task::spawn_blocking(move || {
         let mut mails = mails;
-        let parsed = parse_all(&mails, &limits);
+        let parsed = parse_all(&mails, &limits, &set_aside);
         for (mail, (_, parsed)) in mails.iter_mut().zip(&parsed) {
             if let (None, Ok(parsed)) = (&mail.source.message_id, parsed) {
                 mail.source.message_id =
@@ -181,6 +192,12 @@ pub async fn handle_prepared(
         drop(open);
         return results;
     }
+    // What could not be read stays unread should the batch be decided again.
+    let unread: HashMap<usize, String> = parsed
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.as_ref().err().map(|e| (i, e.clone())))
+        .collect();
     let results = match decide_batch(ctx, loaded, &mails, &records, parsed, &mut open, false)
         .await?
     {
@@ -191,7 +208,7 @@ pub async fn handle_prepared(
                 "a mail of the batch failed half-way: deciding the batch again, a savepoint per mail"
             );
             // The parsed mails went into the undone attempt: parsing is deterministic.
-            let parsed = prepare_again(&mails, &loaded.config.limits).await?;
+            let parsed = prepare_again(&mails, &loaded.config.limits, unread).await?;
             decide_batch(ctx, loaded, &mails, &records, parsed, &mut open, true)
                 .await?
                 .ok_or_else(|| IntakeError::Io("a savepoint did not hold a failed mail".into()))?
@@ -453,14 +470,16 @@ async fn decide_batch(
     Ok(Some(results))
 }
 
-/// Parse a batch again (after an undone attempt took the parsed mails), off the async runtime.
+/// Parse a batch again (after an undone attempt took the parsed mails), off the async runtime;
+/// the mails that could not be read the first time (`set_aside`) are not read again.
 async fn prepare_again(
     mails: &[Incoming],
     limits: &Limits,
+    set_aside: HashMap<usize, String>,
 ) -> Result<Vec<Result<Parsed, String>>, IntakeError> {
     let mails = mails.to_vec();
     let limits = limits.clone();
-    let parsed = tokio::task::spawn_blocking(move || parse_all(&mails, &limits))
+    let parsed = tokio::task::spawn_blocking(move || parse_all(&mails, &limits, &set_aside))
         .await
         .map_err(|e| IntakeError::Io(format!("the parser task failed: {e}")))?;
     Ok(parsed.into_iter().map(|(_, p)| p).collect())
@@ -470,10 +489,18 @@ async fn prepare_again(
 /// all the same, that mail alone is set aside with the panic's message. (A mail decided before,
 /// found again after a crash, is parsed for nothing: rare, and it keeps parsing free of the
 /// database.)
-fn parse_all(mails: &[Incoming], limits: &Limits) -> Vec<(String, Result<Parsed, String>)> {
+fn parse_all(
+    mails: &[Incoming],
+    limits: &Limits,
+    set_aside: &HashMap<usize, String>,
+) -> Vec<(String, Result<Parsed, String>)> {
     let parse = |i: usize| {
         let raw = &mails[i].raw;
+        if let Some(reason) = set_aside.get(&i) {
+            return (crate::store::sha256_hex(raw), Err(reason.clone()));
+        }
         let parsed = std::panic::catch_unwind(|| {
+            abort_if_told_parsing(raw);
             let mut parsed = understand::parse::parse_within(raw, limits);
             parsed.hash_attachments();
             parsed

@@ -174,6 +174,7 @@ pub fn child(config: Result<Config, String>) -> ExitCode {
         eprintln!("cannot read the mail on stdin: {e}");
         return ExitCode::from(NO_VERDICT);
     }
+    abort_if_told_parsing(&raw);
     let mut parsed = understand::parse::parse_within(&raw, &config.limits);
     parsed.hash_attachments();
     abort_if_told(parsed.message_id.as_ref().map(|id| id.as_str()));
@@ -199,6 +200,21 @@ pub(super) fn abort_if_told(message_id: Option<&str>) {
     }
     #[cfg(not(debug_assertions))]
     let _ = message_id;
+}
+
+/// Tests only (debug builds): abort the process, as a stack overflow in the parser would, while
+/// reading a mail whose bytes hold `DOORSTROOM_TEST_ABORT_PARSING` (before it is stored). The
+/// child of a [`Probe`] runs the same hook.
+pub(super) fn abort_if_told_parsing(raw: &[u8]) {
+    #[cfg(debug_assertions)]
+    if let Ok(poison) = std::env::var("DOORSTROOM_TEST_ABORT_PARSING") {
+        if !poison.is_empty() && raw.windows(poison.len()).any(|w| w == poison.as_bytes()) {
+            tracing::error!("aborting while parsing (DOORSTROOM_TEST_ABORT_PARSING)");
+            std::process::abort();
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = raw;
 }
 
 /// Tests only (debug builds): `DOORSTROOM_TEST_KILL_DECIDING=<id>:<n>` kills the daemon with

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::imap::{Credentials, IdleOutcome, ImapError, ImapServer, ImapSession, MAX_IDLE};
 use super::pipeline::{self, IntakeError};
+use super::probe::{Probe, Verdict};
 use crate::config::{Auth, ImapMailbox};
 use crate::context::Context;
 use crate::oauth::{OauthError, TokenProvider};
@@ -207,9 +208,10 @@ async fn session(
         .map_err(IntakeError::from)?;
     tracing::info!(host = %m.host, folder = %m.inbox, uidvalidity = folder.uid_validity, "watching the IMAP inbox");
     let source = super::source_name(&crate::config::Mailbox::Imap(m.clone()));
-    // Mails that failed permanently in this session are not retried every pass (they stay in
-    // the inbox, untouched, for a person; a new session tries them again).
-    let mut skip = HashSet::new();
+    let mut held = Held {
+        skip: HashSet::new(),
+        suspects: parsing_when_stopped(ctx).await?,
+    };
     let mut last_full = Instant::now();
     loop {
         let handled = pass(
@@ -218,7 +220,7 @@ async fn session(
             m,
             &source,
             folder.uid_validity,
-            &mut skip,
+            &mut held,
             stop,
         )
         .await?;
@@ -256,7 +258,7 @@ async fn session(
                     new = again.uid_validity,
                     "the inbox's UIDVALIDITY changed: resyncing by content, nothing is processed twice"
                 );
-                skip.clear();
+                held.skip.clear();
             }
             folder = again;
             last_full = Instant::now();
@@ -303,13 +305,16 @@ async fn pass(
     m: &ImapMailbox,
     source: &str,
     uid_validity: u32,
-    skip: &mut HashSet<u32>,
+    held: &mut Held,
     stop: &CancellationToken,
 ) -> Result<usize, WatchError> {
     let loaded = ctx.loaded();
     let in_inbox = imap.uid_search_all().await?;
     settle_moves(ctx, source, uid_validity, &in_inbox).await?;
-    let uids: Vec<u32> = in_inbox.into_iter().filter(|u| !skip.contains(u)).collect();
+    let uids: Vec<u32> = in_inbox
+        .into_iter()
+        .filter(|u| !held.skip.contains(u))
+        .collect();
     let total = uids.len();
     let backfill = total > 100;
     if backfill {
@@ -332,11 +337,12 @@ async fn pass(
     };
     let mut batches = super::batches(&uids, |uid| sizes.get(uid).copied().unwrap_or(0)).into_iter();
     let mut next = fetch_next(
+        ctx,
         imap,
         &mut batches,
         source,
         uid_validity,
-        &loaded.config.limits,
+        &mut held.suspects,
     )
     .await?;
     let mut decided = Moves::default();
@@ -348,11 +354,12 @@ async fn pass(
             async {
                 let moved = previous.apply(imap, m).await?;
                 let next = fetch_next(
+                    ctx,
                     imap,
                     &mut batches,
                     source,
                     uid_validity,
-                    &loaded.config.limits,
+                    &mut held.suspects,
                 )
                 .await?;
                 Ok::<_, WatchError>((moved, next))
@@ -369,7 +376,7 @@ async fn pass(
                 Ok(handled) => decided.add(*uid, &handled),
                 Err(e) => {
                     tracing::error!(uid, "mail left in the inbox for a person: {e}");
-                    skip.insert(*uid);
+                    held.skip.insert(*uid);
                 }
             }
         }
@@ -386,6 +393,15 @@ async fn pass(
     Ok(done)
 }
 
+/// What one session holds back from its passes.
+struct Held {
+    /// Mails that failed permanently in this session: not retried every pass (they stay in the
+    /// inbox, untouched, for a person; a new session tries them again).
+    skip: HashSet<u32>,
+    /// Mails a previous process was parsing when it stopped: judged first (see [`PARSING`]).
+    suspects: HashSet<String>,
+}
+
 /// A batch of mails fetched and parsed, with their UIDs.
 struct Batch {
     uids: Vec<u32>,
@@ -393,13 +409,15 @@ struct Batch {
 }
 
 /// Fetch and parse the mails of the next batch that are still there (someone may have moved a
-/// whole batch away since the search); empty only when no batch is left.
+/// whole batch away since the search); empty only when no batch is left. The batch is named in
+/// the [`PARSING`] mark while it is parsed, and a mail a parse was cut off on is judged first.
 async fn fetch_next(
+    ctx: &Context,
     imap: &mut ImapSession,
     batches: &mut std::vec::IntoIter<&[u32]>,
     source: &str,
     uid_validity: u32,
-    limits: &crate::config::limits::Limits,
+    suspects: &mut HashSet<String>,
 ) -> Result<Batch, WatchError> {
     let mut fetched = Vec::new();
     for batch in batches.by_ref() {
@@ -410,7 +428,7 @@ async fn fetch_next(
         }
     }
     let uids = fetched.iter().map(|m| m.uid).collect();
-    let incoming = fetched
+    let incoming: Vec<pipeline::Incoming> = fetched
         .into_iter()
         .map(|mail| pipeline::Incoming {
             source: NewMail {
@@ -424,8 +442,96 @@ async fn fetch_next(
             file: String::new(),
         })
         .collect();
-    let prepared = pipeline::prepare(incoming, limits).await?;
+    if incoming.is_empty() {
+        let prepared = pipeline::prepare(incoming, &ctx.config().limits).await?;
+        return Ok(Batch { uids, prepared });
+    }
+    let set_aside = judge_suspects(ctx, &incoming, suspects).await;
+    let keys: Vec<&str> = incoming
+        .iter()
+        .map(|m| m.source.source_key.as_str())
+        .collect();
+    mark_parsing(ctx, &keys.join(" ")).await?;
+    let prepared =
+        pipeline::prepare_setting_aside(incoming, &ctx.config().limits, set_aside).await?;
+    mark_parsing(ctx, "").await?;
     Ok(Batch { uids, prepared })
+}
+
+/// Health key: the source keys of the batch being parsed now (empty when none is). A process
+/// that dies while parsing (a crash in a parser that no `catch_unwind` holds, before the mail
+/// is even stored) leaves it behind; the next session has those mails judged in a child process
+/// ([`super::probe`]) before it reads them itself, so such a mail cannot stop intake in a loop.
+pub const PARSING: &str = "intake.parsing";
+
+async fn mark_parsing(ctx: &Context, keys: &str) -> Result<(), WatchError> {
+    ctx.store
+        .set_health(PARSING, keys, Utc::now())
+        .await
+        .map_err(|e| WatchError::from(IntakeError::from(e)))
+}
+
+/// The mails a previous process was parsing when it stopped.
+async fn parsing_when_stopped(ctx: &Context) -> Result<HashSet<String>, WatchError> {
+    let health = ctx
+        .store
+        .health()
+        .await
+        .map_err(|e| WatchError::from(IntakeError::from(e)))?;
+    let keys: HashSet<String> = health
+        .get(PARSING)
+        .map(|(keys, _)| keys.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    if !keys.is_empty() {
+        tracing::warn!(
+            mails = keys.len(),
+            "the last process stopped while parsing a batch: its mails are judged in a child process first"
+        );
+    }
+    Ok(keys)
+}
+
+/// Judge the mails of `incoming` that a previous process was parsing when it stopped, each in a
+/// child process: those that kill the child too are set aside unread (quarantined with the
+/// reason), the others are read as usual.
+async fn judge_suspects(
+    ctx: &Context,
+    incoming: &[pipeline::Incoming],
+    suspects: &mut HashSet<String>,
+) -> HashMap<usize, String> {
+    let mut set_aside = HashMap::new();
+    if suspects.is_empty() {
+        return set_aside;
+    }
+    let config = ctx.config();
+    for (i, mail) in incoming.iter().enumerate() {
+        let key = &mail.source.source_key;
+        if !suspects.remove(key) {
+            continue;
+        }
+        let Some(binary) = &ctx.probe_binary else {
+            continue;
+        };
+        match Probe::new(binary, &config.source).judge(&mail.raw).await {
+            Verdict::Poison(why) => {
+                tracing::error!(
+                    key,
+                    "mail set aside unread: it stopped the daemon while being read: {why}"
+                );
+                set_aside.insert(
+                    i,
+                    format!("it stopped the daemon while being read (poison mail): {why}"),
+                );
+            }
+            Verdict::Innocent => {
+                tracing::info!(key, "a mail that was being read when the daemon stopped was read in a child process without harm");
+            }
+            Verdict::Unknown(why) => {
+                tracing::warn!(key, "reading a suspect mail as usual: {why}");
+            }
+        }
+    }
+    set_aside
 }
 
 /// Decided mails waiting to leave the inbox: (UID, mail id) per folder.

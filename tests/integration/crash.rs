@@ -304,6 +304,70 @@ async fn an_innocent_mail_the_daemon_was_killed_on_three_times_is_decided_not_qu
     assert_eq!(store.cases(&Default::default()).await.unwrap().len(), 1);
 }
 
+/// Issue 20: a mail that kills the daemon while it is being parsed, before it is even stored
+/// (a parser crash that no `catch_unwind` holds), would stop intake at every start. The batch
+/// being parsed is named in a mark first; the next start has those mails read in a child
+/// process, which dies on the poison too: it is stored unread and quarantined with the reason,
+/// and the mail behind it is decided at that same start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_that_kills_the_parser_before_it_is_stored_is_quarantined_at_the_next_start() {
+    let stack = MailStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let text = setup::imap_config_text(&stack, Db::Sqlite, &dir);
+    let config_path = dir.path().join("doorstroom.toml");
+    std::fs::write(&config_path, &text).unwrap();
+    let log = dir.path().join("daemon.log");
+
+    let poison = String::from_utf8(mail(5))
+        .unwrap()
+        .replace("<crash-5@", "<unparsable-5@");
+    let behind = String::from_utf8(mail(6))
+        .unwrap()
+        .replace("<crash-6@", "<behind-6@");
+    let mut imap = stack.session(SHARED_MAILBOX).await;
+    imap.append("INBOX", &[], poison.as_bytes()).await.unwrap();
+    imap.append("INBOX", &[], behind.as_bytes()).await.unwrap();
+
+    let starts = start_until_decided(
+        &stack,
+        &config_path,
+        &log,
+        ("DOORSTROOM_TEST_ABORT_PARSING", "<unparsable-5@"),
+        "<behind-6@",
+    )
+    .await;
+    assert_eq!(
+        starts,
+        2,
+        "one stop while parsing, then judged; log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let config = Config::parse(&text, &config_path).unwrap();
+    let store = Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
+        .await
+        .unwrap();
+    // Stored unread: not even its Message-ID was taken from it.
+    let mails = store.list_mails(false, 100).await.unwrap();
+    let quarantined: Vec<_> = mails
+        .iter()
+        .filter(|m| m.state == MailState::Quarantined)
+        .collect();
+    assert_eq!(quarantined.len(), 1, "{mails:?}");
+    let row = quarantined[0];
+    let reason = row.reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("while being read") && reason.contains("SIGABRT"),
+        "{reason}"
+    );
+    let behind = &setup::mails_with_prefix(&store, "<behind-6@").await[0];
+    assert_eq!(behind.state, MailState::Processed, "{behind:?}");
+    assert!(behind.case_ref.is_some(), "{behind:?}");
+    let quarantined = stack.read_all(SHARED_MAILBOX, "Quarantaine").await;
+    assert!(quarantined
+        .iter()
+        .any(|m| String::from_utf8_lossy(&m.bytes).contains("Message-ID: <unparsable-5@")));
+}
+
 /// Start the daemon binary with `hook` in its environment, as systemd would restart it
 /// (`Restart=on-failure`), until the mail whose Message-ID starts with `decided` has left the
 /// inbox (the proof copies of what doorstroom sent name it too, in `In-Reply-To`: they do not
