@@ -1,6 +1,7 @@
 //! A suspect mail is decided in a child process before the daemon decides it itself.
 //!
-//! A mail that was being decided on its own when the daemon stopped is a suspect: either the
+//! A mail that was being decided on its own, or parsed, when the daemon stopped is a suspect
+//! (see `pipeline::decide_one_by_one` and `watch::PARSING`): either the
 //! daemon was stopped from outside (SIGKILL, an out-of-memory kill, a power cut), or the mail
 //! itself killed it (a stack overflow or an abort in a parser, which no `catch_unwind` holds).
 //! Counting restarts cannot tell the two apart: a daemon killed twice from outside while it
@@ -8,8 +9,9 @@
 //! daemon first hands a suspect to a child process — this binary's hidden `probe-mail`
 //! command, with the same config file — which parses it within `[limits]` and triages it
 //! against an empty register, writing nothing. If the child finishes, the mail is innocent
-//! and decided as usual; if it dies (a signal, a panic, more than its memory or time), the mail
-//! is quarantined at once with what the child died of, and intake goes on.
+//! and decided as usual; if it dies of the mail (an abort, a crash, a panic, more than its time),
+//! the mail is quarantined at once with what the child died of, and intake goes on. The child
+//! needs nothing the hardened unit forbids: only fork and exec of the same binary.
 //!
 //! Only the daemon binary has a probe (`Context::probe_binary`): a library caller (the tests
 //! that run intake in-process, `ingest`) falls back on the attempt counter alone.
@@ -34,10 +36,6 @@ const NO_VERDICT: u8 = 3;
 
 /// How long the child may take over one mail: far above what `[limits]` lets a mail cost.
 const TIME: Duration = Duration::from_secs(120);
-
-/// The child's address space: a mail that needs more is poison (the default `[limits]` let a
-/// mail cost a few hundred MB at most).
-const MEMORY: u64 = 4 << 30;
 
 /// What the child made of a suspect mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,20 +76,6 @@ impl Probe {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        // SAFETY: between fork and exec only setrlimit runs, which is async-signal-safe and
-        // touches no memory of the parent.
-        unsafe {
-            command.pre_exec(|| {
-                let limit = libc::rlimit {
-                    rlim_cur: MEMORY,
-                    rlim_max: MEMORY,
-                };
-                if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => {
@@ -132,11 +116,12 @@ impl Probe {
             return Verdict::Unknown(format!("the probe could not judge the mail: {said}"));
         }
         use std::os::unix::process::ExitStatusExt;
-        // Stopped from outside (a shutdown that signals the whole service, an admin's kill):
-        // that says nothing about the mail. An allocation over the child's address space
-        // aborts it (SIGABRT); the kernel's out-of-memory killer is kept off by that limit.
-        if let Some(signal @ (libc::SIGTERM | libc::SIGINT | libc::SIGHUP | libc::SIGKILL)) =
-            status.signal()
+        // Stopped from outside (a shutdown that signals the whole service, an admin's kill,
+        // the kernel's out-of-memory killer, a seccomp filter): that says nothing about the
+        // mail, whose own memory `[limits]` bounds. The attempt counter then decides.
+        if let Some(
+            signal @ (libc::SIGTERM | libc::SIGINT | libc::SIGHUP | libc::SIGKILL | libc::SIGSYS),
+        ) = status.signal()
         {
             return Verdict::Unknown(format!(
                 "the probe was stopped from outside (signal {signal})"
