@@ -932,6 +932,11 @@ impl Tx {
         };
         let mut effects = crate::case::apply(&input)?;
         self.apply_effects(&mut effects, &cases, now).await?;
+        // What this mail changed, so that a correction of its decision can undo it.
+        for change in &effects.changes {
+            let before = cases.get(&change.case.case_ref).filter(|_| !change.created);
+            self.record_undo(mail_id, before, &change.case, now).await?;
+        }
         Ok(effects)
     }
 
