@@ -1292,3 +1292,104 @@ fn a_corrected_decision_cancels_its_unsent_mails_and_undoes_its_case_changes() {
     assert_eq!(pending(&after), pending(&before), "{after}");
     assert!(out.contains("status terug naar"), "{out}");
 }
+
+/// The undo migration (0024) on a database one migration behind, with a case decided before
+/// it: the case and its events read back as before, and correcting that old mail undoes
+/// nothing it cannot know (no row kept for it) instead of failing.
+#[tokio::test]
+async fn the_undo_migration_keeps_cases_decided_before_it() {
+    for backend in db::BOTH {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, kind) = match backend {
+            Db::Sqlite => (db::url(backend, &dir), "sqlite"),
+            Db::Postgres => {
+                let base = db::postgres_url();
+                let name = format!("undo_mig_{}", std::process::id());
+                sqlx::any::install_default_drivers();
+                let admin = sqlx::AnyPool::connect(base).await.unwrap();
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .execute(&admin)
+                    .await;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+                let (prefix, _) = base.rsplit_once('/').unwrap();
+                (format!("{prefix}/{name}"), "postgres")
+            }
+        };
+        let before = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(format!("migrations/{kind}")).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.as_str() < "0024" {
+                std::fs::copy(entry.path(), before.path().join(&name)).unwrap();
+            }
+        }
+        sqlx::any::install_default_drivers();
+        let connect_url = if kind == "sqlite" {
+            format!("{url}?mode=rwc")
+        } else {
+            url.clone()
+        };
+        let pool = sqlx::AnyPool::connect(&connect_url).await.unwrap();
+        sqlx::migrate::Migrator::new(before.path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        let at = "2026-11-23T09:00:00.000000Z";
+        sqlx::query(
+            "INSERT INTO cases (org, case_ref, partner, programme, status, candidate, referred_at, created_at, updated_at)
+             VALUES ('old', 'VD-2026-0001', 'caw-antwerpen', 'versnelde-doorstroom', 'referred_incomplete', 'Jan Peeters', $1, $1, $1)",
+        )
+        .bind(at)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO case_events (org, case_id, at, kind, detail, cause_kind, cause_ref)
+             VALUES ('old', (SELECT id FROM cases WHERE case_ref = 'VD-2026-0001'), $1, 'created', '{}', 'mail', '1')",
+        )
+        .bind(at)
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = Store::open(&url, "old", 2).await.unwrap();
+        let case = store.case("VD-2026-0001").await.unwrap().expect("the case");
+        let events = store.case_events(case.id.unwrap()).await.unwrap();
+        assert_eq!(events.len(), 1, "{backend:?}");
+        let mut tx = store.begin().await.unwrap();
+        let cause = doorstroom::case::Cause::Admin {
+            command: "mails redecide 1 --kind zorg".into(),
+        };
+        let undone = tx
+            .undo_mail(1, "admin", &cause, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert!(
+            undone.is_empty(),
+            "{backend:?}: nothing kept, nothing undone"
+        );
+        let (cancelled, sent) = tx.cancel_mail_outbox(1, "test").await.unwrap();
+        assert!(cancelled.is_empty() && sent.is_empty());
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.case("VD-2026-0001").await.unwrap().unwrap().status,
+            doorstroom::case::Status::ReferredIncomplete
+        );
+        store.close().await;
+        if kind == "postgres" {
+            let admin = sqlx::AnyPool::connect(db::postgres_url()).await.unwrap();
+            let name = url.rsplit('/').next().unwrap_or_default();
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&admin)
+                .await;
+            admin.close().await;
+        }
+    }
+}
