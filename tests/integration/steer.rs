@@ -1240,8 +1240,34 @@ fn a_corrected_decision_cancels_its_unsent_mails_and_undoes_its_case_changes() {
     for r in rows.iter().filter(|r| r["case_ref"] == "VD-2026-0002") {
         assert_eq!(r["state"], "cancelled", "{r}");
     }
+    // Regression: a withdrawn case still counted in the partner's monthly quota.
+    let quota_count = || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = Store::open(&db::url(Db::Sqlite, &dir), "woonhaven", 1)
+                .await
+                .unwrap();
+            let referred = store
+                .case("VD-2026-0002")
+                .await
+                .unwrap()
+                .unwrap()
+                .referred_at;
+            let month =
+                doorstroom::case::quota::Month::of_instant(referred, chrono_tz::Europe::Brussels);
+            let n = store
+                .referrals_in_month("caw-antwerpen", month, chrono_tz::Europe::Brussels)
+                .await
+                .unwrap();
+            store.close().await;
+            n
+        })
+    };
+    assert_eq!(quota_count(), 1, "only the referral that stands counts");
     let (_, out, _) = doorstroom(&config, &["case", "VD-2026-0002"]);
     assert!(out.contains("withdrawn"), "{out}");
+    // The wrong decision's events stay in the timeline, marked as undone by the correction.
+    assert!(out.contains("\"undone_by\":\"admin\""), "{out}");
     assert!(out.contains("closed_negative"), "{out}");
 
     // A lease start that was not one: the case goes back to where it was, plan and all.
