@@ -5,9 +5,10 @@
 //! A correction decides the mail again as staff asked ([`crate::understand::answer::steer`]) and
 //! applies that decision in the same transaction, exactly as intake would have
 //! ([`super::commit::commit_decision`]): the case changes and the notices the corrected
-//! decision calls for. What the wrong decision did inside a case is undone where it can be (the
-//! documents it put on another case come off it); mails already sent stay sent, and the
-//! confirmation says so. Every correction is a case event naming the staff member (or the admin
+//! decision calls for. First, what the wrong decision did inside the cases is undone
+//! ([`crate::case::undo`], from what `store::undo` kept): fields, plan, concerns and documents
+//! go back where nothing changed them since, a case it opened is withdrawn; its mails not sent
+//! yet are cancelled, mails already sent stay sent, and the confirmation names both. Every correction is a case event naming the staff member (or the admin
 //! command) and the mail, and a row of `mails corrections`.
 //!
 //! Only verified staff steer: the From must be staff and our trust anchor must have verified it

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{ts, Result, StoreError, Tx};
+use super::{ts, Result, Store, StoreError, Tx};
 use crate::case::undo::Undone;
 use crate::case::{Case, Cause};
 
@@ -136,5 +136,23 @@ impl Tx {
             out.push(undone);
         }
         Ok(out)
+    }
+}
+
+impl Store {
+    /// The cases a wrong decision opened and a correction withdrew: never a referral, so the
+    /// yearly registration leaves them out (as the monthly quota does).
+    pub async fn withdrawn_cases(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT c.case_ref FROM cases c
+             JOIN case_events e ON e.org = c.org AND e.case_id = c.id AND e.kind = 'withdrawn'
+             WHERE c.org = $1",
+        )
+        .bind(&self.org)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>("case_ref")?))
+            .collect()
     }
 }

@@ -1264,6 +1264,25 @@ fn a_corrected_decision_cancels_its_unsent_mails_and_undoes_its_case_changes() {
         })
     };
     assert_eq!(quota_count(), 1, "only the referral that stands counts");
+    // Regression: a withdrawn case still counted as referred (and closed) in the registration.
+    let (code, out, err) = doorstroom(
+        &config,
+        &[
+            "report",
+            "--year",
+            "2026",
+            "--format",
+            "csv",
+            "--csv-style",
+            "plain",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let row = out
+        .lines()
+        .find(|l| l.to_lowercase().contains("caw"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(row.split(',').nth(2), Some("1"), "{out}");
     let (_, out, _) = doorstroom(&config, &["case", "VD-2026-0002"]);
     assert!(out.contains("withdrawn"), "{out}");
     // The wrong decision's events stay in the timeline, marked as undone by the correction.
