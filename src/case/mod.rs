@@ -16,6 +16,7 @@ pub mod programmes;
 pub mod quota;
 pub mod report;
 pub mod search;
+pub mod undo;
 
 /// The vocabulary of cases lives in [`crate::config::vocabulary`] (config validates it); re-exported
 /// here where domain code has always named it.

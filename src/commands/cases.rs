@@ -453,7 +453,10 @@ pub async fn report(config: Config, args: ReportArgs) -> anyhow::Result<()> {
         config.known_partner(p).map_err(anyhow::Error::msg)?;
     }
     let store = open(&config).await?;
-    let cases = store.cases(&CaseFilter::default()).await?;
+    let mut cases = store.cases(&CaseFilter::default()).await?;
+    // A case opened by a decision staff corrected was never a referral.
+    let withdrawn = store.withdrawn_cases().await?;
+    cases.retain(|c| !withdrawn.contains(&c.case_ref));
     store.close().await;
     let rows = report::yearly(&cases, &config, year, partner.as_deref(), today(&config));
     let preventive =

@@ -88,7 +88,9 @@ async fn list(store: &Store, failed: bool, json: bool) -> anyhow::Result<ExitCod
             shorten(&r.recipients.join(", "), 34),
             r.subject
         );
-        if let (Some(e), OutboxState::Failed | OutboxState::Queued) = (&r.last_error, r.state) {
+        if let (Some(e), OutboxState::Failed | OutboxState::Queued | OutboxState::Cancelled) =
+            (&r.last_error, r.state)
+        {
             crate::outln!("{:>6}  └ {e}", "");
         }
     }
@@ -100,7 +102,7 @@ fn when(r: &OutboxRow) -> chrono::DateTime<Utc> {
     match r.state {
         OutboxState::Sent => r.sent_at.unwrap_or(r.created_at),
         OutboxState::Sending => r.sending_since.unwrap_or(r.created_at),
-        OutboxState::Queued | OutboxState::Failed => r.next_attempt_at,
+        OutboxState::Queued | OutboxState::Failed | OutboxState::Cancelled => r.next_attempt_at,
     }
 }
 

@@ -5,9 +5,10 @@
 //! A correction decides the mail again as staff asked ([`crate::understand::answer::steer`]) and
 //! applies that decision in the same transaction, exactly as intake would have
 //! ([`super::commit::commit_decision`]): the case changes and the notices the corrected
-//! decision calls for. What the wrong decision did inside a case is undone where it can be (the
-//! documents it put on another case come off it); mails already sent stay sent, and the
-//! confirmation says so. Every correction is a case event naming the staff member (or the admin
+//! decision calls for. First, what the wrong decision did inside the cases is undone
+//! ([`crate::case::undo`], from what `store::undo` kept): fields, plan, concerns and documents
+//! go back where nothing changed them since, a case it opened is withdrawn; its mails not sent
+//! yet are cancelled, mails already sent stay sent, and the confirmation names both. Every correction is a case event naming the staff member (or the admin
 //! command) and the mail, and a row of `mails corrections`.
 //!
 //! Only verified staff steer: the From must be staff and our trust anchor must have verified it
@@ -98,9 +99,39 @@ pub struct Applied {
     pub corrected_case: Option<String>,
 }
 
-/// Apply `s` in `tx`: validate everything first (a refusal changes nothing), then decide the
-/// mail again and write what follows, the events and the correction row.
+/// Apply `s` in `tx`: validate everything first, then undo what the wrong decision did, decide
+/// the mail again and write what follows, the events and the correction row. A refusal
+/// changes nothing: what was written before it is rolled back (to a savepoint of its own).
 pub async fn apply(
+    tx: &mut Tx,
+    open: &mut CaseCache,
+    loaded: &Loaded,
+    s: &Steering<'_>,
+) -> Result<Applied, CorrectError> {
+    const SAVEPOINT: &str = "correction";
+    let mark = tx.savepoint(SAVEPOINT).await?;
+    match apply_within(tx, open, loaded, s).await {
+        Ok(applied) => {
+            tx.release_named(SAVEPOINT).await?;
+            Ok(applied)
+        }
+        Err(e) => {
+            tx.rollback_to_named(SAVEPOINT, mark).await?;
+            // The cache may hold what was rolled back.
+            open.forget();
+            match e {
+                // The corrected decision cannot be applied as it stands (a reply without a
+                // case, …): nothing changed, the staff member is told why.
+                CorrectError::Intake(IntakeError::Apply(e)) if !e.is_transient() => {
+                    Err(Refusal::Cannot(s.mail_id, e.to_string()).into())
+                }
+                e => Err(e),
+            }
+        }
+    }
+}
+
+async fn apply_within(
     tx: &mut Tx,
     open: &mut CaseCache,
     loaded: &Loaded,
@@ -177,6 +208,37 @@ pub async fn apply(
         corrected_case: target.case_ref.clone(),
     };
 
+    // Filing the mail, or deciding it again, first undoes what its decision did: inside the
+    // cases (their fields, plan, concerns, documents; a case it opened is withdrawn) and in the
+    // outbox (what was not sent yet is never sent; what was sent is named).
+    let mut withdrawn = Vec::new();
+    let mut undo_lines = Vec::new();
+    let mut documents_removed = std::collections::BTreeMap::new();
+    if redecide || s.commands.contains(&Command::Ignore) {
+        for undone in tx.undo_mail(target.id, s.by, &s.cause, now).await? {
+            open.changed(&undone.case);
+            if undone.withdrawn {
+                withdrawn.push(undone.case.case_ref.clone());
+            }
+            documents_removed.insert(undone.case.case_ref.clone(), undone.removed_documents.len());
+            undo_lines.extend(undone.line());
+        }
+        let why = format!(
+            "cancelled: the decision about mail {} was corrected by {}",
+            target.id, s.by
+        );
+        let (cancelled, sent) = tx.cancel_mail_outbox(target.id, &why).await?;
+        if !cancelled.is_empty() {
+            undo_lines.push(format!(
+                "nog niet verstuurd, dus niet meer verstuurd: {}",
+                sent_list(&cancelled)
+            ));
+        }
+        if !sent.is_empty() {
+            undo_lines.push(format!("al verstuurd, dat blijft zo: {}", sent_list(&sent)));
+        }
+    }
+
     if redecide {
         let raw = tx
             .blob(&target.sha256)
@@ -203,9 +265,16 @@ pub async fn apply(
         };
         // The case the mail is in now stays, unless staff name another: it may be where an
         // earlier correction put it, which triage alone would not find again.
+        // A case the wrong decision opened was withdrawn above: the mail is not put back in it.
         if place_partner.is_none() {
             if let Some(current) = &target.case_ref {
-                decision.case_ref = Some(current.clone());
+                if withdrawn.contains(current) {
+                    if decision.case_ref.as_ref() == Some(current) {
+                        decision.case_ref = None;
+                    }
+                } else {
+                    decision.case_ref = Some(current.clone());
+                }
             }
         }
         for c in s.commands {
@@ -220,7 +289,7 @@ pub async fn apply(
             .as_deref()
             .filter(|old| decision.case_ref.as_deref() != Some(*old))
         {
-            let removed = tx.remove_mail_documents(old, target.id).await?;
+            let removed = documents_removed.get(old).copied().unwrap_or_default();
             if let Some(id) = tx.case_id(old).await? {
                 let event = CaseEvent {
                     at: now,
@@ -233,9 +302,6 @@ pub async fn apply(
                     cause: s.cause.clone(),
                 };
                 tx.add_events(id, &[event]).await?;
-            }
-            if let Some(case) = tx.case(old).await? {
-                open.changed(&case);
             }
         }
         tx.reopen_mail(target.id).await?;
@@ -285,6 +351,7 @@ pub async fn apply(
             target.id
         ));
     }
+    applied.lines.extend(undo_lines);
 
     for c in s.commands {
         if let Command::SocialAssistant(address) = c {
@@ -358,6 +425,14 @@ pub async fn apply(
         }
     }
     Ok(applied)
+}
+
+/// Outgoing mails as a staff member knows them: what, to whom.
+fn sent_list(rows: &[crate::store::outbox::OutboxRow]) -> String {
+    rows.iter()
+        .map(|r| format!("\"{}\" aan {}", r.subject, r.recipients.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The mail a staff member's mail answers: the one our notice was about, found by the

@@ -66,6 +66,8 @@ pub enum Refusal {
     NoPartner,
     #[error("dit antwoord werd al toegepast")]
     AlreadyApplied,
+    #[error("zo kan mail #{0} niet verwerkt worden ({1}); noem ook het dossier (dossier VD-…) of een andere soort")]
+    Cannot(i64, String),
 }
 
 impl Refusal {
@@ -88,6 +90,7 @@ impl Refusal {
             Refusal::NoCase(id) => format!("mail {id} belongs to no case; name one"),
             Refusal::NoPartner => "a new case needs a mail from a known partner".into(),
             Refusal::AlreadyApplied => "this answer was applied before".into(),
+            Refusal::Cannot(id, why) => format!("mail {id} cannot be applied so: {why}"),
         }
     }
 }

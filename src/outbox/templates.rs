@@ -302,6 +302,13 @@ fn environment() -> Environment<'static> {
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
     // `referral_ack.html` (the name without `.j2`) is HTML-escaped by the default callback.
+    // The words `soort: …` accepts, first word of each kind, as `understand::answer` reads
+    // them: the answers block of every notice lists exactly these.
+    let kinds: Vec<&str> = crate::understand::answer::KIND_WORDS
+        .iter()
+        .map(|(_, words)| words[0])
+        .collect();
+    env.add_global("soorten", JinjaValue::from_serialize(kinds));
     env.add_filter("datum", datum_filter);
     env.add_filter("maand", maand_filter);
     env.add_filter("tijdstip", tijdstip_filter);
@@ -1033,6 +1040,45 @@ mod tests {
             // The HTML part escapes the URL's slashes (`&#x2f;`).
             assert_eq!(r.html.contains("de handleiding</a>"), linked, "{}", r.html);
         }
+    }
+
+    /// Every notice that ends with the answers lists every word `soort:` takes and every
+    /// answer `understand::answer` reads, in text and HTML.
+    #[test]
+    fn the_answers_block_lists_every_kind_word_and_answer_the_code_reads() {
+        let text = include_str!("../../config/doorstroom.example.toml");
+        let config = Config::parse(text, std::path::Path::new("x.toml")).unwrap();
+        let templates = Templates::load(&config).unwrap();
+        let case = sample_case(&config);
+        let mut with_answers = 0;
+        for (name, _, data) in samples() {
+            let r = templates
+                .render_notice(&config, name, Some(&case), &data)
+                .unwrap();
+            if !r.text.contains("Antwoorden kan") {
+                continue;
+            }
+            with_answers += 1;
+            for (kind, words) in crate::understand::answer::KIND_WORDS {
+                assert!(r.text.contains(words[0]), "{name}: {kind:?} {}", r.text);
+                assert!(r.html.contains(words[0]), "{name}: {kind:?}");
+            }
+            for answer in [
+                "dossier VD-",
+                "soort:",
+                "nieuw dossier",
+                "negeren",
+                "sa:",
+                "vrijgeven",
+            ] {
+                assert!(r.text.contains(answer), "{name}: {answer}");
+                assert!(r.html.contains(answer), "{name}: {answer}");
+            }
+        }
+        assert!(
+            with_answers >= 5,
+            "the notices about a mail end with the answers"
+        );
     }
 
     #[test]

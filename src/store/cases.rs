@@ -222,10 +222,11 @@ fn concern_row(row: &AnyRow) -> Result<(i64, Concern)> {
     ))
 }
 
-/// The audit trail of a case, oldest first.
+/// The audit trail of a case, oldest first. An event of a decision staff corrected carries
+/// `undone_by` (who corrected it) in its detail: it stays in the trail, marked.
 async fn load_events(conn: &mut AnyConnection, org: &str, case_id: i64) -> Result<Vec<CaseEvent>> {
     let rows = sqlx::query(
-        "SELECT at, kind, detail, cause_kind, cause_ref FROM case_events
+        "SELECT at, kind, detail, cause_kind, cause_ref, undone_by FROM case_events
          WHERE org = $1 AND case_id = $2 ORDER BY id",
     )
     .bind(org.to_string())
@@ -237,11 +238,15 @@ async fn load_events(conn: &mut AnyConnection, org: &str, case_id: i64) -> Resul
             let kind: String = r.try_get("cause_kind")?;
             let reference: String = r.try_get("cause_ref")?;
             let detail: String = r.try_get("detail")?;
+            let mut detail: serde_json::Value = serde_json::from_str(&detail)
+                .map_err(|e| StoreError::Corrupt(format!("event detail: {e}")))?;
+            if let (Some(by), Some(object)) = (opt_text(r, "undone_by")?, detail.as_object_mut()) {
+                object.insert("undone_by".into(), by.into());
+            }
             Ok(CaseEvent {
                 at: parse_ts(&r.try_get::<String, _>("at")?)?,
                 kind: r.try_get("kind")?,
-                detail: serde_json::from_str(&detail)
-                    .map_err(|e| StoreError::Corrupt(format!("event detail: {e}")))?,
+                detail,
                 cause: Cause::from_columns(&kind, &reference)
                     .ok_or_else(|| StoreError::Corrupt(format!("unknown event cause `{kind}`")))?,
             })
@@ -502,8 +507,11 @@ async fn referrals_in_month(
     let n: i64 = sqlx::query(
         // Guidance asked outside accelerated allocation (preventive) is no referral under the
         // partner's monthly contingent.
+        // A case opened by a decision staff corrected (withdrawn) was never a referral either.
         "SELECT COUNT(*) AS n FROM cases WHERE org = $1 AND partner = $2 AND referred_at >= $3 AND referred_at < $4
-            AND other_guidance = 0",
+            AND other_guidance = 0
+            AND NOT EXISTS (SELECT 1 FROM case_events e
+                            WHERE e.org = cases.org AND e.case_id = cases.id AND e.kind = 'withdrawn')",
     )
     .bind(org.to_string())
     .bind(partner.to_string())
@@ -932,6 +940,11 @@ impl Tx {
         };
         let mut effects = crate::case::apply(&input)?;
         self.apply_effects(&mut effects, &cases, now).await?;
+        // What this mail changed, so that a correction of its decision can undo it.
+        for change in &effects.changes {
+            let before = cases.get(&change.case.case_ref).filter(|_| !change.created);
+            self.record_undo(mail_id, before, &change.case, now).await?;
+        }
         Ok(effects)
     }
 

@@ -1,7 +1,7 @@
 //! Corrections on disk (migration 0016): what staff or an admin changed about a mail's decision,
 //! and the lookups a correction needs: the mail a notice was about, a mail's row and bytes
 //! inside the correcting transaction, putting a decided mail back to `stored` so that it is
-//! decided again, and the documents a wrong decision put on a case.
+//! decided again (undoing what the wrong decision did is [`super::undo`]).
 //!
 //! Never decides anything: `intake::correct` says what to write.
 
@@ -229,30 +229,6 @@ impl Tx {
         .await?
         .rows_affected();
         Ok(n == 1)
-    }
-
-    /// Take the documents mail `mail_id` put on case `case_ref` off it (a mail placed in the
-    /// wrong case); returns their file names. The bytes stay (other rows may share them).
-    pub async fn remove_mail_documents(
-        &mut self,
-        case_ref: &str,
-        mail_id: i64,
-    ) -> Result<Vec<String>> {
-        let org = self.org.clone();
-        let rows = sqlx::query(
-            "DELETE FROM documents
-             WHERE org = $1 AND mail_id = $2
-               AND case_id = (SELECT id FROM cases WHERE org = $1 AND case_ref = $3)
-             RETURNING filename",
-        )
-        .bind(org)
-        .bind(mail_id)
-        .bind(case_ref.to_string())
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter()
-            .map(|r| Ok(r.try_get::<String, _>("filename")?))
-            .collect()
     }
 
     /// The quarantined mails, newest first, at most `limit` (a staff member's `quarantaine`).

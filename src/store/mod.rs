@@ -24,6 +24,7 @@ pub mod meetings;
 pub mod outbox;
 pub mod register;
 pub mod retention;
+pub mod undo;
 pub use blobs::sha256_hex;
 
 use std::path::Path;
@@ -347,6 +348,36 @@ impl Tx {
         sqlx::Executor::execute(self.conn(), sql).await?;
         self.in_step = true;
         self.held.at_step = (self.held.finished.len(), self.held.events.len());
+        Ok(())
+    }
+
+    /// Open a savepoint of one's own inside the transaction (a correction that may yet be
+    /// refused): returns where the held-back rows stood, for [`Tx::rollback_to_named`].
+    pub async fn savepoint(&mut self, name: &'static str) -> Result<(usize, usize)> {
+        sqlx::Executor::execute(self.conn(), format!("SAVEPOINT {name}").as_str()).await?;
+        Ok((self.held.finished.len(), self.held.events.len()))
+    }
+
+    /// Keep what was done since [`Tx::savepoint`] `name`.
+    pub async fn release_named(&mut self, name: &'static str) -> Result<()> {
+        sqlx::Executor::execute(self.conn(), format!("RELEASE SAVEPOINT {name}").as_str()).await?;
+        Ok(())
+    }
+
+    /// Undo everything since [`Tx::savepoint`] `name` and close it.
+    pub async fn rollback_to_named(
+        &mut self,
+        name: &'static str,
+        (finished, events): (usize, usize),
+    ) -> Result<()> {
+        sqlx::Executor::execute(
+            self.conn(),
+            format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}").as_str(),
+        )
+        .await?;
+        self.held.finished.truncate(finished);
+        self.held.events.truncate(events);
+        self.queued = outbox::Known::default();
         Ok(())
     }
 

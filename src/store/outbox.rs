@@ -50,6 +50,8 @@ pub enum OutboxState {
     Sent,
     /// Will not be sent again unless an admin retries it.
     Failed,
+    /// Never sent: staff corrected the decision that queued it (`intake::correct`).
+    Cancelled,
 }
 
 impl OutboxState {
@@ -59,6 +61,7 @@ impl OutboxState {
             OutboxState::Sending => "sending",
             OutboxState::Sent => "sent",
             OutboxState::Failed => "failed",
+            OutboxState::Cancelled => "cancelled",
         }
     }
 
@@ -68,6 +71,7 @@ impl OutboxState {
             "sending" => Ok(OutboxState::Sending),
             "sent" => Ok(OutboxState::Sent),
             "failed" => Ok(OutboxState::Failed),
+            "cancelled" => Ok(OutboxState::Cancelled),
             other => Err(StoreError::Corrupt(format!(
                 "unknown outbox state `{other}`"
             ))),
@@ -167,6 +171,55 @@ impl Tx {
     pub async fn outbox_by_message_id(&mut self, message_id: &str) -> Result<Option<OutboxRow>> {
         let org = self.org.clone();
         outbox_by_message_id(self.conn(), &org, message_id).await
+    }
+}
+
+impl Tx {
+    /// The mails a mail's decision queued (cause `mail`, any of its notices), when staff
+    /// correct that decision: those not sent yet are cancelled — never sent, their keys freed so
+    /// that the corrected decision may queue the same notice anew — and those sent or being
+    /// sent are returned as they are (they stay sent; the confirmation names them).
+    /// Returns (cancelled, already sent).
+    pub async fn cancel_mail_outbox(
+        &mut self,
+        mail_id: i64,
+        why: &str,
+    ) -> Result<(Vec<OutboxRow>, Vec<OutboxRow>)> {
+        let org = self.org.clone();
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM outbox
+             WHERE org = $1 AND cause_kind = 'mail' AND (cause_ref = $2 OR cause_ref LIKE $3)
+             ORDER BY id"
+        ))
+        .bind(org.clone())
+        .bind(mail_id.to_string())
+        .bind(format!("{mail_id}:%"))
+        .fetch_all(self.conn())
+        .await?;
+        let rows = rows.iter().map(row).collect::<Result<Vec<_>>>()?;
+        let (mut cancelled, mut sent) = (Vec::new(), Vec::new());
+        for r in rows {
+            match r.state {
+                OutboxState::Queued | OutboxState::Failed => {
+                    // Placeholders numbered in order of appearance (SQLite binds them so).
+                    sqlx::query(
+                        "UPDATE outbox SET state = 'cancelled', last_error = $1, ack_key = NULL,
+                            dedupe_key = dedupe_key || ':cancelled:' || id,
+                            message_id = '<cancelled.' || id || '.' || substr(message_id, 2)
+                         WHERE org = $2 AND id = $3 AND state IN ('queued', 'failed')",
+                    )
+                    .bind(why.to_string())
+                    .bind(org.clone())
+                    .bind(r.id)
+                    .execute(self.conn())
+                    .await?;
+                    cancelled.push(r);
+                }
+                OutboxState::Sent | OutboxState::Sending => sent.push(r),
+                OutboxState::Cancelled => {}
+            }
+        }
+        Ok((cancelled, sent))
     }
 }
 

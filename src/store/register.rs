@@ -547,6 +547,11 @@ impl CaseCache {
             .insert(case.case_ref.to_uppercase(), super::cases::as_stored(case));
     }
 
+    /// Forget everything: what the transaction changed was rolled back.
+    pub fn forget(&mut self) {
+        self.clear();
+    }
+
     /// A whole case read or written earlier in the transaction.
     pub(super) fn case(&self, case_ref: &str) -> Option<&Case> {
         self.whole.get(&case_ref.to_uppercase())

@@ -35,7 +35,9 @@ impl Tx {
         .execute(self.conn())
         .await?;
         self.drop_parts_of_purged().await?;
-        let statements: [(&str, bool); 5] = [
+        let statements: [(&str, bool); 6] = [
+            // What a wrong decision changed, kept to undo it: the case as it was, names and all.
+            ("DELETE FROM case_undo WHERE org = $1 AND case_id = $2", true),
             (
                 "UPDATE documents SET filename = kind, sender = NULL, note = NULL WHERE org = $1 AND case_id = $2",
                 true,
@@ -69,7 +71,7 @@ impl Tx {
         // Placeholders numbered in order of appearance (the body comes first in the text).
         sqlx::query(
             "UPDATE outbox SET subject = '', body = $1
-             WHERE org = $2 AND case_ref = $3 AND state IN ('sent', 'failed')",
+             WHERE org = $2 AND case_ref = $3 AND state IN ('sent', 'failed', 'cancelled')",
         )
         .bind(Vec::<u8>::new())
         .bind(org)

@@ -914,3 +914,527 @@ async fn the_corrections_migration_keeps_mails_stored_before_it() {
         }
     }
 }
+
+/// The confirmation the coordinator gets for her answer `answer_id`: its plain text.
+async fn confirmation(w: &World, answer_id: &str) -> String {
+    let delivered = w
+        .stack
+        .wait_for_mail(
+            COORDINATOR,
+            "INBOX",
+            |m| {
+                let t = String::from_utf8_lossy(&m.bytes);
+                t.contains(&format!("In-Reply-To: <{answer_id}>")) && t.contains("staff_answer")
+                    || t.contains(&format!("In-Reply-To: <{answer_id}>"))
+            },
+            Duration::from_secs(60),
+        )
+        .await;
+    text_of(&delivered.bytes)
+}
+
+/// A partner's mail that names no case and nothing triage recognises: nobody can place it, the
+/// coordinator is told (`unplaced_mail`). Returns its Message-ID.
+async fn unplaced(w: &World) -> &'static str {
+    let id = "steer-unplaced@caw-antwerpen.example";
+    w.stack
+        .submit(
+            "els.wouters@caw-antwerpen.example",
+            &[SHARED_MAILBOX],
+            &mail(
+                "els.wouters@caw-antwerpen.example",
+                "pass",
+                id,
+                "",
+                "Vraag",
+                "Dag,\n\nKunnen jullie Sarah Jacobs opnemen in de versnelde doorstroom? Haar CIR-nummer volgt.\n\nEls Wouters",
+            ),
+        )
+        .await;
+    decided(&w.store, id).await;
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nieuw_dossier_in_an_answer_opens_a_case_from_an_unplaced_mail() {
+    let w = world().await;
+    let id = unplaced(&w).await;
+    let before = decided(&w.store, id).await;
+    assert_eq!(before.case_ref, None, "{before:?}");
+    let notice = notice_to_coordinator(&w, "unplaced_mail", None).await;
+    let answer_id = "steer-new-case@woonhaven.example";
+    answer(&w, COORDINATOR, "pass", answer_id, &notice, "nieuw dossier").await;
+    let placed = wait_for(&w.store, id, |m| m.case_ref.is_some()).await;
+    assert_eq!(placed.state, MailState::Processed);
+    assert!(
+        matches!(
+            placed.kind.as_deref(),
+            Some("referral" | "referral_incomplete")
+        ),
+        "{placed:?}"
+    );
+    let case_ref = placed.case_ref.unwrap();
+    let case = w.store.case(&case_ref).await.unwrap().expect("the case");
+    assert_eq!(case.partner, "caw-antwerpen");
+    let kinds = event_kinds(&w.store, &case_ref).await;
+    assert!(kinds.contains(&"created".to_string()), "{kinds:?}");
+    assert!(kinds.contains(&"correction".to_string()), "{kinds:?}");
+    let text = confirmation(&w, answer_id).await;
+    assert!(text.contains("Toegepast"), "{text}");
+    assert!(text.contains(&case_ref), "{text}");
+    // The notice she answered was sent already: it stays sent, and she is told so.
+    assert!(text.contains("al verstuurd"), "{text}");
+    w.daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sa_in_an_answer_assigns_the_social_assistant_who_then_gets_the_cases_notices_and_unknown_lines_are_named(
+) {
+    let w = world().await;
+    w.stack
+        .submit(
+            "els.wouters@caw-antwerpen.example",
+            &[SHARED_MAILBOX],
+            &referral(1, "Jan Peeters", "caw-antwerpen"),
+        )
+        .await;
+    let case_ref = case_of(&w.store, "steer-ref-1@caw-antwerpen.example")
+        .await
+        .expect("a case");
+    let notice = notice_to_coordinator(&w, "referral_notice", Some(&case_ref)).await;
+    let sa = crate::mailstack::SOCIAL_ASSISTANTS[1];
+    let answer_id = "steer-sa@woonhaven.example";
+    answer(
+        &w,
+        COORDINATOR,
+        "pass",
+        answer_id,
+        &notice,
+        &format!("sa: {sa}\nkan jij dit even nakijken"),
+    )
+    .await;
+    let text = confirmation(&w, answer_id).await;
+    assert!(text.contains("Toegepast"), "{text}");
+    assert!(text.contains(sa), "{text}");
+    // The line that is no answer is named back, so that nothing she wrote is lost silently.
+    assert!(text.contains("kan jij dit even nakijken"), "{text}");
+    let case = w.store.case(&case_ref).await.unwrap().unwrap();
+    assert_eq!(case.social_assistant.as_deref(), Some(sa));
+    // The partner raises a concern about the case: the social assistant is told, in her mailbox.
+    let concern = "steer-concern@caw-antwerpen.example";
+    w.stack
+        .submit(
+            "els.wouters@caw-antwerpen.example",
+            &[SHARED_MAILBOX],
+            &mail(
+                "els.wouters@caw-antwerpen.example",
+                "pass",
+                concern,
+                "",
+                &format!("[{case_ref}] zorg"),
+                "Dag,\n\nWe maken ons zorgen: Jan betaalt de huur niet en laat niemand binnen.\n\nEls",
+            ),
+        )
+        .await;
+    let decided_concern = decided(&w.store, concern).await;
+    assert_eq!(
+        decided_concern.kind.as_deref(),
+        Some("concern"),
+        "{decided_concern:?}"
+    );
+    w.stack
+        .wait_for_mail(
+            sa,
+            "INBOX",
+            |m| {
+                let t = String::from_utf8_lossy(&m.bytes);
+                t.contains(&case_ref)
+            },
+            Duration::from_secs(60),
+        )
+        .await;
+    w.daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negeren_in_an_answer_files_a_quarantined_mail_without_action_and_sends_nothing() {
+    let w = world().await;
+    let stranger = "steer-stranger@elders.example";
+    w.stack
+        .submit(
+            "iemand@elders.example",
+            &[SHARED_MAILBOX],
+            &mail(
+                "iemand@elders.example",
+                "pass",
+                stranger,
+                "",
+                "Jan Peeters",
+                "Dag,\n\nKan iemand mij bellen over een woning?\n\nGroeten",
+            ),
+        )
+        .await;
+    assert_eq!(
+        decided(&w.store, stranger).await.state,
+        MailState::Quarantined
+    );
+    let notice = notice_to_coordinator(&w, "unknown_sender_notice", None).await;
+    let last_before = w
+        .store
+        .list_outbox(false, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .max()
+        .unwrap_or_default();
+    let answer_id = "steer-ignore@woonhaven.example";
+    answer(&w, COORDINATOR, "pass", answer_id, &notice, "negeren").await;
+    let filed = wait_for(&w.store, stranger, |m| m.state == MailState::Processed).await;
+    assert_eq!(filed.case_ref, None);
+    let text = confirmation(&w, answer_id).await;
+    assert!(text.contains("geklasseerd"), "{text}");
+    // Nothing went out but the one-line confirmation to her.
+    let rows = w.store.list_outbox(false, 1000).await.unwrap();
+    let new: Vec<_> = rows.iter().filter(|r| r.id > last_before).collect();
+    assert!(
+        new.iter()
+            .all(|r| r.kind == "staff_answer" && r.recipients == [COORDINATOR]),
+        "{new:?}"
+    );
+    assert!(rows
+        .iter()
+        .all(|r| !r.recipients.iter().any(|a| a.ends_with("@elders.example"))));
+    let corrections = w.store.corrections().await.unwrap();
+    assert_eq!(corrections.len(), 1);
+    assert_eq!(corrections[0].action, "ignore");
+    w.daemon.stop().await;
+}
+
+/// A reply that triage took for a new referral opened a case of its own; the coordinator says
+/// what it was. The wrong case is withdrawn (its timeline kept, every change an event with her
+/// as cause), the mail becomes a concern in the right case, and she is told which mails had
+/// gone out already.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soort_in_an_answer_decides_a_mail_again_and_withdraws_the_case_it_wrongly_opened() {
+    let w = world().await;
+    w.stack
+        .submit(
+            "els.wouters@caw-antwerpen.example",
+            &[SHARED_MAILBOX],
+            &referral(1, "Jan Peeters", "caw-antwerpen"),
+        )
+        .await;
+    let right = case_of(&w.store, "steer-ref-1@caw-antwerpen.example")
+        .await
+        .expect("a case");
+    w.stack
+        .submit(
+            "els.wouters@caw-antwerpen.example",
+            &[SHARED_MAILBOX],
+            &referral(2, "Fatima Bouzid", "caw-antwerpen"),
+        )
+        .await;
+    let wrong = case_of(&w.store, "steer-ref-2@caw-antwerpen.example")
+        .await
+        .expect("a case");
+    assert_ne!(right, wrong);
+    let notice = notice_to_coordinator(&w, "referral_notice", Some(&wrong)).await;
+    let answer_id = "steer-kind@woonhaven.example";
+    answer(
+        &w,
+        COORDINATOR,
+        "pass",
+        answer_id,
+        &notice,
+        &format!("soort: zorg\ndossier {right}"),
+    )
+    .await;
+    let redecided = wait_for(&w.store, "steer-ref-2@caw-antwerpen.example", |m| {
+        m.case_ref.as_deref() == Some(right.as_str())
+    })
+    .await;
+    assert_eq!(redecided.kind.as_deref(), Some("concern"));
+    let withdrawn = w.store.case(&wrong).await.unwrap().unwrap();
+    assert_eq!(
+        withdrawn.status,
+        doorstroom::case::Status::ClosedNegative,
+        "{withdrawn:?}"
+    );
+    let events = w.store.case_events(withdrawn.id.unwrap()).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    for kind in ["created", "withdrawn", "undone", "mail_moved"] {
+        assert!(kinds.contains(&kind), "{kind}: {kinds:?}");
+    }
+    for e in events
+        .iter()
+        .filter(|e| e.kind == "withdrawn" || e.kind == "undone")
+    {
+        assert!(
+            matches!(&e.cause, doorstroom::case::Cause::Staff { by, .. } if by == COORDINATOR),
+            "{e:?}"
+        );
+    }
+    let case = w.store.case(&right).await.unwrap().unwrap();
+    assert_eq!(case.concerns.len(), 1, "{case:?}");
+    let text = confirmation(&w, answer_id).await;
+    assert!(text.contains("Toegepast"), "{text}");
+    assert!(text.contains("ingetrokken"), "{text}");
+    assert!(text.contains("al verstuurd"), "{text}");
+    w.daemon.stop().await;
+}
+
+/// From the command line, before the outbox ran: a referral decided again as a reply to
+/// another case withdraws the case it opened and cancels its mails not sent yet; the same
+/// correction of a lease start puts the case back as it was.
+#[test]
+fn a_corrected_decision_cancels_its_unsent_mails_and_undoes_its_case_changes() {
+    use crate::outbox::doorstroom;
+    let dir = tempfile::tempdir().unwrap();
+    let text = setup::config_text(
+        &format!(
+            "[mailbox]\nkind = \"maildir\"\npath = \"{}/mail\"\n",
+            dir.path().display()
+        ),
+        &format!(
+            "[smtp]\ntransport = \"file\"\npath = \"{}/sent\"\n",
+            dir.path().display()
+        ),
+        &db::url(Db::Sqlite, &dir),
+        "woonhaven",
+    );
+    let config = dir.path().join("doorstroom.toml");
+    std::fs::write(&config, text).unwrap();
+    let first = dir.path().join("first.eml");
+    std::fs::write(&first, referral(1, "Jan Peeters", "caw-antwerpen")).unwrap();
+    let second = dir.path().join("second.eml");
+    std::fs::write(&second, referral(2, "Fatima Bouzid", "caw-antwerpen")).unwrap();
+    let (code, out, err) = doorstroom(&config, &["ingest", "--json", first.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = doorstroom(&config, &["ingest", "--json", second.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let decided: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let id = decided["mail_id"].as_i64().unwrap().to_string();
+    assert!(
+        decided["done"][0]
+            .as_str()
+            .is_some_and(|d| d.contains("VD-2026-0002 created")),
+        "{decided}"
+    );
+    let outbox = |dir: &std::path::Path| -> Vec<serde_json::Value> {
+        let (_, out, _) = doorstroom(&dir.join("doorstroom.toml"), &["outbox", "--json"]);
+        serde_json::from_str(&out).unwrap()
+    };
+    let queued: Vec<_> = outbox(dir.path())
+        .into_iter()
+        .filter(|r| r["case_ref"] == "VD-2026-0002")
+        .collect();
+    assert!(!queued.is_empty());
+    assert!(queued.iter().all(|r| r["state"] == "queued"), "{queued:?}");
+
+    let (code, out, err) = doorstroom(&config, &["mails", "move", &id, "--case", "VD-2026-0001"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ingetrokken"), "{out}");
+    assert!(out.contains("niet meer verstuurd"), "{out}");
+    let rows = outbox(dir.path());
+    for r in rows.iter().filter(|r| r["case_ref"] == "VD-2026-0002") {
+        assert_eq!(r["state"], "cancelled", "{r}");
+    }
+    // Regression: a withdrawn case still counted in the partner's monthly quota.
+    let quota_count = || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = Store::open(&db::url(Db::Sqlite, &dir), "woonhaven", 1)
+                .await
+                .unwrap();
+            let referred = store
+                .case("VD-2026-0002")
+                .await
+                .unwrap()
+                .unwrap()
+                .referred_at;
+            let month =
+                doorstroom::case::quota::Month::of_instant(referred, chrono_tz::Europe::Brussels);
+            let n = store
+                .referrals_in_month("caw-antwerpen", month, chrono_tz::Europe::Brussels)
+                .await
+                .unwrap();
+            store.close().await;
+            n
+        })
+    };
+    assert_eq!(quota_count(), 1, "only the referral that stands counts");
+    // Regression: a withdrawn case still counted as referred (and closed) in the registration.
+    let (code, out, err) = doorstroom(
+        &config,
+        &[
+            "report",
+            "--year",
+            "2026",
+            "--format",
+            "csv",
+            "--csv-style",
+            "plain",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let row = out
+        .lines()
+        .find(|l| l.to_lowercase().contains("caw"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(row.split(',').nth(2), Some("1"), "{out}");
+    let (_, out, _) = doorstroom(&config, &["case", "VD-2026-0002"]);
+    assert!(out.contains("withdrawn"), "{out}");
+    // The wrong decision's events stay in the timeline, marked as undone by the correction.
+    assert!(out.contains("\"undone_by\":\"admin\""), "{out}");
+    assert!(out.contains("closed_negative"), "{out}");
+
+    // A lease start that was not one: the case goes back to where it was, plan and all.
+    let lease = dir.path().join("lease.eml");
+    std::fs::write(
+        &lease,
+        mail(
+            COORDINATOR,
+            "pass",
+            "steer-lease@woonhaven.example",
+            "",
+            "[VD-2026-0001] Jan Peeters",
+            "Ter info: start huur Jan Peeters op 1-11-26, sleutels zijn overhandigd.\n\nAn",
+        ),
+    )
+    .unwrap();
+    let (_, before, _) = doorstroom(&config, &["case", "VD-2026-0001", "--json"]);
+    let (code, out, err) = doorstroom(&config, &["ingest", "--json", lease.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let decided: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(decided["kind"], "lease_start", "{decided}");
+    let lease_id = decided["mail_id"].as_i64().unwrap().to_string();
+    let (_, during, _) = doorstroom(&config, &["case", "VD-2026-0001", "--json"]);
+    let (before, during): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&before).unwrap(),
+        serde_json::from_str(&during).unwrap(),
+    );
+    assert_ne!(before["case"]["status"], during["case"]["status"]);
+    let (code, out, err) = doorstroom(
+        &config,
+        &["mails", "redecide", &lease_id, "--kind", "antwoord"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, after, _) = doorstroom(&config, &["case", "VD-2026-0001", "--json"]);
+    let after: serde_json::Value = serde_json::from_str(&after).unwrap();
+    assert_eq!(after["case"]["status"], before["case"]["status"], "{after}");
+    assert_eq!(after["case"]["lease_start"], before["case"]["lease_start"]);
+    let pending = |v: &serde_json::Value| {
+        v["case"]["milestones"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .filter(|m| m["superseded"] == false && m["done_on"].is_null())
+                    .count()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(pending(&after), pending(&before), "{after}");
+    assert!(out.contains("status terug naar"), "{out}");
+}
+
+/// The undo migration (0024) on a database one migration behind, with a case decided before
+/// it: the case and its events read back as before, and correcting that old mail undoes
+/// nothing it cannot know (no row kept for it) instead of failing.
+#[tokio::test]
+async fn the_undo_migration_keeps_cases_decided_before_it() {
+    for backend in db::BOTH {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, kind) = match backend {
+            Db::Sqlite => (db::url(backend, &dir), "sqlite"),
+            Db::Postgres => {
+                let base = db::postgres_url();
+                let name = format!("undo_mig_{}", std::process::id());
+                sqlx::any::install_default_drivers();
+                let admin = sqlx::AnyPool::connect(base).await.unwrap();
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .execute(&admin)
+                    .await;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+                let (prefix, _) = base.rsplit_once('/').unwrap();
+                (format!("{prefix}/{name}"), "postgres")
+            }
+        };
+        let before = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(format!("migrations/{kind}")).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.as_str() < "0024" {
+                std::fs::copy(entry.path(), before.path().join(&name)).unwrap();
+            }
+        }
+        sqlx::any::install_default_drivers();
+        let connect_url = if kind == "sqlite" {
+            format!("{url}?mode=rwc")
+        } else {
+            url.clone()
+        };
+        let pool = sqlx::AnyPool::connect(&connect_url).await.unwrap();
+        sqlx::migrate::Migrator::new(before.path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        let at = "2026-11-23T09:00:00.000000Z";
+        sqlx::query(
+            "INSERT INTO cases (org, case_ref, partner, programme, status, candidate, referred_at, created_at, updated_at)
+             VALUES ('old', 'VD-2026-0001', 'caw-antwerpen', 'versnelde-doorstroom', 'referred_incomplete', 'Jan Peeters', $1, $1, $1)",
+        )
+        .bind(at)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO case_events (org, case_id, at, kind, detail, cause_kind, cause_ref)
+             VALUES ('old', (SELECT id FROM cases WHERE case_ref = 'VD-2026-0001'), $1, 'created', '{}', 'mail', '1')",
+        )
+        .bind(at)
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = Store::open(&url, "old", 2).await.unwrap();
+        let case = store.case("VD-2026-0001").await.unwrap().expect("the case");
+        let events = store.case_events(case.id.unwrap()).await.unwrap();
+        assert_eq!(events.len(), 1, "{backend:?}");
+        let mut tx = store.begin().await.unwrap();
+        let cause = doorstroom::case::Cause::Admin {
+            command: "mails redecide 1 --kind zorg".into(),
+        };
+        let undone = tx
+            .undo_mail(1, "admin", &cause, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert!(
+            undone.is_empty(),
+            "{backend:?}: nothing kept, nothing undone"
+        );
+        let (cancelled, sent) = tx.cancel_mail_outbox(1, "test").await.unwrap();
+        assert!(cancelled.is_empty() && sent.is_empty());
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.case("VD-2026-0001").await.unwrap().unwrap().status,
+            doorstroom::case::Status::ReferredIncomplete
+        );
+        store.close().await;
+        if kind == "postgres" {
+            let admin = sqlx::AnyPool::connect(db::postgres_url()).await.unwrap();
+            let name = url.rsplit('/').next().unwrap_or_default();
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&admin)
+                .await;
+            admin.close().await;
+        }
+    }
+}
