@@ -14,6 +14,9 @@ pub struct Keywords {
     /// answer on a known case with these words is an update, not a new concern.
     pub good_news: Vec<String>,
     pub contact_change: Vec<String>,
+    /// Guidance moves to another organisation (overdracht van de begeleiding, `003` §4). With
+    /// another organisation named (or written by it), these win over [`Keywords::contact_change`].
+    pub handover: Vec<String>,
     pub final_report: Vec<String>,
     pub discussion: Vec<String>,
     pub lease_start: Vec<String>,
@@ -304,6 +307,24 @@ impl Default for Keywords {
                 "pour toute urgence",
                 "in dringenden fällen",
             ]),
+            handover: list(&[
+                "overdracht van de begeleiding",
+                "overdracht begeleiding",
+                "overdracht van het dossier",
+                "begeleiding niet verderzetten",
+                "begeleiding niet langer verderzetten",
+                "begeleiding niet meer verderzetten",
+                "begeleiding niet langer opnemen",
+                "begeleiding niet verder opnemen",
+                "neemt de begeleiding over",
+                "nemen de begeleiding over",
+                "de begeleiding overnemen",
+                "begeleiding overgedragen",
+                "zet de begeleiding verder",
+                "zetten de begeleiding verder",
+                "volgt de begeleiding op",
+                "volgen de begeleiding op",
+            ]),
             cir_labels: list(&[
                 "inschrijvingsnummer",
                 "inschrijvingsnr",
@@ -343,6 +364,7 @@ impl Keywords {
             (raw.concern_words, &mut k.concern),
             (raw.good_news_words, &mut k.good_news),
             (raw.contact_change_words, &mut k.contact_change),
+            (raw.handover_words, &mut k.handover),
             (raw.final_report_words, &mut k.final_report),
             (raw.discussion_words, &mut k.discussion),
             (raw.lease_start_words, &mut k.lease_start),
