@@ -336,10 +336,7 @@ pub type CounsellorRow = (String, Counsellor, DateTime<Utc>, Option<DateTime<Utc
 /// The guiding periods of a case from its counsellor history (`(partner, counsellor, from, to)`,
 /// oldest first) and its events: consecutive rows of one partner are one period, opened by the
 /// event recorded at its start (`handover`, `transfer`, `counsellor`, `created`, …) and its cause.
-pub fn periods(
-    history: &[CounsellorRow],
-    events: &[CaseEvent],
-) -> Vec<GuidingPeriod> {
+pub fn periods(history: &[CounsellorRow], events: &[CaseEvent]) -> Vec<GuidingPeriod> {
     let mut out: Vec<GuidingPeriod> = Vec::new();
     for (partner, counsellor, from, to) in history {
         if let Some(last) = out.last_mut().filter(|l| l.partner == *partner) {
