@@ -602,6 +602,41 @@ mod tests {
     }
 
     #[test]
+    fn a_handover_answer_names_the_partner_and_the_date() {
+        let read = parse_answer(
+            "overdracht: ocmw-antwerpen vanaf 2027-03-01\nOverdracht aan caw-oost 01/04/2027\noverdracht: vanaf morgen",
+            &tags(),
+        );
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day);
+        assert_eq!(
+            read.commands,
+            [
+                Command::Handover {
+                    partner: "ocmw-antwerpen".into(),
+                    from: d(2027, 3, 1)
+                },
+                Command::Handover {
+                    partner: "caw-oost".into(),
+                    from: d(2027, 4, 1)
+                },
+            ]
+        );
+        assert_eq!(read.unknown.len(), 1, "{:?}", read.unknown);
+        assert!(read.conflict().is_some(), "two handovers in one answer");
+        let mut decision = decision(MailKind::ReplyToCase, Some("VD-2026-0001"), false);
+        steer(
+            &mut decision,
+            &read.commands[0],
+            None,
+            "an.peeters@woonhaven.example",
+        );
+        assert_eq!(decision.kind, MailKind::Handover);
+        let h = decision.handover.expect("the handover fact");
+        assert_eq!(h.to_partner.as_deref(), Some("ocmw-antwerpen"));
+        assert_eq!(h.announced_by, "staff");
+    }
+
+    #[test]
     fn answers_are_read_as_commands() {
         let cases: &[(&str, &[Command], &[&str])] = &[
             (
