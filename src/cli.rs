@@ -94,8 +94,18 @@ pub enum Command {
         reference: String,
         /// An explicit change, recorded as an event: `set lease-start 2026-12-01`,
         /// `set social-assistant EMAIL`, `done MILESTONE [DATE] [defects]`,
-        /// `close positive|negative|transferred`, `extend MONTHS`, `stop [DATE]`.
+        /// `close positive|negative|transferred`, `extend MONTHS`, `stop [DATE]`,
+        /// `handover PARTNER [--from DATE] [--counsellor EMAIL]` (the guidance continues with
+        /// another partner from DATE, default today: same reference, same plan; the new partner
+        /// gets an introduction, the old one nothing more; a PARTNER not in the config waits as
+        /// `handover_pending` and the coordinator gets the `[[partner]]` block to add).
         action: Vec<String>,
+        /// With `handover`: the first day the new partner guides (YYYY-MM-DD; default today).
+        #[arg(long)]
+        from: Option<String>,
+        /// With `handover`: the new partner's counsellor (woonbegeleider) for this case.
+        #[arg(long)]
+        counsellor: Option<String>,
         /// With `close`: were the guidance goals met (yes, partly, no)?
         #[arg(long)]
         goals: Option<String>,
@@ -376,9 +386,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action,
             goals,
             eviction_avoided,
+            from,
+            counsellor,
             output,
         } => {
             let config = load(&cli.config)?;
+            if action.first().map(String::as_str) == Some("handover") {
+                runtime()?.block_on(crate::commands::cases::handover(
+                    config,
+                    &reference,
+                    &action[1..],
+                    from.as_deref(),
+                    counsellor.as_deref(),
+                ))?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            anyhow::ensure!(
+                from.is_none() && counsellor.is_none(),
+                "--from and --counsellor go with `handover`"
+            );
             runtime()?.block_on(crate::commands::cases::case(
                 config,
                 &reference,

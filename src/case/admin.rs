@@ -45,7 +45,8 @@ pub enum AdminAction {
 
 /// What the words after `case REF` can be, for the error message.
 pub const USAGE: &str = "set lease-start YYYY-MM-DD | set social-assistant EMAIL | done MILESTONE [YYYY-MM-DD] [defects] | \
-     close positive|negative|transferred [--goals yes|partly|no] [--eviction-avoided yes|no] | extend MONTHS | stop [YYYY-MM-DD]";
+     close positive|negative|transferred [--goals yes|partly|no] [--eviction-avoided yes|no] | extend MONTHS | stop [YYYY-MM-DD] | \
+     handover PARTNER [--from YYYY-MM-DD] [--counsellor EMAIL]";
 
 fn date(word: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(word, "%Y-%m-%d")

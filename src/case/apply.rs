@@ -112,6 +112,7 @@ pub(super) fn general(input: &Input<'_>, mut fx: Effects) -> Result<Effects, Cas
         },
         MailKind::ReplyToCase => reply(input, required_case(input)?.clone(), &mut fx)?,
         MailKind::ContactChange => contact_change(input, &mut fx)?,
+        MailKind::Handover => handover_mail(input, &mut fx)?,
         MailKind::Concern | MailKind::UrgentConcern => concern(input, &mut fx)?,
         MailKind::FinalReport => final_report(input, &mut fx)?,
         MailKind::LeaseStart => lease_start(input, &mut fx)?,
@@ -251,6 +252,7 @@ pub fn dutch_kind(kind: MailKind) -> &'static str {
     match kind {
         Referral | ReferralIncomplete => "aanmelding",
         ContactChange => "wijziging contactgegevens",
+        Handover => "overdracht van de begeleiding",
         Concern => "zorg over de begeleiding",
         UrgentConcern => "dringende zorg (veiligheid)",
         FinalReport => "stopzetting of eindverslag",
@@ -632,6 +634,128 @@ fn contact_change(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> 
         created: false,
         events,
         counsellor_changed: true,
+    });
+    Ok(())
+}
+
+/// A handover of the guidance (`003` §4). The case's own partner (or staff) moves it; the new
+/// organisation writing first, or a mail that does not say who takes over, moves nothing: the
+/// coordinator confirms with the answer `overdracht: PARTNER vanaf DATUM`, and the writer gets
+/// no case data.
+fn handover_mail(input: &Input<'_>, fx: &mut Effects) -> Result<(), CaseError> {
+    use super::handover::{self, Outcome};
+    use super::model::{HandoverState, PlannedHandover};
+    let d = input.decision;
+    let fact = d.handover.as_ref().ok_or(CaseError::Missing(
+        "organisation that takes over the guidance",
+    ))?;
+    let to = fact.to_partner.clone().or_else(|| {
+        fact.organisation
+            .as_deref()
+            .map(|n| handover::proposed_id(n, fact.domain.as_deref()))
+    });
+    let by_owner = d.facts.from_staff || fact.announced_by != "new_partner";
+    let case = match (by_owner, to.as_ref()) {
+        // Staff set it (`overdracht:`): about the mail's case, whoever wrote the mail.
+        (true, Some(_)) if fact.announced_by == "staff" => {
+            let r = d.case_ref.as_deref().ok_or(CaseError::Missing("case"))?;
+            lookup(input, r)
+                .ok_or_else(|| CaseError::UnknownCase(r.into()))?
+                .clone()
+        }
+        (true, Some(_)) => required_case(input)?.clone(),
+        _ => {
+            // Not applied: told to the coordinator, who confirms.
+            let r = d.case_ref.as_deref().ok_or(CaseError::Missing("case"))?;
+            let case = lookup(input, r).ok_or_else(|| CaseError::UnknownCase(r.into()))?;
+            let from = fact.from.unwrap_or_else(|| today(input));
+            let event = case.event(
+                input.now,
+                "handover_announced",
+                json!({"to_partner": to, "organisation": fact.organisation, "from": from, "announced_by": fact.announced_by, "sender": d.facts.sender}),
+                &cause(input),
+            );
+            let to_name = to
+                .as_deref()
+                .map(|id| {
+                    input
+                        .config
+                        .partner(id)
+                        .map_or(id.to_string(), |p| p.name.clone())
+                })
+                .or(fact.organisation.clone())
+                .unwrap_or_default();
+            fx.notices.push(notice(
+                input,
+                "handover_notice",
+                Some(&case.case_ref),
+                vec![Role::Coordinator],
+                json!({
+                    "state": "confirm",
+                    "from_partner": input.config.partner(&case.partner).map_or(case.partner.clone(), |p| p.name.clone()),
+                    "to_partner": to_name,
+                    "to_partner_id": to.clone().unwrap_or_else(|| "PARTNER".into()),
+                    "from": from.to_string(),
+                    "counsellor": fact.counsellor.clone().map(|c| json!({"name": c.name, "email": c.email, "phone": c.phone})),
+                    "sender": d.facts.sender,
+                    "config_block": null,
+                }),
+            ));
+            fx.changes.push(CaseChange {
+                case: case.clone(),
+                created: false,
+                events: vec![event],
+                counsellor_changed: false,
+            });
+            return Ok(());
+        }
+    };
+    let mut case = case;
+    let mut events = Vec::new();
+    add_documents(input, &mut case, &mut events);
+    let to = to.unwrap_or_default();
+    let counsellor = fact.counsellor.clone().unwrap_or_default();
+    let wanted = PlannedHandover {
+        name: fact.organisation.clone().unwrap_or_else(|| to.clone()),
+        to,
+        domain: fact.domain.clone(),
+        from: fact.from.unwrap_or_else(|| today(input)),
+        counsellor: Counsellor {
+            name: counsellor.name,
+            email: counsellor.email.map(|e| e.to_ascii_lowercase()),
+            phone: counsellor.phone,
+        },
+        state: HandoverState::Planned,
+        announced_by: if d.facts.from_staff {
+            "staff".into()
+        } else {
+            fact.announced_by.clone()
+        },
+    };
+    let old = case.partner.clone();
+    let (outcome, more) = handover::request(
+        &mut case,
+        input.config,
+        wanted.clone(),
+        today(input),
+        input.now,
+        &cause(input),
+    )?;
+    events.extend(more);
+    let planned = case.handover.clone().unwrap_or(wanted);
+    fx.notices.extend(handover::notices(
+        &case,
+        input.config,
+        outcome,
+        &old,
+        &planned,
+        &format!("mail:{}", input.mail_id),
+    ));
+    fx.changes.push(CaseChange {
+        case,
+        created: false,
+        events,
+        counsellor_changed: outcome == Outcome::Done,
     });
     Ok(())
 }
@@ -1069,6 +1193,7 @@ mod tests {
             lease_start: None,
             conclusions: BTreeMap::new(),
             new_contact: None,
+            handover: None,
             duplicate_of: None,
             confidence: 1.0,
             confidence_reasons: Vec::new(),

@@ -164,6 +164,9 @@ pub struct DueWork {
     pub advance_reminders: Vec<AdvanceReminder>,
     /// Allocated cases whose lease started: `StartGuidance` is due.
     pub guidance_starts: Vec<String>,
+    /// Cases whose handover is due (its date came, or its organisation is in the config now),
+    /// see [`super::handover::due`] (only from [`due_in`]).
+    pub handovers: Vec<String>,
 }
 
 /// What is due on `today`. `steps` are the config's escalation ladder (sorted by `after_days`).
@@ -195,6 +198,9 @@ pub fn due_in(cases: &[Case], config: &Config, today: NaiveDate) -> DueWork {
     let mut work = DueWork::default();
     for case in cases {
         due_for_case(case, &config.escalation, today, &mut work);
+        if super::handover::due(case, config, today).is_some() {
+            work.handovers.push(case.case_ref.clone());
+        }
         if let Some(programme) = config.programme(&case.programme) {
             programme_due(case, programme, today, &mut work);
         }

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod apply;
 pub mod escalation;
+pub mod handover;
 pub mod import;
 pub mod model;
 pub mod notice;

@@ -340,6 +340,39 @@ impl Counsellor {
     }
 }
 
+/// Where a handover of the guidance stands before it takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoverState {
+    /// `handover_pending`: the new organisation is not a configured partner yet. The old
+    /// partner keeps the case, and nothing goes to the new organisation, until the config
+    /// names it.
+    Pending,
+    /// The new organisation is a partner, and the handover date has not come yet.
+    Planned,
+}
+
+/// A handover of the guidance to another organisation (overdracht, `003` §4) that has not taken
+/// effect yet. When it does, the case's partner and counsellor change and this is cleared; the
+/// reference, the milestone plan and the history stay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedHandover {
+    /// The partner id that takes over; for an organisation not in the config, the id the
+    /// coordinator is asked to add.
+    pub to: String,
+    /// The organisation as the mail or the command named it.
+    pub name: String,
+    /// A mail domain of the organisation, when known (for the config block of a new partner).
+    pub domain: Option<String>,
+    /// From this day the new organisation guides.
+    pub from: NaiveDate,
+    /// The new counsellor, as far as known.
+    pub counsellor: Counsellor,
+    pub state: HandoverState,
+    /// Who announced it: `old_partner`, `new_partner`, `staff` or `admin`.
+    pub announced_by: String,
+}
+
 /// A document on a case, with who sent it when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {
@@ -456,6 +489,8 @@ pub struct Case {
     pub other_guidance: bool,
     /// The closed case this one continues (a relapse reopened within the aftercare period).
     pub previous_case: Option<String>,
+    /// A handover to another organisation announced but not in effect yet.
+    pub handover: Option<PlannedHandover>,
     pub documents: Vec<Document>,
     pub milestones: Vec<Milestone>,
     pub concerns: Vec<Concern>,
@@ -486,6 +521,7 @@ impl Case {
             eviction_avoided,
             other_guidance,
             previous_case,
+            handover,
             documents: _,
             milestones: _,
             concerns: _,
@@ -510,6 +546,7 @@ impl Case {
             && *eviction_avoided == other.eviction_avoided
             && *other_guidance == other.other_guidance
             && *previous_case == other.previous_case
+            && *handover == other.handover
     }
 
     /// A fresh referral, not stored yet.
@@ -541,6 +578,7 @@ impl Case {
             eviction_avoided: None,
             other_guidance: false,
             previous_case: None,
+            handover: None,
             documents: Vec::new(),
             milestones: Vec::new(),
             concerns: Vec::new(),
@@ -658,6 +696,10 @@ pub enum CaseError {
     NoSuchMilestone { case_ref: String, kind: String },
     #[error("the mail does not say which {0}")]
     Missing(&'static str),
+    #[error("case {case_ref} is {status}: only running guidance can be handed over")]
+    HandoverClosed { case_ref: String, status: Status },
+    #[error("case {case_ref} is guided by {partner} already")]
+    HandoverSamePartner { case_ref: String, partner: String },
     #[error("case {case_ref} belongs to another partner than the sender's ({sender_partner})")]
     WrongPartner {
         case_ref: String,

@@ -369,6 +369,7 @@ mod tests {
             lease_start: None,
             conclusions: BTreeMap::new(),
             new_contact: None,
+            handover: None,
             duplicate_of: None,
             confidence: 1.0,
             confidence_reasons: Vec::new(),

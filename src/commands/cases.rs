@@ -190,6 +190,8 @@ struct Timeline {
     case: Case,
     events: Vec<CaseEvent>,
     counsellors: Vec<CounsellorPeriod>,
+    /// Each partner's period of guidance (a handover opens a new one), with its cause.
+    guiding_periods: Vec<crate::case::handover::GuidingPeriod>,
     mails: Vec<MailLine>,
 }
 
@@ -237,6 +239,122 @@ pub async fn case(
     Ok(())
 }
 
+/// `case REF handover PARTNER [--from DATE] [--counsellor EMAIL]`: the guidance continues with
+/// another partner (`003` §4), through the same rules as a mail or a staff answer; the notices
+/// (introduction to the new partner, the coordinator and social assistant told, or the
+/// `[[partner]]` block to add) are queued in the same transaction.
+pub async fn handover(
+    config: Config,
+    reference: &str,
+    words: &[String],
+    from: Option<&str>,
+    counsellor: Option<&str>,
+) -> anyhow::Result<()> {
+    use crate::case::handover::{self, Outcome};
+    use crate::case::model::{HandoverState, PlannedHandover};
+    let [partner] = words else {
+        anyhow::bail!(
+            "usage: case {reference} handover PARTNER [--from YYYY-MM-DD] [--counsellor EMAIL]"
+        );
+    };
+    let from = match from {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| anyhow::anyhow!("--from `{d}` is not a date YYYY-MM-DD"))?,
+        None => today(&config),
+    };
+    if let Some(c) = counsellor {
+        anyhow::ensure!(c.contains('@'), "--counsellor `{c}` is not a mail address");
+    }
+    let mut line = format!("case {reference} handover {partner} --from {from}");
+    if let Some(c) = counsellor {
+        line.push_str(&format!(" --counsellor {c}"));
+    }
+    let loaded = crate::context::Loaded::new(config)?;
+    let config = &loaded.config;
+    let store = open(config).await?;
+    let mut tx = store.begin().await?;
+    let Some(mut case) = tx.case(reference).await? else {
+        tx.rollback().await?;
+        anyhow::bail!("case {reference} is not in the register (find it with `doorstroom cases --search TEXT`)");
+    };
+    let now = Utc::now();
+    let cause = Cause::Admin {
+        command: line.clone(),
+    };
+    let wanted = PlannedHandover {
+        to: partner.clone(),
+        name: partner.clone(),
+        domain: counsellor
+            .and_then(|c| c.rsplit_once('@'))
+            .map(|(_, d)| d.to_ascii_lowercase()),
+        from,
+        counsellor: crate::case::Counsellor {
+            name: None,
+            email: counsellor.map(str::to_ascii_lowercase),
+            phone: None,
+        },
+        state: HandoverState::Planned,
+        announced_by: "admin".into(),
+    };
+    let old = case.partner.clone();
+    let (outcome, events) = handover::request(
+        &mut case,
+        config,
+        wanted.clone(),
+        today(config),
+        now,
+        &cause,
+    )?;
+    let id = tx
+        .save_case(&mut case, outcome == Outcome::Done, now)
+        .await?;
+    tx.add_events(id, &events).await?;
+    let planned = case.handover.clone().unwrap_or(wanted);
+    let notices = handover::notices(
+        &case,
+        config,
+        outcome,
+        &old,
+        &planned,
+        &format!("handover:{}:{}", planned.to, planned.from),
+    );
+    let lines = crate::outbox::queue::queue_notices(
+        &mut tx,
+        config,
+        &loaded.outbox,
+        &notices,
+        &[&case],
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    store.close().await;
+    for e in &events {
+        crate::outln!("{}: {} {}", case.case_ref, e.kind, e.detail);
+    }
+    match outcome {
+        Outcome::Done => crate::outln!(
+            "{}: guided by {} from {from} (was {old}); same reference, same plan",
+            case.case_ref,
+            case.partner
+        ),
+        Outcome::Planned => crate::outln!(
+            "{}: {old} keeps the case until {partner} takes over on {from}",
+            case.case_ref
+        ),
+        Outcome::Pending => crate::outln!(
+            "{}: handover_pending: `{partner}` is not a partner in the config; {old} keeps the case. Add:\n{}",
+            case.case_ref,
+            handover::config_block(&planned, &case.programme)
+        ),
+    }
+    for l in lines {
+        crate::outln!("  {l}");
+    }
+    Ok(())
+}
+
 async fn show(config: Config, reference: &str, json: bool) -> anyhow::Result<()> {
     let store = open(&config).await?;
     let case = store.case(reference).await?.ok_or_else(|| {
@@ -257,10 +375,23 @@ async fn show(config: Config, reference: &str, json: bool) -> anyhow::Result<()>
         })
         .collect();
     store.close().await;
+    let history: Vec<_> = counsellors
+        .iter()
+        .map(|p| {
+            (
+                p.partner.clone(),
+                p.counsellor.clone(),
+                p.valid_from,
+                p.valid_to,
+            )
+        })
+        .collect();
+    let guiding_periods = crate::case::handover::periods(&history, &events);
     let t = Timeline {
         case,
         events,
         counsellors,
+        guiding_periods,
         mails,
     };
     if json {
@@ -370,6 +501,33 @@ fn render(t: &Timeline, config: &Config) -> String {
             } else {
                 ""
             }
+        );
+    }
+    if let Some(h) = &c.handover {
+        let _ = writeln!(
+            s,
+            "  handover          {} to {} ({}) from {}, announced by {}",
+            match h.state {
+                crate::case::model::HandoverState::Pending => "PENDING (not a configured partner)",
+                crate::case::model::HandoverState::Planned => "planned",
+            },
+            h.to,
+            h.name,
+            h.from,
+            h.announced_by
+        );
+    }
+    let _ = writeln!(s, "\nguidance");
+    for p in &t.guiding_periods {
+        let _ = writeln!(
+            s,
+            "  {} – {}  {:<20} {} <{}>  opened by {}",
+            p.from.format("%Y-%m-%d"),
+            p.to.map_or("now".into(), |t| t.format("%Y-%m-%d").to_string()),
+            p.partner,
+            opt(&p.counsellor.name),
+            opt(&p.counsellor.email),
+            p.opened_by
         );
     }
     let _ = writeln!(s, "\ncounsellors");

@@ -230,6 +230,7 @@ pub struct RawTriage {
     pub urgent_words: Option<Vec<String>>,
     pub concern_words: Option<Vec<String>>,
     pub contact_change_words: Option<Vec<String>>,
+    pub handover_words: Option<Vec<String>>,
     pub final_report_words: Option<Vec<String>>,
     pub discussion_words: Option<Vec<String>>,
     pub lease_start_words: Option<Vec<String>>,

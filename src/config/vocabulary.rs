@@ -176,6 +176,10 @@ pub enum MailKind {
     MeetingConclusions,
     /// Adds to a known case (e.g. completes a missing document).
     ReplyToCase,
+    /// Guidance moves to another organisation (`003` §4): the old partner announces it
+    /// ("wij kunnen de begeleiding niet verderzetten, vanaf 1 maart volgt …"), or the new one
+    /// ("wij nemen de begeleiding over"). The case keeps its reference and its plan.
+    Handover,
     /// Staff ask a partner (landlord's shared mailbox in Cc) for preventive guidance of a tenant
     /// threatened with eviction (`002` §5.2): opens a case in the programme opened by it.
     PreventiveRequest,
@@ -208,6 +212,7 @@ impl MailKind {
             MailKind::LeaseStart => "lease_start",
             MailKind::MeetingConclusions => "meeting_conclusions",
             MailKind::ReplyToCase => "reply_to_case",
+            MailKind::Handover => "handover",
             MailKind::PreventiveRequest => "preventive_request",
             MailKind::AutoReply => "auto_reply",
             MailKind::Bounce => "bounce",

@@ -49,6 +49,7 @@ pub const NOTICES_ABOUT_A_MAIL: &[&str] = &[
     "urgent_alert",
     "final_report_notice",
     "cross_partner_notice",
+    "handover_notice",
 ];
 
 /// A correction failed: refused (nothing was changed), or intake's own trouble.
@@ -197,7 +198,11 @@ async fn apply_within(
     let redecide = s.commands.iter().any(|c| {
         matches!(
             c,
-            Command::Place(_) | Command::Kind(_) | Command::NewCase | Command::Release
+            Command::Place(_)
+                | Command::Kind(_)
+                | Command::NewCase
+                | Command::Release
+                | Command::Handover { .. }
         )
     });
     let mut applied = Applied {

@@ -730,7 +730,7 @@ mod tests {
 
     /// Every kind, in declaration order. The match below fails to compile when a kind is added,
     /// so that a new kind cannot skip the walk.
-    const KINDS: [MailKind; 21] = [
+    const KINDS: [MailKind; 22] = [
         MailKind::Referral,
         MailKind::ReferralIncomplete,
         MailKind::ContactChange,
@@ -741,6 +741,7 @@ mod tests {
         MailKind::LeaseStart,
         MailKind::MeetingConclusions,
         MailKind::ReplyToCase,
+        MailKind::Handover,
         MailKind::PreventiveRequest,
         MailKind::AutoReply,
         MailKind::Bounce,
@@ -759,8 +760,8 @@ mod tests {
         match kind {
             Referral | ReferralIncomplete | ContactChange | Concern | UrgentConcern
             | FinalReport | DiscussionRequest | LeaseStart | MeetingConclusions | ReplyToCase
-            | PreventiveRequest | AutoReply | Bounce | Bulk | CalendarResponse | SpamOrSpoof
-            | CrossPartner | UnknownSender | Malformed | Duplicate | OwnCopy => {}
+            | Handover | PreventiveRequest | AutoReply | Bounce | Bulk | CalendarResponse
+            | SpamOrSpoof | CrossPartner | UnknownSender | Malformed | Duplicate | OwnCopy => {}
         }
     }
 
@@ -792,6 +793,7 @@ mod tests {
                 email: None,
                 phone: Some("0486 55 44 33".into()),
             }),
+            handover: None,
             duplicate_of: None,
             confidence: 1.0,
             confidence_reasons: Vec::new(),

@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::case::handover;
 use crate::case::model::{Cause, Transition};
 use crate::context::Context;
 use crate::outbox::queue::queue_notices;
@@ -54,6 +55,54 @@ pub async fn run_once(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<Strin
         }
     }
 
+    // Handovers whose date came (or whose organisation the config names now): the case moves
+    // to its new partner before any mail about it goes out, so that mail goes to the new one.
+    let mut handed = 0;
+    for case_ref in &work.handovers {
+        let mut tx = ctx.store.begin().await?;
+        let Some(mut case) = tx.case(case_ref).await? else {
+            tx.rollback().await?;
+            continue;
+        };
+        let (Some(due), Some(planned)) =
+            (handover::due(&case, config, today), case.handover.clone())
+        else {
+            tx.rollback().await?;
+            continue;
+        };
+        let old = case.partner.clone();
+        let (outcome, event, moved) = match due {
+            handover::Due::TakeEffect => (
+                handover::Outcome::Done,
+                handover::take_effect(&mut case, now, &cause),
+                true,
+            ),
+            handover::Due::PartnerAdded => (
+                handover::Outcome::Planned,
+                handover::mark_planned(&mut case, config, now, &cause),
+                false,
+            ),
+        };
+        let id = tx.save_case(&mut case, moved, now).await?;
+        tx.add_events(id, &event.into_iter().collect::<Vec<_>>())
+            .await?;
+        let dedupe = format!("handover:{}:{}", planned.to, planned.from);
+        let notices = handover::notices(&case, config, outcome, &old, &planned, &dedupe);
+        let lines = queue_notices(
+            &mut tx,
+            config,
+            &loaded.outbox,
+            &notices,
+            &[&case],
+            None,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(case = %case_ref, to = %planned.to, outcome = outcome.as_str(), "handover: {}", lines.join(", "));
+        handed += 1;
+    }
+
     let mut steps = 0;
     for e in &work.escalations {
         let mut tx = ctx.store.begin().await?;
@@ -96,10 +145,10 @@ pub async fn run_once(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<Strin
             reminders += 1;
         }
     }
-    if steps + reminders > 0 {
+    if steps + reminders + handed > 0 {
         ctx.outbox_wake.notify_one();
     }
     Ok(format!(
-        "{started} guidance start(s), {steps} escalation step(s), {reminders} reminder(s)"
+        "{started} guidance start(s), {handed} handover(s), {steps} escalation step(s), {reminders} reminder(s)"
     ))
 }

@@ -504,6 +504,121 @@ mod tests {
             }
         }
 
+        /// One step of a random history: a handover of case `case` to `to`, asked on day `day`
+        /// to take effect `delay` days later, or a notice about `case` on `day`.
+        #[derive(Debug, Clone)]
+        enum Step {
+            Handover {
+                case: usize,
+                to: usize,
+                day: u32,
+                delay: u32,
+            },
+            Notice {
+                case: usize,
+                day: u32,
+                roles: Vec<Role>,
+                to_sender: bool,
+                sender: Addr,
+            },
+        }
+
+        fn history(partners: usize, cases: usize) -> impl Strategy<Value = Vec<Step>> {
+            let step = prop_oneof![
+                1 => (0..cases, 0..partners, 0..60u32, 0..10u32)
+                    .prop_map(|(case, to, day, delay)| Step::Handover { case, to, day, delay }),
+                3 => (0..cases, 0..60u32, proptest::collection::vec(role(), 0..4), any::<bool>(), any_addr(partners))
+                    .prop_map(|(case, day, roles, to_sender, sender)| Step::Notice { case, day, roles, to_sender, sender }),
+            ];
+            proptest::collection::vec(step, 1..30)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+            /// Over random handovers and traffic, a partner receives a case only on the days
+            /// it guides it: before a handover takes effect the old partner, from its date the
+            /// new one, and never both.
+            #[test]
+            fn no_partner_receives_a_case_outside_the_periods_it_guided_it(
+                (partners, starts, steps) in (2usize..5).prop_flat_map(|p| {
+                    (Just(p), proptest::collection::vec(0..p, 1..4)).prop_flat_map(move |(p, starts)| {
+                        let n = starts.len();
+                        (Just(p), Just(starts), history(p, n))
+                    })
+                })
+            ) {
+                use crate::case::handover;
+                use crate::case::model::{Case, Cause, HandoverState, PlannedHandover, Status};
+                let mut config = config();
+                config.partners = (0..partners).map(partner).collect();
+                let outbox = crate::outbox::testing::outbox(&config);
+                let day0 = chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+                let mut cases: Vec<Case> = starts.iter().enumerate().map(|(i, p)| {
+                    let mut c = Case::new(format!("VD-2027-{:04}", i + 1), &format!("partner{p}"), "vivendo", "Jan Peeters", chrono::Utc::now());
+                    c.status = Status::InGuidance;
+                    c.social_assistant = Some("bram.janssens@woonhaven.example".into());
+                    c
+                }).collect();
+                // The oracle: per case, the days from which each partner guides it.
+                let mut periods: Vec<Vec<(u32, String)>> = cases.iter().map(|c| vec![(0, c.partner.clone())]).collect();
+                let mut steps = steps;
+                steps.sort_by_key(|s| match s { Step::Handover { day, .. } | Step::Notice { day, .. } => *day });
+                let cause = Cause::Admin { command: "proptest".into() };
+                for step in steps {
+                    let day = match &step { Step::Handover { day, .. } | Step::Notice { day, .. } => *day };
+                    let today = day0 + chrono::Days::new(u64::from(day));
+                    let at = today.and_hms_opt(12, 0, 0).unwrap().and_utc();
+                    // What the daily pass does first: handovers whose date came.
+                    for (i, c) in cases.iter_mut().enumerate() {
+                        if handover::due(c, &config, today) == Some(handover::Due::TakeEffect) {
+                            let from = c.handover.as_ref().unwrap().from;
+                            handover::take_effect(c, at, &cause).unwrap();
+                            let from_day = u32::try_from((from - day0).num_days()).unwrap();
+                            periods[i].push((from_day.max(day), c.partner.clone()));
+                        }
+                    }
+                    match step {
+                        Step::Handover { case, to, delay, .. } => {
+                            let c = &mut cases[case];
+                            let wanted = PlannedHandover {
+                                to: format!("partner{to}"),
+                                name: format!("Partner {to}"),
+                                domain: None,
+                                from: today + chrono::Days::new(u64::from(delay)),
+                                counsellor: Default::default(),
+                                state: HandoverState::Planned,
+                                announced_by: "admin".into(),
+                            };
+                            let before = c.partner.clone();
+                            match handover::request(c, &config, wanted, today, at, &cause) {
+                                Ok((handover::Outcome::Done, _)) => {
+                                    prop_assert_ne!(&before, &c.partner);
+                                    periods[case].push((day, c.partner.clone()));
+                                }
+                                Ok(_) => prop_assert_eq!(&before, &c.partner, "moved before its date"),
+                                Err(_) => prop_assert_eq!(format!("partner{to}"), before),
+                            }
+                        }
+                        Step::Notice { case, roles, to_sender, sender, .. } => {
+                            let c = &cases[case];
+                            let guiding = periods[case].iter().rev().find(|(from, _)| *from <= day).map(|(_, p)| p.clone()).unwrap();
+                            prop_assert_eq!(&guiding, &c.partner);
+                            let info = CaseInfo::of(c);
+                            let n = notice("concern_ack", Some(&c.case_ref), &roles, to_sender);
+                            let a = answering(&addr(sender), MailKind::Concern);
+                            let Ok(mail) = outbox.prepare(&config, &n, Some(&info), None, Some(&a), chrono::Utc::now()) else { continue };
+                            for r in &mail.recipients {
+                                for p in config.partners.iter().filter(|p| p.id != guiding) {
+                                    prop_assert!(!p.owns_address(r), "{} of {} got {} on day {} while {} guided it", r, p.id, c.case_ref, day, guiding);
+                                }
+                                prop_assert!(config.is_staff(r) || config.partner(&guiding).unwrap().owns_address(r));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(256))]
             #[test]

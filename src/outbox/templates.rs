@@ -101,6 +101,8 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "meeting_declined",
     "staff_answer",
     "question_answer",
+    "handover_notice",
+    "handover_intro",
 ];
 
 /// Templates of mails about no single case: rendered with `case` = none (their samples too), so
@@ -749,6 +751,46 @@ pub fn samples() -> Vec<(&'static str, &'static str, Value)> {
                 {"name": "evaluatie na 1 maand", "due": "2027-01-01", "meeting_month": "2027-01"},
                 {"name": "huisbezoek na 3 maanden", "due": "2027-03-01", "meeting_month": null}
             ]}),
+        ),
+        (
+            "handover_notice",
+            "done",
+            json!({"state": "done", "from_partner": "CAW Antwerpen", "to_partner": "OCMW Antwerpen",
+                   "to_partner_id": "ocmw-antwerpen", "from": "2027-03-01",
+                   "counsellor": {"name": "Karin Dubois", "email": "karin.dubois@ocmw-antwerpen.example", "phone": null},
+                   "config_block": null}),
+        ),
+        (
+            "handover_notice",
+            "planned",
+            json!({"state": "planned", "from_partner": "CAW Antwerpen", "to_partner": "OCMW Antwerpen",
+                   "to_partner_id": "ocmw-antwerpen", "from": "2027-03-01",
+                   "counsellor": {"name": null, "email": null, "phone": null}, "config_block": null}),
+        ),
+        (
+            "handover_notice",
+            "pending",
+            json!({"state": "pending", "from_partner": "CAW Antwerpen", "to_partner": "CAW Oost-Brabant",
+                   "to_partner_id": "caw-oost", "from": "2027-03-01",
+                   "counsellor": {"name": "Tine Goossens", "email": "tine.goossens@caw-oost.example", "phone": null},
+                   "config_block": "[[partner]]\nid = \"caw-oost\"\nname = \"CAW Oost-Brabant\"\ndomains = [\"caw-oost.example\"]\nagenda_to = [\"tine.goossens@caw-oost.example\"]\nprogramme = \"vivendo\"\n"}),
+        ),
+        (
+            "handover_notice",
+            "confirm",
+            json!({"state": "confirm", "from_partner": "CAW Antwerpen", "to_partner": "OCMW Antwerpen",
+                   "to_partner_id": "ocmw-antwerpen", "from": "2027-03-01", "counsellor": null,
+                   "sender": "karin.dubois@ocmw-antwerpen.example", "config_block": null}),
+        ),
+        (
+            "handover_intro",
+            "default",
+            json!({"previous_partner": "OCMW Antwerpen", "from": "2027-03-01", "lease_start": "2026-12-01",
+                   "milestones": [
+                       {"name": "huisbezoek na 3 maanden", "due": "2027-03-01", "meeting_month": null},
+                       {"name": "evaluatie na 4 maanden", "due": "2027-04-01", "meeting_month": "2027-04"}
+                   ],
+                   "done": ["evaluatie na 1 maand"]}),
         ),
         (
             "lease_start_notice",

@@ -79,7 +79,7 @@ fn flag(row: &AnyRow, column: &str) -> Result<bool> {
 
 const CASE_COLUMNS: &str = "id, case_ref, partner, programme, status, candidate, cir, social_assistant, \
      counsellor_name, counsellor_email, counsellor_phone, lease_start, referred_at, guidance_end, \
-     closed_at, goals_met, eviction_avoided, other_guidance, extension_months, stopped_on, report_due, previous_case";
+     closed_at, goals_met, eviction_avoided, other_guidance, extension_months, stopped_on, report_due, previous_case, handover";
 
 /// A case's row written, its shared fields first (`$1` … `$19`, see [`bind_case_fields`]), then
 /// `$20` org, `$21` case_ref, `$22` referred_at, `$23` the time of the write.
@@ -160,6 +160,12 @@ fn case_row(row: &AnyRow) -> Result<Case> {
             .map(|v| v != 0),
         other_guidance: flag(row, "other_guidance")?,
         previous_case: opt_text(row, "previous_case")?,
+        handover: opt_text(row, "handover")?
+            .map(|j| {
+                serde_json::from_str(&j)
+                    .map_err(|e| StoreError::Corrupt(format!("case handover `{j}`: {e}")))
+            })
+            .transpose()?,
         documents: Vec::new(),
         milestones: Vec::new(),
         concerns: Vec::new(),
@@ -284,7 +290,7 @@ async fn load_cases(
     }
     if filter.due_work {
         sql.push_str(
-            " AND (status IN ('allocated','in_guidance','extended') OR report_due IS NOT NULL)",
+            " AND (status IN ('allocated','in_guidance','extended') OR report_due IS NOT NULL OR handover IS NOT NULL)",
         );
     }
     sql.push_str(" ORDER BY case_ref");
@@ -668,6 +674,24 @@ impl Tx {
         if let Some(previous) = &case.previous_case {
             sqlx::query("UPDATE cases SET previous_case = $1 WHERE org = $2 AND id = $3")
                 .bind(previous.clone())
+                .bind(org.clone())
+                .bind(id)
+                .execute(self.conn())
+                .await?;
+        }
+        // A handover announced, taking effect or waiting: written when it moved (a new case has
+        // none, unless an import or a test made it with one).
+        let handover_moved = match before {
+            Some(b) => b.handover != case.handover,
+            None => !created || case.handover.is_some(),
+        };
+        if handover_moved {
+            let json = case
+                .handover
+                .as_ref()
+                .map(|h| serde_json::to_string(h).unwrap_or_default());
+            sqlx::query("UPDATE cases SET handover = $1 WHERE org = $2 AND id = $3")
+                .bind(json)
                 .bind(org.clone())
                 .bind(id)
                 .execute(self.conn())

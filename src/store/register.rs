@@ -532,6 +532,12 @@ impl CaseCache {
     /// written.
     pub fn changed(&mut self, case: &Case) {
         let entry = Arc::new(registered_case(case));
+        // A case handed over to another partner leaves the old partner's list.
+        for (partner, list) in self.partners.iter_mut() {
+            if *partner != case.partner {
+                list.remove(&case.case_ref);
+            }
+        }
         let lists = self
             .all
             .iter_mut()

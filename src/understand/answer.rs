@@ -26,6 +26,12 @@ pub enum Command {
     /// `vrijgeven`: the reader vouches for a quarantined mail; decide it as if its sender were
     /// verified.
     Release,
+    /// `overdracht: caw-antwerpen vanaf 2027-03-01`: the guidance of the mail's case moves to
+    /// this partner (its config id), from that date (none: at once). `003` §4.
+    Handover {
+        partner: String,
+        from: Option<chrono::NaiveDate>,
+    },
 }
 
 impl Command {
@@ -38,6 +44,7 @@ impl Command {
             Command::Ignore => "ignore",
             Command::SocialAssistant(_) => "assign_sa",
             Command::Release => "release",
+            Command::Handover { .. } => "handover",
         }
     }
 }
@@ -60,6 +67,15 @@ impl Answer {
         let new = count(|c| matches!(c, Command::NewCase));
         let ignore = count(|c| matches!(c, Command::Ignore));
         let sas = count(|c| matches!(c, Command::SocialAssistant(_)));
+        let handovers = count(|c| matches!(c, Command::Handover { .. }));
+        if handovers > 1 {
+            return Some("er staan meerdere overdrachten in het antwoord; noem er één".into());
+        }
+        if handovers > 0 && (kinds > 0 || new > 0) {
+            return Some(
+                "\"overdracht: …\" gaat niet samen met \"soort: …\" of \"nieuw dossier\"".into(),
+            );
+        }
         if places > 1 {
             return Some("er staan meerdere dossiers in het antwoord; noem er één".into());
         }
@@ -269,6 +285,17 @@ fn command(line: &str, tags: &Tags) -> Option<Result<Command, String>> {
     if NEW_CASE.contains(&l) {
         return Some(Ok(Command::NewCase));
     }
+    if let Some(value) = after(
+        l,
+        &[
+            "overdracht aan",
+            "overdragen aan",
+            "overdracht",
+            "overdragen",
+        ],
+    ) {
+        return Some(handover_command(value));
+    }
     if let Some(value) = after(l, &["soort", "type", "kind"]) {
         return Some(kind_word(value).map(Command::Kind).ok_or_else(|| {
             format!(
@@ -338,6 +365,41 @@ fn command(line: &str, tags: &Tags) -> Option<Result<Command, String>> {
         (None, [one]) if tags.remove(l).trim().is_empty() => Some(Ok(Command::Place(one.clone()))),
         _ => None,
     }
+}
+
+/// `caw-antwerpen vanaf 2027-03-01` (or `… vanaf 1 maart 2027`, `… 01/03/2027`, or no date: at
+/// once): the partner's config id first.
+fn handover_command(value: &str) -> Result<Command, String> {
+    let mut words = value.split_whitespace();
+    let Some(partner) = words
+        .next()
+        .map(|w| w.trim_matches([',', ';', '.', '<', '>']))
+        .filter(|w| !w.is_empty() && !w.contains('@'))
+    else {
+        return Err(
+            "schrijf de partner na \"overdracht:\" (overdracht: caw-antwerpen vanaf 2027-03-01)"
+                .into(),
+        );
+    };
+    let rest: Vec<&str> = words.collect();
+    let rest = rest.join(" ");
+    let rest = rest.trim();
+    let from = if rest.is_empty() {
+        None
+    } else {
+        match super::dates::find_dates(rest, None).first() {
+            Some(f) => Some(f.date),
+            None => {
+                return Err(format!(
+                    "\"{rest}\" is geen datum (schrijf overdracht: {partner} vanaf 2027-03-01)"
+                ))
+            }
+        }
+    };
+    Ok(Command::Handover {
+        partner: partner.to_string(),
+        from,
+    })
 }
 
 /// Read the new text of an answer. Quoted lines (`>`) are skipped as well, should the caller
@@ -500,6 +562,24 @@ pub fn steer(decision: &mut Decision, command: &Command, case_partner: Option<&s
             };
             decision.case_ref = None;
         }
+        Command::Handover { partner, from } => {
+            decision.kind = MailKind::Handover;
+            // What the mail itself said of the counsellor stays, when it named this partner.
+            let counsellor = decision
+                .handover
+                .as_ref()
+                .filter(|h| h.to_partner.as_deref() == Some(partner.as_str()))
+                .and_then(|h| h.counsellor.clone());
+            decision.handover = Some(super::HandoverFact {
+                to_partner: Some(partner.clone()),
+                organisation: None,
+                domain: None,
+                from: *from,
+                counsellor,
+                announced_by: "staff".into(),
+            });
+            decision.must_auto_reply = false;
+        }
         Command::Ignore | Command::SocialAssistant(_) | Command::Release => return,
     }
     decision.confidence = 1.0;
@@ -519,6 +599,41 @@ mod tests {
             prefix: "VD".into(),
             width: 4,
         })
+    }
+
+    #[test]
+    fn a_handover_answer_names_the_partner_and_the_date() {
+        let read = parse_answer(
+            "overdracht: ocmw-antwerpen vanaf 2027-03-01\nOverdracht aan caw-oost 01/04/2027\noverdracht: vanaf morgen",
+            &tags(),
+        );
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day);
+        assert_eq!(
+            read.commands,
+            [
+                Command::Handover {
+                    partner: "ocmw-antwerpen".into(),
+                    from: d(2027, 3, 1)
+                },
+                Command::Handover {
+                    partner: "caw-oost".into(),
+                    from: d(2027, 4, 1)
+                },
+            ]
+        );
+        assert_eq!(read.unknown.len(), 1, "{:?}", read.unknown);
+        assert!(read.conflict().is_some(), "two handovers in one answer");
+        let mut decision = decision(MailKind::ReplyToCase, Some("VD-2026-0001"), false);
+        steer(
+            &mut decision,
+            &read.commands[0],
+            None,
+            "an.peeters@woonhaven.example",
+        );
+        assert_eq!(decision.kind, MailKind::Handover);
+        let h = decision.handover.expect("the handover fact");
+        assert_eq!(h.to_partner.as_deref(), Some("ocmw-antwerpen"));
+        assert_eq!(h.announced_by, "staff");
     }
 
     #[test]

@@ -94,6 +94,7 @@ fn empty_decision() -> Decision {
         lease_start: None,
         conclusions: BTreeMap::new(),
         new_contact: None,
+        handover: None,
         duplicate_of: None,
         reasons: Vec::new(),
         confidence: 1.0,
@@ -823,6 +824,31 @@ impl Reading<'_> {
             && !self.attached_any(DocumentKind::SocialReport);
         self.find_case(Some(partner), content, !is_discussion);
 
+        // A handover (`003` §4) before anything else about the case: written by the new
+        // organisation about a case of another partner, it is no cross-partner question.
+        let handover_words = found.of(&kw.handover, false);
+        if !handover_words.is_empty() && urgent.is_empty() {
+            let case_partner = self
+                .decision
+                .case_ref
+                .as_deref()
+                .and_then(|r| self.register.case(r))
+                .map(|c| c.partner.clone());
+            if let Some(fact) = super::handover::read(
+                self.config,
+                partner,
+                self.decision.facts.sender.as_deref(),
+                case_partner.as_deref(),
+                &content.new,
+                &body.signature,
+                &handover_words,
+                self.parsed.date,
+            ) {
+                self.handover(fact, &handover_words, case_partner.as_deref());
+                return;
+            }
+        }
+
         if let Some(case_ref) = self.decision.case_ref.clone() {
             match self.register.case(&case_ref) {
                 Some(case) if case.partner != partner => {
@@ -988,6 +1014,48 @@ impl Reading<'_> {
             );
             self.doubt(0.5, "nothing specific recognised and no case found");
         }
+    }
+
+    /// A handover of the guidance: the case's partner (or the organisation that takes over)
+    /// writes. Nothing is confirmed to the sender; the coordinator and the social assistant are
+    /// told what follows.
+    fn handover(&mut self, fact: super::HandoverFact, words: &[&str], case_partner: Option<&str>) {
+        self.set(
+            MailKind::Handover,
+            &[Role::Coordinator, Role::SocialAssistant],
+        );
+        self.decision.must_auto_reply = false;
+        self.reason(format!("handover: \"{}\"", words.join("\", \"")));
+        match (&fact.to_partner, &fact.organisation) {
+            (Some(p), _) if fact.announced_by == "new_partner" => self.reason(format!(
+                "written by {p}, the organisation that takes over, about a case of {}; the coordinator confirms",
+                case_partner.unwrap_or("another partner")
+            )),
+            (Some(p), _) => self.reason(format!("the partner {p} takes over")),
+            (None, Some(o)) => self.reason(format!(
+                "\"{o}\" takes over, an organisation not in the config: the handover waits for it"
+            )),
+            (None, None) => {
+                self.reason("no organisation that takes over is named; the coordinator says which");
+                self.doubt(0.3, "a handover without the organisation that takes over");
+            }
+        }
+        if let Some(from) = fact.from {
+            self.reason(format!("from {from}"));
+        }
+        if self.decision.case_ref.is_none() {
+            self.doubt(0.5, "a handover, but no case found");
+        }
+        if let Some(case) = self
+            .decision
+            .case_ref
+            .as_deref()
+            .and_then(|r| self.register.case(r))
+        {
+            self.decision.candidate = Some(case.candidate.clone());
+        }
+        self.decision.facts.statement = None;
+        self.decision.handover = Some(fact);
     }
 
     fn referral(&mut self, partner: &str, content: &Content, words: &[&str]) {

@@ -22,6 +22,7 @@ pub mod attachments;
 pub mod classify;
 pub mod dates;
 pub mod encoded;
+pub mod handover;
 pub mod html;
 pub mod message_id;
 pub mod parse;
@@ -81,6 +82,26 @@ pub struct Contact {
     pub phone: Option<String>,
 }
 
+/// Guidance moving to another organisation (overdracht, `003` §4), as a mail or a staff answer
+/// tells it. The case code decides what follows (at once, from a date, or waiting for the
+/// config when the organisation is not a partner yet).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoverFact {
+    /// The configured partner that takes over, when the mail names one or writes as one.
+    pub to_partner: Option<String>,
+    /// The organisation as the mail names it: for one not in the config, what the coordinator
+    /// is asked to add.
+    pub organisation: Option<String>,
+    /// A mail domain of that organisation, when the mail shows one (an address in the text).
+    pub domain: Option<String>,
+    /// From when the new organisation guides ("vanaf 1 maart"); none: at once.
+    pub from: Option<NaiveDate>,
+    /// The new counsellor, when the mail names one.
+    pub counsellor: Option<Contact>,
+    /// Who announced it: `old_partner`, `new_partner` or `staff`.
+    pub announced_by: String,
+}
+
 /// An attachment as triage saw it: enough to store it and to say what it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
@@ -126,6 +147,10 @@ pub struct Decision {
     /// case reference → decision text (see [`Conclusion::as_text`]).
     pub conclusions: BTreeMap<String, String>,
     pub new_contact: Option<Contact>,
+    /// A handover of the guidance to another organisation (kind `handover`, or the staff word
+    /// `overdracht:`); absent, and not printed, for every other mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handover: Option<HandoverFact>,
     /// Message-ID of the earlier copy when this mail is a duplicate.
     pub duplicate_of: Option<String>,
     /// Human-readable: why this kind, which header, word or attachment decided.

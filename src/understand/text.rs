@@ -347,6 +347,7 @@ impl Lexicon {
             &k.urgent,
             &k.concern,
             &k.contact_change,
+            &k.handover,
             &k.final_report,
             &k.discussion,
             &k.lease_start,

@@ -10,6 +10,7 @@ mod corpus;
 mod crash;
 mod daemon;
 mod db;
+mod handover;
 mod hostile;
 mod hostile_mail;
 mod ingest;

@@ -2089,6 +2089,7 @@ fn every_notice_the_case_code_produces_becomes_a_mail() {
             email: Some("pieter.claes@caw-antwerpen.example".into()),
             phone: None,
         }),
+        handover: None,
         duplicate_of: None,
         confidence: 1.0,
         confidence_reasons: Vec::new(),

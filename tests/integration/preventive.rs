@@ -30,6 +30,7 @@ fn decision(kind: MailKind, case_ref: Option<&str>, sender: &str, body: &str) ->
         lease_start: None,
         conclusions: BTreeMap::new(),
         new_contact: None,
+        handover: None,
         duplicate_of: None,
         confidence: 1.0,
         confidence_reasons: Vec::new(),

@@ -145,6 +145,7 @@ pub fn decision(kind: MailKind, case_ref: Option<&str>) -> Decision {
         lease_start: None,
         conclusions: BTreeMap::new(),
         new_contact: None,
+        handover: None,
         duplicate_of: None,
         confidence: 1.0,
         confidence_reasons: Vec::new(),

@@ -17,7 +17,7 @@ use crate::setup;
 const MX: &str = "mx.woonhaven.example";
 
 /// The daemon on its own task; cancelled and awaited by `stop`.
-struct Daemon {
+pub(crate) struct Daemon {
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -35,7 +35,7 @@ impl Daemon {
         Daemon { shutdown, task }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         self.task
             .await
@@ -45,14 +45,16 @@ impl Daemon {
 }
 
 /// The mail stack, a daemon trusting our own MX's verdicts, and its store.
-struct World {
-    stack: MailStack,
-    daemon: Daemon,
-    store: Store,
-    _dir: tempfile::TempDir,
+pub(crate) struct World {
+    pub(crate) stack: MailStack,
+    pub(crate) daemon: Daemon,
+    pub(crate) store: Store,
+    pub(crate) _dir: tempfile::TempDir,
+    /// The daemon's config (commands run beside it with the same one).
+    pub(crate) config: doorstroom::config::Config,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let stack = MailStack::start();
     let dir = tempfile::tempdir().unwrap();
     let text = setup::imap_config_text(&stack, Db::Sqlite, &dir).replacen(
@@ -71,11 +73,19 @@ async fn world() -> World {
         daemon,
         store,
         _dir: dir,
+        config,
     }
 }
 
 /// A mail as our MX hands it over: its verdict on the From domain on top.
-fn mail(from: &str, dmarc: &str, id: &str, headers: &str, subject: &str, body: &str) -> Vec<u8> {
+pub(crate) fn mail(
+    from: &str,
+    dmarc: &str,
+    id: &str,
+    headers: &str,
+    subject: &str,
+    body: &str,
+) -> Vec<u8> {
     let domain = from.rsplit_once('@').map_or("", |(_, d)| d);
     format!(
         "Authentication-Results: {MX}; dmarc={dmarc} header.from={domain}\r\n\
@@ -86,7 +96,7 @@ fn mail(from: &str, dmarc: &str, id: &str, headers: &str, subject: &str, body: &
     .into_bytes()
 }
 
-fn referral(n: u32, name: &str, partner: &str) -> Vec<u8> {
+pub(crate) fn referral(n: u32, name: &str, partner: &str) -> Vec<u8> {
     mail(
         &format!("els.wouters@{partner}.example"),
         "pass",
@@ -100,7 +110,7 @@ fn referral(n: u32, name: &str, partner: &str) -> Vec<u8> {
 }
 
 /// Wait until the mail with this Message-ID is decided; returns its row.
-async fn decided(store: &Store, message_id: &str) -> MailRecord {
+pub(crate) async fn decided(store: &Store, message_id: &str) -> MailRecord {
     wait_for(store, message_id, |m| m.state != MailState::Stored).await
 }
 
@@ -193,11 +203,11 @@ fn text_of(raw: &[u8]) -> String {
         .unwrap_or_default()
 }
 
-async fn case_of(store: &Store, message_id: &str) -> Option<String> {
+pub(crate) async fn case_of(store: &Store, message_id: &str) -> Option<String> {
     decided(store, message_id).await.case_ref
 }
 
-async fn event_kinds(store: &Store, case_ref: &str) -> Vec<String> {
+pub(crate) async fn event_kinds(store: &Store, case_ref: &str) -> Vec<String> {
     let case = store.case(case_ref).await.unwrap().expect("the case");
     store
         .case_events(case.id.unwrap())
