@@ -814,10 +814,12 @@ mod tests {
             | PreventiveRequest => true,
             AutoReply | Bounce | Bulk | CalendarResponse | SpamOrSpoof | CrossPartner
             | UnknownSender | Malformed | Duplicate | OwnCopy => false,
+            // Needs the new partner and a date: reached by `overdracht: PARTNER vanaf DATE`.
+            Handover => false,
         }
     }
 
-    const ALL_KINDS: [MailKind; 21] = [
+    const ALL_KINDS: [MailKind; 22] = [
         MailKind::Referral,
         MailKind::ReferralIncomplete,
         MailKind::ContactChange,
@@ -839,6 +841,7 @@ mod tests {
         MailKind::Malformed,
         MailKind::Duplicate,
         MailKind::OwnCopy,
+        MailKind::Handover,
     ];
 
     #[test]
