@@ -331,7 +331,9 @@ impl SyncImap {
         loop {
             self.tag += 1;
             let tag = format!("s{}", self.tag);
-            self.write(format!("{tag} UID SEARCH HEADER Message-ID \"{message_id}\"\r\n").as_bytes());
+            self.write(
+                format!("{tag} UID SEARCH HEADER Message-ID \"{message_id}\"\r\n").as_bytes(),
+            );
             let mut found = false;
             loop {
                 let line = self.line();
@@ -346,7 +348,10 @@ impl SyncImap {
             if found {
                 return;
             }
-            assert!(Instant::now() < deadline, "{message_id} never reached the inbox");
+            assert!(
+                Instant::now() < deadline,
+                "{message_id} never reached the inbox"
+            );
             std::thread::sleep(Duration::from_millis(2));
         }
     }
@@ -373,14 +378,15 @@ pub fn smtp_submit(port: u16, raw: &[u8]) -> Instant {
     stream.set_nodelay(true).ok();
     let mut reader = std::io::BufReader::new(stream.try_clone().expect("dup"));
     let mut writer = stream;
-    let mut reply = |reader: &mut std::io::BufReader<std::net::TcpStream>, want: &str| {
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).expect("SMTP read");
-            assert!(line.starts_with(want), "SMTP: expected {want}, got {line:?}");
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return;
-            }
+    let reply = |reader: &mut std::io::BufReader<std::net::TcpStream>, want: &str| loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("SMTP read");
+        assert!(
+            line.starts_with(want),
+            "SMTP: expected {want}, got {line:?}"
+        );
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return;
         }
     };
     reply(&mut reader, "220");

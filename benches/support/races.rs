@@ -167,9 +167,7 @@ pub async fn run(
                 report.waits.entry(name).or_default().push(wait);
                 report.all.push(wait);
             }
-            (Some(_), None) => report
-                .left_for_resync
-                .push(format!("{race_id} ({name})")),
+            (Some(_), None) => report.left_for_resync.push(format!("{race_id} ({name})")),
             (None, _) => {}
         }
         if (n + 1) % 50 == 0 {

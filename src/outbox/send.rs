@@ -125,7 +125,7 @@ pub trait MailboxCopies: Send + Sync {
 /// How long after its claim a mail whose copy the shared mailbox does not hold is taken as not
 /// delivered, when the mailbox itself is searched ([`MailboxCopies`]): the time the receiving
 /// server may take to file an accepted mail (milliseconds on Postfix + Dovecot, seconds on
-/// Microsoft 365).
+/// Microsoft 365); the default of `smtp.copy_grace`.
 pub const MAILBOX_COPY_GRACE: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -486,6 +486,8 @@ impl Transport for SmtpTransport {
 
 /// The transport the config names.
 #[derive(Debug, Clone)]
+// One per sender, never in a collection: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyTransport {
     Smtp(SmtpTransport),
     File(FileTransport),
@@ -740,7 +742,11 @@ impl Sender<AnyTransport, AnyLedger> {
                 config: self.config.clone(),
                 copies,
             });
-            self.policy.ledger_grace = self.policy.ledger_grace.min(MAILBOX_COPY_GRACE);
+            let grace = match &self.config.smtp {
+                Smtp::Server(s) => s.copy_grace,
+                Smtp::File { .. } => MAILBOX_COPY_GRACE,
+            };
+            self.policy.ledger_grace = self.policy.ledger_grace.min(grace);
         }
         self
     }

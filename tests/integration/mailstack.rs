@@ -408,7 +408,11 @@ impl MailStack {
         for user in users.flatten() {
             let name = user.file_name().to_string_lossy().into_owned();
             let mut folders = vec![("INBOX".to_string(), user.path())];
-            for sub in std::fs::read_dir(user.path()).into_iter().flatten().flatten() {
+            for sub in std::fs::read_dir(user.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
                 let file = sub.file_name().to_string_lossy().into_owned();
                 if let Some(folder) = file.strip_prefix('.') {
                     if sub.path().is_dir() {
@@ -418,7 +422,11 @@ impl MailStack {
             }
             for (folder, path) in folders {
                 for part in ["cur", "new"] {
-                    for mail in std::fs::read_dir(path.join(part)).into_iter().flatten().flatten() {
+                    for mail in std::fs::read_dir(path.join(part))
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                    {
                         if let Ok(bytes) = std::fs::read(mail.path()) {
                             out.push((name.clone(), folder.clone(), bytes));
                         }

@@ -1330,6 +1330,7 @@ fn smtp_config(port: u16, auth: Option<Auth>) -> Config {
         auth,
         retry_for: std::time::Duration::from_secs(600),
         rate_per_recipient_per_hour: 30,
+        copy_grace: doorstroom::outbox::send::MAILBOX_COPY_GRACE,
     });
     config
 }
@@ -1591,6 +1592,7 @@ fn stack_config(stack: &MailStack) -> Config {
         auth: None,
         retry_for: std::time::Duration::from_secs(3 * 86_400),
         rate_per_recipient_per_hour: 0,
+        copy_grace: doorstroom::outbox::send::MAILBOX_COPY_GRACE,
     });
     config
 }
@@ -2384,7 +2386,11 @@ async fn a_mail_killed_before_its_250_is_sent_again_two_minutes_after_its_claim_
         .await
         .unwrap();
     assert_eq!(
-        (report.resolved_delivered, report.resolved_resend, orphans.len()),
+        (
+            report.resolved_delivered,
+            report.resolved_resend,
+            orphans.len()
+        ),
         (0, 0, 1),
         "a copy may still be on its way: {report:?}"
     );
@@ -2399,11 +2405,7 @@ async fn a_mail_killed_before_its_250_is_sent_again_two_minutes_after_its_claim_
         .run_once_after_recovery(claimed + Duration::seconds(125), &mut orphans)
         .await
         .unwrap();
-    assert_eq!(
-        (report.resolved_resend, report.sent),
-        (1, 1),
-        "{report:?}"
-    );
+    assert_eq!((report.resolved_resend, report.sent), (1, 1), "{report:?}");
     assert!(orphans.is_empty());
     let lotte = "lotte.wouters@caw-antwerpen.example";
     stack

@@ -140,8 +140,8 @@ impl Traffic {
                 self.referral(partner, kind, &id)
             }
             Kind::Reply | Kind::Concern | Kind::Urgent | Kind::Spoof => {
-                let about = self.referred[(self.rng.next() % self.referred.len() as u64) as usize]
-                    .clone();
+                let about =
+                    self.referred[(self.rng.next() % self.referred.len() as u64) as usize].clone();
                 self.about(kind, &about, &id)
             }
             Kind::OutOfOffice => {
@@ -289,10 +289,7 @@ impl Traffic {
         let name = &about.name;
         let from = counsellor_address(counsellor, pid);
         let message_id = format!("{id}{pid}.example>");
-        let thread = format!(
-            "In-Reply-To: {0}\r\nReferences: {0}\r\n",
-            about.message_id
-        );
+        let thread = format!("In-Reply-To: {0}\r\nReferences: {0}\r\n", about.message_id);
         let (dmarc, headers, subject, body) = match kind {
             Kind::Reply => (
                 "pass",
@@ -402,7 +399,10 @@ fn envelope(
 
 /// (file name, base64 body) of a small PDF whose text names the document.
 fn pdf_part(file: &str, title: &str, padding: u64) -> (String, String) {
-    let content = format!("BT /F1 12 Tf ({title}) Tj ET\n{}", "% opvulling\n".repeat((padding / 12) as usize));
+    let content = format!(
+        "BT /F1 12 Tf ({title}) Tj ET\n{}",
+        "% opvulling\n".repeat((padding / 12) as usize)
+    );
     let pdf = format!(
         "%PDF-1.4\n1 0 obj\n<< /Length {} >>\nstream\n{content}endstream\nendobj\ntrailer\n<< >>\n%%EOF\n",
         content.len()
@@ -473,7 +473,11 @@ fn the_same_seed_gives_the_same_mails_and_every_kind_appears() {
         Kind::Bounce,
         Kind::Spoof,
     ] {
-        assert!(a.iter().any(|m| m.kind == kind), "{kind:?} in {}", census(&a));
+        assert!(
+            a.iter().any(|m| m.kind == kind),
+            "{kind:?} in {}",
+            census(&a)
+        );
     }
     let mut ids: Vec<_> = a.iter().map(|m| &m.message_id).collect();
     ids.sort();
