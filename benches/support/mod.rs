@@ -109,8 +109,21 @@ impl<S: tracing::Subscriber> Layer<S> for StampLayer {
             let mut armed = self.trigger.lock().expect("trigger");
             if armed.as_ref().is_some_and(|a| a.phase == phase) {
                 let mut a = armed.take().expect("armed");
-                a.imap.append(&a.raw);
-                let _ = a.done.send(Instant::now());
+                let delivered = match a.smtp_port {
+                    // Over Postfix, as a partner's server delivers: the delivery is the `250`;
+                    // the daemon's task then waits until Dovecot filed it, so that it lands in
+                    // this phase.
+                    Some(port) => {
+                        let accepted = smtp_submit(port, &a.raw);
+                        a.imap.wait_for_message_id(&a.message_id);
+                        accepted
+                    }
+                    None => {
+                        a.imap.append(&a.raw);
+                        Instant::now()
+                    }
+                };
+                let _ = a.done.send(delivered);
             }
             Event::Phase(phase)
         } else if fields
@@ -139,6 +152,14 @@ pub fn stamp_daemon_events() -> mpsc::UnboundedReceiver<Stamp> {
 
 /// [`stamp_daemon_events`] with a [`Trigger`] the bench arms to deliver a mail in a phase.
 pub fn stamp_daemon_events_with(trigger: Trigger) -> mpsc::UnboundedReceiver<Stamp> {
+    let (dispatch, rx) = stamping_dispatch(trigger);
+    tracing::dispatcher::set_global_default(dispatch).expect("one subscriber per bench");
+    rx
+}
+
+/// The stamping layer as a [`tracing::Dispatch`], for a test that installs it only on its own
+/// runtime's threads (other tests' daemons run in the same process).
+pub fn stamping_dispatch(trigger: Trigger) -> (tracing::Dispatch, mpsc::UnboundedReceiver<Stamp>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let filter = tracing_subscriber::EnvFilter::new("warn,doorstroom=debug");
     let subscriber = tracing_subscriber::registry()
@@ -148,8 +169,7 @@ pub fn stamp_daemon_events_with(trigger: Trigger) -> mpsc::UnboundedReceiver<Sta
                 .with_writer(std::io::stderr)
                 .with_filter(tracing_subscriber::EnvFilter::new("warn")),
         );
-    tracing::subscriber::set_global_default(subscriber).expect("one subscriber per bench");
-    rx
+    (tracing::Dispatch::new(subscriber), rx)
 }
 
 /// The daemon on its own task, as the binary runs it minus the signal handling.
@@ -236,6 +256,10 @@ pub struct Armed {
     pub phase: Phase,
     pub imap: SyncImap,
     pub raw: Vec<u8>,
+    /// With angle brackets; found in the inbox before the phase may go on (SMTP delivery).
+    pub message_id: String,
+    /// Deliver through Postfix on this port; `None`: APPEND straight into Dovecot.
+    pub smtp_port: Option<u16>,
     /// Gets the instant the server confirmed the APPEND.
     pub done: std::sync::mpsc::Sender<Instant>,
 }
@@ -247,6 +271,8 @@ pub type Trigger = Arc<std::sync::Mutex<Option<Armed>>>;
 pub struct SyncImap {
     stream: std::io::BufReader<std::net::TcpStream>,
     tag: u32,
+    /// Whether INBOX is selected (for [`SyncImap::wait_for_message_id`]).
+    selected: bool,
 }
 
 impl SyncImap {
@@ -256,6 +282,7 @@ impl SyncImap {
         let mut this = SyncImap {
             stream: std::io::BufReader::new(stream),
             tag: 0,
+            selected: false,
         };
         this.line(); // greeting
         this.command(&format!("LOGIN \"{user}\" \"{password}\""));
@@ -293,6 +320,42 @@ impl SyncImap {
         }
     }
 
+    /// Wait until INBOX holds a mail with this Message-ID (Postfix hands mail to Dovecot a few
+    /// milliseconds after its `250`).
+    pub fn wait_for_message_id(&mut self, message_id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        if !self.selected {
+            self.command("SELECT INBOX");
+            self.selected = true;
+        }
+        loop {
+            self.tag += 1;
+            let tag = format!("s{}", self.tag);
+            self.write(
+                format!("{tag} UID SEARCH HEADER Message-ID \"{message_id}\"\r\n").as_bytes(),
+            );
+            let mut found = false;
+            loop {
+                let line = self.line();
+                if line.starts_with("* SEARCH ") && line.trim().len() > "* SEARCH".len() {
+                    found = true;
+                }
+                if let Some(rest) = line.strip_prefix(&format!("{tag} ")) {
+                    assert!(rest.starts_with("OK"), "IMAP {tag}: {line}");
+                    break;
+                }
+            }
+            if found {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{message_id} never reached the inbox"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// APPEND `raw` to INBOX; returns once the server confirmed it.
     pub fn append(&mut self, raw: &[u8]) {
         self.tag += 1;
@@ -304,4 +367,67 @@ impl SyncImap {
         self.write(b"\r\n");
         self.finish(&tag);
     }
+}
+
+/// Submit `raw` over SMTP on 127.0.0.1:`port`, blocking (the stamping layer runs inside the
+/// daemon's event call, outside any runtime it may block on): envelope from the mail's own
+/// `From:` to the shared mailbox. Returns the instant of the server's `250` to the data.
+pub fn smtp_submit(port: u16, raw: &[u8]) -> Instant {
+    use std::io::{BufRead, Write};
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("SMTP connect");
+    stream.set_nodelay(true).ok();
+    let mut reader = std::io::BufReader::new(stream.try_clone().expect("dup"));
+    let mut writer = stream;
+    let reply = |reader: &mut std::io::BufReader<std::net::TcpStream>, want: &str| loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("SMTP read");
+        assert!(
+            line.starts_with(want),
+            "SMTP: expected {want}, got {line:?}"
+        );
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return;
+        }
+    };
+    reply(&mut reader, "220");
+    let text = String::from_utf8_lossy(raw);
+    let from = text
+        .lines()
+        .find_map(|l| l.strip_prefix("From: "))
+        .and_then(|f| f.rsplit('<').next())
+        .map(|f| f.trim_end_matches('>').trim().to_string())
+        .unwrap_or_default();
+    let to = text
+        .lines()
+        .find_map(|l| l.strip_prefix("To: "))
+        .map(|t| t.trim().to_string())
+        .expect("To:");
+    for (command, want) in [
+        ("EHLO bench.example".to_string(), "250"),
+        (format!("MAIL FROM:<{from}>"), "250"),
+        (format!("RCPT TO:<{to}>"), "250"),
+        ("DATA".to_string(), "354"),
+    ] {
+        writer
+            .write_all(format!("{command}\r\n").as_bytes())
+            .expect("SMTP write");
+        reply(&mut reader, want);
+    }
+    // Dot-stuffing (RFC 5321 §4.5.2).
+    let mut data = Vec::with_capacity(raw.len() + 16);
+    for line in raw.split_inclusive(|b| *b == b'\n') {
+        if line.starts_with(b".") {
+            data.push(b'.');
+        }
+        data.extend_from_slice(line);
+    }
+    if !data.ends_with(b"\r\n") {
+        data.extend_from_slice(b"\r\n");
+    }
+    data.extend_from_slice(b".\r\n");
+    writer.write_all(&data).expect("SMTP data");
+    reply(&mut reader, "250");
+    let accepted = Instant::now();
+    let _ = writer.write_all(b"QUIT\r\n");
+    accepted
 }

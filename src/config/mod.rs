@@ -371,6 +371,10 @@ pub struct SmtpServer {
     /// Transient failures are retried this long before a mail is marked failed.
     pub retry_for: Duration,
     pub rate_per_recipient_per_hour: u32,
+    /// After a crash, how long after its claim a mail whose copy the shared mailbox does not
+    /// hold is taken as not delivered and sent again: the time the server may take to file an
+    /// accepted mail (seconds on Microsoft 365, milliseconds on a local Postfix + Dovecot).
+    pub copy_grace: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -112,6 +112,7 @@ pub struct RawSmtp {
     pub oauth2: Option<RawOauth2>,
     pub retry_for: Option<String>,
     pub rate_per_recipient_per_hour: Option<u32>,
+    pub copy_grace: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -799,6 +799,11 @@ fn smtp(c: &mut Checker, raw: Option<RawSmtp>) -> Option<Smtp> {
                 auth,
                 retry_for,
                 rate_per_recipient_per_hour: raw.rate_per_recipient_per_hour.unwrap_or(30),
+                copy_grace: c.duration(
+                    "smtp.copy_grace",
+                    raw.copy_grace.as_deref(),
+                    Duration::from_secs(120),
+                ),
             }))
         }
         Some(other) => {

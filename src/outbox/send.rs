@@ -125,7 +125,7 @@ pub trait MailboxCopies: Send + Sync {
 /// How long after its claim a mail whose copy the shared mailbox does not hold is taken as not
 /// delivered, when the mailbox itself is searched ([`MailboxCopies`]): the time the receiving
 /// server may take to file an accepted mail (milliseconds on Postfix + Dovecot, seconds on
-/// Microsoft 365).
+/// Microsoft 365); the default of `smtp.copy_grace`.
 pub const MAILBOX_COPY_GRACE: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -486,6 +486,8 @@ impl Transport for SmtpTransport {
 
 /// The transport the config names.
 #[derive(Debug, Clone)]
+// One per sender, never in a collection: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyTransport {
     Smtp(SmtpTransport),
     File(FileTransport),
@@ -740,7 +742,11 @@ impl Sender<AnyTransport, AnyLedger> {
                 config: self.config.clone(),
                 copies,
             });
-            self.policy.ledger_grace = self.policy.ledger_grace.min(MAILBOX_COPY_GRACE);
+            let grace = match &self.config.smtp {
+                Smtp::Server(s) => s.copy_grace,
+                Smtp::File { .. } => MAILBOX_COPY_GRACE,
+            };
+            self.policy.ledger_grace = self.policy.ledger_grace.min(grace);
         }
         self
     }
@@ -751,12 +757,13 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
     /// a pass whenever woken or every [`Policy::poll`]. A mail in flight is finished before
     /// returning; no new one is started after `shutdown`.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<(), StoreError> {
-        self.recover(Utc::now()).await?;
+        let mut orphans = Orphans::default();
+        self.recover_orphans(Utc::now(), &mut orphans).await?;
         loop {
             if shutdown.is_cancelled() {
                 return Ok(());
             }
-            self.pass(&shutdown).await?;
+            self.pass(&shutdown, &mut orphans).await?;
             if !self.sleep(&shutdown).await {
                 return Ok(());
             }
@@ -765,12 +772,28 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
 
     /// At start-up: whatever is `sending` was left by a process that is gone.
     pub async fn recover(&self, now: DateTime<Utc>) -> Result<PassReport, StoreError> {
-        self.resolve_ambiguous(now, Duration::ZERO).await
+        self.recover_orphans(now, &mut Orphans::default()).await
+    }
+
+    /// [`Sender::recover`], remembering in `orphans` the rows it could not resolve yet (no copy
+    /// in the mailbox, claimed less than [`Policy::ledger_grace`] ago): no process has them in
+    /// flight, so [`Sender::run_once_after_recovery`] looks at them again on every pass, and
+    /// sends them again once the grace is over rather than after [`Policy::stale_after`].
+    pub async fn recover_orphans(
+        &self,
+        now: DateTime<Utc>,
+        orphans: &mut Orphans,
+    ) -> Result<PassReport, StoreError> {
+        self.resolve_ambiguous(now, Duration::ZERO, orphans).await
     }
 
     /// One logged pass; database trouble is logged and retried on the next pass.
-    async fn pass(&self, shutdown: &CancellationToken) -> Result<(), StoreError> {
-        match self.run_once_until(Utc::now(), shutdown).await {
+    async fn pass(
+        &self,
+        shutdown: &CancellationToken,
+        orphans: &mut Orphans,
+    ) -> Result<(), StoreError> {
+        match self.run_once_until(Utc::now(), shutdown, orphans).await {
             Ok(report) if report != PassReport::default() => {
                 tracing::info!(?report, "outbox pass");
                 Ok(())
@@ -802,15 +825,30 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
 
     /// One pass at `now`: resolve stale `sending` rows, then deliver what is due.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<PassReport, StoreError> {
-        self.run_once_until(now, &CancellationToken::new()).await
+        self.run_once_until(now, &CancellationToken::new(), &mut Orphans::default())
+            .await
+    }
+
+    /// One pass at `now` as the daemon's loop makes it after [`Sender::recover_orphans`]: the
+    /// rows a dead process left in `sending` are resolved as soon as their grace is over.
+    pub async fn run_once_after_recovery(
+        &self,
+        now: DateTime<Utc>,
+        orphans: &mut Orphans,
+    ) -> Result<PassReport, StoreError> {
+        self.run_once_until(now, &CancellationToken::new(), orphans)
+            .await
     }
 
     async fn run_once_until(
         &self,
         now: DateTime<Utc>,
         shutdown: &CancellationToken,
+        orphans: &mut Orphans,
     ) -> Result<PassReport, StoreError> {
-        let mut report = self.resolve_ambiguous(now, self.policy.stale_after).await?;
+        let mut report = self
+            .resolve_ambiguous(now, self.policy.stale_after, orphans)
+            .await?;
         let mut sent_last_hour: HashMap<String, u32> = HashMap::new();
         if self.policy.rate_per_recipient_per_hour > 0 {
             for recipients in self
@@ -929,26 +967,38 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
         tx.commit().await
     }
 
-    /// Rows `sending` for longer than `older_than`: look for the proof of delivery.
+    /// Rows `sending` for longer than `older_than`, and every row in `orphans` (left by a dead
+    /// process): look for the proof of delivery. With `older_than` zero (start-up) every row
+    /// not resolved yet becomes an orphan.
     async fn resolve_ambiguous(
         &self,
         now: DateTime<Utc>,
         older_than: Duration,
+        orphans: &mut Orphans,
     ) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
-        for row in self.store.outbox_sending().await? {
+        let sending = self.store.outbox_sending().await?;
+        orphans
+            .0
+            .retain(|id| sending.iter().any(|row| row.id == *id));
+        for row in sending {
             let since = row.sending_since.unwrap_or(row.created_at);
-            if now - since < chrono(older_than) {
+            if older_than.is_zero() {
+                orphans.0.insert(row.id);
+            }
+            if now - since < chrono(older_than) && !orphans.0.contains(&row.id) {
                 continue;
             }
             match self.ledger.was_delivered(&row.message_id).await {
                 Ok(true) => {
+                    orphans.0.remove(&row.id);
                     if self.store.mark_outbox_sent(row.id, now).await? {
                         tracing::info!(id = row.id, "mail found delivered after an interruption: marked sent, not sent again");
                         report.resolved_delivered += 1;
                     }
                 }
                 Ok(false) if now - since >= chrono(self.policy.ledger_grace) => {
+                    orphans.0.remove(&row.id);
                     if self
                         .store
                         .mark_outbox_retry(
@@ -970,6 +1020,23 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
             }
         }
         Ok(report)
+    }
+}
+
+/// Rows a process that is gone left in `sending`, not resolved yet at start-up: no process
+/// has them in flight, so they are looked up on every pass, not only once they are
+/// [`Policy::stale_after`] old (see [`Sender::recover_orphans`]).
+#[derive(Debug, Default, Clone)]
+pub struct Orphans(HashSet<i64>);
+
+impl Orphans {
+    /// How many rows are still waiting for their proof of delivery or their grace to end.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -1089,7 +1156,8 @@ pub async fn run(
     };
     let mut config = current_config();
     let mut sender = build(config.clone())?;
-    sender.recover(Utc::now()).await?;
+    let mut orphans = Orphans::default();
+    sender.recover_orphans(Utc::now(), &mut orphans).await?;
     loop {
         if shutdown.is_cancelled() {
             return Ok(());
@@ -1102,7 +1170,7 @@ pub async fn run(
             }
             config = latest;
         }
-        sender.pass(&shutdown).await?;
+        sender.pass(&shutdown, &mut orphans).await?;
         if !sender.sleep(&shutdown).await {
             return Ok(());
         }

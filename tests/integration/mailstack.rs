@@ -359,6 +359,84 @@ impl MailStack {
         }
     }
 
+    /// Restart Dovecot (stop by PID, start with a fresh `base_dir`), as an admin's
+    /// `systemctl restart dovecot` would: every IMAP session is cut.
+    pub fn restart_imap(&mut self) {
+        self.stop_imap();
+        self.start_imap();
+    }
+
+    /// Restart Postfix, then flush its queue: mail it deferred while Dovecot was away is handed
+    /// on now rather than at its next queue run.
+    pub fn restart_smtp(&mut self) {
+        self.stop_smtp();
+        self.start_smtp();
+        self.flush_queue();
+    }
+
+    /// `postqueue -f`: try every deferred mail now.
+    pub fn flush_queue(&self) {
+        let _ = Command::new(sbin("postqueue"))
+            .arg("-c")
+            .arg(self.dir.join("postfix"))
+            .arg("-f")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    /// Whether Postfix's queue holds no mail (`postqueue -p`): everything accepted was handed
+    /// to Dovecot.
+    pub fn queue_is_empty(&self) -> bool {
+        let out = Command::new(sbin("postqueue"))
+            .arg("-c")
+            .arg(self.dir.join("postfix"))
+            .arg("-p")
+            .output()
+            .expect("postqueue -p");
+        String::from_utf8_lossy(&out.stdout).contains("Mail queue is empty")
+    }
+
+    /// Every mail Dovecot holds, for every user and folder, read from the Maildirs on disk:
+    /// (user, folder, the mail's bytes). `INBOX` is the Maildir's root. How a test counts what
+    /// each recipient received without signing in as every one of them.
+    pub fn every_stored_mail(&self) -> Vec<(String, String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let Ok(users) = std::fs::read_dir(self.dir.join("mail")) else {
+            return out;
+        };
+        for user in users.flatten() {
+            let name = user.file_name().to_string_lossy().into_owned();
+            let mut folders = vec![("INBOX".to_string(), user.path())];
+            for sub in std::fs::read_dir(user.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let file = sub.file_name().to_string_lossy().into_owned();
+                if let Some(folder) = file.strip_prefix('.') {
+                    if sub.path().is_dir() {
+                        folders.push((folder.to_string(), sub.path()));
+                    }
+                }
+            }
+            for (folder, path) in folders {
+                for part in ["cur", "new"] {
+                    for mail in std::fs::read_dir(path.join(part))
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                    {
+                        if let Ok(bytes) = std::fs::read(mail.path()) {
+                            out.push((name.clone(), folder.clone(), bytes));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn dovecot_config(&self) -> String {
         let dir = self.dir.display();
         let run = self.dovecot_runs;

@@ -10,6 +10,7 @@ mod corpus;
 mod crash;
 mod daemon;
 mod db;
+mod faults;
 mod handover;
 mod hostile;
 mod hostile_mail;
@@ -23,10 +24,16 @@ mod meetings;
 mod operate;
 mod outbox;
 mod preventive;
+mod races;
+#[path = "../../benches/support/races.rs"]
+mod races_loop;
 mod register_scope;
 mod retention;
 mod setup;
 mod steer;
 mod store;
+#[path = "../../benches/support/mod.rs"]
+mod support;
 mod threading;
+mod traffic;
 mod trust;
