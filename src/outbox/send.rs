@@ -892,11 +892,31 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
         now: DateTime<Utc>,
         shutdown: &CancellationToken,
     ) -> Result<Delivery, StoreError> {
-        if !self.store.claim_outbox(row.id, now).await? {
-            return Ok(Delivery::Taken);
-        }
+        let claimed = self.store.claim_outbox(row.id, now).await;
+        let bytes = match claimed {
+            Ok(false) => return Ok(Delivery::Taken),
+            Ok(true) => self.store.outbox_message(row.id).await,
+            Err(e) => Err(e),
+        };
+        let bytes = match bytes {
+            Ok(bytes) => bytes,
+            Err(e) if e.is_transient() => {
+                // The store went away around the claim (its commit may have landed with the
+                // answer lost). Nothing was handed to the server, so the row is put back at once
+                // when the store returns, not left `sending` for the stale resolution.
+                self.record(shutdown, || {
+                    self.store.mark_outbox_retry(
+                        row.id,
+                        now,
+                        "the database was unavailable while claiming: not sent, trying again",
+                    )
+                })
+                .await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         let attempts = row.attempts + 1;
-        let bytes = self.store.outbox_message(row.id).await?;
         let result = match envelope(&self.config, row, self.policy.bcc_shared_mailbox) {
             Ok(env) => self.transport.deliver(&env, &row.message_id, &bytes).await,
             Err(e) => Err(SendError::Permanent(format!("bad envelope: {e}"))),
