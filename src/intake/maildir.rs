@@ -87,7 +87,9 @@ impl Maildir {
         Ok(dest)
     }
 
-    /// The mails waiting in the inbox, oldest first (Maildir names start with the delivery time).
+    /// The mails waiting in the inbox, oldest first: Maildir names start with the delivery time,
+    /// `SECONDS.M<microseconds>P<pid>…`, whose numbers are not zero-padded, so they are compared
+    /// as numbers (as text, `…M99P…` would come after `…M100000P…` of the same second).
     pub fn pending(&self) -> io::Result<Vec<MaildirEntry>> {
         let mut entries = Vec::new();
         for sub in ["new", "cur"] {
@@ -109,7 +111,7 @@ impl Maildir {
                 });
             }
         }
-        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        entries.sort_by(|a, b| delivery_order(&a.key).cmp(&delivery_order(&b.key)));
         Ok(entries)
     }
 
@@ -129,6 +131,25 @@ impl Maildir {
         std::fs::rename(&entry.path, &dest)?;
         Ok(dest)
     }
+}
+
+/// The sort key of a Maildir name: its seconds and microseconds as numbers, then the name.
+/// A name of another shape sorts by its text after those with a time.
+fn delivery_order(key: &str) -> (u64, u64, &str) {
+    let number = |s: &str| -> Option<u64> {
+        let digits = s
+            .find(|c: char| !c.is_ascii_digit())
+            .map_or(s, |end| &s[..end]);
+        digits.parse().ok()
+    };
+    let Some((secs, rest)) = key.split_once('.') else {
+        return (u64::MAX, u64::MAX, key);
+    };
+    let Ok(secs) = secs.parse::<u64>() else {
+        return (u64::MAX, u64::MAX, key);
+    };
+    let micros = rest.strip_prefix('M').and_then(number).unwrap_or(u64::MAX);
+    (secs, micros, key)
 }
 
 /// `1700000000.M1P2.host:2,S` → `1700000000.M1P2.host`.
@@ -156,7 +177,44 @@ mod tests {
             "oldest first, flags stripped from the key"
         );
         let moved = maildir.move_to(&pending[0], "Verwerkt").unwrap();
+        assert!(moved.exists());
         assert!(moved.ends_with(".Verwerkt/cur/1.M1P1_x.host:2,S"));
         assert_eq!(maildir.pending().unwrap().len(), 1);
+    }
+
+    /// Seen while writing the stateful intake fuzz target: two mails delivered in the same second, the
+    /// first at microsecond 99 and the second at 100000, were read second first (names compared
+    /// as text), so a reply could be decided before the referral it answers.
+    #[test]
+    fn mails_delivered_in_the_same_second_are_read_in_delivery_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Maildir::new(dir.path().join("mail"));
+        maildir.ensure(&[]).unwrap();
+        for name in [
+            "1700000000.M100000P7.host",
+            "1700000000.M99P7.host",
+            "1700000001.M5P7.host:2,S",
+            "1699999999.M999999P7.host",
+            "odd-name",
+        ] {
+            let sub = if name.contains(":2,") { "cur" } else { "new" };
+            std::fs::write(maildir.root().join(sub).join(name), b"Subject: x\r\n\r\n").unwrap();
+        }
+        let keys: Vec<String> = maildir
+            .pending()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.key)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "1699999999.M999999P7.host",
+                "1700000000.M99P7.host",
+                "1700000000.M100000P7.host",
+                "1700000001.M5P7.host",
+                "odd-name",
+            ]
+        );
     }
 }

@@ -36,7 +36,8 @@
 //!
 //! Urgent rows (an urgent concern: `003` §5 says *immediately*) are a lane of their own: they
 //! leave first, are never held behind a routine row that waits, and are not held by the rate
-//! limit below. Routine rows leave oldest first, and a row waits while an
+//! limit below. Through an outage they back off [`URGENT_MAX_BACKOFF`] at most, and they are due
+//! whenever any row is, so the first pass that reaches the server again sends them first. Routine rows leave oldest first, and a row waits while an
 //! earlier row to one of its recipients waits (in order per recipient). Transient failures (connection refused, timeouts, 4xx, and 53x
 //! authentication trouble, which an admin fixes) are retried with exponential backoff and jitter
 //! until `smtp.retry_for` has passed since the row was queued; permanent failures (5xx) mark the
@@ -68,6 +69,11 @@ use crate::store::{Store, StoreError};
 /// After a wake-up, wait this long for more work before a pass, so that a burst of queued mails
 /// (a backfill) costs one pass rather than one per mail.
 const WAKE_COALESCE: Duration = Duration::from_millis(100);
+
+/// The longest an urgent row waits between attempts: an alert is retried every few minutes
+/// through an outage (it costs one connection attempt), so that it leaves within minutes of the
+/// server's return even when no routine mail is due then.
+pub const URGENT_MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// What a transport says about one delivery.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -863,13 +869,18 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
         }
         // Recipients with an earlier mail still waiting: later mails to them wait too.
         let mut blocked: HashSet<String> = HashSet::new();
-        for row in self.store.outbox_queued(self.policy.batch).await? {
+        let queued = self.store.outbox_queued(self.policy.batch).await?;
+        // When any row is due, every urgent row is too: after an outage the first pass that
+        // reaches the server sends the alerts before routine mail, however far their own
+        // backoff had grown.
+        let any_due = queued.iter().any(|row| row.next_attempt_at <= now);
+        for row in queued {
             if shutdown.is_cancelled() {
                 break;
             }
             // The priority lane: urgent rows are never held behind routine ones.
-            let waits = row.next_attempt_at > now
-                || !row.urgent && row.recipients.iter().any(|r| blocked.contains(r));
+            let due = row.next_attempt_at <= now || row.urgent && any_due;
+            let waits = !due || !row.urgent && row.recipients.iter().any(|r| blocked.contains(r));
             if waits {
                 blocked.extend(row.recipients.iter().cloned());
                 continue;
@@ -893,7 +904,7 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
                 blocked.extend(row.recipients.iter().cloned());
                 continue;
             }
-            match self.deliver(&row, now).await? {
+            match self.deliver(&row, now, shutdown).await? {
                 Delivery::Sent => {
                     report.sent += 1;
                     for r in &row.recipients {
@@ -913,19 +924,45 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
     }
 
     /// Claim, hand to the transport, record the outcome.
-    async fn deliver(&self, row: &OutboxRow, now: DateTime<Utc>) -> Result<Delivery, StoreError> {
-        if !self.store.claim_outbox(row.id, now).await? {
-            return Ok(Delivery::Taken);
-        }
+    async fn deliver(
+        &self,
+        row: &OutboxRow,
+        now: DateTime<Utc>,
+        shutdown: &CancellationToken,
+    ) -> Result<Delivery, StoreError> {
+        let claimed = self.store.claim_outbox(row.id, now).await;
+        let bytes = match claimed {
+            Ok(false) => return Ok(Delivery::Taken),
+            Ok(true) => self.store.outbox_message(row.id).await,
+            Err(e) => Err(e),
+        };
+        let bytes = match bytes {
+            Ok(bytes) => bytes,
+            Err(e) if e.is_transient() => {
+                // The store went away around the claim (its commit may have landed with the
+                // answer lost). Nothing was handed to the server, so the row is put back at once
+                // when the store returns, not left `sending` for the stale resolution.
+                self.record(shutdown, || {
+                    self.store.mark_outbox_retry(
+                        row.id,
+                        now,
+                        "the database was unavailable while claiming: not sent, trying again",
+                    )
+                })
+                .await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         let attempts = row.attempts + 1;
-        let bytes = self.store.outbox_message(row.id).await?;
         let result = match envelope(&self.config, row, self.policy.bcc_shared_mailbox) {
             Ok(env) => self.transport.deliver(&env, &row.message_id, &bytes).await,
             Err(e) => Err(SendError::Permanent(format!("bad envelope: {e}"))),
         };
         match result {
             Ok(()) => {
-                self.store.mark_outbox_sent(row.id, now).await?;
+                self.record(shutdown, || self.store.mark_outbox_sent(row.id, now))
+                    .await?;
                 tracing::info!(id = row.id, kind = %row.kind, case = row.case_ref.as_deref().unwrap_or("-"), "mail sent");
                 Ok(Delivery::Sent)
             }
@@ -940,15 +977,55 @@ impl<T: Transport, L: SentLedger> Sender<T, L> {
                     .await?;
                     return Ok(Delivery::Failed);
                 }
-                let wait = backoff(&self.policy, attempts, rand::random::<f64>());
+                let mut wait = backoff(&self.policy, attempts, rand::random::<f64>());
+                if row.urgent {
+                    wait = wait.min(URGENT_MAX_BACKOFF);
+                }
                 let next = (now + chrono(wait)).min(deadline);
-                self.store.mark_outbox_retry(row.id, next, &e).await?;
+                self.record(shutdown, || self.store.mark_outbox_retry(row.id, next, &e))
+                    .await?;
                 tracing::warn!(id = row.id, attempts, %next, "mail not sent, will retry: {e}");
                 Ok(Delivery::Retry)
             }
             Err(SendError::Permanent(e)) => {
                 self.fail(row, &e, now).await?;
                 Ok(Delivery::Failed)
+            }
+        }
+    }
+
+    /// Write the outcome of a delivery the server has answered. Only this pass knows it, and the
+    /// store may be away right then (PostgreSQL restarting, the SQLite file locked by another
+    /// process past the busy timeout): the write is tried again until the store takes it, rather
+    /// than leaving the row `sending` for [`Policy::stale_after`] until the ambiguous-row
+    /// resolution finds it. Gives up on shutdown or after `stale_after` (that resolution then
+    /// takes over, as after a crash).
+    async fn record<R, F, Fut>(
+        &self,
+        shutdown: &CancellationToken,
+        mut write: F,
+    ) -> Result<R, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<R, StoreError>>,
+    {
+        let began = std::time::Instant::now();
+        let mut wait = Duration::from_millis(200);
+        loop {
+            match write().await {
+                Err(e)
+                    if e.is_transient()
+                        && !shutdown.is_cancelled()
+                        && began.elapsed() < self.policy.stale_after =>
+                {
+                    tracing::warn!("cannot record a delivery's outcome yet, trying again: {e}");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {}
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+                done => return done,
             }
         }
     }

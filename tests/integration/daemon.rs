@@ -13,7 +13,7 @@ use crate::db::{self, Db};
 use crate::mailstack::{MailStack, SHARED_MAILBOX};
 use crate::setup;
 
-fn spawn(config: &Path, log: &Path) -> Child {
+pub fn spawn(config: &Path, log: &Path) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -29,11 +29,11 @@ fn spawn(config: &Path, log: &Path) -> Child {
         .expect("start the daemon binary")
 }
 
-fn signal(child: &Child, sig: i32) {
+pub fn signal(child: &Child, sig: i32) {
     unsafe { libc::kill(child.id() as i32, sig) };
 }
 
-async fn wait_for(what: &str, timeout: Duration, mut done: impl AsyncFnMut() -> bool) {
+pub async fn wait_for(what: &str, timeout: Duration, mut done: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !done().await {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

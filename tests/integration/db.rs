@@ -204,3 +204,115 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A PostgreSQL server of one test's own, in a temp dir, that the test may stop and start (the
+/// per-binary one of [`postgres_url`] is shared by tests running at the same time, and the
+/// machine's own server by other people). Needs `initdb` and `pg_ctl`; as root they run as the
+/// `postgres` user. Stopped and removed on drop.
+pub struct OwnCluster {
+    dir: PathBuf,
+    port: u16,
+    as_root: bool,
+}
+
+impl OwnCluster {
+    pub fn start() -> OwnCluster {
+        let dir = std::env::temp_dir().join(format!(
+            "doorstroom-pg-own-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("pg dir");
+        let cluster = OwnCluster {
+            dir,
+            port: free_port(),
+            as_root: unsafe_is_root(),
+        };
+        let data = cluster.data();
+        cluster.run(&[
+            pg_bin("initdb").to_str().unwrap(),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-D",
+            data.to_str().unwrap(),
+        ]);
+        cluster.start_again();
+        cluster
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn run(&self, args: &[&str]) -> bool {
+        let output = if self.as_root {
+            let _ = Command::new("chown")
+                .args(["-R", "postgres", self.dir.to_str().unwrap()])
+                .status();
+            Command::new("runuser")
+                .arg("-u")
+                .arg("postgres")
+                .arg("--")
+                .args(args)
+                .output()
+        } else {
+            Command::new(args[0]).args(&args[1..]).output()
+        };
+        output.expect("run a postgres tool").status.success()
+    }
+
+    /// The server's `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Start (again) on the same port and data; returns once it accepts connections.
+    pub fn start_again(&self) {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        let data = self.data();
+        let log = self.dir.join("log");
+        assert!(
+            self.run(&[
+                pg_bin("pg_ctl").to_str().unwrap(),
+                "-D",
+                data.to_str().unwrap(),
+                "-o",
+                &opts,
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "start",
+            ]),
+            "pg_ctl start failed: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+
+    /// Stop the server at once (`-m immediate`: as a crash or a power cut does to it).
+    pub fn stop(&self) {
+        let data = self.data();
+        self.run(&[
+            pg_bin("pg_ctl").to_str().unwrap(),
+            "-D",
+            data.to_str().unwrap(),
+            "-m",
+            "immediate",
+            "-w",
+            "stop",
+        ]);
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -19,11 +19,14 @@ mod install;
 mod intake;
 mod jobs;
 mod layers;
+mod load;
 mod mailstack;
 mod meetings;
 mod operate;
+mod outage;
 mod outbox;
 mod preventive;
+mod privacy;
 mod races;
 #[path = "../../benches/support/races.rs"]
 mod races_loop;

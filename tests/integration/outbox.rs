@@ -168,7 +168,7 @@ fn ack(
 }
 
 /// A notice to the case's people by role, with its own dedupe key.
-fn notice_to(
+pub fn notice_to(
     outbox: &Outbox,
     config: &Config,
     template: &str,
@@ -1583,7 +1583,7 @@ async fn a_bounce_for_a_sent_mail_fails_it_and_tells_the_coordinator_once() {
 use crate::mailstack::{MailStack, SHARED_MAILBOX};
 
 /// The example config sending through the stack's Postfix (plain SMTP on loopback, no auth).
-fn stack_config(stack: &MailStack) -> Config {
+pub fn stack_config(stack: &MailStack) -> Config {
     let mut config = config();
     config.smtp = doorstroom::config::Smtp::Server(SmtpServer {
         host: "127.0.0.1".into(),
@@ -1598,7 +1598,7 @@ fn stack_config(stack: &MailStack) -> Config {
 }
 
 /// The Message-IDs (with `<>`) of the mails in a user's INBOX, in arrival order.
-async fn message_ids(stack: &MailStack, user: &str) -> Vec<String> {
+pub async fn message_ids(stack: &MailStack, user: &str) -> Vec<String> {
     stack
         .read_all(user, "INBOX")
         .await
@@ -2201,7 +2201,7 @@ fn every_notice_the_case_code_produces_becomes_a_mail() {
 }
 
 /// The stack's config with the shared mailbox over IMAP, as the daemon watches it.
-fn stack_config_with_imap(stack: &MailStack) -> Config {
+pub fn stack_config_with_imap(stack: &MailStack) -> Config {
     let mut config = stack_config(stack);
     config.mailbox = doorstroom::config::Mailbox::Imap(doorstroom::config::ImapMailbox {
         host: "127.0.0.1".into(),
