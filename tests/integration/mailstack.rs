@@ -315,16 +315,6 @@ impl MailStack {
         }
     }
 
-    /// Ask Postfix to try its deferred mail now (`postqueue -f`), instead of at its next queue
-    /// run minutes later: after Dovecot was down, as an admin would.
-    pub fn flush_queue(&self) {
-        let _ = Command::new(sbin("postqueue"))
-            .arg("-c")
-            .arg(self.dir.join("postfix"))
-            .arg("-f")
-            .status();
-    }
-
     /// Start (or restart) Postfix's master in the foreground; returns once it greets on SMTP.
     pub fn start_smtp(&mut self) {
         if let Err(e) = self.launch_smtp() {
