@@ -15,6 +15,7 @@
 //! except what that very address wrote itself (an answer may quote the sender's own subject).
 //! `PRIVACY_CASES=N` runs more cases than CI's 12.
 
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -297,14 +298,30 @@ async fn run(w: &World) -> Result<usize, TestCaseError> {
     for (from, raw) in &all {
         wrote.entry(from.clone()).or_default().push_str(raw);
     }
-    let mut secrets: Vec<(String, Vec<String>)> = Vec::new();
+    // Each case's strings, with the periods each partner guided it (a case handed over or
+    // moved by a contact change is the new partner's from then on, the old one's before).
+    type Periods = Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>)>;
+    let mut secrets: Vec<(Periods, Vec<String>)> = Vec::new();
     for case in store.cases(&Default::default()).await.unwrap() {
         let mut s = vec![case.case_ref.clone(), case.candidate.clone()];
         s.extend(case.cir.clone());
         if let Some(i) = NAMES.iter().position(|n| *n == case.candidate) {
             s.push(cir(i));
         }
-        secrets.push((case.partner.clone(), s));
+        let mut periods: Periods = match case.id {
+            Some(id) => store
+                .counsellor_history(id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| (p.partner, p.valid_from, p.valid_to))
+                .collect(),
+            None => Vec::new(),
+        };
+        if periods.is_empty() {
+            periods.push((case.partner.clone(), DateTime::<Utc>::MIN_UTC, None));
+        }
+        secrets.push((periods, s));
     }
 
     let files = FileTransport::new(dir.path().join("sent"));
@@ -323,8 +340,17 @@ async fn run(w: &World) -> Result<usize, TestCaseError> {
                 .partner_of_address(r)
                 .filter(|_| !unverified)
                 .map(|p| p.id.clone());
-            for (owner, strings) in &secrets {
-                let allowed = partner.as_ref() == Some(owner);
+            for (periods, strings) in &secrets {
+                // Queued while that partner guided the case.
+                let at = row.created_at;
+                let allowed = periods.iter().any(|(p, from, to)| {
+                    partner.as_ref() == Some(p) && *from <= at && to.is_none_or(|to| at < to)
+                });
+                let owner = periods
+                    .iter()
+                    .map(|(p, _, _)| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" then ");
                 for s in strings {
                     if text.contains(s.as_str()) {
                         if allowed {
