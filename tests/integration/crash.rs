@@ -228,10 +228,7 @@ async fn a_mail_that_kills_the_daemon_is_quarantined_and_the_mail_behind_it_deci
             .any(|m| String::from_utf8_lossy(&m.bytes).contains("<poison-1@")),
         "the poison mail is in the quarantine folder"
     );
-    let config = Config::parse(&text, &config_path).unwrap();
-    let store = Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
-        .await
-        .unwrap();
+    let store = store_of(&text, &config_path, &dir).await;
     let poison_row = &setup::mails_with_prefix(&store, "<poison-1@").await[0];
     assert_eq!(poison_row.state, MailState::Quarantined, "{poison_row:?}");
     // Found by the daemon binary's child process, which died on it too, at the second stop.
@@ -291,10 +288,7 @@ async fn an_innocent_mail_the_daemon_was_killed_on_three_times_is_decided_not_qu
         "the mail is processed, not quarantined; log:\n{}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
-    let config = Config::parse(&text, &config_path).unwrap();
-    let store = Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
-        .await
-        .unwrap();
+    let store = store_of(&text, &config_path, &dir).await;
     let row = &setup::mails_with_prefix(&store, "<innocent-3@").await[0];
     assert_eq!(row.state, MailState::Processed, "{row:?}");
     assert!(
@@ -342,10 +336,7 @@ async fn a_mail_that_kills_the_parser_before_it_is_stored_is_quarantined_at_the_
         "one stop while parsing, then judged; log:\n{}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
-    let config = Config::parse(&text, &config_path).unwrap();
-    let store = Store::open(&db::url(Db::Sqlite, &dir), &config.organisation.id, 1)
-        .await
-        .unwrap();
+    let store = store_of(&text, &config_path, &dir).await;
     // Stored unread: not even its Message-ID was taken from it.
     let mails = store.list_mails(false, 100).await.unwrap();
     let quarantined: Vec<_> = mails
@@ -425,4 +416,12 @@ async fn start_until_decided(
         }
     }
     starts
+}
+
+/// The daemon's SQLite store in `dir`, opened as the config in `text` names its organisation.
+async fn store_of(text: &str, config_path: &std::path::Path, dir: &tempfile::TempDir) -> Store {
+    let config = Config::parse(text, config_path).unwrap();
+    Store::open(&db::url(Db::Sqlite, dir), &config.organisation.id, 1)
+        .await
+        .unwrap()
 }
